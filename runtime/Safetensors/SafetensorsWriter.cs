@@ -1,0 +1,134 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+
+namespace Embedded.Rnn.Safetensors;
+
+/// <summary>Writes float32/float64 tensors as a safetensors file (header padded to 8 bytes, data in order).</summary>
+public sealed class SafetensorsWriter
+{
+    private readonly List<(string Name, long[] Shape, float[]? Singles, double[]? Doubles)> _tensors = [];
+    private readonly SortedDictionary<string, string> _metadata = new(StringComparer.Ordinal);
+
+    /// <summary>Adds a float32 tensor.</summary>
+    /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
+    public SafetensorsWriter Add(string name, ReadOnlySpan<float> values, params long[] shape)
+    {
+        Check(name, values.Length, shape);
+        _tensors.Add((name, shape, values.ToArray(), null));
+        return this;
+    }
+
+    /// <summary>Adds a float64 tensor.</summary>
+    /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
+    public SafetensorsWriter Add(string name, ReadOnlySpan<double> values, params long[] shape)
+    {
+        Check(name, values.Length, shape);
+        _tensors.Add((name, shape, null, values.ToArray()));
+        return this;
+    }
+
+    /// <summary>Adds a <c>__metadata__</c> entry.</summary>
+    public SafetensorsWriter AddMetadata(string key, string value)
+    {
+        _metadata[key] = value;
+        return this;
+    }
+
+    /// <summary>The file as bytes.</summary>
+    public byte[] ToArray()
+    {
+        var header = new StringBuilder("{");
+        if (_metadata.Count > 0)
+        {
+            header.Append("\"__metadata__\":{");
+            header.AppendJoin(',', _metadata.Select(kv => $"{Quote(kv.Key)}:{Quote(kv.Value)}"));
+            header.Append('}');
+        }
+
+        long offset = 0;
+        foreach (var t in _tensors)
+        {
+            long bytes = t.Singles is not null ? t.Singles.Length * 4L : t.Doubles!.Length * 8L;
+            if (header.Length > 1)
+            {
+                header.Append(',');
+            }
+
+            header.Append(CultureInfo.InvariantCulture,
+                $"{Quote(t.Name)}:{{\"dtype\":\"{(t.Singles is not null ? "F32" : "F64")}\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + bytes}]}}");
+            offset += bytes;
+        }
+
+        header.Append('}');
+        while (Encoding.UTF8.GetByteCount(header.ToString()) % 8 != 0)
+        {
+            header.Append(' ');
+        }
+
+        byte[] headerBytes = Encoding.UTF8.GetBytes(header.ToString());
+        var result = new byte[8 + headerBytes.Length + offset];
+        BinaryPrimitives.WriteUInt64LittleEndian(result, (ulong)headerBytes.Length);
+        headerBytes.CopyTo(result, 8);
+        int position = 8 + headerBytes.Length;
+        foreach (var t in _tensors)
+        {
+            if (t.Singles is not null)
+            {
+                foreach (float v in t.Singles)
+                {
+                    BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan(position), v);
+                    position += 4;
+                }
+            }
+            else
+            {
+                foreach (double v in t.Doubles!)
+                {
+                    BinaryPrimitives.WriteDoubleLittleEndian(result.AsSpan(position), v);
+                    position += 8;
+                }
+            }
+        }
+
+        return result;
+    }
+
+    /// <summary>Writes the file to <paramref name="path"/> (through a temporary file, then a rename).</summary>
+    public void Save(string path)
+    {
+        string temporary = path + ".tmp";
+        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        {
+            stream.Write(ToArray());
+            stream.Flush(flushToDisk: true);
+        }
+
+        File.Move(temporary, path, overwrite: true);
+    }
+
+    private void Check(string name, int count, long[] shape)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(name);
+        long product = 1;
+        foreach (long d in shape)
+        {
+            product *= d;
+        }
+
+        if (product != count)
+        {
+            throw new ArgumentException($"tensor '{name}' has {count} values but shape {SafetensorsTensor.FormatShape(shape)} needs {product}.", nameof(shape));
+        }
+
+        if (name == "__metadata__" || _tensors.Any(t => t.Name == name))
+        {
+            throw new ArgumentException($"tensor name '{name}' is reserved or already added.", nameof(name));
+        }
+    }
+
+    private static string Quote(string text) => System.Text.Json.JsonSerializer.Serialize(text, SafetensorsJsonContext.Default.String);
+}
+
+[System.Text.Json.Serialization.JsonSerializable(typeof(string))]
+internal sealed partial class SafetensorsJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
