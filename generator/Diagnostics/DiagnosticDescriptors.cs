@@ -1,0 +1,75 @@
+using System.Collections.Generic;
+using System.Linq;
+using Microsoft.CodeAnalysis;
+
+namespace Embedded.Rnn.Generator.Diagnostics;
+
+/// <summary>Every diagnostic the generator reports, in one place. Ids are stable: never renumber.</summary>
+internal static class DiagnosticDescriptors
+{
+    private const string Category = "Embedded.Rnn";
+
+    public static readonly DiagnosticDescriptor SpecFileNotFound = Error(
+        "ERNN001", "Spec file not found",
+        "Spec file '{0}' is not among the project's AdditionalFiles; add <AdditionalFiles Include=\"{0}\" /> to the project or correct the path");
+
+    public static readonly DiagnosticDescriptor MalformedJson = Error(
+        "ERNN002", "Spec is not valid JSON",
+        "Spec '{0}' is not valid JSON: {1}");
+
+    public static readonly DiagnosticDescriptor UnknownCell = Error(
+        "ERNN003", "Unknown cell",
+        "Unknown cell '{0}'; use \"rnn\", \"lstm\" or \"gru\"");
+
+    public static readonly DiagnosticDescriptor UnknownActivation = Error(
+        "ERNN004", "Unknown activation",
+        "Unknown {0} '{1}'; use {2}");
+
+    public static readonly DiagnosticDescriptor MissingField = Error(
+        "ERNN005", "Required field missing",
+        "The spec has no '{0}'; add it, e.g. \"{0}\": {1}");
+
+    public static readonly DiagnosticDescriptor InvalidValue = Error(
+        "ERNN006", "Invalid field value",
+        "'{0}' must be {1}; found {2}");
+
+    public static readonly DiagnosticDescriptor SizeTooLarge = Error(
+        "ERNN007", "Size too large to unroll",
+        "'{0}' is {1}, above the limit of {2} for fixed-size kernels; use a smaller model");
+
+    public static readonly DiagnosticDescriptor UnknownField = new(
+        "ERNN008", "Unknown spec field",
+        "Unknown field '{0}' is ignored; known fields here: {1}",
+        Category, DiagnosticSeverity.Warning, isEnabledByDefault: true);
+
+    public static readonly DiagnosticDescriptor ClassNotPartial = Error(
+        "ERNN009", "Model class is not partial",
+        "Class '{0}' must be declared 'partial' so that [RnnModel] can add the model to it");
+
+    public static readonly DiagnosticDescriptor MultipleModels = Error(
+        "ERNN010", "More than one model on a class",
+        "Class '{0}' has more than one [RnnModel] attribute; a class holds one model, so declare one class per model");
+
+    public static readonly DiagnosticDescriptor FieldNotApplicable = Error(
+        "ERNN011", "Field does not apply to this cell",
+        "'{0}' applies only to {1}; remove it");
+
+    public static readonly DiagnosticDescriptor UnsupportedClass = Error(
+        "ERNN012", "Unsupported model class",
+        "Class '{0}' must be a non-generic, non-static, non-abstract class declared directly in a namespace (not nested)");
+
+    public static readonly DiagnosticDescriptor AmbiguousSpecPath = Error(
+        "ERNN013", "Spec path is ambiguous",
+        "Spec path '{0}' matches several AdditionalFiles ({1}); give a longer path");
+
+    public static IEnumerable<DiagnosticDescriptor> All => new[]
+    {
+        SpecFileNotFound, MalformedJson, UnknownCell, UnknownActivation, MissingField, InvalidValue, SizeTooLarge,
+        UnknownField, ClassNotPartial, MultipleModels, FieldNotApplicable, UnsupportedClass, AmbiguousSpecPath,
+    };
+
+    public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);
+
+    private static DiagnosticDescriptor Error(string id, string title, string message) =>
+        new(id, title, message, Category, DiagnosticSeverity.Error, isEnabledByDefault: true);
+}

@@ -1,0 +1,73 @@
+namespace Embedded.Rnn.Generator.Model;
+
+internal enum CellKind
+{
+    Rnn,
+    Lstm,
+    Gru,
+}
+
+internal enum RecurrentActivation
+{
+    Tanh,
+    Relu,
+    LeakyRelu,
+}
+
+internal enum HeadActivation
+{
+    None,
+    Sigmoid,
+    Tanh,
+    Softmax,
+}
+
+/// <summary>The optional dense layer on top of the recurrent stack.</summary>
+internal sealed record HeadSpec(int Output, HeadActivation Activation);
+
+/// <summary>A validated model: everything the emitter needs, and nothing that defeats caching.</summary>
+internal sealed record ModelSpec(
+    string? Namespace,
+    string ClassName,
+    CellKind Cell,
+    RecurrentActivation Activation,
+    float NegativeSlope,
+    int Input,
+    int Hidden,
+    int Layers,
+    bool Bidirectional,
+    bool Bias,
+    HeadSpec? Head)
+{
+    public int Directions => Bidirectional ? 2 : 1;
+
+    /// <summary>Rows per gate block in PyTorch's weight matrices (rnn 1, lstm 4: i,f,g,o, gru 3: r,z,n).</summary>
+    public int Gates => Cell switch
+    {
+        CellKind.Lstm => 4,
+        CellKind.Gru => 3,
+        _ => 1,
+    };
+
+    public int LayerOutput => Directions * Hidden;
+
+    public int Output => Head?.Output ?? LayerOutput;
+}
+
+/// <summary>A class carrying [RnnModel], as found in syntax.</summary>
+internal sealed record ModelTarget(
+    string? Namespace,
+    string ClassName,
+    string SourceFilePath,
+    string? SpecPath,
+    bool IsPartial,
+    bool IsSupportedShape,
+    int AttributeCount,
+    LocationInfo? AttributeLocation,
+    LocationInfo? ClassNameLocation);
+
+/// <summary>An additional file that may hold a spec.</summary>
+internal sealed record SpecFile(string Path, string? Text);
+
+/// <summary>What the parser made of one target: a spec to emit (or null) and diagnostics to report.</summary>
+internal sealed record ModelResult(ModelSpec? Spec, string HintName, EquatableArray<DiagnosticInfo> Diagnostics);

@@ -1,0 +1,786 @@
+using System;
+using System.Collections.Generic;
+using System.Globalization;
+using System.Linq;
+using Embedded.Rnn.Generator.Model;
+
+namespace Embedded.Rnn.Generator;
+
+public sealed partial class RnnGenerator
+{
+    /// <summary>
+    /// Emits the model class. Kernels are written once per cell here and instantiated for every
+    /// instruction-set path (<see cref="Isa"/>); the packed weight layout they read is
+    /// <c>Embedded.Rnn.RecurrentPacking</c>'s.
+    /// </summary>
+    internal static class Emitter
+    {
+        /// <summary>Accumulators a tile keeps live: enough independent FMA chains to hide latency, few enough for 16 registers.</summary>
+        internal const int TargetAccumulators = 8;
+
+        /// <summary>Column loops up to this length are fully unrolled; longer ones by <see cref="UnrollFactor"/>.</summary>
+        internal const int FullUnrollLimit = 16;
+
+        internal const int UnrollFactor = 4;
+
+        /// <summary>State buffers are padded to whole vectors of the widest path (16 floats).</summary>
+        internal const int StatePadding = 16;
+
+        private const string Unsafe = "global::System.Runtime.CompilerServices.Unsafe";
+        private const string MemoryMarshal = "global::System.Runtime.InteropServices.MemoryMarshal";
+        private const string Rnn = "global::Embedded.Rnn";
+
+        public static string Emit(ModelSpec spec) => new ModelEmitter(spec).Emit();
+
+        internal static int Pad(int n, int to) => (n + to - 1) / to * to;
+
+        internal static string Float(float value) => value.ToString("R", CultureInfo.InvariantCulture) + "f";
+
+        internal static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+        /// <summary>One accumulator per chunk of units: which input sections feed it.</summary>
+        internal sealed record Slot(int InputBlock, int RecurrentBlock);
+
+        /// <summary>Slots per cell, in the order of PyTorch's gate rows (see RecurrentPacking).</summary>
+        internal static Slot[] Slots(CellKind cell) => cell switch
+        {
+            CellKind.Lstm => new[] { new Slot(0, 0), new Slot(1, 1), new Slot(2, 2), new Slot(3, 3) },
+            // GRU keeps W_in x + b_in and W_hn h + b_hn apart, because r multiplies only the second.
+            CellKind.Gru => new[] { new Slot(0, 0), new Slot(1, 1), new Slot(2, -1), new Slot(-1, 2) },
+            _ => new[] { new Slot(0, 0) },
+        };
+
+        internal static readonly Slot[] DenseSlots = { new(0, -1) };
+
+        /// <summary>An instruction-set path: how to spell loads, broadcasts, FMAs and stores on it.</summary>
+        internal sealed class Isa
+        {
+            private readonly string? _static;
+
+            private Isa(string name, int lanes)
+            {
+                Name = name;
+                Lanes = lanes;
+                _static = lanes == 1 ? null : "global::System.Runtime.Intrinsics." + name;
+                Type = lanes == 1 ? "float" : _static + "<float>";
+            }
+
+            public static readonly Isa[] All = { new("Vector512", 16), new("Vector256", 8), new("Vector128", 4), new("Scalar", 1) };
+
+            public string Name { get; }
+
+            public int Lanes { get; }
+
+            public string Type { get; }
+
+            public string One => _static is null ? "1f" : Type + ".One";
+
+            public string Load(string reference, string offset) =>
+                _static is null ? $"{Unsafe}.Add(ref {reference}, {offset})" : $"{_static}.LoadUnsafe(ref {reference}, {offset})";
+
+            public string Broadcast(string value) => _static is null ? value : $"{_static}.Create({value})";
+
+            public string Fma(string a, string b, string c) =>
+                _static is null ? $"{a} * {b} + {c}" : $"{_static}.MultiplyAddEstimate({a}, {b}, {c})";
+
+            public string Store(string value, string reference, string offset) =>
+                _static is null ? $"{Unsafe}.Add(ref {reference}, {offset}) = {value};" : $"{_static}.StoreUnsafe({value}, ref {reference}, {offset});";
+
+            public int ChunksPerTile(int slots, int units) =>
+                Math.Max(1, Math.Min(TargetAccumulators / slots, (units + Lanes - 1) / Lanes));
+        }
+
+        /// <summary>A matrix-vector kernel over packed tiles: a recurrent layer or the dense head.</summary>
+        internal sealed record KernelShape(string Prefix, int Input, int Recurrent, int Units, Slot[] Slots)
+        {
+            public int InputSlots => Slots.Count(s => s.InputBlock >= 0);
+
+            public int RecurrentSlots => Slots.Count(s => s.RecurrentBlock >= 0);
+
+            public string Name(Isa isa) => $"{Prefix}_{isa.Name}_In{Int(Input)}";
+
+            public string TileName(Isa isa, int chunks) => $"{Prefix}Tile_{isa.Name}_In{Int(Input)}_K{Int(chunks)}";
+
+            public int TileLength(Isa isa, int chunks) => chunks * isa.Lanes * (Slots.Length + Input * InputSlots + Recurrent * RecurrentSlots);
+        }
+
+        private sealed class ModelEmitter
+        {
+            private readonly ModelSpec _spec;
+            private readonly SourceWriter _w = new();
+            private readonly KernelShape[] _layerShapes;
+            private readonly KernelShape? _headShape;
+
+            public ModelEmitter(ModelSpec spec)
+            {
+                _spec = spec;
+                var slots = Slots(spec.Cell);
+                _layerShapes = new[] { spec.Input, spec.LayerOutput }
+                    .Take(spec.Layers > 1 ? 2 : 1)
+                    .Distinct()
+                    .Select(input => new KernelShape("Layer", input, spec.Hidden, spec.Hidden, slots))
+                    .ToArray();
+                _headShape = spec.Head is null ? null : new KernelShape("Head", spec.LayerOutput, 0, spec.Head.Output, DenseSlots);
+            }
+
+            private int PaddedHidden => Pad(_spec.Hidden, StatePadding);
+
+            private int ScratchLength => Math.Max(PaddedHidden, _spec.Head is null ? 0 : Pad(_spec.Head.Output, StatePadding));
+
+            private bool IsLstm => _spec.Cell == CellKind.Lstm;
+
+            private string Class => _spec.ClassName;
+
+            public string Emit()
+            {
+                _w.Line("// <auto-generated/>");
+                _w.Line("// Generated by Embedded.Rnn from the model spec. Do not edit.");
+                _w.Line("#nullable enable");
+                _w.Line();
+                if (_spec.Namespace is not null)
+                {
+                    _w.Line($"namespace {_spec.Namespace};");
+                    _w.Line();
+                }
+
+                _w.Line($"partial class {Class}");
+                _w.Line("{");
+                EmitConstants();
+                EmitFieldsAndConstruction();
+                EmitState();
+                EmitPublicApi();
+                EmitDispatch();
+                foreach (var isa in Isa.All)
+                {
+                    foreach (var shape in _layerShapes)
+                    {
+                        EmitKernel(isa, shape);
+                    }
+
+                    if (_headShape is not null)
+                    {
+                        EmitKernel(isa, _headShape);
+                    }
+                }
+
+                _w.Line("}");
+                return _w.ToString();
+            }
+
+            private void EmitConstants()
+            {
+                var s = _spec;
+                string cell = s.Cell switch
+                {
+                    CellKind.Lstm => "lstm",
+                    CellKind.Gru => "gru",
+                    _ => "rnn (" + s.Activation switch
+                    {
+                        RecurrentActivation.Relu => "relu",
+                        RecurrentActivation.LeakyRelu => "leaky_relu",
+                        _ => "tanh",
+                    } + ")",
+                };
+                _w.Line($"/// <summary>Cell kind: {cell}.</summary>");
+                _w.Line($"public const string CellKind = \"{cell}\";");
+                _w.Line("/// <summary>Features per time step of the input.</summary>");
+                _w.Line($"public const int InputSize = {Int(s.Input)};");
+                _w.Line("/// <summary>Hidden units per layer and direction.</summary>");
+                _w.Line($"public const int HiddenSize = {Int(s.Hidden)};");
+                _w.Line("/// <summary>Stacked recurrent layers.</summary>");
+                _w.Line($"public const int LayerCount = {Int(s.Layers)};");
+                _w.Line("/// <summary>1, or 2 for a bidirectional model.</summary>");
+                _w.Line($"public const int DirectionCount = {Int(s.Directions)};");
+                _w.Line("/// <summary>Gate row blocks per weight matrix (PyTorch order: lstm i,f,g,o; gru r,z,n).</summary>");
+                _w.Line($"public const int GateCount = {Int(s.Gates)};");
+                _w.Line("/// <summary>Width of the top recurrent layer's output (DirectionCount × HiddenSize).</summary>");
+                _w.Line($"public const int LayerOutputSize = {Int(s.LayerOutput)};");
+                _w.Line("/// <summary>Values per time step of the model's output (the head's size, or LayerOutputSize).</summary>");
+                _w.Line($"public const int OutputSize = {Int(s.Output)};");
+                _w.Line("/// <summary>True when the model ends in a dense head.</summary>");
+                _w.Line($"public const bool HasHead = {(s.Head is null ? "false" : "true")};");
+                _w.Line($"private const int PaddedHidden = {Int(PaddedHidden)};");
+                _w.Line($"private const int ScratchLength = {Int(ScratchLength)};");
+                _w.Line();
+            }
+
+            private void EmitFieldsAndConstruction()
+            {
+                var s = _spec;
+                var parameters = new List<(string Name, int[] Shape)>();
+                for (int layer = 0; layer < s.Layers; layer++)
+                {
+                    for (int direction = 0; direction < s.Directions; direction++)
+                    {
+                        string suffix = Int(layer) + (direction == 1 ? "_reverse" : string.Empty);
+                        int input = layer == 0 ? s.Input : s.LayerOutput;
+                        parameters.Add(("weight_ih_l" + suffix, new[] { s.Gates * s.Hidden, input }));
+                        parameters.Add(("weight_hh_l" + suffix, new[] { s.Gates * s.Hidden, s.Hidden }));
+                        if (s.Bias)
+                        {
+                            parameters.Add(("bias_ih_l" + suffix, new[] { s.Gates * s.Hidden }));
+                            parameters.Add(("bias_hh_l" + suffix, new[] { s.Gates * s.Hidden }));
+                        }
+                    }
+                }
+
+                if (s.Head is not null)
+                {
+                    parameters.Add(("head.weight", new[] { s.Head.Output, s.LayerOutput }));
+                    parameters.Add(("head.bias", new[] { s.Head.Output }));
+                }
+
+                _w.Line($"private readonly {Rnn}.KernelPath _path;");
+                _w.Line("private readonly float[][] _recurrent;");
+                if (s.Head is not null)
+                {
+                    _w.Line("private readonly float[] _head;");
+                }
+
+                _w.Line();
+                _w.Line("/// <summary>The parameter tensors the model loads, by PyTorch state_dict name and shape, in state_dict order.</summary>");
+                _w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Rnn}.ParameterSpec> Parameters {{ get; }} = new {Rnn}.ParameterSpec[]");
+                _w.Line("{");
+                foreach (var (name, shape) in parameters)
+                {
+                    _w.Line($"new(\"{name}\", new[] {{ {string.Join(", ", shape.Select(Int))} }}),");
+                }
+
+                _w.Line("};");
+                _w.Line();
+                _w.Line("/// <summary>The instruction-set path this instance runs.</summary>");
+                _w.Line($"public {Rnn}.KernelPath Path => _path;");
+                _w.Line();
+
+                var slots = Slots(s.Cell);
+                _w.Line($"private static global::System.ReadOnlySpan<int> InputBlocks => new[] {{ {string.Join(", ", slots.Select(x => Int(x.InputBlock)))} }};");
+                _w.Line($"private static global::System.ReadOnlySpan<int> RecurrentBlocks => new[] {{ {string.Join(", ", slots.Select(x => Int(x.RecurrentBlock)))} }};");
+                _w.Line();
+                _w.Line($"private {Class}(float[][] parameters, {Rnn}.KernelPath path)");
+                _w.Line("{");
+                _w.Line("_path = path;");
+                _w.Line($"int lanes = {Rnn}.KernelPaths.Lanes(path);");
+                EmitChunksSwitch("recurrentChunks", slots.Length, s.Hidden);
+                _w.Line("_recurrent = new float[LayerCount * DirectionCount][];");
+                int p = 0;
+                for (int layer = 0; layer < s.Layers; layer++)
+                {
+                    for (int direction = 0; direction < s.Directions; direction++)
+                    {
+                        string input = layer == 0 ? "InputSize" : "LayerOutputSize";
+                        string biases = s.Bias ? $"parameters[{Int(p + 2)}], parameters[{Int(p + 3)}]" : "default, default";
+                        _w.Line($"_recurrent[{Int(layer * s.Directions + direction)}] = {Rnn}.RecurrentPacking.Pack({input}, HiddenSize, HiddenSize, lanes, recurrentChunks,");
+                        _w.Line($"    parameters[{Int(p)}], parameters[{Int(p + 1)}], {biases}, InputBlocks, RecurrentBlocks);");
+                        p += s.Bias ? 4 : 2;
+                    }
+                }
+
+                if (s.Head is not null)
+                {
+                    EmitChunksSwitch("headChunks", 1, s.Head.Output);
+                    _w.Line($"_head = {Rnn}.RecurrentPacking.Pack(LayerOutputSize, 0, OutputSize, lanes, headChunks,");
+                    _w.Line($"    parameters[{Int(p)}], default, parameters[{Int(p + 1)}], default, new[] {{ 0 }}, new[] {{ -1 }});");
+                }
+
+                _w.Line("}");
+                _w.Line();
+
+                string pathDoc = "<param name=\"kernelPath\">The path to run; null picks the widest the hardware accelerates. A wider path than the hardware's still runs (emulated, slowly), which is for verification.</param>";
+                string throwsDoc = $"<exception cref=\"{Rnn}.Safetensors.SafetensorsException\">The file is malformed or its tensors differ from <see cref=\"Parameters\"/> (the message names the tensor).</exception>";
+                _w.Line("/// <summary>Loads the model from a safetensors file holding exactly <see cref=\"Parameters\"/> (F32).</summary>");
+                _w.Line($"/// {pathDoc}");
+                _w.Line($"/// {throwsDoc}");
+                _w.Line($"public static {Class} FromSafetensors(string path, {Rnn}.KernelPath? kernelPath = null) => FromSafetensors({Rnn}.Safetensors.SafetensorsFile.Read(path), kernelPath);");
+                _w.Line();
+                _w.Line("/// <summary>Loads the model from a stream holding a safetensors file with exactly <see cref=\"Parameters\"/> (F32).</summary>");
+                _w.Line($"/// {pathDoc}");
+                _w.Line($"/// {throwsDoc}");
+                _w.Line($"public static {Class} FromSafetensors(global::System.IO.Stream stream, {Rnn}.KernelPath? kernelPath = null) => FromSafetensors({Rnn}.Safetensors.SafetensorsFile.Read(stream), kernelPath);");
+                _w.Line();
+                _w.Line("/// <summary>Loads the model from safetensors bytes holding exactly <see cref=\"Parameters\"/> (F32).</summary>");
+                _w.Line($"/// {pathDoc}");
+                _w.Line($"/// {throwsDoc}");
+                _w.Line($"public static {Class} FromSafetensors(global::System.ReadOnlyMemory<byte> bytes, {Rnn}.KernelPath? kernelPath = null) => FromSafetensors({Rnn}.Safetensors.SafetensorsFile.Parse(bytes), kernelPath);");
+                _w.Line();
+                _w.Line("/// <summary>Loads the model from a parsed safetensors file holding exactly <see cref=\"Parameters\"/> (F32).</summary>");
+                _w.Line($"/// {pathDoc}");
+                _w.Line($"/// {throwsDoc}");
+                _w.Line($"public static {Class} FromSafetensors({Rnn}.Safetensors.SafetensorsFile file, {Rnn}.KernelPath? kernelPath = null)");
+                _w.Line("{");
+                _w.Line($"var path = kernelPath ?? {Rnn}.KernelPaths.Best;");
+                _w.Line($"if (path < {Rnn}.KernelPath.Scalar || path > {Rnn}.KernelPath.Vector512)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.Index(nameof(kernelPath), (int)path, 4);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"return new {Class}({Rnn}.StateDictLoader.Load(file, Parameters), path);");
+                _w.Line("}");
+                _w.Line();
+            }
+
+            private void EmitChunksSwitch(string variable, int slots, int units)
+            {
+                _w.Line($"int {variable} = path switch");
+                _w.Line("{");
+                foreach (var isa in Isa.All.Where(i => i.Lanes > 1))
+                {
+                    _w.Line($"{Rnn}.KernelPath.{isa.Name} => {Int(isa.ChunksPerTile(slots, units))},");
+                }
+
+                _w.Line($"_ => {Int(Isa.All.Last().ChunksPerTile(slots, units))},");
+                _w.Line("};");
+            }
+
+            private void EmitState()
+            {
+                int stateLength = _spec.Layers * _spec.Directions * PaddedHidden;
+                _w.Line("/// <summary>");
+                _w.Line("/// The recurrent state of one sequence: every layer's and direction's hidden state h" + (IsLstm ? " and cell state c" : string.Empty) + ".");
+                _w.Line("/// A value type with no references: keep one per sensor or stream; all may share one model instance.");
+                _w.Line("/// <c>default</c> is the zero state.");
+                _w.Line("/// </summary>");
+                _w.Line("public struct State");
+                _w.Line("{");
+                _w.Line("private StateBuffer _hidden;");
+                if (IsLstm)
+                {
+                    _w.Line("private StateBuffer _cell;");
+                }
+
+                _w.Line("private ScratchBuffer _scratch;");
+                _w.Line();
+                _w.Line("/// <summary>The hidden state h of a layer and direction (HiddenSize values), readable and writable.</summary>");
+                _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">layer or direction is out of range.</exception>");
+                _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                _w.Line($"public global::System.Span<float> Hidden(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref HiddenRef(Slot(layer, direction)), HiddenSize);");
+                if (IsLstm)
+                {
+                    _w.Line();
+                    _w.Line("/// <summary>The cell state c of a layer and direction (HiddenSize values), readable and writable.</summary>");
+                    _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">layer or direction is out of range.</exception>");
+                    _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                    _w.Line($"public global::System.Span<float> Cell(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref CellRef(Slot(layer, direction)), HiddenSize);");
+                }
+
+                _w.Line();
+                _w.Line("/// <summary>Sets every state value to zero.</summary>");
+                _w.Line("public void Reset() => this = default;");
+                _w.Line();
+                _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                _w.Line($"internal ref float HiddenRef(int slot) => ref {Unsafe}.Add(ref {Unsafe}.As<StateBuffer, float>(ref _hidden), slot * PaddedHidden);");
+                _w.Line();
+                _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                _w.Line(IsLstm
+                    ? $"internal ref float CellRef(int slot) => ref {Unsafe}.Add(ref {Unsafe}.As<StateBuffer, float>(ref _cell), slot * PaddedHidden);"
+                    : "internal ref float CellRef(int slot) => ref HiddenRef(slot); // no cell state: kernels ignore it");
+                _w.Line();
+                _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                _w.Line($"internal ref float ScratchRef() => ref {Unsafe}.As<ScratchBuffer, float>(ref _scratch);");
+                _w.Line();
+                _w.Line("private static int Slot(int layer, int direction)");
+                _w.Line("{");
+                _w.Line("if ((uint)layer >= LayerCount)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.Index(nameof(layer), layer, LayerCount);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("if ((uint)direction >= DirectionCount)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.Index(nameof(direction), direction, DirectionCount);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("return layer * DirectionCount + direction;");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("// Padded to whole 16-float vectors: kernels load and store full vectors; the padding stays zero.");
+                _w.Line($"[global::System.Runtime.CompilerServices.InlineArray({Int(stateLength)})]");
+                _w.Line("private struct StateBuffer");
+                _w.Line("{");
+                _w.Line("private float _element0;");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("// Where a layer writes its new h before it replaces the old one (which the layer still reads).");
+                _w.Line($"[global::System.Runtime.CompilerServices.InlineArray({Int(ScratchLength)})]");
+                _w.Line("private struct ScratchBuffer");
+                _w.Line("{");
+                _w.Line("private float _element0;");
+                _w.Line("}");
+                _w.Line("}");
+                _w.Line();
+            }
+
+            private void EmitPublicApi()
+            {
+                string lengthCheck(string name, string expected, string description) =>
+                    $"if ({name}.Length != {expected}) {{ {Rnn}.RnnThrow.Length(nameof({name}), \"{description}\", {name}.Length); }}";
+
+                if (!_spec.Bidirectional)
+                {
+                    _w.Line("/// <summary>Advances the state by one time step (streaming) and writes the step's output.</summary>");
+                    _w.Line("/// <param name=\"x\">InputSize features of this step.</param>");
+                    _w.Line("/// <param name=\"state\">The stream's state, updated in place.</param>");
+                    _w.Line("/// <param name=\"y\">Receives OutputSize values.</param>");
+                    _w.Line("/// <exception cref=\"global::System.ArgumentException\">A span has the wrong length.</exception>");
+                    _w.Line("public void Step(global::System.ReadOnlySpan<float> x, ref State state, global::System.Span<float> y)");
+                    _w.Line("{");
+                    _w.Line(lengthCheck("x", "InputSize", "InputSize"));
+                    _w.Line(lengthCheck("y", "OutputSize", "OutputSize"));
+                    _w.Line($"StepCore(ref {MemoryMarshal}.GetReference(x), ref state, ref {MemoryMarshal}.GetReference(y));");
+                    _w.Line("}");
+                    _w.Line();
+                    _w.Line("/// <summary>Runs a whole sequence from the given state, leaving the final state in it.</summary>");
+                    _w.Line("/// <param name=\"xs\">T × InputSize values, time-major.</param>");
+                    _w.Line("/// <param name=\"state\">The initial state; holds the final state afterwards.</param>");
+                    _w.Line("/// <param name=\"ys\">Receives T × OutputSize values.</param>");
+                    _w.Line("/// <exception cref=\"global::System.ArgumentException\">xs is not whole steps, or ys does not match it.</exception>");
+                    _w.Line("public void Run(global::System.ReadOnlySpan<float> xs, ref State state, global::System.Span<float> ys)");
+                    _w.Line("{");
+                    _w.Line("int steps = xs.Length / InputSize;");
+                    _w.Line(lengthCheck("xs", "steps * InputSize", "a multiple of InputSize"));
+                    _w.Line(lengthCheck("ys", "steps * OutputSize", "T × OutputSize for T = xs.Length / InputSize"));
+                    _w.Line($"ref float x = ref {MemoryMarshal}.GetReference(xs);");
+                    _w.Line($"ref float y = ref {MemoryMarshal}.GetReference(ys);");
+                    _w.Line("for (int t = 0; t < steps; t++)");
+                    _w.Line("{");
+                    _w.Line($"StepCore(ref {Unsafe}.Add(ref x, t * InputSize), ref state, ref {Unsafe}.Add(ref y, t * OutputSize));");
+                    _w.Line("}");
+                    _w.Line("}");
+                    _w.Line();
+                    _w.Line("private void StepCore(ref float x, ref State state, ref float y)");
+                    _w.Line("{");
+                    _w.Line("LayerStep(0, 0, ref x, ref state);");
+                    for (int layer = 1; layer < _spec.Layers; layer++)
+                    {
+                        _w.Line($"LayerStep({Int(layer)}, 0, ref state.HiddenRef({Int(layer - 1)}), ref state);");
+                    }
+
+                    string top = $"ref state.HiddenRef({Int(_spec.Layers - 1)})";
+                    _w.Line(_spec.Head is null
+                        ? $"{Unsafe}.CopyBlockUnaligned(ref {Unsafe}.As<float, byte>(ref y), ref {Unsafe}.As<float, byte>({top}), HiddenSize * sizeof(float));"
+                        : $"HeadStep({top}, ref y, ref state);");
+                    _w.Line("}");
+                    _w.Line();
+                    return;
+                }
+
+                int buffers = Math.Min(2, _spec.Layers - 1 + (_spec.Head is null ? 0 : 1));
+                _w.Line("/// <summary>Floats of workspace <see cref=\"Run(global::System.ReadOnlySpan{float}, ref State, global::System.Span{float}, global::System.Span{float})\"/> needs for <paramref name=\"steps\"/> steps.</summary>");
+                _w.Line($"public static int RunWorkspaceLength(int steps) => {Int(buffers)} * steps * LayerOutputSize;");
+                _w.Line();
+                _w.Line("/// <summary>");
+                _w.Line("/// Runs a whole sequence in both directions from the given state, leaving each direction's final state in it");
+                _w.Line("/// (forward: after the last step; reverse: after the first). Rents its workspace from the shared array pool.");
+                _w.Line("/// </summary>");
+                _w.Line("/// <param name=\"xs\">T × InputSize values, time-major.</param>");
+                _w.Line("/// <param name=\"state\">The initial state; holds the final state afterwards.</param>");
+                _w.Line("/// <param name=\"ys\">Receives T × OutputSize values (without a head: forward h then reverse h per step).</param>");
+                _w.Line("/// <exception cref=\"global::System.ArgumentException\">xs is not whole steps, or ys does not match it.</exception>");
+                _w.Line("public void Run(global::System.ReadOnlySpan<float> xs, ref State state, global::System.Span<float> ys)");
+                _w.Line("{");
+                _w.Line("int length = RunWorkspaceLength(xs.Length / InputSize);");
+                _w.Line("if (length == 0)");
+                _w.Line("{");
+                _w.Line("Run(xs, ref state, ys, default);");
+                _w.Line("return;");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("float[] rented = global::System.Buffers.ArrayPool<float>.Shared.Rent(length);");
+                _w.Line("try");
+                _w.Line("{");
+                _w.Line("Run(xs, ref state, ys, rented);");
+                _w.Line("}");
+                _w.Line("finally");
+                _w.Line("{");
+                _w.Line("global::System.Buffers.ArrayPool<float>.Shared.Return(rented);");
+                _w.Line("}");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("/// <summary>As <see cref=\"Run(global::System.ReadOnlySpan{float}, ref State, global::System.Span{float})\"/>, with a caller-owned workspace of at least <see cref=\"RunWorkspaceLength\"/> floats.</summary>");
+                _w.Line("/// <exception cref=\"global::System.ArgumentException\">A span has the wrong length.</exception>");
+                _w.Line("public void Run(global::System.ReadOnlySpan<float> xs, ref State state, global::System.Span<float> ys, global::System.Span<float> workspace)");
+                _w.Line("{");
+                _w.Line("int steps = xs.Length / InputSize;");
+                _w.Line(lengthCheck("xs", "steps * InputSize", "a multiple of InputSize"));
+                _w.Line(lengthCheck("ys", "steps * OutputSize", "T × OutputSize for T = xs.Length / InputSize"));
+                _w.Line($"if (workspace.Length < RunWorkspaceLength(steps)) {{ {Rnn}.RnnThrow.Length(nameof(workspace), \"at least RunWorkspaceLength(steps)\", workspace.Length); }}");
+                _w.Line("if (steps == 0)");
+                _w.Line("{");
+                _w.Line("return;");
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"ref float input = ref {MemoryMarshal}.GetReference(xs);");
+                _w.Line($"ref float work = ref {MemoryMarshal}.GetReference(workspace);");
+                _w.Line("int inputStride = InputSize;");
+                _w.Line("for (int layer = 0; layer < LayerCount; layer++)");
+                _w.Line("{");
+                _w.Line(_spec.Head is null
+                    ? $"ref float output = ref layer == LayerCount - 1 ? ref {MemoryMarshal}.GetReference(ys) : ref {Unsafe}.Add(ref work, (layer % 2) * steps * LayerOutputSize);"
+                    : $"ref float output = ref {Unsafe}.Add(ref work, (layer % 2) * steps * LayerOutputSize);");
+                _w.Line("for (int t = 0; t < steps; t++)");
+                _w.Line("{");
+                _w.Line("LayerStep(layer, 0, ref Unsafe_Add(ref input, t * inputStride), ref state);".Replace("Unsafe_Add", Unsafe + ".Add"));
+                _w.Line($"{Unsafe}.CopyBlockUnaligned(ref {Unsafe}.As<float, byte>(ref {Unsafe}.Add(ref output, t * LayerOutputSize)), ref {Unsafe}.As<float, byte>(ref state.HiddenRef(layer * 2)), HiddenSize * sizeof(float));");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("for (int t = steps - 1; t >= 0; t--)");
+                _w.Line("{");
+                _w.Line($"LayerStep(layer, 1, ref {Unsafe}.Add(ref input, t * inputStride), ref state);");
+                _w.Line($"{Unsafe}.CopyBlockUnaligned(ref {Unsafe}.As<float, byte>(ref {Unsafe}.Add(ref output, t * LayerOutputSize + HiddenSize)), ref {Unsafe}.As<float, byte>(ref state.HiddenRef(layer * 2 + 1)), HiddenSize * sizeof(float));");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("input = ref output;");
+                _w.Line("inputStride = LayerOutputSize;");
+                _w.Line("}");
+                if (_spec.Head is not null)
+                {
+                    _w.Line();
+                    _w.Line($"ref float y = ref {MemoryMarshal}.GetReference(ys);");
+                    _w.Line("for (int t = 0; t < steps; t++)");
+                    _w.Line("{");
+                    _w.Line($"HeadStep(ref {Unsafe}.Add(ref input, t * LayerOutputSize), ref {Unsafe}.Add(ref y, t * OutputSize), ref state);");
+                    _w.Line("}");
+                }
+
+                _w.Line("}");
+                _w.Line();
+            }
+
+            private void EmitDispatch()
+            {
+                _w.Line("// One layer and direction, one time step: new h into scratch (the old h is still being read), then h = scratch.");
+                _w.Line("private void LayerStep(int layer, int direction, ref float x, ref State state)");
+                _w.Line("{");
+                _w.Line("int slot = layer * DirectionCount + direction;");
+                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_recurrent[slot]);");
+                _w.Line("ref float h = ref state.HiddenRef(slot);");
+                _w.Line("ref float c = ref state.CellRef(slot);");
+                _w.Line("ref float hNew = ref state.ScratchRef();");
+                if (_layerShapes.Length == 1)
+                {
+                    EmitPathSwitch(isa => $"{_layerShapes[0].Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
+                }
+                else
+                {
+                    _w.Line("if (layer == 0)");
+                    _w.Line("{");
+                    EmitPathSwitch(isa => $"{_layerShapes[0].Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
+                    _w.Line("}");
+                    _w.Line("else");
+                    _w.Line("{");
+                    EmitPathSwitch(isa => $"{_layerShapes[1].Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
+                    _w.Line("}");
+                }
+
+                _w.Line();
+                _w.Line($"{Unsafe}.CopyBlockUnaligned(ref {Unsafe}.As<float, byte>(ref h), ref {Unsafe}.As<float, byte>(ref hNew), HiddenSize * sizeof(float));");
+                _w.Line("}");
+                _w.Line();
+                if (_spec.Head is null || _headShape is null)
+                {
+                    return;
+                }
+
+                _w.Line("// The dense head on one step's top-layer output: pre-activations into scratch, then the activation into y.");
+                _w.Line("private void HeadStep(ref float input, ref float y, ref State state)");
+                _w.Line("{");
+                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_head);");
+                _w.Line("ref float z = ref state.ScratchRef();");
+                EmitPathSwitch(isa => $"{_headShape.Name(isa)}(ref w, ref input, ref input, ref input, ref z);");
+                string element(string expression) => _spec.Head.Activation switch
+                {
+                    HeadActivation.Sigmoid => $"{Rnn}.SigmoidOperator.Invoke({expression})",
+                    HeadActivation.Tanh => $"{Rnn}.TanhOperator.Invoke({expression})",
+                    _ => expression,
+                };
+                _w.Line("for (int i = 0; i < OutputSize; i++)");
+                _w.Line("{");
+                _w.Line($"{Unsafe}.Add(ref y, i) = {element($"{Unsafe}.Add(ref z, i)")};");
+                _w.Line("}");
+                if (_spec.Head.Activation == HeadActivation.Softmax)
+                {
+                    _w.Line();
+                    _w.Line($"{Rnn}.Softmax.InPlace({MemoryMarshal}.CreateSpan(ref y, OutputSize));");
+                }
+
+                _w.Line("}");
+                _w.Line();
+            }
+
+            private void EmitPathSwitch(Func<Isa, string> call)
+            {
+                _w.Line("switch (_path)");
+                _w.Line("{");
+                foreach (var isa in Isa.All)
+                {
+                    _w.Line(isa.Lanes == 1 ? "default:" : $"case {Rnn}.KernelPath.{isa.Name}:");
+                    _w.Line("    " + call(isa));
+                    _w.Line("    break;");
+                }
+
+                _w.Line("}");
+            }
+
+            private void EmitKernel(Isa isa, KernelShape shape)
+            {
+                int chunks = (shape.Units + isa.Lanes - 1) / isa.Lanes;
+                int perTile = isa.ChunksPerTile(shape.Slots.Length, shape.Units);
+                int fullTiles = chunks / perTile;
+                int remainder = chunks % perTile;
+                int tileLength = shape.TileLength(isa, perTile);
+                _w.Line($"private static void {shape.Name(isa)}(ref float w, ref float x, ref float h, ref float c, ref float hNew)");
+                _w.Line("{");
+                if (fullTiles == 1)
+                {
+                    _w.Line($"{shape.TileName(isa, perTile)}(ref w, ref x, ref h, ref c, ref hNew, 0);");
+                }
+                else if (fullTiles > 1)
+                {
+                    _w.Line($"for (nuint tile = 0; tile < {Int(fullTiles)}; tile++)");
+                    _w.Line("{");
+                    _w.Line($"{shape.TileName(isa, perTile)}(ref {Unsafe}.Add(ref w, tile * {Int(tileLength)}), ref x, ref h, ref c, ref hNew, tile * {Int(perTile * isa.Lanes)});");
+                    _w.Line("}");
+                }
+
+                if (remainder > 0)
+                {
+                    _w.Line($"{shape.TileName(isa, remainder)}(ref {Unsafe}.Add(ref w, {Int(fullTiles * tileLength)}), ref x, ref h, ref c, ref hNew, {Int(fullTiles * perTile * isa.Lanes)});");
+                }
+
+                _w.Line("}");
+                _w.Line();
+                EmitTile(isa, shape, perTile);
+                if (remainder > 0)
+                {
+                    EmitTile(isa, shape, remainder);
+                }
+            }
+
+            // A tile: chunks × slots accumulators start at the bias, stream every input then recurrent column
+            // once (weight vector × broadcast input), then apply the cell's gate math per chunk.
+            private void EmitTile(Isa isa, KernelShape shape, int chunks)
+            {
+                int lanes = isa.Lanes;
+                var slots = shape.Slots;
+                _w.Line($"private static void {shape.TileName(isa, chunks)}(ref float w, ref float x, ref float h, ref float c, ref float hNew, nuint unit)");
+                _w.Line("{");
+                for (int k = 0; k < chunks; k++)
+                {
+                    for (int s = 0; s < slots.Length; s++)
+                    {
+                        _w.Line($"var a{Int(k)}_{Int(s)} = {isa.Load("w", Int((k * slots.Length + s) * lanes))};");
+                    }
+                }
+
+                int offset = chunks * slots.Length * lanes;
+                var inputSlots = Enumerable.Range(0, slots.Length).Where(s => slots[s].InputBlock >= 0).ToArray();
+                var recurrentSlots = Enumerable.Range(0, slots.Length).Where(s => slots[s].RecurrentBlock >= 0).ToArray();
+                EmitColumns(isa, "x", shape.Input, inputSlots, chunks, offset);
+                offset += shape.Input * chunks * inputSlots.Length * lanes;
+                if (shape.Recurrent > 0)
+                {
+                    EmitColumns(isa, "h", shape.Recurrent, recurrentSlots, chunks, offset);
+                }
+
+                for (int k = 0; k < chunks; k++)
+                {
+                    EmitPointwise(isa, shape, k, $"unit + {Int(k * lanes)}");
+                }
+
+                _w.Line("}");
+                _w.Line();
+            }
+
+            private void EmitColumns(Isa isa, string source, int columns, int[] slots, int chunks, int offset)
+            {
+                int stride = chunks * slots.Length * isa.Lanes;
+                _w.Line($"ref float w{source} = ref {Unsafe}.Add(ref w, {Int(offset)});");
+                if (columns <= FullUnrollLimit)
+                {
+                    for (int j = 0; j < columns; j++)
+                    {
+                        EmitColumn(isa, source, Int(j), "w" + source, j * stride, slots, chunks);
+                    }
+
+                    return;
+                }
+
+                int main = columns - columns % UnrollFactor;
+                _w.Line($"for (nuint j = 0; j < {Int(main)}; j += {Int(UnrollFactor)})");
+                _w.Line("{");
+                _w.Line($"ref float wj = ref {Unsafe}.Add(ref w{source}, j * {Int(stride)});");
+                for (int u = 0; u < UnrollFactor; u++)
+                {
+                    EmitColumn(isa, source, $"j + {Int(u)}", "wj", u * stride, slots, chunks);
+                }
+
+                _w.Line("}");
+                for (int j = main; j < columns; j++)
+                {
+                    EmitColumn(isa, source, Int(j), "w" + source, j * stride, slots, chunks);
+                }
+            }
+
+            private void EmitColumn(Isa isa, string source, string index, string weights, int offset, int[] slots, int chunks)
+            {
+                _w.Line("{");
+                _w.Line($"var b = {isa.Broadcast($"{Unsafe}.Add(ref {source}, {index})")};");
+                int position = offset;
+                for (int k = 0; k < chunks; k++)
+                {
+                    foreach (int s in slots)
+                    {
+                        string a = $"a{Int(k)}_{Int(s)}";
+                        _w.Line($"{a} = {isa.Fma(isa.Load(weights, Int(position)), "b", a)};");
+                        position += isa.Lanes;
+                    }
+                }
+
+                _w.Line("}");
+            }
+
+            private void EmitPointwise(Isa isa, KernelShape shape, int k, string unit)
+            {
+                string a(int s) => $"a{Int(k)}_{Int(s)}";
+                string sigmoid(string v) => $"{Rnn}.SigmoidOperator.Invoke({v})";
+                string tanh(string v) => $"{Rnn}.TanhOperator.Invoke({v})";
+                _w.Line("{");
+                if (shape.Prefix == "Head")
+                {
+                    _w.Line(isa.Store(a(0), "hNew", unit));
+                }
+                else
+                {
+                    switch (_spec.Cell)
+                    {
+                        case CellKind.Lstm:
+                            _w.Line($"var i = {sigmoid(a(0))};");
+                            _w.Line($"var f = {sigmoid(a(1))};");
+                            _w.Line($"var g = {tanh(a(2))};");
+                            _w.Line($"var o = {sigmoid(a(3))};");
+                            _w.Line($"var cNew = f * {isa.Load("c", unit)} + i * g;");
+                            _w.Line(isa.Store("cNew", "c", unit));
+                            _w.Line(isa.Store($"o * {tanh("cNew")}", "hNew", unit));
+                            break;
+                        case CellKind.Gru:
+                            _w.Line($"var r = {sigmoid(a(0))};");
+                            _w.Line($"var z = {sigmoid(a(1))};");
+                            _w.Line($"var n = {tanh($"{a(2)} + r * {a(3)}")};");
+                            _w.Line(isa.Store($"({isa.One} - z) * n + z * {isa.Load("h", unit)}", "hNew", unit));
+                            break;
+                        default:
+                            string activated = _spec.Activation switch
+                            {
+                                RecurrentActivation.Relu => $"{Rnn}.ReluOperator.Invoke({a(0)})",
+                                RecurrentActivation.LeakyRelu => $"{Rnn}.LeakyReluOperator.Invoke({a(0)}, {Float(_spec.NegativeSlope)})",
+                                _ => tanh(a(0)),
+                            };
+                            _w.Line(isa.Store(activated, "hNew", unit));
+                            break;
+                    }
+                }
+
+                _w.Line("}");
+            }
+        }
+    }
+}

@@ -1,0 +1,371 @@
+using System;
+using System.Collections.Generic;
+using System.Collections.Immutable;
+using System.Globalization;
+using System.Linq;
+using System.Threading;
+using Embedded.Rnn.Generator.Diagnostics;
+using Embedded.Rnn.Generator.Json;
+using Embedded.Rnn.Generator.Model;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.CSharp.Syntax;
+using Microsoft.CodeAnalysis.Text;
+
+namespace Embedded.Rnn.Generator;
+
+public sealed partial class RnnGenerator
+{
+    /// <summary>Turns an attributed class and the project's spec files into a validated spec plus diagnostics.</summary>
+    internal static class Parser
+    {
+        public const int MaxInput = 4096;
+        public const int MaxHidden = 1024;
+        public const int MaxLayers = 8;
+        public const int MaxHeadOutput = 4096;
+
+        private static readonly string[] TopLevelFields =
+            { "cell", "activation", "negative_slope", "input", "hidden", "layers", "bidirectional", "bias", "head" };
+
+        private static readonly string[] HeadFields = { "output", "activation" };
+
+        /// <summary>Reads the facts the pipeline needs from the attributed class; null for all but the first attribute's class part.</summary>
+        public static ModelTarget? GetTarget(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
+        {
+            if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax declaration)
+            {
+                return null;
+            }
+
+            var attributes = context.Attributes;
+            var first = attributes.FirstOrDefault();
+            var attributeSyntax = first?.ApplicationSyntaxReference?.GetSyntax(cancellationToken);
+            // A class in several partial parts is seen once per attributed part: keep the part with the first attribute.
+            if (attributeSyntax is null || !declaration.Span.Contains(attributeSyntax.Span) || attributeSyntax.SyntaxTree != declaration.SyntaxTree)
+            {
+                return null;
+            }
+
+            string? specPath = first!.ConstructorArguments.Length == 1 ? first.ConstructorArguments[0].Value as string : null;
+            var argumentLocation = (attributeSyntax as AttributeSyntax)?.ArgumentList?.Arguments.FirstOrDefault()?.GetLocation()
+                ?? attributeSyntax.GetLocation();
+            bool isPartial = type.DeclaringSyntaxReferences
+                .Select(r => r.GetSyntax(cancellationToken))
+                .OfType<ClassDeclarationSyntax>()
+                .All(c => c.Modifiers.Any(SyntaxKind.PartialKeyword));
+            bool supported = type.ContainingType is null && !type.IsGenericType && !type.IsStatic && !type.IsAbstract;
+            string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+            return new ModelTarget(
+                ns,
+                type.Name,
+                declaration.SyntaxTree.FilePath,
+                specPath,
+                isPartial,
+                supported,
+                attributes.Length,
+                LocationInfo.From(argumentLocation),
+                LocationInfo.From(declaration.Identifier.GetLocation()));
+        }
+
+        /// <summary>Finds the target's spec among the additional files, parses and validates it.</summary>
+        public static ModelResult Parse(ModelTarget target, ImmutableArray<SpecFile> files, CancellationToken cancellationToken)
+        {
+            var diagnostics = new List<DiagnosticInfo>();
+            string hintName = (target.Namespace is null ? string.Empty : target.Namespace + ".") + target.ClassName + ".Rnn.g.cs";
+            ModelResult Done(ModelSpec? spec) => new(spec, hintName, new EquatableArray<DiagnosticInfo>(diagnostics));
+
+            if (target.AttributeCount > 1)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.MultipleModels, target.ClassNameLocation, target.ClassName));
+                return Done(null);
+            }
+
+            if (!target.IsPartial)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.ClassNotPartial, target.ClassNameLocation, target.ClassName));
+            }
+
+            if (!target.IsSupportedShape)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClass, target.ClassNameLocation, target.ClassName));
+            }
+
+            var file = FindSpecFile(target, files, diagnostics);
+            if (file is null || diagnostics.Count > 0)
+            {
+                return Done(null);
+            }
+
+            cancellationToken.ThrowIfCancellationRequested();
+            var spec = new SpecReader(target, file, diagnostics).Read();
+            return Done(diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id) ? null : spec);
+        }
+
+        private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, List<DiagnosticInfo> diagnostics)
+        {
+            string path = Normalize(target.SpecPath ?? string.Empty).TrimStart('.', '/');
+            var matches = path.Length == 0
+                ? new List<SpecFile>()
+                : files.Where(f => f.Text is not null && ("/" + Normalize(f.Path)).EndsWith("/" + path, StringComparison.Ordinal)).ToList();
+            if (matches.Count > 1)
+            {
+                // Prefer the file relative to the source file that holds the attribute.
+                string sourceDirectory = Normalize(System.IO.Path.GetDirectoryName(target.SourceFilePath) ?? string.Empty);
+                var near = matches.Where(f => Normalize(f.Path) == sourceDirectory + "/" + path).ToList();
+                if (near.Count == 1)
+                {
+                    return near[0];
+                }
+
+                diagnostics.Add(Info(DiagnosticDescriptors.AmbiguousSpecPath, target.AttributeLocation, target.SpecPath ?? string.Empty,
+                    string.Join(", ", matches.Select(m => m.Path))));
+                return null;
+            }
+
+            if (matches.Count == 0)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.SpecFileNotFound, target.AttributeLocation, target.SpecPath ?? string.Empty));
+                return null;
+            }
+
+            return matches[0];
+        }
+
+        private static string Normalize(string path) => path.Replace('\\', '/');
+
+        private static DiagnosticInfo Info(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments) =>
+            new(descriptor.Id, location, new EquatableArray<string>(arguments));
+
+        /// <summary>Reads one spec file's JSON into a <see cref="ModelSpec"/>, reporting at exact positions.</summary>
+        private sealed class SpecReader
+        {
+            private readonly ModelTarget _target;
+            private readonly SpecFile _file;
+            private readonly List<DiagnosticInfo> _diagnostics;
+            private readonly SourceText _text;
+
+            public SpecReader(ModelTarget target, SpecFile file, List<DiagnosticInfo> diagnostics)
+            {
+                _target = target;
+                _file = file;
+                _diagnostics = diagnostics;
+                _text = SourceText.From(file.Text!);
+            }
+
+            public ModelSpec? Read()
+            {
+                if (!JsonParser.TryParse(_file.Text!, out var root, out string? error, out int errorPosition))
+                {
+                    Report(DiagnosticDescriptors.MalformedJson, errorPosition, 1, _target.SpecPath ?? _file.Path, error!);
+                    return null;
+                }
+
+                if (root!.Kind != JsonKind.Object)
+                {
+                    Report(DiagnosticDescriptors.MalformedJson, root, _target.SpecPath ?? _file.Path, "the spec must be a JSON object");
+                    return null;
+                }
+
+                WarnUnknown(root, TopLevelFields);
+                var cellValue = Member(root, "cell");
+                CellKind? cell = null;
+                if (cellValue is null)
+                {
+                    Report(DiagnosticDescriptors.MissingField, root.Start, 1, "cell", "\"lstm\"");
+                }
+                else
+                {
+                    switch (cellValue.Kind == JsonKind.String ? cellValue.Text : null)
+                    {
+                        case "rnn": cell = CellKind.Rnn; break;
+                        case "lstm": cell = CellKind.Lstm; break;
+                        case "gru": cell = CellKind.Gru; break;
+                        default: Report(DiagnosticDescriptors.UnknownCell, cellValue, cellValue.Text ?? cellValue.Display); break;
+                    }
+                }
+
+                int? input = Size(root, "input", MaxInput, required: true, fallback: 0);
+                int? hidden = Size(root, "hidden", MaxHidden, required: true, fallback: 0);
+                int? layers = Size(root, "layers", MaxLayers, required: false, fallback: 1);
+                bool? bidirectional = Boolean(root, "bidirectional", false);
+                bool? bias = Boolean(root, "bias", true);
+                var (activation, slope) = ReadActivation(root, cell);
+                var head = ReadHead(root);
+                if (cell is null || input is null || hidden is null || layers is null || bidirectional is null || bias is null || activation is null || head is null)
+                {
+                    return null;
+                }
+
+                return new ModelSpec(_target.Namespace, _target.ClassName, cell.Value, activation.Value, slope, input.Value, hidden.Value,
+                    layers.Value, bidirectional.Value, bias.Value, head.Value.Spec);
+            }
+
+            private (RecurrentActivation? Activation, float Slope) ReadActivation(JsonValue root, CellKind? cell)
+            {
+                var value = Member(root, "activation");
+                var slopeValue = Member(root, "negative_slope");
+                if (cell is not null && cell != CellKind.Rnn)
+                {
+                    if (value is not null)
+                    {
+                        Report(DiagnosticDescriptors.FieldNotApplicable, value, "activation", "\"rnn\" cells (lstm and gru use sigmoid and tanh gates)");
+                        return (null, 0f);
+                    }
+
+                    if (slopeValue is not null)
+                    {
+                        Report(DiagnosticDescriptors.FieldNotApplicable, slopeValue, "negative_slope", "\"rnn\" cells with \"leaky_relu\"");
+                        return (null, 0f);
+                    }
+
+                    return (RecurrentActivation.Tanh, 0f);
+                }
+
+                RecurrentActivation? activation = RecurrentActivation.Tanh;
+                if (value is not null)
+                {
+                    switch (value.Kind == JsonKind.String ? value.Text : null)
+                    {
+                        case "tanh": activation = RecurrentActivation.Tanh; break;
+                        case "relu": activation = RecurrentActivation.Relu; break;
+                        case "leaky_relu": activation = RecurrentActivation.LeakyRelu; break;
+                        default:
+                            Report(DiagnosticDescriptors.UnknownActivation, value, "rnn activation", value.Text ?? value.Display, "\"tanh\", \"relu\" or \"leaky_relu\"");
+                            return (null, 0f);
+                    }
+                }
+
+                float slope = 0.01f; // PyTorch's default negative_slope
+                if (slopeValue is not null)
+                {
+                    if (activation != RecurrentActivation.LeakyRelu)
+                    {
+                        Report(DiagnosticDescriptors.FieldNotApplicable, slopeValue, "negative_slope", "\"rnn\" cells with \"leaky_relu\"");
+                        return (null, 0f);
+                    }
+
+                    if (slopeValue.Kind != JsonKind.Number
+                        || !float.TryParse(slopeValue.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out slope)
+                        || float.IsNaN(slope) || float.IsInfinity(slope) || slope < 0f)
+                    {
+                        Report(DiagnosticDescriptors.InvalidValue, slopeValue, "negative_slope", "a finite number >= 0", slopeValue.Display);
+                        return (null, 0f);
+                    }
+                }
+
+                return (activation, slope);
+            }
+
+            private (HeadSpec? Spec, bool Ok)? ReadHead(JsonValue root)
+            {
+                var value = Member(root, "head");
+                if (value is null || value.Kind == JsonKind.Null)
+                {
+                    return (null, true);
+                }
+
+                if (value.Kind != JsonKind.Object)
+                {
+                    Report(DiagnosticDescriptors.InvalidValue, value, "head", "an object such as { \"output\": 4, \"activation\": \"softmax\" }", value.Display);
+                    return null;
+                }
+
+                WarnUnknown(value, HeadFields);
+                int? output = Size(value, "output", MaxHeadOutput, required: true, fallback: 0);
+                var activationValue = Member(value, "activation");
+                HeadActivation? activation = HeadActivation.None;
+                if (activationValue is not null)
+                {
+                    switch (activationValue.Kind == JsonKind.String ? activationValue.Text : null)
+                    {
+                        case "none": activation = HeadActivation.None; break;
+                        case "sigmoid": activation = HeadActivation.Sigmoid; break;
+                        case "tanh": activation = HeadActivation.Tanh; break;
+                        case "softmax": activation = HeadActivation.Softmax; break;
+                        default:
+                            Report(DiagnosticDescriptors.UnknownActivation, activationValue, "head activation", activationValue.Text ?? activationValue.Display,
+                                "\"none\", \"sigmoid\", \"tanh\" or \"softmax\"");
+                            activation = null;
+                            break;
+                    }
+                }
+
+                return output is null || activation is null ? null : (new HeadSpec(output.Value, activation.Value), true);
+            }
+
+            private int? Size(JsonValue owner, string name, int max, bool required, int fallback)
+            {
+                var value = Member(owner, name);
+                if (value is null)
+                {
+                    if (required)
+                    {
+                        Report(DiagnosticDescriptors.MissingField, owner.Start, 1, name, "16");
+                        return null;
+                    }
+
+                    return fallback;
+                }
+
+                if (value.Kind != JsonKind.Number
+                    || !long.TryParse(value.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long number)
+                    || number <= 0)
+                {
+                    Report(DiagnosticDescriptors.InvalidValue, value, name, "a positive integer", value.Display);
+                    return null;
+                }
+
+                if (number > max)
+                {
+                    Report(DiagnosticDescriptors.SizeTooLarge, value, name, value.Text!, max.ToString(CultureInfo.InvariantCulture));
+                    return null;
+                }
+
+                return (int)number;
+            }
+
+            private bool? Boolean(JsonValue owner, string name, bool fallback)
+            {
+                var value = Member(owner, name);
+                if (value is null)
+                {
+                    return fallback;
+                }
+
+                if (value.Kind is JsonKind.True or JsonKind.False)
+                {
+                    return value.Kind == JsonKind.True;
+                }
+
+                Report(DiagnosticDescriptors.InvalidValue, value, name, "true or false", value.Display);
+                return null;
+            }
+
+            private void WarnUnknown(JsonValue owner, string[] known)
+            {
+                foreach (var member in owner.Members)
+                {
+                    if (Array.IndexOf(known, member.Name) < 0)
+                    {
+                        Report(DiagnosticDescriptors.UnknownField, member.NameStart, member.NameLength, member.Name, string.Join(", ", known));
+                    }
+                }
+            }
+
+            private static JsonValue? Member(JsonValue owner, string name) =>
+                owner.Members.FirstOrDefault(m => m.Name == name)?.Value;
+
+            private void Report(DiagnosticDescriptor descriptor, JsonValue at, params string[] arguments) =>
+                Report(descriptor, at.Start, at.Length, arguments);
+
+            private void Report(DiagnosticDescriptor descriptor, int start, int length, params string[] arguments)
+            {
+                start = Math.Max(0, Math.Min(start, _text.Length));
+                length = Math.Max(0, Math.Min(length, _text.Length - start));
+                var span = new TextSpan(start, length);
+                var location = new LocationInfo(_file.Path, span, _text.Lines.GetLinePositionSpan(span));
+                _diagnostics.Add(Info(descriptor, location, arguments));
+            }
+        }
+    }
+}

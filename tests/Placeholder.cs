@@ -1,0 +1,1 @@
+namespace Embedded.Rnn.Tests; public class Placeholder { [Xunit.Fact] public void Ok() { } }
