@@ -143,7 +143,8 @@ public sealed partial class RnnGenerator
                     _w.Line();
                 }
 
-                _w.Line($"partial class {Class}");
+                string contract = _spec.Bidirectional ? "IRnnModel" : "IStreamingRnnModel";
+                _w.Line($"partial class {Class} : {Rnn}.{contract}<{Class}.State>");
                 _w.Line("{");
                 EmitConstants();
                 EmitFieldsAndConstruction();
@@ -251,6 +252,11 @@ public sealed partial class RnnGenerator
                 _w.Line("/// <summary>The instruction-set path this instance runs.</summary>");
                 _w.Line($"public {Rnn}.KernelPath Path => _path;");
                 _w.Line();
+                _w.Line("/// <summary>The model's sizes.</summary>");
+                _w.Line($"public static {Rnn}.RnnShape Shape => new(CellKind, InputSize, HiddenSize, LayerCount, DirectionCount, OutputSize);");
+                _w.Line();
+                _w.Line($"{Rnn}.RnnShape {Rnn}.IRnnModel<State>.Shape => Shape;");
+                _w.Line();
 
                 var slots = Slots(s.Cell);
                 _w.Line($"private static global::System.ReadOnlySpan<int> InputBlocks => new[] {{ {string.Join(", ", slots.Select(x => Int(x.InputBlock)))} }};");
@@ -339,7 +345,7 @@ public sealed partial class RnnGenerator
                 _w.Line("/// A value type with no references: keep one per sensor or stream; all may share one model instance.");
                 _w.Line("/// <c>default</c> is the zero state.");
                 _w.Line("/// </summary>");
-                _w.Line("public struct State");
+                _w.Line($"public struct State : {Rnn}.IRnnState");
                 _w.Line("{");
                 _w.Line("private StateBuffer _hidden;");
                 if (IsLstm)
@@ -360,6 +366,12 @@ public sealed partial class RnnGenerator
                     _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">layer or direction is out of range.</exception>");
                     _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
                     _w.Line($"public global::System.Span<float> Cell(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref CellRef(Slot(layer, direction)), HiddenSize);");
+                }
+                else
+                {
+                    _w.Line();
+                    _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
+                    _w.Line($"global::System.Span<float> {Rnn}.IRnnState.Cell(int layer, int direction) => throw new global::System.NotSupportedException(\"A {_spec.Cell.ToString().ToLowerInvariant()} cell has no cell state.\");");
                 }
 
                 _w.Line();

@@ -1,0 +1,59 @@
+using System.Diagnostics.CodeAnalysis;
+
+namespace Embedded.Rnn;
+
+/// <summary>Sizes of a generated model, for code that handles models generically.</summary>
+/// <param name="Cell">"lstm", "gru", or "rnn (tanh|relu|leaky_relu)".</param>
+/// <param name="InputSize">Features per time step.</param>
+/// <param name="HiddenSize">Hidden units per layer and direction.</param>
+/// <param name="LayerCount">Stacked layers.</param>
+/// <param name="DirectionCount">1, or 2 when bidirectional.</param>
+/// <param name="OutputSize">Output values per time step.</param>
+public readonly record struct RnnShape(string Cell, int InputSize, int HiddenSize, int LayerCount, int DirectionCount, int OutputSize);
+
+/// <summary>The state of one sequence of a generated model (implemented by its nested <c>State</c> struct).</summary>
+public interface IRnnState
+{
+    /// <summary>The hidden state h of a layer and direction, readable and writable.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">layer or direction is out of range.</exception>
+    [UnscopedRef]
+    Span<float> Hidden(int layer, int direction = 0);
+
+    /// <summary>The cell state c of a layer and direction (LSTM models).</summary>
+    /// <exception cref="NotSupportedException">The model's cell has no cell state (rnn, gru).</exception>
+    /// <exception cref="ArgumentOutOfRangeException">layer or direction is out of range.</exception>
+    [UnscopedRef]
+    Span<float> Cell(int layer, int direction = 0);
+
+    /// <summary>Sets every value to zero.</summary>
+    void Reset();
+}
+
+/// <summary>
+/// What every generated model offers, for generic code (tools, tests, trainers). Calling a model through
+/// this interface costs an interface call; call the generated class directly on hot paths.
+/// </summary>
+/// <typeparam name="TState">The model's nested <c>State</c> type.</typeparam>
+public interface IRnnModel<TState>
+    where TState : struct, IRnnState
+{
+    /// <summary>The model's sizes.</summary>
+    RnnShape Shape { get; }
+
+    /// <summary>The instruction-set path this instance runs.</summary>
+    KernelPath Path { get; }
+
+    /// <summary>Runs a sequence (T × InputSize in, T × OutputSize out) from <paramref name="state"/>, leaving the final state in it.</summary>
+    /// <exception cref="ArgumentException">xs is not whole steps, or ys does not match it.</exception>
+    void Run(ReadOnlySpan<float> xs, ref TState state, Span<float> ys);
+}
+
+/// <summary>A unidirectional model, which can also advance one step at a time.</summary>
+/// <typeparam name="TState">The model's nested <c>State</c> type.</typeparam>
+public interface IStreamingRnnModel<TState> : IRnnModel<TState>
+    where TState : struct, IRnnState
+{
+    /// <summary>Advances <paramref name="state"/> by one step and writes that step's output.</summary>
+    /// <exception cref="ArgumentException">A span has the wrong length.</exception>
+    void Step(ReadOnlySpan<float> x, ref TState state, Span<float> y);
+}

@@ -1,1 +1,0 @@
-namespace Embedded.Rnn.Tests; public class Placeholder { [Xunit.Fact] public void Ok() { } }
