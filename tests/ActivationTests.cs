@@ -1,0 +1,126 @@
+using System.Runtime.Intrinsics;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>
+/// The documented error bounds of the activation operators, measured against float64 math on a dense grid
+/// plus edge values, for the scalar overload and every vector width (which must agree with each other).
+/// </summary>
+public sealed class ActivationTests(ITestOutputHelper output)
+{
+    // Documented in Activations.cs.
+    private const double ExpMaxRelativeError = 1e-7;
+    private const double SigmoidMaxAbsoluteError = 1e-7;
+    private const double TanhMaxAbsoluteError = 2e-7;
+    private const float PathsMaxDifference = 2.5e-7f;
+
+    private static float[] Grid(float from, float to, int count)
+    {
+        var values = new List<float>(count + 16);
+        for (int i = 0; i < count; i++)
+        {
+            values.Add(from + (to - from) * i / (count - 1));
+        }
+
+        values.AddRange([0f, -0f, 1e-30f, -1e-30f, 1e-7f, -1e-7f, float.Epsilon, 100f, -100f, 1e6f, -1e6f, float.MaxValue, float.MinValue]);
+        return values.ToArray();
+    }
+
+    [Fact]
+    public void Exp_is_within_its_relative_bound()
+    {
+        double worst = Measure(Grid(ExpOperator.Min, ExpOperator.Max, 1_000_003), ExpOperator.Invoke, ExpOperator.Invoke, ExpOperator.Invoke, ExpOperator.Invoke,
+            x => Math.Exp(Math.Clamp(x, ExpOperator.Min, ExpOperator.Max)), relative: true);
+        output.WriteLine($"exp max relative error {worst:E3}");
+        Assert.True(worst <= ExpMaxRelativeError, $"exp error {worst:E3}");
+    }
+
+    [Fact]
+    public void Sigmoid_is_within_its_absolute_bound()
+    {
+        double worst = Measure(Grid(-100f, 100f, 1_000_003), SigmoidOperator.Invoke, SigmoidOperator.Invoke, SigmoidOperator.Invoke, SigmoidOperator.Invoke,
+            x => 1 / (1 + Math.Exp(-x)), relative: false);
+        output.WriteLine($"sigmoid max absolute error {worst:E3}");
+        Assert.True(worst <= SigmoidMaxAbsoluteError, $"sigmoid error {worst:E3}");
+    }
+
+    [Fact]
+    public void Tanh_is_within_its_absolute_bound()
+    {
+        double worst = Measure(Grid(-50f, 50f, 1_000_003), TanhOperator.Invoke, TanhOperator.Invoke, TanhOperator.Invoke, TanhOperator.Invoke,
+            Math.Tanh, relative: false);
+        output.WriteLine($"tanh max absolute error {worst:E3}");
+        Assert.True(worst <= TanhMaxAbsoluteError, $"tanh error {worst:E3}");
+    }
+
+    [Fact]
+    public void Relu_and_leaky_relu_are_exact_on_every_path()
+    {
+        Measure(Grid(-10f, 10f, 10_001), ReluOperator.Invoke, ReluOperator.Invoke, ReluOperator.Invoke, ReluOperator.Invoke,
+            x => Math.Max(0, x), relative: false, exact: true);
+        Measure(Grid(-10f, 10f, 10_001), x => LeakyReluOperator.Invoke(x, 0.2f), x => LeakyReluOperator.Invoke(x, 0.2f),
+            x => LeakyReluOperator.Invoke(x, 0.2f), x => LeakyReluOperator.Invoke(x, 0.2f),
+            x => x > 0 ? x : (double)((float)x * 0.2f), relative: false, exact: true);
+    }
+
+    [Fact]
+    public void Softmax_sums_to_one_and_matches_float64()
+    {
+        float[] values = [3f, -1f, 0.5f, 80f, 79f];
+        double max = values.Max();
+        var expected = values.Select(v => Math.Exp(v - max)).ToArray();
+        double sum = expected.Sum();
+        Softmax.InPlace(values);
+        for (int i = 0; i < values.Length; i++)
+        {
+            Assert.True(Math.Abs(values[i] - expected[i] / sum) < 1e-7, $"softmax[{i}] {values[i]} vs {expected[i] / sum}");
+        }
+    }
+
+    private static double Measure(
+        float[] inputs,
+        Func<float, float> scalar,
+        Func<Vector128<float>, Vector128<float>> v128,
+        Func<Vector256<float>, Vector256<float>> v256,
+        Func<Vector512<float>, Vector512<float>> v512,
+        Func<double, double> truth,
+        bool relative,
+        bool exact = false)
+    {
+        double worst = 0;
+        for (int start = 0; start + 16 <= inputs.Length; start += 16)
+        {
+            var chunk = inputs.AsSpan(start, 16);
+            var wide = v512(Vector512.Create((ReadOnlySpan<float>)chunk));
+            for (int i = 0; i < 16; i++)
+            {
+                float x = chunk[i];
+                float s = scalar(x);
+                float[] lanes = [v128(Vector128.Create(x)).ToScalar(), v256(Vector256.Create(x)).ToScalar(), wide[i]];
+                double t = truth(x);
+                double error = Math.Abs(s - t) / (relative ? Math.Abs(t) : 1);
+                Assert.False(double.IsNaN(s), $"NaN at {x:R}");
+                worst = Math.Max(worst, error);
+                foreach (float lane in lanes)
+                {
+                    if (exact)
+                    {
+                        Assert.Equal(s, lane);
+                        Assert.Equal(t, s);
+                    }
+                    else
+                    {
+                        float scale = relative ? Math.Max(Math.Abs(s), float.Epsilon) : 1f;
+                        Assert.True(Math.Abs(lane - s) / scale <= PathsMaxDifference, $"paths differ at {x:R}: scalar {s:R}, vector {lane:R}");
+                    }
+
+                    worst = Math.Max(worst, Math.Abs(lane - t) / (relative ? Math.Abs(t) : 1));
+                }
+            }
+        }
+
+        return worst;
+    }
+}

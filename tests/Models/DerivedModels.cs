@@ -1,0 +1,22 @@
+namespace Embedded.Rnn.Tests.Models;
+
+// Configurations the PyTorch references do not cover (heads, leaky ReLU, deep and bidirectional stacks,
+// sizes that leave partial vectors and tiles), checked against the float64 reference implementation.
+
+[RnnModel("Models/lstm_head_softmax.rnn.json")]
+public partial class LstmHeadSoftmax { }
+
+[RnnModel("Models/gru_bidir_head_sigmoid.rnn.json")]
+public partial class GruBidirHeadSigmoid { }
+
+[RnnModel("Models/rnn_leaky_deep.rnn.json")]
+public partial class RnnLeakyDeep { }
+
+[RnnModel("Models/rnn_relu_bidir3_head_tanh.rnn.json")]
+public partial class RnnReluBidir3HeadTanh { }
+
+[RnnModel("Models/lstm_wide_head.rnn.json")]
+public partial class LstmWideHead { }
+
+[RnnModel("Models/gru_nobias_bidir.rnn.json")]
+public partial class GruNobiasBidir { }
