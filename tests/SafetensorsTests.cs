@@ -1,0 +1,178 @@
+using System.Buffers.Binary;
+using System.Text;
+using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Tests.Models;
+using Embedded.Rnn.Tests.Support;
+using Xunit;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>The safetensors reader and the strict state_dict loader: every fault fails loudly, naming the tensor.</summary>
+public sealed class SafetensorsTests
+{
+    private static byte[] File(string header, int dataBytes)
+    {
+        while (Encoding.UTF8.GetByteCount(header) % 8 != 0)
+        {
+            header += " ";
+        }
+
+        var bytes = new byte[8 + Encoding.UTF8.GetByteCount(header) + dataBytes];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, (ulong)Encoding.UTF8.GetByteCount(header));
+        Encoding.UTF8.GetBytes(header).CopyTo(bytes, 8);
+        return bytes;
+    }
+
+    private static string Fails(byte[] bytes) => Assert.Throws<SafetensorsException>(() => SafetensorsFile.Parse(bytes)).Message;
+
+    [Fact]
+    public void Writer_and_reader_round_trip()
+    {
+        var bytes = new SafetensorsWriter()
+            .AddMetadata("format", "pt")
+            .Add("a", [1f, 2f, 3f, 4f, 5f, 6f], 2, 3)
+            .Add("b", [0.5, -1e300], 2)
+            .ToArray();
+        var file = SafetensorsFile.Parse(bytes);
+        Assert.Equal("pt", file.Metadata["format"]);
+        Assert.Equal([2L, 3L], file.GetTensor("a").Shape);
+        Assert.Equal([1f, 2f, 3f, 4f, 5f, 6f], file.ReadAsSingle("a"));
+        Assert.Equal([0.5, -1e300], file.ReadAsDouble("b"));
+        Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes) % 8); // header padded so F64 data stays aligned
+    }
+
+    [Fact]
+    public void Reads_every_reference_file()
+    {
+        foreach (string stem in ReferenceCase.Stems)
+        {
+            var file = SafetensorsFile.Read(Path.Combine(ReferenceCase.Directory, stem + ".safetensors"));
+            Assert.Equal(stem, file.Metadata["case"]);
+            Assert.Contains(file.Tensors, t => t.Name == "output" && t.DType == SafetensorsDType.F64);
+        }
+    }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(7)]
+    public void Rejects_a_file_shorter_than_the_length_field(int length) =>
+        Assert.Contains("truncated", Fails(new byte[length]));
+
+    [Fact]
+    public void Rejects_a_header_length_beyond_the_file()
+    {
+        var bytes = File("{}", 0);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, ulong.MaxValue);
+        Assert.Contains("does not fit", Fails(bytes));
+    }
+
+    [Theory]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}", 4, "not valid JSON")]
+    [InlineData("[1,2]", 0, "not a JSON object")]
+    [InlineData("{\"a\":{\"dtype\":\"F33\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "unknown dtype 'F33'")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,4]}}", 4, "tensor 'a' has shape [2] and dtype F32, which need 8 bytes")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 4, "tensor 'a' ends at byte 8")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[-1],\"data_offsets\":[0,4]}}", 4, "non-negative integers")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,0]}}", 4, "begin <= end")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1]}}", 4, "lacks data_offsets")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4],\"x\":1}}", 4, "unknown header field 'x'")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"b\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor 'b' starts at data byte 0, which overlaps")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[4,8]}}", 8, "tensor 'a' starts at data byte 4, which leaves a gap")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 12, "trailing or missing data")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]},\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4, "tensor 'a' appears twice")]
+    [InlineData("{\"a\":{\"dtype\":\"F32\",\"shape\":[4611686018427387904,4611686018427387904],\"data_offsets\":[0,4]}}", 4, "larger than the whole data section")]
+    [InlineData("{\"__metadata__\":{\"k\":1}}", 0, "__metadata__ entry 'k' is not a string")]
+    [InlineData("{} x", 0, "content after its JSON object")]
+    public void Rejects_malformed_headers(string header, int dataBytes, string message) =>
+        Assert.Contains(message, Fails(File(header, dataBytes)));
+
+    [Fact]
+    public void Rejects_every_truncation_of_a_real_file()
+    {
+        var bytes = ReferenceCase.Load("gru_i1_h8_t5_b1").ParameterFile();
+        for (int length = 0; length < bytes.Length; length += 7)
+        {
+            Assert.Throws<SafetensorsException>(() => GruI1H8T5B1.FromSafetensors(bytes.AsMemory(0, length)));
+        }
+    }
+
+    [Fact]
+    public void Loader_names_a_missing_tensor_and_suggests_a_misnamed_one()
+    {
+        var reference = ReferenceCase.Load("gru_i1_h8_t5_b1");
+        var writer = new SafetensorsWriter();
+        foreach (string name in reference.ParameterNames)
+        {
+            writer.Add(name == "weight_hh_l0" ? "weight_hh_10" : name, reference.File.ReadAsSingle(name), reference.File.GetTensor(name).Shape.ToArray());
+        }
+
+        var e = Assert.Throws<SafetensorsException>(() => GruI1H8T5B1.FromSafetensors(writer.ToArray()));
+        Assert.Contains("tensor 'weight_hh_l0' is missing: expected F32 [24, 8]", e.Message);
+        Assert.Contains("'weight_hh_10' (misnamed?)", e.Message);
+    }
+
+    [Fact]
+    public void Loader_rejects_extra_tensors()
+    {
+        // A reference file holds inputs and expected outputs beside the parameters.
+        var e = Assert.Throws<SafetensorsException>(() => GruI1H8T5B1.FromSafetensors(Path.Combine(ReferenceCase.Directory, "gru_i1_h8_t5_b1.safetensors")));
+        Assert.Contains("is not a parameter of this model", e.Message);
+        Assert.Contains("'input'", e.Message);
+    }
+
+    [Fact]
+    public void Loader_rejects_a_wrong_shape_naming_both_shapes()
+    {
+        // The i1_h8 rnn weights have the right names but not the gru's 3-gate shapes.
+        var e = Assert.Throws<SafetensorsException>(() => GruI1H8T5B1.FromSafetensors(ReferenceCase.Load("rnn_tanh_i1_h8_t5_b1").ParameterFile()));
+        Assert.Contains("tensor 'weight_ih_l0' has shape [8, 1]; expected [24, 1]", e.Message);
+    }
+
+    [Fact]
+    public void Loader_rejects_a_wrong_dtype()
+    {
+        var reference = ReferenceCase.Load("rnn_tanh_i1_h8_t5_b1");
+        var writer = new SafetensorsWriter();
+        foreach (string name in reference.ParameterNames)
+        {
+            var shape = reference.File.GetTensor(name).Shape.ToArray();
+            if (name == "bias_hh_l0")
+            {
+                writer.Add(name, reference.File.ReadAsDouble(name), shape);
+            }
+            else
+            {
+                writer.Add(name, reference.File.ReadAsSingle(name), shape);
+            }
+        }
+
+        var e = Assert.Throws<SafetensorsException>(() => RnnTanhI1H8T5B1.FromSafetensors(writer.ToArray()));
+        Assert.Contains("tensor 'bias_hh_l0' has dtype F64; expected F32 [8]", e.Message);
+    }
+
+    [Fact]
+    public void Loads_from_a_path_and_a_stream_identically()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ernn-{Guid.NewGuid():N}.safetensors");
+        var bytes = ReferenceCase.Load("lstm_i1_h8_t5_b1").ParameterFile();
+        System.IO.File.WriteAllBytes(path, bytes);
+        try
+        {
+            var fromPath = LstmI1H8T5B1.FromSafetensors(path);
+            using var stream = new MemoryStream(bytes);
+            var fromStream = LstmI1H8T5B1.FromSafetensors(stream);
+            var a = default(LstmI1H8T5B1.State);
+            var b = default(LstmI1H8T5B1.State);
+            var ya = new float[8];
+            var yb = new float[8];
+            fromPath.Step([0.7f], ref a, ya);
+            fromStream.Step([0.7f], ref b, yb);
+            Assert.Equal(ya, yb);
+            Assert.Contains(ya, v => v != 0f);
+        }
+        finally
+        {
+            System.IO.File.Delete(path);
+        }
+    }
+}
