@@ -132,7 +132,7 @@ internal sealed class JsonParser
             if (next != ',')
             {
                 _position--;
-                return Fail("expected ',' or '}' in the object");
+                return Fail(next == '\0' ? "unexpected end of file; the object is not closed" : "expected ',' or '}' in the object");
             }
         }
     }
@@ -169,7 +169,7 @@ internal sealed class JsonParser
             if (next != ',')
             {
                 _position--;
-                return Fail("expected ',' or ']' in the array");
+                return Fail(next == '\0' ? "unexpected end of file; the array is not closed" : "expected ',' or ']' in the array");
             }
         }
     }

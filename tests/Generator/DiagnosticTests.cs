@@ -1,0 +1,265 @@
+using Microsoft.CodeAnalysis;
+using Xunit;
+
+namespace Embedded.Rnn.Tests.Generator;
+
+/// <summary>One test per diagnostic id: the id, the severity, and the exact span it points at.</summary>
+public sealed class DiagnosticTests
+{
+    private const string Model = """
+        using Embedded.Rnn;
+        namespace App;
+        [RnnModel("models/net.rnn.json")]
+        public partial class Net { }
+        """;
+
+    private static Diagnostic Single(GeneratorHarness.Outcome outcome, string id)
+    {
+        var matching = outcome.Diagnostics.Where(d => d.Id == id).ToList();
+        Assert.True(matching.Count == 1, $"expected one {id}, got: {string.Join("; ", outcome.Diagnostics)}");
+        return matching[0];
+    }
+
+    /// <summary>Asserts the diagnostic sits in the spec file at the first occurrence of <paramref name="token"/>.</summary>
+    private static void AtSpec(Diagnostic d, string spec, string token)
+    {
+        int index = spec.IndexOf(token, StringComparison.Ordinal);
+        Assert.True(index >= 0);
+        var span = d.Location.GetLineSpan();
+        Assert.Equal($"{GeneratorHarness.ProjectDirectory}/models/net.rnn.json", span.Path);
+        int line = spec[..index].Count(c => c == '\n');
+        int column = index - (spec.LastIndexOf('\n', Math.Max(0, index - 1)) + 1);
+        if (index == 0)
+        {
+            column = 0;
+        }
+
+        Assert.Equal((line, column), (span.StartLinePosition.Line, span.StartLinePosition.Character));
+        Assert.Equal(index, d.Location.SourceSpan.Start);
+    }
+
+    private static GeneratorHarness.Outcome RunSpec(string spec) => GeneratorHarness.Run(Model, ("models/net.rnn.json", spec));
+
+    private static void NothingGenerated(GeneratorHarness.Outcome outcome) => Assert.Empty(outcome.Result.GeneratedSources);
+
+    [Fact]
+    public void ERNN001_spec_file_not_found_points_at_the_attribute_argument()
+    {
+        var outcome = GeneratorHarness.Run(Model);
+        var d = Single(outcome, "ERNN001");
+        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+        Assert.Equal("\"models/net.rnn.json\"", Model.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Contains("<AdditionalFiles Include=\"models/net.rnn.json\" />", d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    [Fact]
+    public void ERNN002_malformed_json_points_at_the_fault()
+    {
+        const string spec = "{\n  \"cell\": \"lstm\",\n  \"input\": 4,,\n  \"hidden\": 8\n}";
+        var d = Single(RunSpec(spec), "ERNN002");
+        AtSpec(d, spec, ",\n  \"hidden\""); // the second comma of ",,"
+        Assert.Equal((2, 13), (d.Location.GetLineSpan().StartLinePosition.Line, d.Location.GetLineSpan().StartLinePosition.Character));
+    }
+
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 4, \"input\": 5, \"hidden\": 8}", "duplicate property 'input'")]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8", "unexpected end of file")]
+    [InlineData("[1, 2]", "the spec must be a JSON object")]
+    [InlineData("", "unexpected end of file")]
+    [InlineData("{\"cell\": 'lstm'}", "unexpected character")]
+    [InlineData("{\"cell\": \"lstm\"} trailing", "unexpected content after the top-level value")]
+    public void ERNN002_reports_what_is_wrong(string spec, string message)
+    {
+        var outcome = RunSpec(spec);
+        Assert.Contains(message, Single(outcome, "ERNN002").GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    [Fact]
+    public void ERNN003_unknown_cell()
+    {
+        const string spec = "{\"cell\": \"lstmm\", \"input\": 4, \"hidden\": 8}";
+        var outcome = RunSpec(spec);
+        var d = Single(outcome, "ERNN003");
+        AtSpec(d, spec, "\"lstmm\"");
+        Assert.Contains("use \"rnn\", \"lstm\" or \"gru\"", d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    [Theory]
+    [InlineData("{\"cell\": \"rnn\", \"activation\": \"sigmoid\", \"input\": 4, \"hidden\": 8}", "\"sigmoid\"", "rnn activation")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": {\"output\": 2, \"activation\": \"relu\"}}", "\"relu\"", "head activation")]
+    public void ERNN004_unknown_activation(string spec, string token, string what)
+    {
+        var d = Single(RunSpec(spec), "ERNN004");
+        AtSpec(d, spec, token);
+        Assert.Contains(what, d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("{\"input\": 4, \"hidden\": 8}", "cell")]
+    [InlineData("{\"cell\": \"gru\", \"hidden\": 8}", "input")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 8}", "hidden")]
+    public void ERNN005_missing_field_points_at_the_object(string spec, string field)
+    {
+        var d = Single(RunSpec(spec), "ERNN005");
+        AtSpec(d, spec, "{");
+        Assert.Contains($"The spec has no '{field}'", d.GetMessage());
+    }
+
+    [Fact]
+    public void ERNN005_missing_head_output_points_at_the_head_object()
+    {
+        const string spec = "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": {\"activation\": \"softmax\"}}";
+        AtSpec(Single(RunSpec(spec), "ERNN005"), spec, "{\"activation\"");
+    }
+
+    [Theory]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 0}", "0", "'hidden' must be a positive integer")]
+    [InlineData("{\"cell\": \"gru\", \"input\": -3, \"hidden\": 8}", "-3", "'input' must be a positive integer")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 2.5, \"hidden\": 8}", "2.5", "'input' must be a positive integer")]
+    [InlineData("{\"cell\": \"gru\", \"input\": \"4\", \"hidden\": 8}", "\"4\"", "'input' must be a positive integer")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"bias\": \"yes\"}", "\"yes\"", "'bias' must be true or false")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"layers\": 0}", "0}", "'layers' must be a positive integer")]
+    [InlineData("{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": -1, \"input\": 4, \"hidden\": 8}", "-1", "'negative_slope' must be a finite number >= 0")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": 3}", "3}", "'head' must be an object")]
+    public void ERNN006_invalid_value(string spec, string token, string message)
+    {
+        var outcome = RunSpec(spec);
+        var d = Single(outcome, "ERNN006");
+        AtSpec(d, spec, token);
+        Assert.Contains(message, d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 5000}", "5000", "'hidden' is 5000, above the limit of 1024")]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 100000, \"hidden\": 8}", "100000", "'input' is 100000, above the limit of 4096")]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8, \"layers\": 9}", "9", "'layers' is 9, above the limit of 8")]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8, \"head\": {\"output\": 99999999999}}", "99999999999", "'output' is 99999999999")]
+    public void ERNN007_size_too_large(string spec, string token, string message)
+    {
+        var d = Single(RunSpec(spec), "ERNN007");
+        AtSpec(d, spec, token);
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Fact]
+    public void ERNN008_unknown_field_is_a_warning_and_the_model_is_still_generated()
+    {
+        const string spec = "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"dropout\": 0.1, \"head\": {\"output\": 2, \"units\": 3}}";
+        var outcome = RunSpec(spec);
+        var warnings = outcome.Diagnostics.Where(d => d.Id == "ERNN008").ToList();
+        Assert.Equal(2, warnings.Count);
+        Assert.All(warnings, d => Assert.Equal(DiagnosticSeverity.Warning, d.Severity));
+        AtSpec(warnings[0], spec, "\"dropout\"");
+        AtSpec(warnings[1], spec, "\"units\"");
+        Assert.Single(outcome.Result.GeneratedSources);
+        Assert.Empty(outcome.Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error));
+    }
+
+    [Fact]
+    public void ERNN009_class_not_partial()
+    {
+        const string source = "using Embedded.Rnn;\n[RnnModel(\"models/net.rnn.json\")]\npublic class Net { }";
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN009");
+        Assert.Equal("Net", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Equal(2, d.Location.GetLineSpan().StartLinePosition.Line);
+        NothingGenerated(outcome);
+    }
+
+    [Fact]
+    public void ERNN010_two_models_on_one_class()
+    {
+        const string source = """
+            using Embedded.Rnn;
+            [RnnModel("models/net.rnn.json")]
+            public partial class Net { }
+            [RnnModel("models/other.rnn.json")]
+            public partial class Net { }
+            """;
+        var outcome = GeneratorHarness.Run(source,
+            ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"),
+            ("models/other.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN010");
+        Assert.Equal(2, d.Location.GetLineSpan().StartLinePosition.Line);
+        NothingGenerated(outcome);
+    }
+
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"activation\": \"relu\", \"input\": 4, \"hidden\": 8}", "\"relu\"", "'activation' applies only to \"rnn\" cells")]
+    [InlineData("{\"cell\": \"rnn\", \"activation\": \"tanh\", \"negative_slope\": 0.1, \"input\": 4, \"hidden\": 8}", "0.1", "'negative_slope' applies only to \"rnn\" cells with \"leaky_relu\"")]
+    public void ERNN011_field_not_applicable(string spec, string token, string message)
+    {
+        var d = Single(RunSpec(spec), "ERNN011");
+        AtSpec(d, spec, token);
+        Assert.Contains(message, d.GetMessage());
+    }
+
+    [Theory]
+    [InlineData("public partial class Outer { [RnnModel(\"models/net.rnn.json\")] public partial class Net { } }")]
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] public partial class Net<T> { }")]
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] public static partial class Net { }")]
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] public abstract partial class Net { }")]
+    public void ERNN012_unsupported_class(string declaration)
+    {
+        string source = "using Embedded.Rnn;\n" + declaration;
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN012");
+        Assert.Equal("Net", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        NothingGenerated(outcome);
+    }
+
+    [Fact]
+    public void ERNN013_ambiguous_spec_path()
+    {
+        const string source = "using Embedded.Rnn;\n[RnnModel(\"net.rnn.json\")]\npublic partial class Net { }";
+        var outcome = GeneratorHarness.Run(source,
+            ("a/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"),
+            ("b/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN013");
+        Assert.Equal("\"net.rnn.json\"", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Contains("/project/a/net.rnn.json", d.GetMessage());
+    }
+
+    [Fact]
+    public void A_spec_beside_the_source_file_wins_over_a_same_named_one_elsewhere()
+    {
+        const string source = "using Embedded.Rnn;\n[RnnModel(\"net.rnn.json\")]\npublic partial class Net { }";
+        var outcome = GeneratorHarness.Run(source,
+            ("net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"),
+            ("b/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}"));
+        Assert.Empty(outcome.Diagnostics);
+        Assert.Contains("CellKind = \"gru\"", outcome.Source("Net.Rnn.g.cs"));
+    }
+
+    [Fact]
+    public void Every_descriptor_has_a_test_and_a_catalogue_entry()
+    {
+        var ids = Embedded.Rnn.Generator.Diagnostics.DiagnosticDescriptors.All.Select(d => d.Id).ToList();
+        var tested = typeof(DiagnosticTests).GetMethods().Select(m => m.Name[..Math.Min(7, m.Name.Length)]).ToHashSet();
+        string catalogue = File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "..", "docs", "diagnostics.md"));
+        foreach (string id in ids)
+        {
+            Assert.Contains(id, tested);
+            Assert.Contains($"## {id}", catalogue);
+        }
+
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+    }
+
+    [Theory]
+    [InlineData("\0\0\0")]
+    [InlineData("{\"cell\": {\"cell\": {\"cell\": [[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]}}}")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 1e400, \"hidden\": 8}")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": {\"output\": 1, \"activation\": null}}")]
+    [InlineData("{\"cell\": \"\\u12\"}")]
+    [InlineData("\uFEFF{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": null}")]
+    public void Garbage_specs_give_diagnostics_not_exceptions(string spec)
+    {
+        var outcome = RunSpec(spec); // the harness asserts the generator did not throw
+        Assert.True(outcome.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error) || outcome.Result.GeneratedSources.Length == 1);
+    }
+}

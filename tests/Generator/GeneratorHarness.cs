@@ -1,0 +1,76 @@
+using System.Collections.Immutable;
+using System.Runtime.CompilerServices;
+using Embedded.Rnn.Generator;
+using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
+using Microsoft.CodeAnalysis.Text;
+using Xunit;
+
+namespace Embedded.Rnn.Tests.Generator;
+
+/// <summary>Runs the generator in memory on C# sources and spec files, as the compiler would.</summary>
+public static class GeneratorHarness
+{
+    public const string ProjectDirectory = "/project";
+
+    private static readonly ImmutableArray<MetadataReference> References =
+        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
+            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
+            .Append(typeof(KernelPath).Assembly.Location)
+            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
+            .ToImmutableArray();
+
+    public sealed record Outcome(GeneratorDriver Driver, GeneratorRunResult Result, Compilation Output)
+    {
+        public ImmutableArray<Diagnostic> Diagnostics => Result.Diagnostics;
+
+        public string Source(string hintName) => Result.GeneratedSources.Single(s => s.HintName == hintName).SourceText.ToString();
+    }
+
+    public static CSharpCompilation Compilation(params string[] sources) =>
+        CSharpCompilation.Create(
+            "UserProject",
+            sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview), path: $"{ProjectDirectory}/Source{i}.cs")),
+            References,
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
+
+    public static GeneratorDriver Driver(params (string Path, string Text)[] specs) =>
+        Driver(specs.Select(s => (AdditionalText)new SpecText($"{ProjectDirectory}/{s.Path}", s.Text)).ToArray());
+
+    public static GeneratorDriver Driver(params AdditionalText[] texts) =>
+        CSharpGeneratorDriver.Create(
+            [new RnnGenerator().AsSourceGenerator()],
+            texts,
+            CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview),
+            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    public static Outcome Run(string source, params (string Path, string Text)[] specs) => Run(Driver(specs), Compilation(source));
+
+    public static Outcome Run(GeneratorDriver driver, Compilation compilation)
+    {
+        driver = driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out _);
+        var result = driver.GetRunResult().Results.Single();
+        Assert.Null(result.Exception); // the generator reports diagnostics; it never throws
+        return new Outcome(driver, result, output);
+    }
+
+    /// <summary>Compares generated code with the committed golden file; UPDATE_SNAPSHOTS=1 rewrites it.</summary>
+    public static void MatchesSnapshot(string actual, string name, [CallerFilePath] string caller = "")
+    {
+        string path = Path.Combine(Path.GetDirectoryName(caller)!, "..", "Snapshots", name + ".cs.txt");
+        if (Environment.GetEnvironmentVariable("UPDATE_SNAPSHOTS") == "1")
+        {
+            File.WriteAllText(path, actual);
+        }
+
+        Assert.True(File.Exists(path), $"no snapshot {path}; run the tests once with UPDATE_SNAPSHOTS=1 and review the file");
+        Assert.Equal(File.ReadAllText(path), actual);
+    }
+
+    public sealed class SpecText(string path, string text) : AdditionalText
+    {
+        public override string Path { get; } = path;
+
+        public override SourceText GetText(CancellationToken cancellationToken = default) => SourceText.From(text);
+    }
+}
