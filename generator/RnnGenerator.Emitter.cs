@@ -52,6 +52,14 @@ public sealed partial class RnnGenerator
 
         internal static readonly Slot[] DenseSlots = { new(0, -1) };
 
+        /// <summary>What a kernel does: run (inference), run and write the tape (training forward), or back-propagate.</summary>
+        internal enum Variant
+        {
+            Inference,
+            Record,
+            Backward,
+        }
+
         /// <summary>An instruction-set path: how to spell loads, broadcasts, FMAs and stores on it.</summary>
         internal sealed class Isa
         {
@@ -75,6 +83,16 @@ public sealed partial class RnnGenerator
 
             public string One => _static is null ? "1f" : Type + ".One";
 
+            public string Zero => _static is null ? "0f" : Type + ".Zero";
+
+            public string Sum(string vector) => _static is null ? vector : $"{_static}.Sum({vector})";
+
+            /// <summary>ifPositive where x &gt; 0, else otherwise (lane by lane).</summary>
+            public string SelectPositive(string x, string ifPositive, string otherwise) =>
+                _static is null
+                    ? $"({x} > 0f ? {ifPositive} : {otherwise})"
+                    : $"{_static}.ConditionalSelect({_static}.GreaterThan({x}, {Zero}), {ifPositive}, {otherwise})";
+
             public string Load(string reference, string offset) =>
                 _static is null ? $"{Unsafe}.Add(ref {reference}, {offset})" : $"{_static}.LoadUnsafe(ref {reference}, {offset})";
 
@@ -97,9 +115,11 @@ public sealed partial class RnnGenerator
 
             public int RecurrentSlots => Slots.Count(s => s.RecurrentBlock >= 0);
 
-            public string Name(Isa isa) => $"{Prefix}_{isa.Name}_In{Int(Input)}";
+            public string Name(Isa isa, Variant variant = Variant.Inference) => $"{Variants[(int)variant]}{Prefix}_{isa.Name}_In{Int(Input)}";
 
-            public string TileName(Isa isa, int chunks) => $"{Prefix}Tile_{isa.Name}_In{Int(Input)}_K{Int(chunks)}";
+            public string TileName(Isa isa, int chunks, Variant variant) => $"{Variants[(int)variant]}{Prefix}Tile_{isa.Name}_In{Int(Input)}_K{Int(chunks)}";
+
+            private static readonly string[] Variants = { string.Empty, "Record", "Back" };
 
             public int TileLength(Isa isa, int chunks) => chunks * isa.Lanes * (Slots.Length + Input * InputSlots + Recurrent * RecurrentSlots);
         }
@@ -129,6 +149,18 @@ public sealed partial class RnnGenerator
 
             private bool IsLstm => _spec.Cell == CellKind.Lstm;
 
+            // The tape keeps what backward needs: the gate activations (GRU also W_hn h + b_hn), c_t and h_t.
+            private int TapeSlots => _spec.Cell switch { CellKind.Lstm => 6, CellKind.Gru => 5, _ => 1 };
+
+            private int TapeHiddenSlot => TapeSlots - 1;
+
+            private string TapeLayout => _spec.Cell switch
+            {
+                CellKind.Lstm => "i, f, g, o, c, h",
+                CellKind.Gru => "r, z, n, W_hn h + b_hn, h",
+                _ => "h",
+            };
+
             private string Class => _spec.ClassName;
 
             public string Emit()
@@ -144,13 +176,14 @@ public sealed partial class RnnGenerator
                 }
 
                 string contract = _spec.Bidirectional ? "IRnnModel" : "IStreamingRnnModel";
-                _w.Line($"partial class {Class} : {Rnn}.{contract}<{Class}.State>");
+                _w.Line($"partial class {Class} : {Rnn}.{contract}<{Class}.State>, {Rnn}.ITrainableRnnModel");
                 _w.Line("{");
                 EmitConstants();
                 EmitFieldsAndConstruction();
                 EmitState();
                 EmitPublicApi();
                 EmitDispatch();
+                EmitTrainingApi();
                 foreach (var isa in Isa.All)
                 {
                     foreach (var shape in _layerShapes)
@@ -202,6 +235,11 @@ public sealed partial class RnnGenerator
                 _w.Line($"public const bool HasHead = {(s.Head is null ? "false" : "true")};");
                 _w.Line($"private const int PaddedHidden = {Int(PaddedHidden)};");
                 _w.Line($"private const int ScratchLength = {Int(ScratchLength)};");
+                _w.Line("// Training tape per step, per layer and direction: " + TapeLayout + ", each PaddedHidden floats.");
+                _w.Line($"private const int TapeStride = {Int(TapeSlots * PaddedHidden)};");
+                _w.Line($"private const int TapeHiddenOffset = {Int(TapeHiddenSlot * PaddedHidden)};");
+                _w.Line($"private const int TapeCellOffset = {(IsLstm ? Int(4 * PaddedHidden) : "-1")};");
+                _w.Line($"private const int HeadBlock = {Int(s.Layers * s.Directions)};");
                 _w.Line();
             }
 
@@ -232,12 +270,9 @@ public sealed partial class RnnGenerator
                 }
 
                 _w.Line($"private readonly {Rnn}.KernelPath _path;");
-                _w.Line("private readonly float[][] _recurrent;");
-                if (s.Head is not null)
-                {
-                    _w.Line("private readonly float[] _head;");
-                }
-
+                _w.Line("// Weights per block (each layer and direction, then the head), packed in the order the kernels stream them.");
+                _w.Line("private readonly float[][] _packed;");
+                _w.Line($"private readonly {Rnn}.RecurrentPacking[] _layouts;");
                 _w.Line();
                 _w.Line("/// <summary>The parameter tensors the model loads, by PyTorch state_dict name and shape, in state_dict order.</summary>");
                 _w.Line($"public static global::System.Collections.Generic.IReadOnlyList<{Rnn}.ParameterSpec> Parameters {{ get; }} = new {Rnn}.ParameterSpec[]");
@@ -262,33 +297,87 @@ public sealed partial class RnnGenerator
                 _w.Line($"private static global::System.ReadOnlySpan<int> InputBlocks => new[] {{ {string.Join(", ", slots.Select(x => Int(x.InputBlock)))} }};");
                 _w.Line($"private static global::System.ReadOnlySpan<int> RecurrentBlocks => new[] {{ {string.Join(", ", slots.Select(x => Int(x.RecurrentBlock)))} }};");
                 _w.Line();
-                _w.Line($"private {Class}(float[][] parameters, {Rnn}.KernelPath path)");
-                _w.Line("{");
-                _w.Line("_path = path;");
-                _w.Line($"int lanes = {Rnn}.KernelPaths.Lanes(path);");
-                EmitChunksSwitch("recurrentChunks", slots.Length, s.Hidden);
-                _w.Line("_recurrent = new float[LayerCount * DirectionCount][];");
+                var blocks = new List<string>();
                 int p = 0;
                 for (int layer = 0; layer < s.Layers; layer++)
                 {
                     for (int direction = 0; direction < s.Directions; direction++)
                     {
-                        string input = layer == 0 ? "InputSize" : "LayerOutputSize";
-                        string biases = s.Bias ? $"parameters[{Int(p + 2)}], parameters[{Int(p + 3)}]" : "default, default";
-                        _w.Line($"_recurrent[{Int(layer * s.Directions + direction)}] = {Rnn}.RecurrentPacking.Pack({input}, HiddenSize, HiddenSize, lanes, recurrentChunks,");
-                        _w.Line($"    parameters[{Int(p)}], parameters[{Int(p + 1)}], {biases}, InputBlocks, RecurrentBlocks);");
+                        blocks.Add(s.Bias ? $"{Int(p)}, {Int(p + 1)}, {Int(p + 2)}, {Int(p + 3)}" : $"{Int(p)}, {Int(p + 1)}, -1, -1");
                         p += s.Bias ? 4 : 2;
                     }
                 }
 
                 if (s.Head is not null)
                 {
-                    EmitChunksSwitch("headChunks", 1, s.Head.Output);
-                    _w.Line($"_head = {Rnn}.RecurrentPacking.Pack(LayerOutputSize, 0, OutputSize, lanes, headChunks,");
-                    _w.Line($"    parameters[{Int(p)}], default, parameters[{Int(p + 1)}], default, new[] {{ 0 }}, new[] {{ -1 }});");
+                    blocks.Add($"{Int(p)}, -1, {Int(p + 1)}, -1");
                 }
 
+                _w.Line("// Per block, the index in Parameters of weight_ih, weight_hh, bias_ih, bias_hh (-1: none).");
+                _w.Line("private static readonly int[][] BlockParameters =");
+                _w.Line("{");
+                foreach (string block in blocks)
+                {
+                    _w.Line($"new[] {{ {block} }},");
+                }
+
+                _w.Line("};");
+                _w.Line();
+                _w.Line($"private {Class}(float[][] parameters, {Rnn}.KernelPath path)");
+                _w.Line("{");
+                _w.Line("_path = path;");
+                _w.Line($"int lanes = {Rnn}.KernelPaths.Lanes(path);");
+                EmitChunksSwitch("recurrentChunks", slots.Length, s.Hidden);
+                _w.Line($"var first = new {Rnn}.RecurrentPacking(InputSize, HiddenSize, HiddenSize, lanes, recurrentChunks, InputBlocks, RecurrentBlocks);");
+                if (s.Layers > 1)
+                {
+                    _w.Line($"var deeper = new {Rnn}.RecurrentPacking(LayerOutputSize, HiddenSize, HiddenSize, lanes, recurrentChunks, InputBlocks, RecurrentBlocks);");
+                }
+
+                if (s.Head is not null)
+                {
+                    EmitChunksSwitch("headChunks", 1, s.Head.Output);
+                }
+
+                var layouts = Enumerable.Range(0, s.Layers * s.Directions).Select(b => b < s.Directions ? "first" : "deeper").ToList();
+                if (s.Head is not null)
+                {
+                    layouts.Add($"new {Rnn}.RecurrentPacking(LayerOutputSize, 0, OutputSize, lanes, headChunks, new[] {{ 0 }}, new[] {{ -1 }})");
+                }
+
+                _w.Line($"_layouts = new {Rnn}.RecurrentPacking[] {{ {string.Join(", ", layouts)} }};");
+                _w.Line("_packed = new float[_layouts.Length][];");
+                _w.Line("for (int b = 0; b < _layouts.Length; b++)");
+                _w.Line("{");
+                _w.Line("_packed[b] = new float[_layouts[b].Length];");
                 _w.Line("}");
+                _w.Line();
+                _w.Line("LoadParameters(parameters);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("/// <summary>Replaces the weights by PyTorch-layout tensors in <see cref=\"Parameters\"/> order (the trainer does this after each update).</summary>");
+                _w.Line("/// <exception cref=\"global::System.ArgumentException\">The tensors' count or lengths differ from Parameters.</exception>");
+                _w.Line("public void LoadParameters(global::System.Collections.Generic.IReadOnlyList<float[]> parameters)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.IfParametersMismatch(parameters, Parameters);");
+                _w.Line("for (int b = 0; b < _layouts.Length; b++)");
+                _w.Line("{");
+                _w.Line("var map = BlockParameters[b];");
+                _w.Line("_layouts[b].PackInto(_packed[b], Tensor(parameters, map[0]), Tensor(parameters, map[1]), Tensor(parameters, map[2]), Tensor(parameters, map[3]));");
+                _w.Line("}");
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"void {Rnn}.ITrainableRnnModel.AccumulateGradients(global::System.Collections.Generic.IReadOnlyList<float[]> packedGradients, global::System.Collections.Generic.IReadOnlyList<float[]> parameterGradients)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.IfParametersMismatch(parameterGradients, Parameters);");
+                _w.Line("for (int b = 0; b < _layouts.Length; b++)");
+                _w.Line("{");
+                _w.Line("var map = BlockParameters[b];");
+                _w.Line("_layouts[b].AccumulateGradient(packedGradients[b], Tensor(parameterGradients, map[0]), Tensor(parameterGradients, map[1]), Tensor(parameterGradients, map[2]), Tensor(parameterGradients, map[3]));");
+                _w.Line("}");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("private static float[] Tensor(global::System.Collections.Generic.IReadOnlyList<float[]> tensors, int index) => index < 0 ? global::System.Array.Empty<float>() : tensors[index];");
                 _w.Line();
 
                 string pathDoc = "<param name=\"kernelPath\">The path to run; null picks the widest the hardware accelerates. A wider path than the hardware's still runs (emulated, slowly), which is for verification.</param>";
@@ -563,26 +652,11 @@ public sealed partial class RnnGenerator
                 _w.Line("private void LayerStep(int layer, int direction, ref float x, ref State state)");
                 _w.Line("{");
                 _w.Line("int slot = layer * DirectionCount + direction;");
-                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_recurrent[slot]);");
+                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[slot]);");
                 _w.Line("ref float h = ref state.HiddenRef(slot);");
                 _w.Line("ref float c = ref state.CellRef(slot);");
                 _w.Line("ref float hNew = ref state.ScratchRef();");
-                if (_layerShapes.Length == 1)
-                {
-                    EmitPathSwitch(isa => $"{_layerShapes[0].Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
-                }
-                else
-                {
-                    _w.Line("if (layer == 0)");
-                    _w.Line("{");
-                    EmitPathSwitch(isa => $"{_layerShapes[0].Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
-                    _w.Line("}");
-                    _w.Line("else");
-                    _w.Line("{");
-                    EmitPathSwitch(isa => $"{_layerShapes[1].Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
-                    _w.Line("}");
-                }
-
+                EmitLayerSwitch((shape, isa) => $"{shape.Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
                 _w.Line();
                 _w.Line($"{Unsafe}.CopyBlockUnaligned(ref {Unsafe}.As<float, byte>(ref h), ref {Unsafe}.As<float, byte>(ref hNew), HiddenSize * sizeof(float));");
                 _w.Line("}");
@@ -595,7 +669,7 @@ public sealed partial class RnnGenerator
                 _w.Line("// The dense head on one step's top-layer output: pre-activations into scratch, then the activation into y.");
                 _w.Line("private void HeadStep(ref float input, ref float y, ref State state)");
                 _w.Line("{");
-                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_head);");
+                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[HeadBlock]);");
                 _w.Line("ref float z = ref state.ScratchRef();");
                 EmitPathSwitch(isa => $"{_headShape.Name(isa)}(ref w, ref input, ref input, ref input, ref z);");
                 string element(string expression) => _spec.Head.Activation switch
@@ -618,6 +692,103 @@ public sealed partial class RnnGenerator
                 _w.Line();
             }
 
+            // Layer 0 reads the model input; deeper layers read the layer below (their kernels differ in input size).
+            private void EmitLayerSwitch(Func<KernelShape, Isa, string> call)
+            {
+                if (_layerShapes.Length == 1)
+                {
+                    EmitPathSwitch(isa => call(_layerShapes[0], isa));
+                    return;
+                }
+
+                _w.Line("if (layer == 0)");
+                _w.Line("{");
+                EmitPathSwitch(isa => call(_layerShapes[0], isa));
+                _w.Line("}");
+                _w.Line("else");
+                _w.Line("{");
+                EmitPathSwitch(isa => call(_layerShapes[1], isa));
+                _w.Line("}");
+            }
+
+            private void EmitTrainingApi()
+            {
+                string t = $"{Rnn}.ITrainableRnnModel";
+                string list = "global::System.Collections.Generic.IReadOnlyList";
+                string head = _spec.Head?.Activation.ToString() ?? "None";
+                _w.Line($"{Rnn}.RnnShape {t}.Shape => Shape;");
+                _w.Line($"{list}<{Rnn}.ParameterSpec> {t}.ParameterSpecs => Parameters;");
+                _w.Line($"bool {t}.HasCellState => {(IsLstm ? "true" : "false")};");
+                _w.Line($"bool {t}.HasHead => HasHead;");
+                _w.Line($"{Rnn}.HeadActivation {t}.HeadActivation => {Rnn}.HeadActivation.{head};");
+                _w.Line($"int {t}.PaddedHidden => PaddedHidden;");
+                _w.Line($"int {t}.TapeStride => TapeStride;");
+                _w.Line($"int {t}.TapeHiddenOffset => TapeHiddenOffset;");
+                _w.Line($"int {t}.TapeCellOffset => TapeCellOffset;");
+                _w.Line($"{list}<int> {t}.PackedLengths => global::System.Array.ConvertAll(_packed, p => p.Length);");
+                _w.Line();
+                _w.Line($"void {t}.ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape)");
+                _w.Line("{");
+                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[Block(layer, direction)]);");
+                EmitLayerSwitch((shape, isa) => $"{shape.Name(isa, Variant.Record)}(ref w, ref x, ref h, ref c, ref tape);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"void {t}.BackwardStep(int layer, int direction, global::System.Span<float> gradient, ref float x, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)");
+                _w.Line("{");
+                _w.Line("int block = Block(layer, direction);");
+                _w.Line($"if (gradient.Length != _packed[block].Length) {{ {Rnn}.RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }}");
+                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[block]);");
+                _w.Line($"ref float g = ref {MemoryMarshal}.GetReference(gradient);");
+                EmitLayerSwitch((shape, isa) => $"{shape.Name(isa, Variant.Backward)}(ref w, ref g, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"void {t}.HeadForward(ref float input, ref float preActivation)");
+                _w.Line("{");
+                if (_headShape is null)
+                {
+                    _w.Line("throw new global::System.InvalidOperationException(\"The model has no head.\");");
+                }
+                else
+                {
+                    _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[HeadBlock]);");
+                    EmitPathSwitch(isa => $"{_headShape.Name(isa)}(ref w, ref input, ref input, ref input, ref preActivation);");
+                }
+
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"void {t}.HeadBackward(global::System.Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput)");
+                _w.Line("{");
+                if (_headShape is null)
+                {
+                    _w.Line("throw new global::System.InvalidOperationException(\"The model has no head.\");");
+                }
+                else
+                {
+                    _w.Line($"if (gradient.Length != _packed[HeadBlock].Length) {{ {Rnn}.RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }}");
+                    _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[HeadBlock]);");
+                    _w.Line($"ref float g = ref {MemoryMarshal}.GetReference(gradient);");
+                    EmitPathSwitch(isa => $"{_headShape.Name(isa, Variant.Backward)}(ref w, ref g, ref input, ref input, ref input, ref input, ref dPreActivation, ref input, ref dInput, ref input);");
+                }
+
+                _w.Line("}");
+                _w.Line();
+                _w.Line("private static int Block(int layer, int direction)");
+                _w.Line("{");
+                _w.Line("if ((uint)layer >= LayerCount)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.Index(nameof(layer), layer, LayerCount);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("if ((uint)direction >= DirectionCount)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.Index(nameof(direction), direction, DirectionCount);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line("return layer * DirectionCount + direction;");
+                _w.Line("}");
+                _w.Line();
+            }
+
             private void EmitPathSwitch(Func<Isa, string> call)
             {
                 _w.Line("switch (_path)");
@@ -634,83 +805,155 @@ public sealed partial class RnnGenerator
 
             private void EmitKernel(Isa isa, KernelShape shape)
             {
+                EmitLayerLoop(isa, shape, Variant.Inference);
+                if (shape.Prefix != "Head")
+                {
+                    EmitLayerLoop(isa, shape, Variant.Record);
+                }
+
+                EmitLayerLoop(isa, shape, Variant.Backward);
+            }
+
+            private static string Parameters(Variant variant) => variant switch
+            {
+                Variant.Backward => "ref float w, ref float g, ref float x, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev",
+                Variant.Record => "ref float w, ref float x, ref float h, ref float c, ref float tape",
+                _ => "ref float w, ref float x, ref float h, ref float c, ref float hNew",
+            };
+
+            private static string Arguments(Variant variant, string w, string g) => variant switch
+            {
+                Variant.Backward => $"ref {w}, ref {g}, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev",
+                Variant.Record => $"ref {w}, ref x, ref h, ref c, ref tape",
+                _ => $"ref {w}, ref x, ref h, ref c, ref hNew",
+            };
+
+            // Runs the tiles of one layer (or the head) in order; the remainder tile has fewer chunks.
+            private void EmitLayerLoop(Isa isa, KernelShape shape, Variant variant)
+            {
                 int chunks = (shape.Units + isa.Lanes - 1) / isa.Lanes;
                 int perTile = isa.ChunksPerTile(shape.Slots.Length, shape.Units);
                 int fullTiles = chunks / perTile;
                 int remainder = chunks % perTile;
                 int tileLength = shape.TileLength(isa, perTile);
-                _w.Line($"private static void {shape.Name(isa)}(ref float w, ref float x, ref float h, ref float c, ref float hNew)");
+                string Offset(string tiles) => $"{Unsafe}.Add(ref w, {tiles})";
+                string GradOffset(string tiles) => $"{Unsafe}.Add(ref g, {tiles})";
+                _w.Line($"private static void {shape.Name(isa, variant)}({Parameters(variant)})");
                 _w.Line("{");
                 if (fullTiles == 1)
                 {
-                    _w.Line($"{shape.TileName(isa, perTile)}(ref w, ref x, ref h, ref c, ref hNew, 0);");
+                    _w.Line($"{shape.TileName(isa, perTile, variant)}({Arguments(variant, "w", "g")}, 0);");
                 }
                 else if (fullTiles > 1)
                 {
                     _w.Line($"for (nuint tile = 0; tile < {Int(fullTiles)}; tile++)");
                     _w.Line("{");
-                    _w.Line($"{shape.TileName(isa, perTile)}(ref {Unsafe}.Add(ref w, tile * {Int(tileLength)}), ref x, ref h, ref c, ref hNew, tile * {Int(perTile * isa.Lanes)});");
+                    string at = $"tile * {Int(tileLength)}";
+                    _w.Line($"{shape.TileName(isa, perTile, variant)}({Arguments(variant, Offset(at), GradOffset(at))}, tile * {Int(perTile * isa.Lanes)});");
                     _w.Line("}");
                 }
 
                 if (remainder > 0)
                 {
-                    _w.Line($"{shape.TileName(isa, remainder)}(ref {Unsafe}.Add(ref w, {Int(fullTiles * tileLength)}), ref x, ref h, ref c, ref hNew, {Int(fullTiles * perTile * isa.Lanes)});");
+                    string at = Int(fullTiles * tileLength);
+                    _w.Line($"{shape.TileName(isa, remainder, variant)}({Arguments(variant, Offset(at), GradOffset(at))}, {Int(fullTiles * perTile * isa.Lanes)});");
                 }
 
                 _w.Line("}");
                 _w.Line();
-                EmitTile(isa, shape, perTile);
+                EmitTile(isa, shape, perTile, variant);
                 if (remainder > 0)
                 {
-                    EmitTile(isa, shape, remainder);
+                    EmitTile(isa, shape, remainder, variant);
                 }
             }
 
-            // A tile: chunks × slots accumulators start at the bias, stream every input then recurrent column
-            // once (weight vector × broadcast input), then apply the cell's gate math per chunk.
-            private void EmitTile(Isa isa, KernelShape shape, int chunks)
+            private void EmitTile(Isa isa, KernelShape shape, int chunks, Variant variant)
             {
-                int lanes = isa.Lanes;
-                var slots = shape.Slots;
-                _w.Line($"private static void {shape.TileName(isa, chunks)}(ref float w, ref float x, ref float h, ref float c, ref float hNew, nuint unit)");
+                _w.Line($"private static void {shape.TileName(isa, chunks, variant)}({Parameters(variant)}, nuint unit)");
                 _w.Line("{");
-                for (int k = 0; k < chunks; k++)
+                var slots = shape.Slots;
+                var inputSlots = Enumerable.Range(0, slots.Length).Where(s => slots[s].InputBlock >= 0).ToArray();
+                var recurrentSlots = Enumerable.Range(0, slots.Length).Where(s => slots[s].RecurrentBlock >= 0).ToArray();
+                int biasLength = chunks * slots.Length * isa.Lanes;
+                int recurrentOffset = biasLength + shape.Input * chunks * inputSlots.Length * isa.Lanes;
+                if (variant == Variant.Backward)
                 {
-                    for (int s = 0; s < slots.Length; s++)
+                    for (int k = 0; k < chunks; k++)
                     {
-                        _w.Line($"var a{Int(k)}_{Int(s)} = {isa.Load("w", Int((k * slots.Length + s) * lanes))};");
+                        EmitPointwiseBackward(isa, shape, k);
+                    }
+
+                    for (int k = 0; k < chunks; k++)
+                    {
+                        for (int s = 0; s < slots.Length; s++)
+                        {
+                            string at = Int((k * slots.Length + s) * isa.Lanes);
+                            _w.Line(isa.Store($"{isa.Load("g", at)} + d{Int(k)}_{Int(s)}", "g", at));
+                        }
+                    }
+
+                    EmitColumns(isa, "x", "dx", shape.Input, inputSlots, chunks, biasLength, backward: true);
+                    if (shape.Recurrent > 0)
+                    {
+                        EmitColumns(isa, "h", "dhPrev", shape.Recurrent, recurrentSlots, chunks, recurrentOffset, backward: true);
+                    }
+                }
+                else
+                {
+                    // Accumulators start at the bias, then every input and recurrent column is streamed once.
+                    for (int k = 0; k < chunks; k++)
+                    {
+                        for (int s = 0; s < slots.Length; s++)
+                        {
+                            _w.Line($"var a{Int(k)}_{Int(s)} = {isa.Load("w", Int((k * slots.Length + s) * isa.Lanes))};");
+                        }
+                    }
+
+                    EmitColumns(isa, "x", null, shape.Input, inputSlots, chunks, biasLength, backward: false);
+                    if (shape.Recurrent > 0)
+                    {
+                        EmitColumns(isa, "h", null, shape.Recurrent, recurrentSlots, chunks, recurrentOffset, backward: false);
+                    }
+
+                    for (int k = 0; k < chunks; k++)
+                    {
+                        EmitPointwise(isa, shape, k, variant == Variant.Record);
                     }
                 }
 
-                int offset = chunks * slots.Length * lanes;
-                var inputSlots = Enumerable.Range(0, slots.Length).Where(s => slots[s].InputBlock >= 0).ToArray();
-                var recurrentSlots = Enumerable.Range(0, slots.Length).Where(s => slots[s].RecurrentBlock >= 0).ToArray();
-                EmitColumns(isa, "x", shape.Input, inputSlots, chunks, offset);
-                offset += shape.Input * chunks * inputSlots.Length * lanes;
-                if (shape.Recurrent > 0)
-                {
-                    EmitColumns(isa, "h", shape.Recurrent, recurrentSlots, chunks, offset);
-                }
-
-                for (int k = 0; k < chunks; k++)
-                {
-                    EmitPointwise(isa, shape, k, $"unit + {Int(k * lanes)}");
-                }
-
                 _w.Line("}");
                 _w.Line();
             }
 
-            private void EmitColumns(Isa isa, string source, int columns, int[] slots, int chunks, int offset)
+            // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the
+            // remainder written out. Forward: a += W·x[j]. Backward: G += d·x[j] and dx[j] += Σ W·d.
+            private void EmitColumns(Isa isa, string source, string? target, int columns, int[] slots, int chunks, int offset, bool backward)
             {
                 int stride = chunks * slots.Length * isa.Lanes;
-                _w.Line($"ref float w{source} = ref {Unsafe}.Add(ref w, {Int(offset)});");
+                var streams = backward ? new[] { "w", "g" } : new[] { "w" };
+                foreach (string stream in streams)
+                {
+                    _w.Line($"ref float {stream}{source} = ref {Unsafe}.Add(ref {stream}, {Int(offset)});");
+                }
+
+                void Column(string index, string suffix, int at)
+                {
+                    if (backward)
+                    {
+                        EmitBackwardColumn(isa, source, target!, index, "w" + suffix, "g" + suffix, at, slots, chunks);
+                    }
+                    else
+                    {
+                        EmitColumn(isa, source, index, "w" + suffix, at, slots, chunks);
+                    }
+                }
+
                 if (columns <= FullUnrollLimit)
                 {
                     for (int j = 0; j < columns; j++)
                     {
-                        EmitColumn(isa, source, Int(j), "w" + source, j * stride, slots, chunks);
+                        Column(Int(j), source, j * stride);
                     }
 
                     return;
@@ -719,16 +962,20 @@ public sealed partial class RnnGenerator
                 int main = columns - columns % UnrollFactor;
                 _w.Line($"for (nuint j = 0; j < {Int(main)}; j += {Int(UnrollFactor)})");
                 _w.Line("{");
-                _w.Line($"ref float wj = ref {Unsafe}.Add(ref w{source}, j * {Int(stride)});");
+                foreach (string stream in streams)
+                {
+                    _w.Line($"ref float {stream}j = ref {Unsafe}.Add(ref {stream}{source}, j * {Int(stride)});");
+                }
+
                 for (int u = 0; u < UnrollFactor; u++)
                 {
-                    EmitColumn(isa, source, $"j + {Int(u)}", "wj", u * stride, slots, chunks);
+                    Column($"j + {Int(u)}", "j", u * stride);
                 }
 
                 _w.Line("}");
                 for (int j = main; j < columns; j++)
                 {
-                    EmitColumn(isa, source, Int(j), "w" + source, j * stride, slots, chunks);
+                    Column(Int(j), source, j * stride);
                 }
             }
 
@@ -750,48 +997,150 @@ public sealed partial class RnnGenerator
                 _w.Line("}");
             }
 
-            private void EmitPointwise(Isa isa, KernelShape shape, int k, string unit)
+            private void EmitBackwardColumn(Isa isa, string source, string target, string index, string weights, string gradients, int offset, int[] slots, int chunks)
+            {
+                _w.Line("{");
+                _w.Line($"var b = {isa.Broadcast($"{Unsafe}.Add(ref {source}, {index})")};");
+                int position = offset;
+                bool first = true;
+                for (int k = 0; k < chunks; k++)
+                {
+                    foreach (int s in slots)
+                    {
+                        string d = $"d{Int(k)}_{Int(s)}";
+                        string at = Int(position);
+                        _w.Line(isa.Store(isa.Fma(d, "b", isa.Load(gradients, at)), gradients, at));
+                        _w.Line(first ? $"var sum = {isa.Load(weights, at)} * {d};" : $"sum = {isa.Fma(isa.Load(weights, at), d, "sum")};");
+                        first = false;
+                        position += isa.Lanes;
+                    }
+                }
+
+                _w.Line($"{Unsafe}.Add(ref {target}, {index}) += {isa.Sum("sum")};");
+                _w.Line("}");
+            }
+
+            // The cell's gate math on one chunk of accumulators: inference writes h (and c in place); record also
+            // writes what backward needs to the tape, and h_t and c_t there instead.
+            private void EmitPointwise(Isa isa, KernelShape shape, int k, bool record)
             {
                 string a(int s) => $"a{Int(k)}_{Int(s)}";
+                string unit = $"unit + {Int(k * isa.Lanes)}";
+                string tape(int slot) => $"unit + {Int(k * isa.Lanes + slot * PaddedHidden)}";
                 string sigmoid(string v) => $"{Rnn}.SigmoidOperator.Invoke({v})";
                 string tanh(string v) => $"{Rnn}.TanhOperator.Invoke({v})";
+                string hOut(string value) => record ? isa.Store(value, "tape", tape(TapeHiddenSlot)) : isa.Store(value, "hNew", unit);
                 _w.Line("{");
                 if (shape.Prefix == "Head")
                 {
                     _w.Line(isa.Store(a(0), "hNew", unit));
+                    _w.Line("}");
+                    return;
                 }
-                else
+
+                switch (_spec.Cell)
                 {
-                    switch (_spec.Cell)
-                    {
-                        case CellKind.Lstm:
-                            _w.Line($"var i = {sigmoid(a(0))};");
-                            _w.Line($"var f = {sigmoid(a(1))};");
-                            _w.Line($"var g = {tanh(a(2))};");
-                            _w.Line($"var o = {sigmoid(a(3))};");
-                            _w.Line($"var cNew = f * {isa.Load("c", unit)} + i * g;");
+                    case CellKind.Lstm:
+                        _w.Line($"var i = {sigmoid(a(0))};");
+                        _w.Line($"var f = {sigmoid(a(1))};");
+                        _w.Line($"var g = {tanh(a(2))};");
+                        _w.Line($"var o = {sigmoid(a(3))};");
+                        _w.Line($"var cNew = f * {isa.Load("c", unit)} + i * g;");
+                        if (record)
+                        {
+                            _w.Line(isa.Store("i", "tape", tape(0)));
+                            _w.Line(isa.Store("f", "tape", tape(1)));
+                            _w.Line(isa.Store("g", "tape", tape(2)));
+                            _w.Line(isa.Store("o", "tape", tape(3)));
+                            _w.Line(isa.Store("cNew", "tape", tape(4)));
+                        }
+                        else
+                        {
                             _w.Line(isa.Store("cNew", "c", unit));
-                            _w.Line(isa.Store($"o * {tanh("cNew")}", "hNew", unit));
-                            break;
-                        case CellKind.Gru:
-                            _w.Line($"var r = {sigmoid(a(0))};");
-                            _w.Line($"var z = {sigmoid(a(1))};");
-                            _w.Line($"var n = {tanh($"{a(2)} + r * {a(3)}")};");
-                            _w.Line(isa.Store($"({isa.One} - z) * n + z * {isa.Load("h", unit)}", "hNew", unit));
-                            break;
-                        default:
-                            string activated = _spec.Activation switch
-                            {
-                                RecurrentActivation.Relu => $"{Rnn}.ReluOperator.Invoke({a(0)})",
-                                RecurrentActivation.LeakyRelu => $"{Rnn}.LeakyReluOperator.Invoke({a(0)}, {Float(_spec.NegativeSlope)})",
-                                _ => tanh(a(0)),
-                            };
-                            _w.Line(isa.Store(activated, "hNew", unit));
-                            break;
-                    }
+                        }
+
+                        _w.Line(hOut($"o * {tanh("cNew")}"));
+                        break;
+                    case CellKind.Gru:
+                        _w.Line($"var r = {sigmoid(a(0))};");
+                        _w.Line($"var z = {sigmoid(a(1))};");
+                        _w.Line($"var n = {tanh($"{a(2)} + r * {a(3)}")};");
+                        if (record)
+                        {
+                            _w.Line(isa.Store("r", "tape", tape(0)));
+                            _w.Line(isa.Store("z", "tape", tape(1)));
+                            _w.Line(isa.Store("n", "tape", tape(2)));
+                            _w.Line(isa.Store(a(3), "tape", tape(3)));
+                        }
+
+                        _w.Line(hOut($"({isa.One} - z) * n + z * {isa.Load("h", unit)}"));
+                        break;
+                    default:
+                        string activated = _spec.Activation switch
+                        {
+                            RecurrentActivation.Relu => $"{Rnn}.ReluOperator.Invoke({a(0)})",
+                            RecurrentActivation.LeakyRelu => $"{Rnn}.LeakyReluOperator.Invoke({a(0)}, {Float(_spec.NegativeSlope)})",
+                            _ => tanh(a(0)),
+                        };
+                        _w.Line(hOut(activated));
+                        break;
                 }
 
                 _w.Line("}");
+            }
+
+            // dL/d(pre-activation) per slot for one chunk, from dh (and dc) and the tape: the derivative of
+            // EmitPointwise. LSTM leaves dL/dc_{t-1} in dc; GRU adds its direct z·dh term to dhPrev.
+            private void EmitPointwiseBackward(Isa isa, KernelShape shape, int k)
+            {
+                string unit = $"unit + {Int(k * isa.Lanes)}";
+                string tape(int slot) => isa.Load("tape", $"unit + {Int(k * isa.Lanes + slot * PaddedHidden)}");
+                string one = isa.One;
+                string d(int s) => $"d{Int(k)}_{Int(s)}";
+                if (shape.Prefix == "Head")
+                {
+                    _w.Line($"var {d(0)} = {isa.Load("dh", unit)};");
+                    return;
+                }
+
+                string kk = Int(k);
+                _w.Line($"var dh{kk} = {isa.Load("dh", unit)};");
+                switch (_spec.Cell)
+                {
+                    case CellKind.Lstm:
+                        _w.Line($"var i{kk} = {tape(0)};");
+                        _w.Line($"var f{kk} = {tape(1)};");
+                        _w.Line($"var g{kk} = {tape(2)};");
+                        _w.Line($"var o{kk} = {tape(3)};");
+                        _w.Line($"var tc{kk} = {Rnn}.TanhOperator.Invoke({tape(4)});");
+                        _w.Line($"var dc{kk} = {isa.Load("dc", unit)} + dh{kk} * o{kk} * ({one} - tc{kk} * tc{kk});");
+                        _w.Line($"var {d(0)} = dc{kk} * g{kk} * i{kk} * ({one} - i{kk});");
+                        _w.Line($"var {d(1)} = dc{kk} * {isa.Load("c", unit)} * f{kk} * ({one} - f{kk});");
+                        _w.Line($"var {d(2)} = dc{kk} * i{kk} * ({one} - g{kk} * g{kk});");
+                        _w.Line($"var {d(3)} = dh{kk} * tc{kk} * o{kk} * ({one} - o{kk});");
+                        _w.Line(isa.Store($"dc{kk} * f{kk}", "dc", unit));
+                        break;
+                    case CellKind.Gru:
+                        _w.Line($"var r{kk} = {tape(0)};");
+                        _w.Line($"var z{kk} = {tape(1)};");
+                        _w.Line($"var n{kk} = {tape(2)};");
+                        _w.Line($"var dn{kk} = dh{kk} * ({one} - z{kk}) * ({one} - n{kk} * n{kk});");
+                        _w.Line($"var {d(0)} = dn{kk} * {tape(3)} * r{kk} * ({one} - r{kk});");
+                        _w.Line($"var {d(1)} = dh{kk} * ({isa.Load("h", unit)} - n{kk}) * z{kk} * ({one} - z{kk});");
+                        _w.Line($"var {d(2)} = dn{kk};");
+                        _w.Line($"var {d(3)} = dn{kk} * r{kk};");
+                        _w.Line(isa.Store($"{isa.Load("dhPrev", unit)} + dh{kk} * z{kk}", "dhPrev", unit));
+                        break;
+                    default:
+                        _w.Line($"var h{kk} = {tape(0)};");
+                        _w.Line(_spec.Activation switch
+                        {
+                            RecurrentActivation.Relu => $"var {d(0)} = {isa.SelectPositive($"h{kk}", $"dh{kk}", isa.Zero)};",
+                            RecurrentActivation.LeakyRelu => $"var {d(0)} = {isa.SelectPositive($"h{kk}", $"dh{kk}", $"dh{kk} * {Float(_spec.NegativeSlope)}")};",
+                            _ => $"var {d(0)} = dh{kk} * ({one} - h{kk} * h{kk});",
+                        });
+                        break;
+                }
             }
         }
     }

@@ -1,44 +1,41 @@
 namespace Embedded.Rnn;
 
 /// <summary>
-/// Packs PyTorch row-major weights into the stream the generated kernels read. Output units are padded to
-/// whole vectors of <c>lanes</c> and grouped in tiles of <c>chunksPerTile</c> vectors; for every tile the
-/// stream holds the bias vectors, then for each input column the weight vectors of every (chunk, slot)
-/// that reads the input, then the same for each recurrent column. A "slot" is one accumulator per chunk:
-/// the gate row block it takes from <c>weight_ih</c> (or -1 for none) and from <c>weight_hh</c>. Padded
-/// units get zero weights and bias. The generator emits the kernels that read this layout; one concept,
-/// described once here and once in the emitter's <c>TileEmitter</c>.
+/// The order in which the generated kernels stream one layer's weights (or the dense head's), and the map
+/// between it and PyTorch's row-major tensors. Output units are padded to whole vectors of <c>lanes</c>
+/// and grouped in tiles of <c>chunksPerTile</c> vectors; for every tile the stream holds the bias vectors,
+/// then for each input column the weight vectors of every (chunk, slot) that reads the input, then the
+/// same for each recurrent column. A "slot" is one accumulator per chunk: the gate row block it takes from
+/// <c>weight_ih</c> (or -1 for none) and from <c>weight_hh</c>. Padding gets zero weights and bias. The
+/// generator's emitter writes the kernels that read this order; tests check the two agree.
 /// </summary>
-public static class RecurrentPacking
+public sealed class RecurrentPacking
 {
-    /// <summary>Number of floats <see cref="Pack"/> produces.</summary>
-    public static int PackedLength(int inputSize, int recurrentSize, int units, int lanes,
-        ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks)
-    {
-        int chunks = (units + lanes - 1) / lanes;
-        int perChunk = inputBlocks.Length + inputSize * Count(inputBlocks) + recurrentSize * Count(recurrentBlocks);
-        return chunks * perChunk * lanes;
-    }
+    // For each packed float, the index it comes from in each PyTorch tensor, or -1. A weight comes from one
+    // tensor; a bias from bias_ih, bias_hh or both (their sum, which is all the forward pass needs).
+    private readonly int[] _weightIh;
+    private readonly int[] _weightHh;
+    private readonly int[] _biasIh;
+    private readonly int[] _biasHh;
 
-    /// <summary>Packs one layer (or the dense head, with <paramref name="recurrentSize"/> 0).</summary>
-    /// <param name="inputSize">Columns of <paramref name="weightIh"/>.</param>
-    /// <param name="recurrentSize">Columns of <paramref name="weightHh"/> (the hidden size; 0 for a dense layer).</param>
+    /// <summary>Builds the layout of one layer (or the dense head, with <paramref name="recurrentSize"/> 0).</summary>
+    /// <param name="inputSize">Columns of weight_ih.</param>
+    /// <param name="recurrentSize">Columns of weight_hh (the hidden size; 0 for a dense layer).</param>
     /// <param name="units">Rows per gate block (hidden size, or the dense output size).</param>
     /// <param name="lanes">Floats per vector of the target path (1 for scalar).</param>
     /// <param name="chunksPerTile">Vectors of units per tile.</param>
-    /// <param name="weightIh">[gates·units, inputSize] row-major.</param>
-    /// <param name="weightHh">[gates·units, recurrentSize] row-major (empty for a dense layer).</param>
-    /// <param name="biasIh">[gates·units], or empty when the model has no bias.</param>
-    /// <param name="biasHh">[gates·units], or empty.</param>
     /// <param name="inputBlocks">Per slot, the row block of weight_ih it accumulates, or -1.</param>
     /// <param name="recurrentBlocks">Per slot, the row block of weight_hh it accumulates, or -1.</param>
-    public static float[] Pack(int inputSize, int recurrentSize, int units, int lanes, int chunksPerTile,
-        ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh,
+    public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, int chunksPerTile,
         ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks)
     {
         int slots = inputBlocks.Length;
         int chunks = (units + lanes - 1) / lanes;
-        var packed = new float[PackedLength(inputSize, recurrentSize, units, lanes, inputBlocks, recurrentBlocks)];
+        int length = chunks * lanes * (slots + inputSize * Count(inputBlocks) + recurrentSize * Count(recurrentBlocks));
+        _weightIh = Filled(length);
+        _weightHh = Filled(length);
+        _biasIh = Filled(length);
+        _biasHh = Filled(length);
         int position = 0;
         for (int firstChunk = 0; firstChunk < chunks; firstChunk += chunksPerTile)
         {
@@ -47,30 +44,99 @@ public static class RecurrentPacking
             {
                 for (int slot = 0; slot < slots; slot++)
                 {
-                    for (int lane = 0; lane < lanes; lane++)
+                    for (int lane = 0; lane < lanes; lane++, position++)
                     {
                         int unit = chunk * lanes + lane;
-                        float bias = 0f;
-                        if (unit < units && biasIh.Length > 0)
+                        if (unit < units)
                         {
-                            bias = (inputBlocks[slot] >= 0 ? biasIh[inputBlocks[slot] * units + unit] : 0f)
-                                 + (recurrentBlocks[slot] >= 0 ? biasHh[recurrentBlocks[slot] * units + unit] : 0f);
+                            _biasIh[position] = inputBlocks[slot] >= 0 ? inputBlocks[slot] * units + unit : -1;
+                            _biasHh[position] = recurrentBlocks[slot] >= 0 ? recurrentBlocks[slot] * units + unit : -1;
                         }
-
-                        packed[position++] = bias;
                     }
                 }
             }
 
-            position = PackColumns(packed, position, inputSize, units, lanes, firstChunk, tileChunks, weightIh, inputBlocks);
-            position = PackColumns(packed, position, recurrentSize, units, lanes, firstChunk, tileChunks, weightHh, recurrentBlocks);
+            position = MapColumns(_weightIh, position, inputSize, units, lanes, firstChunk, tileChunks, inputBlocks);
+            position = MapColumns(_weightHh, position, recurrentSize, units, lanes, firstChunk, tileChunks, recurrentBlocks);
         }
+    }
 
+    /// <summary>Number of floats in the packed stream.</summary>
+    public int Length => _weightIh.Length;
+
+    /// <summary>Packs PyTorch tensors into a new stream.</summary>
+    /// <param name="weightIh">[gates·units, inputSize] row-major.</param>
+    /// <param name="weightHh">[gates·units, recurrentSize] row-major (empty for a dense layer).</param>
+    /// <param name="biasIh">[gates·units], or empty when the model has no bias.</param>
+    /// <param name="biasHh">[gates·units], or empty.</param>
+    public float[] Pack(ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+    {
+        var packed = new float[Length];
+        PackInto(packed, weightIh, weightHh, biasIh, biasHh);
         return packed;
     }
 
-    private static int PackColumns(float[] packed, int position, int columns, int units, int lanes, int firstChunk, int tileChunks,
-        ReadOnlySpan<float> weight, ReadOnlySpan<int> blocks)
+    /// <summary>Packs PyTorch tensors into an existing stream (as the trainer does after each update).</summary>
+    public void PackInto(Span<float> packed, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+    {
+        if (packed.Length != Length)
+        {
+            throw new ArgumentException($"packed has length {packed.Length}; expected {Length}.", nameof(packed));
+        }
+
+        for (int p = 0; p < packed.Length; p++)
+        {
+            float value = 0f;
+            if (_weightIh[p] >= 0)
+            {
+                value = weightIh[_weightIh[p]];
+            }
+            else if (_weightHh[p] >= 0)
+            {
+                value = weightHh[_weightHh[p]];
+            }
+            else if (biasIh.Length > 0)
+            {
+                value = (_biasIh[p] >= 0 ? biasIh[_biasIh[p]] : 0f) + (_biasHh[p] >= 0 ? biasHh[_biasHh[p]] : 0f);
+            }
+
+            packed[p] = value;
+        }
+    }
+
+    /// <summary>
+    /// Adds a gradient held in packed order to gradients in PyTorch layout. A packed bias feeds both
+    /// bias_ih and bias_hh, so both receive its gradient, as in PyTorch.
+    /// </summary>
+    public void AccumulateGradient(ReadOnlySpan<float> packed, Span<float> weightIh, Span<float> weightHh, Span<float> biasIh, Span<float> biasHh)
+    {
+        for (int p = 0; p < packed.Length; p++)
+        {
+            float g = packed[p];
+            if (_weightIh[p] >= 0)
+            {
+                weightIh[_weightIh[p]] += g;
+            }
+            else if (_weightHh[p] >= 0)
+            {
+                weightHh[_weightHh[p]] += g;
+            }
+            else if (biasIh.Length > 0)
+            {
+                if (_biasIh[p] >= 0)
+                {
+                    biasIh[_biasIh[p]] += g;
+                }
+
+                if (_biasHh[p] >= 0)
+                {
+                    biasHh[_biasHh[p]] += g;
+                }
+            }
+        }
+    }
+
+    private static int MapColumns(int[] map, int position, int columns, int units, int lanes, int firstChunk, int tileChunks, ReadOnlySpan<int> blocks)
     {
         for (int column = 0; column < columns; column++)
         {
@@ -83,16 +149,26 @@ public static class RecurrentPacking
                         continue;
                     }
 
-                    for (int lane = 0; lane < lanes; lane++)
+                    for (int lane = 0; lane < lanes; lane++, position++)
                     {
                         int unit = chunk * lanes + lane;
-                        packed[position++] = unit < units ? weight[(block * units + unit) * columns + column] : 0f;
+                        if (unit < units)
+                        {
+                            map[position] = (block * units + unit) * columns + column;
+                        }
                     }
                 }
             }
         }
 
         return position;
+    }
+
+    private static int[] Filled(int length)
+    {
+        var array = new int[length];
+        Array.Fill(array, -1);
+        return array;
     }
 
     private static int Count(ReadOnlySpan<int> blocks)

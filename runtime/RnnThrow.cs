@@ -16,4 +16,22 @@ public static class RnnThrow
     [DoesNotReturn]
     public static void Index(string parameter, int value, int count) =>
         throw new ArgumentOutOfRangeException(parameter, value, $"{parameter} must be in [0, {count}).");
+
+    /// <summary>Throws unless <paramref name="tensors"/> has one tensor per spec, each of the spec's size.</summary>
+    public static void IfParametersMismatch(IReadOnlyList<float[]> tensors, IReadOnlyList<ParameterSpec> specs)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
+        if (tensors.Count != specs.Count)
+        {
+            throw new ArgumentException($"expected {specs.Count} tensors ({string.Join(", ", specs.Select(s => s.Name))}); got {tensors.Count}.", nameof(tensors));
+        }
+
+        for (int i = 0; i < specs.Count; i++)
+        {
+            if (tensors[i] is null || tensors[i].Length != specs[i].ElementCount)
+            {
+                throw new ArgumentException($"tensor '{specs[i].Name}' has {tensors[i]?.Length ?? 0} values; expected {specs[i].ElementCount} ({specs[i].ShapeText}).", nameof(tensors));
+            }
+        }
+    }
 }

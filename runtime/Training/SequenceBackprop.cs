@@ -1,0 +1,289 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Embedded.Rnn.Training;
+
+/// <summary>
+/// Forward with a tape, then backpropagation through time, for one sequence at a time on a model's generated
+/// kernels. Every buffer is allocated at construction for up to <see cref="MaxSteps"/> steps, so a training
+/// step allocates nothing. Not thread-safe: use one instance per worker (they may share the model).
+/// </summary>
+public sealed class SequenceBackprop
+{
+    private readonly ITrainableRnnModel _model;
+    private readonly RnnShape _shape;
+    private readonly int _hp;
+    private readonly int _tapeStride;
+    private readonly int _hiddenOffset;
+    private readonly int _cellOffset;
+    private readonly int _layerOutput;
+    private readonly int _headPadded;
+    private readonly float[] _tape;
+    private readonly float[] _inputs;
+    private readonly float[][] _layerOutputs;
+    private readonly float[][] _dropoutMasks;
+    private readonly float[] _initialHidden;
+    private readonly float[] _initialCell;
+    private readonly float[] _preActivations;
+    private readonly float[] _outputs;
+    private readonly float[] _dAbove;
+    private readonly float[] _dBelow;
+    private readonly float[] _dh;
+    private readonly float[] _dc;
+    private readonly float[] _dhPrevious;
+    private readonly float[] _dz;
+    private int _steps;
+
+    /// <summary>Creates the buffers for sequences of up to <paramref name="maxSteps"/> steps.</summary>
+    public SequenceBackprop(ITrainableRnnModel model, int maxSteps)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, 1);
+        _model = model;
+        _shape = model.Shape;
+        MaxSteps = maxSteps;
+        _hp = model.PaddedHidden;
+        _tapeStride = model.TapeStride;
+        _hiddenOffset = model.TapeHiddenOffset;
+        _cellOffset = model.TapeCellOffset;
+        _layerOutput = _shape.DirectionCount * _shape.HiddenSize;
+        _headPadded = (_shape.OutputSize + 15) / 16 * 16;
+        int slots = _shape.LayerCount * _shape.DirectionCount;
+        _tape = new float[slots * maxSteps * _tapeStride];
+        _inputs = new float[maxSteps * _shape.InputSize];
+        _layerOutputs = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[maxSteps * _layerOutput]).ToArray();
+        _dropoutMasks = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[maxSteps * _layerOutput]).ToArray();
+        _initialHidden = new float[slots * _hp];
+        _initialCell = new float[slots * _hp];
+        _preActivations = new float[maxSteps * _headPadded];
+        _outputs = new float[maxSteps * _shape.OutputSize];
+        int widest = Math.Max(_shape.InputSize, _layerOutput);
+        _dAbove = new float[maxSteps * widest];
+        _dBelow = new float[maxSteps * widest];
+        _dh = new float[_hp];
+        _dc = new float[_hp];
+        _dhPrevious = new float[_hp];
+        _dz = new float[_headPadded];
+        PackedGradients = model.PackedLengths.Select(n => new float[n]).ToArray();
+        InputGradient = new float[maxSteps * _shape.InputSize];
+        HiddenGradient = new float[slots * _hp];
+        CellGradient = new float[slots * _hp];
+    }
+
+    /// <summary>Longest sequence the buffers hold.</summary>
+    public int MaxSteps { get; }
+
+    /// <summary>Weight gradients in packed order, one buffer per block; <see cref="Backward"/> adds to them.</summary>
+    public float[][] PackedGradients { get; }
+
+    /// <summary>dL/dx of the last backward pass, T × InputSize.</summary>
+    public float[] InputGradient { get; }
+
+    /// <summary>dL/dh0 of the last backward pass, per layer and direction (PaddedHidden floats each).</summary>
+    public float[] HiddenGradient { get; }
+
+    /// <summary>dL/dc0 of the last backward pass (LSTM), per layer and direction (PaddedHidden floats each).</summary>
+    public float[] CellGradient { get; }
+
+    /// <summary>The initial hidden state of a layer and direction for the next forward pass (zero unless set).</summary>
+    public Span<float> InitialHidden(int layer, int direction = 0) => _initialHidden.AsSpan((layer * _shape.DirectionCount + direction) * _hp, _shape.HiddenSize);
+
+    /// <summary>The initial cell state of a layer and direction (LSTM) for the next forward pass.</summary>
+    public Span<float> InitialCell(int layer, int direction = 0) => _initialCell.AsSpan((layer * _shape.DirectionCount + direction) * _hp, _shape.HiddenSize);
+
+    /// <summary>The final hidden state of a layer and direction after the last forward pass.</summary>
+    public ReadOnlySpan<float> FinalHidden(int layer, int direction = 0) =>
+        _tape.AsSpan(TapeIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0) + _hiddenOffset, _shape.HiddenSize);
+
+    /// <summary>The final cell state (LSTM) of a layer and direction after the last forward pass.</summary>
+    public ReadOnlySpan<float> FinalCell(int layer, int direction = 0) =>
+        _tape.AsSpan(TapeIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0) + _cellOffset, _shape.HiddenSize);
+
+    /// <summary>
+    /// Runs the model over <paramref name="xs"/> (T × InputSize) from the initial states, keeping the tape, and
+    /// returns the outputs (T × OutputSize). With <paramref name="dropout"/> &gt; 0, each layer's output that
+    /// feeds another layer is dropped with that probability (inverted dropout, drawn from <paramref name="random"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">xs is empty, not whole steps, or longer than MaxSteps.</exception>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> xs, float dropout = 0f, Random? random = null)
+    {
+        int steps = xs.Length / _shape.InputSize;
+        if (steps == 0 || steps * _shape.InputSize != xs.Length || steps > MaxSteps)
+        {
+            throw new ArgumentException($"xs has length {xs.Length}; expected T × {_shape.InputSize} with 1 <= T <= {MaxSteps}.", nameof(xs));
+        }
+
+        if (dropout > 0f && (dropout >= 1f || random is null))
+        {
+            throw new ArgumentException("dropout must be in [0, 1) and needs a random source.", nameof(dropout));
+        }
+
+        _steps = steps;
+        xs.CopyTo(_inputs); // backward needs x_t again
+        ref float input = ref _inputs[0];
+        int inputStride = _shape.InputSize;
+        for (int layer = 0; layer < _shape.LayerCount; layer++)
+        {
+            ref float output = ref _layerOutputs[layer][0];
+            for (int direction = 0; direction < _shape.DirectionCount; direction++)
+            {
+                int slot = layer * _shape.DirectionCount + direction;
+                ref float hPrevious = ref _initialHidden[slot * _hp];
+                ref float cPrevious = ref _initialCell[slot * _hp];
+                for (int i = 0; i < steps; i++)
+                {
+                    int t = direction == 0 ? i : steps - 1 - i;
+                    ref float tape = ref _tape[TapeIndex(slot, t)];
+                    _model.ForwardStep(layer, direction, ref Unsafe.Add(ref input, t * inputStride), ref hPrevious, ref cPrevious, ref tape);
+                    ref float h = ref Unsafe.Add(ref tape, _hiddenOffset);
+                    MemoryMarshal.CreateReadOnlySpan(ref h, _shape.HiddenSize).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref output, t * _layerOutput + direction * _shape.HiddenSize), _shape.HiddenSize));
+                    hPrevious = ref h;
+                    cPrevious = ref _cellOffset >= 0 ? ref Unsafe.Add(ref tape, _cellOffset) : ref h;
+                }
+            }
+
+            var mask = _dropoutMasks[layer].AsSpan(0, steps * _layerOutput);
+            if (dropout > 0f && layer < _shape.LayerCount - 1)
+            {
+                float keep = 1f / (1f - dropout);
+                var values = _layerOutputs[layer].AsSpan(0, steps * _layerOutput);
+                for (int i = 0; i < mask.Length; i++)
+                {
+                    mask[i] = random!.NextSingle() < dropout ? 0f : keep;
+                    values[i] *= mask[i];
+                }
+            }
+            else
+            {
+                mask.Fill(1f);
+            }
+
+            input = ref output;
+            inputStride = _layerOutput;
+        }
+
+        if (!_model.HasHead)
+        {
+            return _layerOutputs[^1].AsSpan(0, steps * _layerOutput);
+        }
+
+        for (int t = 0; t < steps; t++)
+        {
+            ref float z = ref _preActivations[t * _headPadded];
+            _model.HeadForward(ref input, ref z);
+            input = ref Unsafe.Add(ref input, _layerOutput);
+            var y = _outputs.AsSpan(t * _shape.OutputSize, _shape.OutputSize);
+            var preActivation = MemoryMarshal.CreateReadOnlySpan(ref z, _shape.OutputSize);
+            HeadActivations.Apply(_model.HeadActivation, preActivation, y);
+        }
+
+        return _outputs.AsSpan(0, steps * _shape.OutputSize);
+    }
+
+    /// <summary>
+    /// Back-propagates dL/doutputs (T × OutputSize, for the last <see cref="Forward"/>) through the head and
+    /// every layer and step. Adds the weight gradients to <see cref="PackedGradients"/> and sets
+    /// <see cref="InputGradient"/>, <see cref="HiddenGradient"/> and <see cref="CellGradient"/>. When
+    /// <paramref name="gradientIsPreActivation"/>, the gradient is dL/dz before the head's activation (as a
+    /// softmax cross-entropy gives it directly).
+    /// </summary>
+    /// <exception cref="ArgumentException">The gradient's length does not match the last forward pass.</exception>
+    public void Backward(ReadOnlySpan<float> outputGradient, bool gradientIsPreActivation = false)
+    {
+        int steps = _steps;
+        if (steps == 0 || outputGradient.Length != steps * _shape.OutputSize)
+        {
+            throw new ArgumentException($"outputGradient has length {outputGradient.Length}; expected {steps} × {_shape.OutputSize} for the last forward pass.", nameof(outputGradient));
+        }
+
+        var dAbove = _dAbove.AsSpan(0, steps * _layerOutput);
+        if (_model.HasHead)
+        {
+            dAbove.Clear();
+            var gradient = PackedGradients[^1];
+            for (int t = 0; t < steps; t++)
+            {
+                var dz = _dz.AsSpan(0, _shape.OutputSize);
+                var dy = outputGradient.Slice(t * _shape.OutputSize, _shape.OutputSize);
+                if (gradientIsPreActivation)
+                {
+                    dy.CopyTo(dz);
+                }
+                else
+                {
+                    HeadActivations.Backward(_model.HeadActivation, _outputs.AsSpan(t * _shape.OutputSize, _shape.OutputSize), dy, dz);
+                }
+
+                _model.HeadBackward(gradient, ref _layerOutputs[^1][t * _layerOutput], ref _dz[0], ref dAbove[t * _layerOutput]);
+            }
+        }
+        else
+        {
+            outputGradient.CopyTo(dAbove);
+        }
+
+        for (int layer = _shape.LayerCount - 1; layer >= 0; layer--)
+        {
+            int inputWidth = layer == 0 ? _shape.InputSize : _layerOutput;
+            var dBelow = layer == 0 ? InputGradient.AsSpan(0, steps * inputWidth) : _dBelow.AsSpan(0, steps * inputWidth);
+            dBelow.Clear();
+            ref float input = ref layer == 0 ? ref _inputs[0] : ref _layerOutputs[layer - 1][0];
+            for (int direction = 0; direction < _shape.DirectionCount; direction++)
+            {
+                int slot = layer * _shape.DirectionCount + direction;
+                _dh.AsSpan().Clear();
+                _dc.AsSpan().Clear();
+                var gradient = PackedGradients[slot];
+                for (int i = steps - 1; i >= 0; i--)
+                {
+                    int t = direction == 0 ? i : steps - 1 - i;
+                    var above = dAbove.Slice(t * _layerOutput + direction * _shape.HiddenSize, _shape.HiddenSize);
+                    for (int j = 0; j < above.Length; j++)
+                    {
+                        _dh[j] += above[j];
+                    }
+
+                    ref float hPrevious = ref _initialHidden[slot * _hp];
+                    ref float cPrevious = ref _initialCell[slot * _hp];
+                    if (i > 0)
+                    {
+                        int previous = direction == 0 ? t - 1 : t + 1;
+                        hPrevious = ref _tape[TapeIndex(slot, previous) + _hiddenOffset];
+                        cPrevious = ref _cellOffset >= 0 ? ref _tape[TapeIndex(slot, previous) + _cellOffset] : ref hPrevious;
+                    }
+
+                    _dhPrevious.AsSpan().Clear();
+                    _model.BackwardStep(layer, direction, gradient, ref Unsafe.Add(ref input, t * inputWidth), ref hPrevious, ref cPrevious,
+                        ref _tape[TapeIndex(slot, t)], ref _dh[0], ref _dc[0], ref dBelow[t * inputWidth], ref _dhPrevious[0]);
+                    _dhPrevious.AsSpan().CopyTo(_dh);
+                }
+
+                _dh.AsSpan().CopyTo(HiddenGradient.AsSpan(slot * _hp, _hp));
+                _dc.AsSpan().CopyTo(CellGradient.AsSpan(slot * _hp, _hp));
+            }
+
+            if (layer > 0)
+            {
+                // Through the dropout of the layer below (a mask of ones when dropout was off).
+                var mask = _dropoutMasks[layer - 1].AsSpan(0, steps * _layerOutput);
+                for (int i = 0; i < mask.Length; i++)
+                {
+                    dBelow[i] *= mask[i];
+                }
+
+                dBelow.CopyTo(dAbove);
+            }
+        }
+    }
+
+    /// <summary>Sets every packed gradient to zero (before a new mini-batch).</summary>
+    public void ClearGradients()
+    {
+        foreach (var g in PackedGradients)
+        {
+            Array.Clear(g);
+        }
+    }
+
+    private int TapeIndex(int slot, int t) => (slot * MaxSteps + t) * _tapeStride;
+}
