@@ -6,7 +6,19 @@ namespace Embedded.Rnn;
 public sealed record ParameterSpec(string Name, IReadOnlyList<int> Shape)
 {
     /// <summary>Number of float values (product of the shape).</summary>
-    public int ElementCount => Shape.Aggregate(1, (a, b) => a * b);
+    public int ElementCount
+    {
+        get
+        {
+            int count = 1;
+            for (int i = 0; i < Shape.Count; i++)
+            {
+                count *= Shape[i]; // an indexer loop: the trainer checks this every step and must not allocate
+            }
+
+            return count;
+        }
+    }
 
     /// <summary>The shape written as <c>[d0, d1]</c>.</summary>
     public string ShapeText => "[" + string.Join(", ", Shape) + "]";

@@ -31,17 +31,7 @@ public sealed class DerivedNumericsTests
     [MemberData(nameof(ModelsAndPaths))]
     public void Matches_the_float64_reference(string model, KernelPath path)
     {
-        var (spec, parameters) = model switch
-        {
-            "lstm_head_softmax" => (new ReferenceSpec("lstm", 3, 20, 2, HeadOutput: 5, HeadActivation: "softmax"), LstmHeadSoftmax.Parameters),
-            "gru_bidir_head_sigmoid" => (new ReferenceSpec("gru", 4, 12, 2, Bidirectional: true, HeadOutput: 3, HeadActivation: "sigmoid"), GruBidirHeadSigmoid.Parameters),
-            "rnn_leaky_deep" => (new ReferenceSpec("rnn_leaky_relu", 7, 40, 3, NegativeSlope: 0.2f), RnnLeakyDeep.Parameters),
-            "rnn_relu_bidir3_head_tanh" => (new ReferenceSpec("rnn_relu", 2, 9, 3, Bidirectional: true, HeadOutput: 17, HeadActivation: "tanh"), RnnReluBidir3HeadTanh.Parameters),
-            "lstm_wide_head" => (new ReferenceSpec("lstm", 20, 70, HeadOutput: 2), LstmWideHead.Parameters),
-            "gru_nobias_bidir" => (new ReferenceSpec("gru", 3, 5, Bidirectional: true, Bias: false), GruNobiasBidir.Parameters),
-            _ => throw new ArgumentException(model),
-        };
-
+        var (spec, parameters) = Describe(model);
         var random = new Random(model.Length * 7919 + (int)path);
         float bound = 1f / MathF.Sqrt(spec.HiddenSize);
         var writer = new SafetensorsWriter();
@@ -81,4 +71,26 @@ public sealed class DerivedNumericsTests
             }
         }
     }
+
+    internal static (ReferenceSpec Spec, IReadOnlyList<ParameterSpec> Parameters) Describe(string model) => model switch
+    {
+        "lstm_head_softmax" => (new ReferenceSpec("lstm", 3, 20, 2, HeadOutput: 5, HeadActivation: "softmax"), LstmHeadSoftmax.Parameters),
+        "gru_bidir_head_sigmoid" => (new ReferenceSpec("gru", 4, 12, 2, Bidirectional: true, HeadOutput: 3, HeadActivation: "sigmoid"), GruBidirHeadSigmoid.Parameters),
+        "rnn_leaky_deep" => (new ReferenceSpec("rnn_leaky_relu", 7, 40, 3, NegativeSlope: 0.2f), RnnLeakyDeep.Parameters),
+        "rnn_relu_bidir3_head_tanh" => (new ReferenceSpec("rnn_relu", 2, 9, 3, Bidirectional: true, HeadOutput: 17, HeadActivation: "tanh"), RnnReluBidir3HeadTanh.Parameters),
+        "lstm_wide_head" => (new ReferenceSpec("lstm", 20, 70, HeadOutput: 2), LstmWideHead.Parameters),
+        "gru_nobias_bidir" => (new ReferenceSpec("gru", 3, 5, Bidirectional: true, Bias: false), GruNobiasBidir.Parameters),
+        _ => throw new ArgumentException(model),
+    };
+
+    internal static ITrainableRnnModel Load(string model, byte[] weights, KernelPath path) => model switch
+    {
+        "lstm_head_softmax" => LstmHeadSoftmax.FromSafetensors(weights, path),
+        "gru_bidir_head_sigmoid" => GruBidirHeadSigmoid.FromSafetensors(weights, path),
+        "rnn_leaky_deep" => RnnLeakyDeep.FromSafetensors(weights, path),
+        "rnn_relu_bidir3_head_tanh" => RnnReluBidir3HeadTanh.FromSafetensors(weights, path),
+        "lstm_wide_head" => LstmWideHead.FromSafetensors(weights, path),
+        "gru_nobias_bidir" => GruNobiasBidir.FromSafetensors(weights, path),
+        _ => throw new ArgumentException(model),
+    };
 }

@@ -32,7 +32,23 @@ public sealed class SequenceBackprop
     private readonly float[] _dc;
     private readonly float[] _dhPrevious;
     private readonly float[] _dz;
+    private readonly float[] _hiddenGradientNorms;
     private int _steps;
+
+    /// <summary>
+    /// With <see cref="Forward(ReadOnlySpan{float})"/>, the (T × OutputSize)-long output of the last forward pass.
+    /// </summary>
+    public ReadOnlySpan<float> Outputs => _model.HasHead ? _outputs.AsSpan(0, _steps * _shape.OutputSize) : _layerOutputs[^1].AsSpan(0, _steps * _layerOutput);
+
+    /// <summary>Steps of the last forward pass.</summary>
+    public int Steps => _steps;
+
+    /// <summary>
+    /// ‖dL/dh_t‖ for every step t of the last backward pass, per layer and direction: the gradient-flow
+    /// diagnostic that shows gradients vanishing or exploding with distance from the loss.
+    /// </summary>
+    public ReadOnlySpan<float> HiddenGradientNorms(int layer, int direction = 0) =>
+        _hiddenGradientNorms.AsSpan((layer * _shape.DirectionCount + direction) * MaxSteps, _steps);
 
     /// <summary>Creates the buffers for sequences of up to <paramref name="maxSteps"/> steps.</summary>
     public SequenceBackprop(ITrainableRnnModel model, int maxSteps)
@@ -64,6 +80,7 @@ public sealed class SequenceBackprop
         _dc = new float[_hp];
         _dhPrevious = new float[_hp];
         _dz = new float[_headPadded];
+        _hiddenGradientNorms = new float[slots * maxSteps];
         PackedGradients = model.PackedLengths.Select(n => new float[n]).ToArray();
         InputGradient = new float[maxSteps * _shape.InputSize];
         HiddenGradient = new float[slots * _hp];
@@ -101,11 +118,21 @@ public sealed class SequenceBackprop
 
     /// <summary>
     /// Runs the model over <paramref name="xs"/> (T × InputSize) from the initial states, keeping the tape, and
-    /// returns the outputs (T × OutputSize). With <paramref name="dropout"/> &gt; 0, each layer's output that
-    /// feeds another layer is dropped with that probability (inverted dropout, drawn from <paramref name="random"/>).
+    /// returns the outputs (T × OutputSize).
     /// </summary>
     /// <exception cref="ArgumentException">xs is empty, not whole steps, or longer than MaxSteps.</exception>
-    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> xs, float dropout = 0f, Random? random = null)
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> xs)
+    {
+        var unused = default(DeterministicRandom);
+        return Forward(xs, 0f, ref unused);
+    }
+
+    /// <summary>
+    /// As <see cref="Forward(ReadOnlySpan{float})"/>, and each output of a layer that feeds another layer is
+    /// dropped with probability <paramref name="dropout"/> (inverted dropout, drawn from <paramref name="random"/>).
+    /// </summary>
+    /// <exception cref="ArgumentException">xs is empty, not whole steps, or longer than MaxSteps; or dropout is not in [0, 1).</exception>
+    public ReadOnlySpan<float> Forward(ReadOnlySpan<float> xs, float dropout, scoped ref DeterministicRandom random)
     {
         int steps = xs.Length / _shape.InputSize;
         if (steps == 0 || steps * _shape.InputSize != xs.Length || steps > MaxSteps)
@@ -113,9 +140,9 @@ public sealed class SequenceBackprop
             throw new ArgumentException($"xs has length {xs.Length}; expected T × {_shape.InputSize} with 1 <= T <= {MaxSteps}.", nameof(xs));
         }
 
-        if (dropout > 0f && (dropout >= 1f || random is null))
+        if (dropout is < 0f or >= 1f)
         {
-            throw new ArgumentException("dropout must be in [0, 1) and needs a random source.", nameof(dropout));
+            throw new ArgumentException("dropout must be in [0, 1).", nameof(dropout));
         }
 
         _steps = steps;
@@ -149,7 +176,7 @@ public sealed class SequenceBackprop
                 var values = _layerOutputs[layer].AsSpan(0, steps * _layerOutput);
                 for (int i = 0; i < mask.Length; i++)
                 {
-                    mask[i] = random!.NextSingle() < dropout ? 0f : keep;
+                    mask[i] = random.NextSingle() < dropout ? 0f : keep;
                     values[i] *= mask[i];
                 }
             }
@@ -181,7 +208,7 @@ public sealed class SequenceBackprop
     }
 
     /// <summary>
-    /// Back-propagates dL/doutputs (T × OutputSize, for the last <see cref="Forward"/>) through the head and
+    /// Back-propagates dL/doutputs (T × OutputSize, for the last <see cref="Forward(ReadOnlySpan{float})"/>) through the head and
     /// every layer and step. Adds the weight gradients to <see cref="PackedGradients"/> and sets
     /// <see cref="InputGradient"/>, <see cref="HiddenGradient"/> and <see cref="CellGradient"/>. When
     /// <paramref name="gradientIsPreActivation"/>, the gradient is dL/dz before the head's activation (as a
@@ -238,10 +265,14 @@ public sealed class SequenceBackprop
                 {
                     int t = direction == 0 ? i : steps - 1 - i;
                     var above = dAbove.Slice(t * _layerOutput + direction * _shape.HiddenSize, _shape.HiddenSize);
+                    float squares = 0f;
                     for (int j = 0; j < above.Length; j++)
                     {
                         _dh[j] += above[j];
+                        squares += _dh[j] * _dh[j];
                     }
+
+                    _hiddenGradientNorms[slot * MaxSteps + t] = MathF.Sqrt(squares);
 
                     ref float hPrevious = ref _initialHidden[slot * _hp];
                     ref float cPrevious = ref _initialCell[slot * _hp];

@@ -20,3 +20,11 @@ public partial class LstmWideHead { }
 
 [RnnModel("Models/gru_nobias_bidir.rnn.json")]
 public partial class GruNobiasBidir { }
+
+// Small models the trainer tests train.
+
+[RnnModel("Models/gru_tiny_regression.rnn.json")]
+public partial class GruTinyRegression { }
+
+[RnnModel("Models/lstm_tiny_classifier.rnn.json")]
+public partial class LstmTinyClassifier { }

@@ -1,0 +1,644 @@
+using System.Diagnostics;
+using System.Globalization;
+using Embedded.Rnn.Safetensors;
+
+namespace Embedded.Rnn.Training;
+
+/// <summary>
+/// Trains a generated model by BPTT on its own generated kernels: the weights it updates are the packed
+/// weights inference runs, so what was trained is what ships. Parameters, gradients and optimizer state are
+/// kept in PyTorch layout (state_dict names), so updates and exported weights match PyTorch's conventions.
+/// </summary>
+public sealed class RnnTrainer : IDisposable
+{
+    /// <summary>Shards per mini-batch: fixed, so results do not depend on the number of cores.</summary>
+    public const int MaxShards = 8;
+
+    private readonly ITrainableRnnModel _model;
+    private readonly TrainingOptions _options;
+    private readonly float[][] _parameters;
+    private readonly float[][] _gradients;
+    private readonly ParameterOptimizer _optimizer;
+    private float[][]? _best;
+    private Shard[] _shards = [];
+    private ShardPool? _pool;
+    private IReadOnlyList<TrainingExample> _batchSource = [];
+    private int[] _order = [];
+    private int _batchStart;
+    private int _batchCount;
+    private long _globalStep;
+
+    /// <summary>Creates a trainer. Without <paramref name="initialParameters"/>, weights are drawn as PyTorch
+    /// initialises them (uniform ±1/√hidden; the head uniform ±1/√inputs) from <see cref="TrainingOptions.Seed"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range, or the parameters do not fit the model.</exception>
+    public RnnTrainer(ITrainableRnnModel model, TrainingOptions options, IReadOnlyList<float[]>? initialParameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(model);
+        _model = model;
+        _options = options;
+        _parameters = initialParameters?.Select(p => (float[])p.Clone()).ToArray() ?? InitialParameters(model, options.Seed);
+        model.LoadParameters(_parameters);
+        _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
+        _optimizer = new ParameterOptimizer(options, _parameters);
+    }
+
+    /// <summary>The current parameters in PyTorch layout, in the model's ParameterSpecs order.</summary>
+    public IReadOnlyList<float[]> Parameters => _parameters;
+
+    /// <summary>Optimizer steps taken.</summary>
+    public long Steps => _globalStep;
+
+    /// <summary>
+    /// Trains on <paramref name="training"/>. Without <paramref name="validation"/>, ValidationFraction of the
+    /// training set (chosen by the seed) is held out. With <paramref name="resume"/> and an existing checkpoint,
+    /// continues from it to exactly the weights an uninterrupted run reaches.
+    /// </summary>
+    /// <exception cref="ArgumentException">An example's inputs or targets have the wrong length, or the set is empty.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or gradients became NaN or infinite.</exception>
+    public TrainingResult Fit(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation = null, bool resume = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        (var train, var held) = Split(training, validation);
+        CheckExamples(train, "training");
+        CheckExamples(held, "validation");
+        var state = resume && _options.CheckpointPath is not null && File.Exists(_options.CheckpointPath)
+            ? LoadCheckpoint(_options.CheckpointPath)
+            : new Progress(0, 0, double.NaN, 0);
+        if (state.Epoch >= _options.Epochs)
+        {
+            return new TrainingResult([], state.BestValidation, false);
+        }
+
+        EnsureShards(Math.Max(MaxSteps(train), MaxSteps(held)));
+        var reports = new List<EpochReport>();
+        var clock = Stopwatch.StartNew();
+        int batchesPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        bool stoppedEarly = false;
+        int epoch = state.Epoch;
+        for (; epoch < _options.Epochs; epoch++)
+        {
+            _order = Permutation(train.Count, new DeterministicRandom(_options.Seed, 2, (ulong)epoch));
+            float learningRate = LearningRate(epoch);
+            double lossSum = 0;
+            int batchesDone = 0;
+            long stepsDone = 0;
+            var epochClock = Stopwatch.StartNew();
+            for (int batch = epoch == state.Epoch ? state.Batch : 0; batch < batchesPerEpoch; batch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                _batchSource = train;
+                _batchStart = batch * _options.BatchSize;
+                _batchCount = Math.Min(_options.BatchSize, train.Count - _batchStart);
+                double loss = UpdateOnBatch(learningRate, epoch, batch);
+                lossSum += loss;
+                batchesDone++;
+                stepsDone += StepsIn(train, _batchStart, _batchCount);
+                if (_options.CheckpointPath is not null && _globalStep % _options.CheckpointEvery == 0)
+                {
+                    SaveCheckpoint(_options.CheckpointPath, new Progress(epoch, batch + 1, state.BestValidation, state.Patience));
+                }
+            }
+
+            double validationLoss = held.Count > 0 ? Evaluate(held) : double.NaN;
+            if (held.Count > 0 && !(validationLoss >= state.BestValidation))
+            {
+                state = state with { BestValidation = validationLoss, Patience = 0 };
+                _best = _parameters.Select(p => (float[])p.Clone()).ToArray();
+            }
+            else if (held.Count > 0)
+            {
+                state = state with { Patience = state.Patience + 1 };
+            }
+
+            double elapsed = clock.Elapsed.TotalSeconds;
+            var report = new EpochReport(epoch, _options.Epochs, lossSum / Math.Max(1, batchesDone), validationLoss, learningRate,
+                stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
+                TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
+            reports.Add(report);
+            Log(report);
+            state = state with { Epoch = epoch + 1, Batch = 0 };
+            if (_options.EarlyStoppingPatience is int patience && state.Patience >= patience)
+            {
+                stoppedEarly = true;
+                epoch++;
+                break;
+            }
+        }
+
+        if (_best is not null && _options.EarlyStoppingPatience is not null)
+        {
+            for (int k = 0; k < _parameters.Length; k++)
+            {
+                _best[k].CopyTo(_parameters[k], 0);
+            }
+
+            _model.LoadParameters(_parameters);
+        }
+
+        if (_options.CheckpointPath is not null)
+        {
+            SaveCheckpoint(_options.CheckpointPath, new Progress(stoppedEarly ? _options.Epochs : epoch, 0, state.BestValidation, state.Patience));
+        }
+
+        return new TrainingResult(reports, state.BestValidation, stoppedEarly);
+    }
+
+    /// <summary>
+    /// One optimizer step on <paramref name="batch"/> (for custom loops): forward, backward, clipping and the
+    /// update. Allocates nothing once the buffers exist (after the first call with the longest sequence).
+    /// </summary>
+    /// <returns>The batch's mean loss before the update.</returns>
+    /// <exception cref="TrainingDivergedException">The loss or gradients are not finite (epoch and batch are reported as 0).</exception>
+    public double TrainStep(IReadOnlyList<TrainingExample> batch, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0 || batch.Count > _options.BatchSize)
+        {
+            throw new ArgumentException($"a batch holds 1 to BatchSize ({_options.BatchSize}) examples; got {batch.Count}.", nameof(batch));
+        }
+
+        EnsureShards(MaxSteps(batch));
+        if (_identity.Length < batch.Count)
+        {
+            _identity = Enumerable.Range(0, batch.Count).ToArray();
+        }
+
+        _batchSource = batch;
+        _order = _identity;
+        _batchStart = 0;
+        _batchCount = batch.Count;
+        return UpdateOnBatch(learningRate, 0, 0);
+    }
+
+    private int[] _identity = [];
+
+    private int MaxSteps(IReadOnlyList<TrainingExample> examples)
+    {
+        int longest = 0;
+        for (int i = 0; i < examples.Count; i++)
+        {
+            longest = Math.Max(longest, examples[i].Inputs.Length / _model.Shape.InputSize);
+        }
+
+        return longest;
+    }
+
+    private double UpdateOnBatch(float learningRate, int epoch, int batch)
+    {
+        double loss = RunBatch(training: true);
+        if (!double.IsFinite(loss))
+        {
+            throw new TrainingDivergedException(epoch, batch, "the loss");
+        }
+
+        double norm = ReduceGradients();
+        if (!double.IsFinite(norm))
+        {
+            throw new TrainingDivergedException(epoch, batch, "the gradient");
+        }
+
+        if (_options.ClipGradientNorm is float clip && norm > clip)
+        {
+            float scale = (float)(clip / norm);
+            foreach (var g in _gradients)
+            {
+                for (int i = 0; i < g.Length; i++)
+                {
+                    g[i] *= scale;
+                }
+            }
+        }
+
+        _optimizer.Update(_parameters, _gradients, learningRate);
+        _model.LoadParameters(_parameters);
+        _globalStep++;
+        return loss;
+    }
+
+    /// <summary>Mean loss of the model on <paramref name="examples"/> (no dropout, no update).</summary>
+    public double Evaluate(IReadOnlyList<TrainingExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        CheckExamples(examples, "evaluation");
+        if (examples.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        EnsureShards(MaxSteps(examples));
+        double total = 0;
+        _batchSource = examples;
+        _order = Enumerable.Range(0, examples.Count).ToArray();
+        for (int start = 0; start < examples.Count; start += _options.BatchSize)
+        {
+            _batchStart = start;
+            _batchCount = Math.Min(_options.BatchSize, examples.Count - start);
+            total += RunBatch(training: false) * _batchCount;
+        }
+
+        return total / examples.Count;
+    }
+
+    /// <summary>
+    /// The gradient-flow diagnostic: ‖dLoss/dh_t‖ of the top layer (forward direction) for every step t of one
+    /// example, so vanishing or exploding gradients can be seen (and plotted) against the distance to the loss.
+    /// </summary>
+    public float[] GradientFlow(TrainingExample example)
+    {
+        ArgumentNullException.ThrowIfNull(example);
+        CheckExamples([example], "the example");
+        int steps = example.Inputs.Length / _model.Shape.InputSize;
+        var backprop = new SequenceBackprop(_model, steps);
+        var outputs = backprop.Forward(example.Inputs);
+        var gradient = new float[outputs.Length];
+        LossPart(outputs, example.Targets, 0, steps, steps, gradient, batch: 1);
+        backprop.Backward(gradient, _options.Loss == LossKind.CrossEntropy);
+        return backprop.HiddenGradientNorms(_model.Shape.LayerCount - 1).ToArray();
+    }
+
+    /// <summary>Writes the parameters as safetensors with PyTorch state_dict names, loadable by the generated
+    /// model's FromSafetensors and by PyTorch's load_state_dict (through safetensors.torch.load_file).</summary>
+    public void ExportSafetensors(string path)
+    {
+        var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "Embedded.Rnn.Training");
+        var specs = _model.ParameterSpecs;
+        for (int k = 0; k < specs.Count; k++)
+        {
+            writer.Add(specs[k].Name, _parameters[k], specs[k].Shape.Select(d => (long)d).ToArray());
+        }
+
+        writer.Save(path);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _pool?.Dispose();
+
+    private static float[][] InitialParameters(ITrainableRnnModel model, ulong seed)
+    {
+        var random = new DeterministicRandom(seed, 0);
+        var shape = model.Shape;
+        return model.ParameterSpecs.Select(spec =>
+        {
+            float bound = spec.Name.StartsWith("head.", StringComparison.Ordinal)
+                ? 1f / MathF.Sqrt(shape.DirectionCount * shape.HiddenSize)
+                : 1f / MathF.Sqrt(shape.HiddenSize);
+            var values = new float[spec.ElementCount];
+            for (int i = 0; i < values.Length; i++)
+            {
+                values[i] = (random.NextSingle() * 2f - 1f) * bound;
+            }
+
+            return values;
+        }).ToArray();
+    }
+
+    private (IReadOnlyList<TrainingExample> Train, IReadOnlyList<TrainingExample> Validation) Split(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation)
+    {
+        if (training.Count == 0)
+        {
+            throw new ArgumentException("The training set is empty.", nameof(training));
+        }
+
+        if (validation is not null || _options.ValidationFraction == 0f)
+        {
+            return (training, validation ?? []);
+        }
+
+        var order = Permutation(training.Count, new DeterministicRandom(_options.Seed, 1));
+        int held = (int)(training.Count * _options.ValidationFraction);
+        return (order.Skip(held).Select(i => training[i]).ToArray(), order.Take(held).Select(i => training[i]).ToArray());
+    }
+
+    private void CheckExamples(IReadOnlyList<TrainingExample> examples, string set)
+    {
+        var shape = _model.Shape;
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var e = examples[i] ?? throw new ArgumentException($"{set} example {i} is null.");
+            int steps = e.Inputs.Length / shape.InputSize;
+            if (steps == 0 || steps * shape.InputSize != e.Inputs.Length)
+            {
+                throw new ArgumentException($"{set} example {i}: inputs have {e.Inputs.Length} values; expected T × {shape.InputSize} with T >= 1.");
+            }
+
+            int expected = _options.Target == TargetKind.SequenceToOne ? shape.OutputSize : steps * shape.OutputSize;
+            if (e.Targets.Length != expected)
+            {
+                throw new ArgumentException($"{set} example {i}: targets have {e.Targets.Length} values; expected {expected} ({_options.Target}).");
+            }
+
+            int bad = Array.FindIndex(e.Inputs, v => !float.IsFinite(v));
+            if (bad >= 0 || Array.Exists(e.Targets, v => !float.IsFinite(v)))
+            {
+                throw new ArgumentException(bad >= 0
+                    ? $"{set} example {i}: input at step {bad / shape.InputSize}, feature {bad % shape.InputSize} is {e.Inputs[bad]}."
+                    : $"{set} example {i}: a target is not finite.");
+            }
+        }
+    }
+
+    private void EnsureShards(int maxSteps)
+    {
+        int window = Math.Min(maxSteps, _options.TruncatedSteps ?? maxSteps);
+        if (_shards.Length == 0 || _shards[0].Backprop.MaxSteps < window)
+        {
+            CreateShards(window, maxSteps); // apart, so the common path does not allocate the lambda's closure
+        }
+    }
+
+    private void CreateShards(int window, int maxSteps)
+    {
+        _pool?.Dispose();
+        _shards = Enumerable.Range(0, Math.Min(MaxShards, _options.BatchSize))
+            .Select(_ => new Shard(new SequenceBackprop(_model, window), maxSteps, _model.Shape.OutputSize))
+            .ToArray();
+        _pool = new ShardPool(_options.Workers, _shards.Length, ProcessShard);
+    }
+
+    private bool _training;
+
+    private double RunBatch(bool training)
+    {
+        _training = training;
+        _pool!.Run();
+        double loss = 0;
+        foreach (var shard in _shards)
+        {
+            loss += shard.Loss; // fixed order: deterministic
+        }
+
+        return loss / _batchCount;
+    }
+
+    // One shard's share of the current batch: a contiguous run of examples, forward and (in training) backward.
+    private void ProcessShard(int index)
+    {
+        var shard = _shards[index];
+        shard.Loss = 0;
+        shard.Backprop.ClearGradients();
+        int from = _batchStart + _batchCount * index / _shards.Length;
+        int to = _batchStart + _batchCount * (index + 1) / _shards.Length;
+        var shape = _model.Shape;
+        for (int n = from; n < to; n++)
+        {
+            var example = _batchSource[_order[n]];
+            int steps = example.Inputs.Length / shape.InputSize;
+            int window = _options.TruncatedSteps is int k && _training ? Math.Min(k, steps) : steps;
+            var random = new DeterministicRandom(_options.Seed, 3, (ulong)(_globalStep * _options.BatchSize + n - _batchStart));
+            var backprop = shard.Backprop;
+            if (window > backprop.MaxSteps)
+            {
+                throw new InvalidOperationException("internal: shard buffers are shorter than the window");
+            }
+
+            ResetInitialState(backprop);
+            for (int start = 0; start < steps; start += window)
+            {
+                int length = Math.Min(window, steps - start);
+                var inputs = example.Inputs.AsSpan(start * shape.InputSize, length * shape.InputSize);
+                var outputs = _training && _options.Dropout > 0
+                    ? backprop.Forward(inputs, _options.Dropout, ref random)
+                    : backprop.Forward(inputs);
+                bool last = start + length == steps;
+                var gradient = shard.OutputGradient.AsSpan(0, outputs.Length);
+                gradient.Clear();
+                if (last || _options.Target == TargetKind.SequenceToSequence)
+                {
+                    shard.Loss += LossPart(outputs, example.Targets, start, length, steps, gradient, _batchCount);
+                }
+
+                if (_training && (last || _options.Target == TargetKind.SequenceToSequence))
+                {
+                    backprop.Backward(gradient, _options.Loss == LossKind.CrossEntropy);
+                }
+
+                if (!last)
+                {
+                    CarryState(backprop);
+                }
+            }
+        }
+    }
+
+    // The loss of one window's outputs and its gradient, scaled for a mean over the batch.
+    private double LossPart(ReadOnlySpan<float> outputs, float[] targets, int start, int length, int steps, Span<float> gradient, int batch)
+    {
+        int o = _model.Shape.OutputSize;
+        if (_options.Target == TargetKind.SequenceToOne)
+        {
+            var y = outputs.Slice((length - 1) * o, o);
+            return LossOf(y, targets, gradient.Slice((length - 1) * o, o), 1, batch);
+        }
+
+        double loss = 0;
+        for (int t = 0; t < length; t++)
+        {
+            loss += LossOf(outputs.Slice(t * o, o), targets.AsSpan((start + t) * o, o), gradient.Slice(t * o, o), steps, batch);
+        }
+
+        return loss;
+    }
+
+    // Per example and step: MSE mean over outputs, or cross-entropy; gradient divided by batch and steps.
+    private double LossOf(ReadOnlySpan<float> y, ReadOnlySpan<float> target, Span<float> gradient, int steps, int batch)
+    {
+        double scale = 1.0 / (batch * (double)steps);
+        double loss = 0;
+        if (_options.Loss == LossKind.CrossEntropy)
+        {
+            for (int i = 0; i < y.Length; i++)
+            {
+                loss -= target[i] * Math.Log(Math.Max(y[i], 1e-30));
+                gradient[i] = (float)((y[i] - target[i]) * scale); // dL/dz of softmax + cross-entropy
+            }
+
+            return loss / steps;
+        }
+
+        for (int i = 0; i < y.Length; i++)
+        {
+            double d = y[i] - target[i];
+            loss += d * d / y.Length;
+            gradient[i] = (float)(2 * d / y.Length * scale);
+        }
+
+        return loss / steps;
+    }
+
+    private void ResetInitialState(SequenceBackprop backprop)
+    {
+        var shape = _model.Shape;
+        for (int layer = 0; layer < shape.LayerCount; layer++)
+        {
+            for (int direction = 0; direction < shape.DirectionCount; direction++)
+            {
+                backprop.InitialHidden(layer, direction).Clear();
+                backprop.InitialCell(layer, direction).Clear();
+            }
+        }
+    }
+
+    // Truncated BPTT: the next window starts from this window's final state, without a gradient through it.
+    private void CarryState(SequenceBackprop backprop)
+    {
+        var shape = _model.Shape;
+        for (int layer = 0; layer < shape.LayerCount; layer++)
+        {
+            backprop.FinalHidden(layer).CopyTo(backprop.InitialHidden(layer));
+            if (_model.HasCellState)
+            {
+                backprop.FinalCell(layer).CopyTo(backprop.InitialCell(layer));
+            }
+        }
+    }
+
+    // Sums the shards' packed gradients into PyTorch layout in shard order; returns the global L2 norm.
+    private double ReduceGradients()
+    {
+        foreach (var g in _gradients)
+        {
+            Array.Clear(g);
+        }
+
+        foreach (var shard in _shards)
+        {
+            _model.AccumulateGradients(shard.Backprop.PackedGradients, _gradients);
+        }
+
+        double squares = 0;
+        foreach (var g in _gradients)
+        {
+            foreach (float v in g)
+            {
+                squares += (double)v * v;
+            }
+        }
+
+        return Math.Sqrt(squares);
+    }
+
+    private float LearningRate(int epoch) => _options.Schedule switch
+    {
+        LearningRateSchedule.StepDecay => _options.LearningRate * MathF.Pow(_options.DecayFactor, epoch / _options.DecayEvery),
+        LearningRateSchedule.Cosine => _options.LearningRate * 0.5f * (1f + MathF.Cos(MathF.PI * epoch / _options.Epochs)),
+        _ => _options.LearningRate,
+    };
+
+    private long StepsIn(IReadOnlyList<TrainingExample> set, int start, int count)
+    {
+        long steps = 0;
+        for (int n = start; n < start + count; n++)
+        {
+            steps += set[_order[n]].Inputs.Length / _model.Shape.InputSize;
+        }
+
+        return steps;
+    }
+
+    private static int[] Permutation(int count, DeterministicRandom random)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        for (int i = count - 1; i > 0; i--)
+        {
+            int j = random.NextInt(i + 1);
+            (order[i], order[j]) = (order[j], order[i]);
+        }
+
+        return order;
+    }
+
+    private void Log(EpochReport report)
+    {
+        if (_options.LogPath is not null)
+        {
+            bool header = !File.Exists(_options.LogPath);
+            using var writer = new StreamWriter(_options.LogPath, append: true);
+            if (header)
+            {
+                writer.WriteLine("epoch,training_loss,validation_loss,learning_rate,steps_per_second,elapsed_seconds");
+            }
+
+            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                $"{report.Epoch},{report.TrainingLoss:R},{report.ValidationLoss:R},{report.LearningRate:R},{report.StepsPerSecond:F1},{report.Elapsed.TotalSeconds:F3}"));
+        }
+
+        if (_options.ShowProgress)
+        {
+            ConsoleProgress.Report(report);
+        }
+    }
+
+    private sealed record Progress(int Epoch, int Batch, double BestValidation, int Patience);
+
+    private void SaveCheckpoint(string path, Progress progress)
+    {
+        var writer = new SafetensorsWriter()
+            .AddMetadata("format", "embedded-rnn-checkpoint")
+            .AddMetadata("epoch", progress.Epoch.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("batch", progress.Batch.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("step", _globalStep.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("optimizer_steps", _optimizer.Steps.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("best_validation", progress.BestValidation.ToString("R", CultureInfo.InvariantCulture))
+            .AddMetadata("patience", progress.Patience.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("seed", _options.Seed.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("shape", _model.Shape.ToString());
+        var specs = _model.ParameterSpecs;
+        for (int k = 0; k < specs.Count; k++)
+        {
+            long[] shape = specs[k].Shape.Select(d => (long)d).ToArray();
+            writer.Add(specs[k].Name, _parameters[k], shape);
+            writer.Add("optimizer.first." + specs[k].Name, _optimizer.First[k], shape);
+            writer.Add("optimizer.second." + specs[k].Name, _optimizer.Second[k], shape);
+            if (_best is not null)
+            {
+                writer.Add("best." + specs[k].Name, _best[k], shape);
+            }
+        }
+
+        writer.Save(path);
+    }
+
+    private Progress LoadCheckpoint(string path)
+    {
+        var file = SafetensorsFile.Read(path);
+        string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new SafetensorsException($"checkpoint '{path}' lacks '{key}'.");
+        if (Meta("shape") != _model.Shape.ToString() || Meta("seed") != _options.Seed.ToString(CultureInfo.InvariantCulture))
+        {
+            throw new ArgumentException($"checkpoint '{path}' was written for {Meta("shape")} with seed {Meta("seed")}, not this model and seed.");
+        }
+
+        var specs = _model.ParameterSpecs;
+        bool hasBest = file.Contains("best." + specs[0].Name);
+        _best = hasBest ? new float[specs.Count][] : null;
+        for (int k = 0; k < specs.Count; k++)
+        {
+            file.ReadAsSingle(specs[k].Name).CopyTo(_parameters[k], 0);
+            file.ReadAsSingle("optimizer.first." + specs[k].Name).CopyTo(_optimizer.First[k], 0);
+            file.ReadAsSingle("optimizer.second." + specs[k].Name).CopyTo(_optimizer.Second[k], 0);
+            if (_best is not null)
+            {
+                _best[k] = file.ReadAsSingle("best." + specs[k].Name);
+            }
+        }
+
+        _model.LoadParameters(_parameters);
+        _globalStep = long.Parse(Meta("step"), CultureInfo.InvariantCulture);
+        _optimizer.Steps = long.Parse(Meta("optimizer_steps"), CultureInfo.InvariantCulture);
+        return new Progress(
+            int.Parse(Meta("epoch"), CultureInfo.InvariantCulture),
+            int.Parse(Meta("batch"), CultureInfo.InvariantCulture),
+            double.Parse(Meta("best_validation"), CultureInfo.InvariantCulture),
+            int.Parse(Meta("patience"), CultureInfo.InvariantCulture));
+    }
+
+    private sealed class Shard(SequenceBackprop backprop, int maxSteps, int outputs)
+    {
+        public SequenceBackprop Backprop { get; } = backprop;
+
+        public float[] OutputGradient { get; } = new float[maxSteps * outputs];
+
+        public double Loss { get; set; }
+    }
+}

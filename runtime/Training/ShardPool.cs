@@ -1,0 +1,92 @@
+namespace Embedded.Rnn.Training;
+
+/// <summary>
+/// Persistent worker threads that process a mini-batch's shards. Shard s always goes to worker s mod W and
+/// results are reduced in shard order, so the outcome does not depend on timing or on W. Allocation-free
+/// per run (a Barrier, no tasks or closures).
+/// </summary>
+internal sealed class ShardPool : IDisposable
+{
+    private readonly Thread[] _threads;
+    private readonly Barrier _start;
+    private readonly Barrier _done;
+    private readonly Action<int> _processShard;
+    private readonly int _shards;
+    private Exception? _failure;
+    private volatile bool _stopping;
+
+    public ShardPool(int workers, int shards, Action<int> processShard)
+    {
+        _shards = shards;
+        _processShard = processShard;
+        int count = Math.Max(1, Math.Min(workers, shards));
+        _start = new Barrier(count);
+        _done = new Barrier(count);
+        _threads = new Thread[count - 1];
+        for (int w = 1; w < count; w++)
+        {
+            int worker = w;
+            _threads[w - 1] = new Thread(() => Loop(worker)) { IsBackground = true, Name = $"Embedded.Rnn trainer {worker}" };
+            _threads[w - 1].Start();
+        }
+    }
+
+    /// <summary>Runs every shard once; rethrows the first failure.</summary>
+    public void Run()
+    {
+        _failure = null;
+        _start.SignalAndWait();
+        Work(0);
+        _done.SignalAndWait();
+        if (_failure is not null)
+        {
+            throw new AggregateException("A training worker failed.", _failure);
+        }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        if (_threads.Length > 0)
+        {
+            _start.SignalAndWait();
+            foreach (var t in _threads)
+            {
+                t.Join();
+            }
+        }
+
+        _start.Dispose();
+        _done.Dispose();
+    }
+
+    private void Loop(int worker)
+    {
+        while (true)
+        {
+            _start.SignalAndWait();
+            if (_stopping)
+            {
+                return;
+            }
+
+            Work(worker);
+            _done.SignalAndWait();
+        }
+    }
+
+    private void Work(int worker)
+    {
+        try
+        {
+            for (int shard = worker; shard < _shards; shard += _threads.Length + 1)
+            {
+                _processShard(shard);
+            }
+        }
+        catch (Exception e)
+        {
+            Interlocked.CompareExchange(ref _failure, e, null);
+        }
+    }
+}

@@ -1,0 +1,249 @@
+using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Tests.Models;
+using Embedded.Rnn.Training;
+using Xunit;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>The trainer: it learns, it is deterministic, it resumes exactly, it exports, it guards, it does not allocate.</summary>
+public sealed class TrainerTests : IDisposable
+{
+    private readonly string _directory = Directory.CreateTempSubdirectory("ernn-trainer-").FullName;
+
+    public void Dispose() => Directory.Delete(_directory, recursive: true);
+
+    // Regression: the next value of a noisy sine, from 12 previous values (sequence-to-one).
+    private static List<TrainingExample> SineExamples(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            double phase = random.NextDouble() * Math.Tau;
+            double frequency = 0.2 + random.NextDouble() * 0.3;
+            var inputs = Enumerable.Range(0, 12).Select(t => (float)Math.Sin(phase + frequency * t)).ToArray();
+            return new TrainingExample(inputs, [(float)Math.Sin(phase + frequency * 12)]);
+        }).ToList();
+    }
+
+    // Classification: which of the two input channels has the larger sum (3 classes: first, second, tie-ish).
+    private static List<TrainingExample> ChannelExamples(int count, int seed)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, count).Select(_ =>
+        {
+            var inputs = Enumerable.Range(0, 16).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            float difference = Enumerable.Range(0, 8).Sum(t => inputs[2 * t] - inputs[2 * t + 1]);
+            int label = difference > 0.5f ? 0 : difference < -0.5f ? 1 : 2;
+            return TrainingExample.Classification(inputs, label, 3);
+        }).ToList();
+    }
+
+    [Fact]
+    public void Regression_loss_falls_an_order_of_magnitude()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { Epochs = 25, BatchSize = 16, LearningRate = 0.01f, ValidationFraction = 0.2f });
+        var data = SineExamples(400, 1);
+        double before = trainer.Evaluate(data);
+        var result = trainer.Fit(data);
+        double after = trainer.Evaluate(data);
+        Assert.True(after < before / 10, $"loss {before} -> {after}");
+        Assert.Equal(25, result.Epochs.Count);
+        Assert.True(result.Epochs[^1].StepsPerSecond > 0);
+    }
+
+    [Fact]
+    public void Classifier_learns_with_cross_entropy_sgd_dropout_clipping_and_a_schedule()
+    {
+        var model = LstmTinyClassifier.FromSafetensors(RuntimeBehaviourTests.RandomWeights(LstmTinyClassifier.Parameters));
+        var options = new TrainingOptions
+        {
+            Epochs = 30, BatchSize = 16, LearningRate = 0.1f, Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, Loss = LossKind.CrossEntropy,
+            Dropout = 0.1f, ClipGradientNorm = 1f, Schedule = LearningRateSchedule.StepDecay, DecayEvery = 10, DecayFactor = 0.5f,
+        };
+        using var trainer = new RnnTrainer(model, options);
+        var data = ChannelExamples(600, 2);
+        var test = ChannelExamples(200, 3);
+        trainer.Fit(data);
+        int correct = 0;
+        var state = default(LstmTinyClassifier.State);
+        var ys = new float[8 * 3];
+        foreach (var e in test)
+        {
+            state.Reset();
+            model.Run(e.Inputs, ref state, ys); // the generated inference kernels, on the trained weights
+            int predicted = Array.IndexOf(ys, ys.AsSpan(21, 3).ToArray().Max(), 21) - 21;
+            correct += e.Targets[predicted] == 1f ? 1 : 0;
+        }
+
+        Assert.True(correct >= 150, $"accuracy {correct}/200");
+    }
+
+    [Fact]
+    public void Same_seed_gives_identical_weights_whatever_the_number_of_workers()
+    {
+        float[][] Train(int workers)
+        {
+            var model = LstmTinyClassifier.FromSafetensors(RuntimeBehaviourTests.RandomWeights(LstmTinyClassifier.Parameters));
+            using var trainer = new RnnTrainer(model, new TrainingOptions { Epochs = 3, BatchSize = 24, Workers = workers, Dropout = 0.2f, Loss = LossKind.CrossEntropy, Seed = 42 });
+            trainer.Fit(ChannelExamples(100, 4));
+            return trainer.Parameters.Select(p => (float[])p.Clone()).ToArray();
+        }
+
+        var one = Train(1);
+        var two = Train(2);
+        var again = Train(2);
+        for (int k = 0; k < one.Length; k++)
+        {
+            Assert.Equal(one[k], two[k]);
+            Assert.Equal(two[k], again[k]);
+        }
+    }
+
+    [Fact]
+    public void Resume_after_a_crash_reaches_exactly_the_uninterrupted_weights()
+    {
+        var data = SineExamples(120, 5);
+        var validation = SineExamples(30, 55);
+        TrainingOptions Options(string name) => new()
+        {
+            Epochs = 4, BatchSize = 10, LearningRate = 0.01f, Dropout = 0f, CheckpointEvery = 7, Seed = 9,
+            CheckpointPath = Path.Combine(_directory, name), EarlyStoppingPatience = 10,
+        };
+        var reference = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using (var trainer = new RnnTrainer(reference, Options("uninterrupted.ckpt")))
+        {
+            trainer.Fit(data, validation);
+        }
+
+        // A run that dies in the middle of epoch 2 (the data source throws, as a killed process stops).
+        var crashing = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using (var trainer = new RnnTrainer(crashing, Options("resumed.ckpt")))
+        {
+            var crash = Assert.ThrowsAny<Exception>(() => trainer.Fit(new FailingList(data, failAfter: 700), validation));
+            Assert.Contains("simulated crash", crash.ToString());
+        }
+
+        Assert.True(File.Exists(Path.Combine(_directory, "resumed.ckpt")));
+        var resumed = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters, seed: 77));
+        using (var trainer = new RnnTrainer(resumed, Options("resumed.ckpt")))
+        {
+            trainer.Fit(data, validation, resume: true);
+        }
+
+        var x = SineExamples(1, 6)[0].Inputs;
+        var a = default(GruTinyRegression.State);
+        var b = default(GruTinyRegression.State);
+        var ya = new float[12];
+        var yb = new float[12];
+        reference.Run(x, ref a, ya);
+        resumed.Run(x, ref b, yb);
+        Assert.Equal(ya, yb);
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_directory, "uninterrupted.ckpt")), File.ReadAllBytes(Path.Combine(_directory, "resumed.ckpt")));
+    }
+
+    [Fact]
+    public void Exported_weights_load_into_the_generated_model_with_identical_outputs()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { Epochs = 2, LogPath = Path.Combine(_directory, "log.csv") });
+        trainer.Fit(SineExamples(50, 7));
+        string path = Path.Combine(_directory, "trained.safetensors");
+        trainer.ExportSafetensors(path);
+        var loaded = GruTinyRegression.FromSafetensors(path);
+        var file = SafetensorsFile.Read(path);
+        Assert.Equal(GruTinyRegression.Parameters.Select(p => p.Name), file.Tensors.Select(t => t.Name));
+        var x = SineExamples(1, 8)[0].Inputs;
+        var s1 = default(GruTinyRegression.State);
+        var s2 = default(GruTinyRegression.State);
+        var y1 = new float[12];
+        var y2 = new float[12];
+        model.Run(x, ref s1, y1);
+        loaded.Run(x, ref s2, y2);
+        Assert.Equal(y1, y2);
+        var log = File.ReadAllLines(Path.Combine(_directory, "log.csv"));
+        Assert.Equal("epoch,training_loss,validation_loss,learning_rate,steps_per_second,elapsed_seconds", log[0]);
+        Assert.Equal(3, log.Length);
+    }
+
+    [Fact]
+    public void Divergence_stops_with_the_epoch_and_batch_and_keeps_the_last_checkpoint()
+    {
+        string checkpoint = Path.Combine(_directory, "diverge.ckpt");
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        var options = new TrainingOptions { Epochs = 5, BatchSize = 10, LearningRate = 1e-3f, CheckpointPath = checkpoint, CheckpointEvery = 1, ValidationFraction = 0 };
+        var data = SineExamples(40, 9);
+        using (var trainer = new RnnTrainer(model, options))
+        {
+            trainer.Fit(data);
+        }
+
+        using var diverging = new RnnTrainer(model, options with { Epochs = 6, Optimizer = OptimizerKind.Sgd, Momentum = 0, LearningRate = 1e30f });
+        var e = Assert.Throws<TrainingDivergedException>(() => diverging.Fit(data, resume: true));
+        Assert.Equal(5, e.Epoch);
+        Assert.Contains($"epoch 5, batch {e.Batch}", e.Message);
+        var last = SafetensorsFile.Read(checkpoint); // readable, never partial
+        Assert.All(GruTinyRegression.Parameters, p => Assert.All(last.ReadAsSingle(p.Name), v => Assert.True(float.IsFinite(v))));
+    }
+
+    [Fact]
+    public void Bad_examples_are_rejected_with_their_position()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions());
+        var data = SineExamples(10, 10);
+        data[3].Inputs[5] = float.NaN;
+        Assert.Contains("example 3: input at step 5, feature 0 is NaN", Assert.Throws<ArgumentException>(() => trainer.Evaluate(data)).Message);
+        Assert.Contains("targets have 2 values; expected 1", Assert.Throws<ArgumentException>(() => trainer.Evaluate([new TrainingExample([1f], [1f, 2f])])).Message);
+        Assert.Contains("expected T × 1 with T >= 1", Assert.Throws<ArgumentException>(() => trainer.Evaluate([new TrainingExample([], [1f])])).Message);
+        Assert.Throws<ArgumentException>(() => new RnnTrainer(model, new TrainingOptions { Loss = LossKind.CrossEntropy }));
+        Assert.Throws<ArgumentException>(() => new RnnTrainer(model, new TrainingOptions { LearningRate = -1 }));
+    }
+
+    [Fact]
+    public void A_training_step_allocates_nothing_after_set_up()
+    {
+        var model = LstmTinyClassifier.FromSafetensors(RuntimeBehaviourTests.RandomWeights(LstmTinyClassifier.Parameters));
+        var batch = ChannelExamples(16, 11);
+        foreach (int workers in new[] { 1, 2 })
+        {
+            // With one worker every shard runs on this thread, so its counter sees all of a step's work.
+            using var trainer = new RnnTrainer(model, new TrainingOptions { BatchSize = 16, Loss = LossKind.CrossEntropy, Dropout = 0.2f, ClipGradientNorm = 1f, Workers = workers });
+            trainer.TrainStep(batch, 0.01f); // set-up: buffers and worker threads
+            trainer.TrainStep(batch, 0.01f);
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            for (int i = 0; i < 20; i++)
+            {
+                trainer.TrainStep(batch, 0.01f);
+            }
+
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        }
+    }
+
+    [Fact]
+    public void Gradient_flow_shows_the_gradient_vanish_with_distance_in_a_tanh_rnn()
+    {
+        var rnn = RnnTanhI1H8T5B1.FromSafetensors(RuntimeBehaviourTests.RandomWeights(RnnTanhI1H8T5B1.Parameters, seed: 3));
+        using var rnnTrainer = new RnnTrainer(rnn, new TrainingOptions { Seed = 3 });
+        var inputs = Enumerable.Range(0, 60).Select(t => MathF.Sin(t * 0.3f)).ToArray();
+        var example = new TrainingExample(inputs, Enumerable.Repeat(1f, 8).ToArray()); // the loss sees only the last step
+        var flow = rnnTrainer.GradientFlow(example);
+        Assert.Equal(60, flow.Length);
+        Assert.True(flow[59] > 0);
+        Assert.True(flow[0] < flow[59] * 1e-3, $"tanh RNN: |dL/dh_0| = {flow[0]}, |dL/dh_59| = {flow[59]}");
+    }
+
+    private sealed class FailingList(IReadOnlyList<TrainingExample> inner, int failAfter) : IReadOnlyList<TrainingExample>
+    {
+        private int _reads;
+
+        public int Count => inner.Count;
+
+        public TrainingExample this[int index] => Interlocked.Increment(ref _reads) > failAfter ? throw new IOException("simulated crash") : inner[index];
+
+        public IEnumerator<TrainingExample> GetEnumerator() => inner.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+}
