@@ -234,6 +234,71 @@ public sealed class TrainerTests : IDisposable
         Assert.True(flow[0] < flow[59] * 1e-3, $"tanh RNN: |dL/dh_0| = {flow[0]}, |dL/dh_59| = {flow[59]}");
     }
 
+    [Fact]
+    public void Truncated_bptt_with_a_window_as_long_as_the_sequence_changes_nothing_and_a_short_window_still_learns()
+    {
+        var data = SineExamples(64, 12).Select(e => new TrainingExample(e.Inputs, e.Inputs.Skip(1).Append(e.Targets[0]).ToArray())).ToList();
+        float[][] Train(int? window, out double before, out double after)
+        {
+            var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+            using var trainer = new RnnTrainer(model, new TrainingOptions
+            {
+                Epochs = 15, BatchSize = 8, LearningRate = 0.01f, Target = TargetKind.SequenceToSequence, TruncatedSteps = window, ValidationFraction = 0,
+            });
+            before = trainer.Evaluate(data);
+            trainer.Fit(data);
+            after = trainer.Evaluate(data);
+            return trainer.Parameters.Select(p => (float[])p.Clone()).ToArray();
+        }
+
+        var whole = Train(null, out _, out _);
+        var sameLength = Train(12, out _, out _);
+        var truncated = Train(4, out double before, out double after);
+        for (int k = 0; k < whole.Length; k++)
+        {
+            Assert.Equal(whole[k], sameLength[k]);
+        }
+
+        Assert.NotEqual(whole[0], truncated[0]);
+        Assert.True(after < before / 5, $"truncated BPTT: loss {before} -> {after}");
+    }
+
+    [Fact]
+    public void Learning_rate_schedules_follow_their_formulas()
+    {
+        var data = SineExamples(20, 13);
+        foreach (var (schedule, expected) in new[]
+        {
+            (LearningRateSchedule.Constant, new[] { 0.1f, 0.1f, 0.1f, 0.1f }),
+            (LearningRateSchedule.StepDecay, new[] { 0.1f, 0.1f, 0.05f, 0.05f }),
+            (LearningRateSchedule.Cosine, new[] { 0.1f, 0.1f * 0.5f * (1 + MathF.Cos(MathF.PI / 4)), 0.05f, 0.1f * 0.5f * (1 + MathF.Cos(3 * MathF.PI / 4)) }),
+        })
+        {
+            var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+            using var trainer = new RnnTrainer(model, new TrainingOptions { Epochs = 4, LearningRate = 0.1f, Optimizer = OptimizerKind.Sgd, Schedule = schedule, DecayEvery = 2, DecayFactor = 0.5f });
+            var rates = trainer.Fit(data).Epochs.Select(e => e.LearningRate).ToArray();
+            for (int i = 0; i < 4; i++)
+            {
+                Assert.Equal(expected[i], rates[i], 6);
+            }
+        }
+    }
+
+    [Fact]
+    public void Early_stopping_stops_and_keeps_the_best_validation_weights()
+    {
+        var data = SineExamples(100, 14);
+        // A validation set whose targets are the opposite: learning the training set makes it worse.
+        var validation = SineExamples(30, 15).Select(e => new TrainingExample(e.Inputs, [-e.Targets[0]])).ToList();
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { Epochs = 40, BatchSize = 10, LearningRate = 0.01f, EarlyStoppingPatience = 3 });
+        var result = trainer.Fit(data, validation);
+        Assert.True(result.StoppedEarly);
+        Assert.True(result.Epochs.Count < 40);
+        Assert.Equal(result.BestValidationLoss, trainer.Evaluate(validation), 9);
+        Assert.Equal(result.BestValidationLoss, result.Epochs.Min(e => e.ValidationLoss), 9);
+    }
+
     private sealed class FailingList(IReadOnlyList<TrainingExample> inner, int failAfter) : IReadOnlyList<TrainingExample>
     {
         private int _reads;

@@ -385,7 +385,8 @@ public sealed class RnnTrainer : IDisposable
         {
             var example = _batchSource[_order[n]];
             int steps = example.Inputs.Length / shape.InputSize;
-            int window = _options.TruncatedSteps is int k && _training ? Math.Min(k, steps) : steps;
+            // Windows carry the state forward, so evaluation through them gives the same outputs as one pass.
+            int window = _options.TruncatedSteps is int k ? Math.Min(k, steps) : steps;
             var random = new DeterministicRandom(_options.Seed, 3, (ulong)(_globalStep * _options.BatchSize + n - _batchStart));
             var backprop = shard.Backprop;
             if (window > backprop.MaxSteps)
