@@ -246,29 +246,7 @@ public sealed partial class RnnGenerator
             private void EmitFieldsAndConstruction()
             {
                 var s = _spec;
-                var parameters = new List<(string Name, int[] Shape)>();
-                for (int layer = 0; layer < s.Layers; layer++)
-                {
-                    for (int direction = 0; direction < s.Directions; direction++)
-                    {
-                        string suffix = Int(layer) + (direction == 1 ? "_reverse" : string.Empty);
-                        int input = layer == 0 ? s.Input : s.LayerOutput;
-                        parameters.Add(("weight_ih_l" + suffix, new[] { s.Gates * s.Hidden, input }));
-                        parameters.Add(("weight_hh_l" + suffix, new[] { s.Gates * s.Hidden, s.Hidden }));
-                        if (s.Bias)
-                        {
-                            parameters.Add(("bias_ih_l" + suffix, new[] { s.Gates * s.Hidden }));
-                            parameters.Add(("bias_hh_l" + suffix, new[] { s.Gates * s.Hidden }));
-                        }
-                    }
-                }
-
-                if (s.Head is not null)
-                {
-                    parameters.Add(("head.weight", new[] { s.Head.Output, s.LayerOutput }));
-                    parameters.Add(("head.bias", new[] { s.Head.Output }));
-                }
-
+                var parameters = s.Parameters().ToList();
                 _w.Line($"private readonly {Rnn}.KernelPath _path;");
                 _w.Line("// Weights per block (each layer and direction, then the head), packed in the order the kernels stream them.");
                 _w.Line("private readonly float[][] _packed;");
@@ -410,6 +388,43 @@ public sealed partial class RnnGenerator
                 _w.Line();
                 _w.Line($"return new {Class}({Rnn}.StateDictLoader.Load(file, Parameters), path);");
                 _w.Line("}");
+                _w.Line();
+                if (s.HasBakedWeights)
+                {
+                    EmitBakedWeights();
+                }
+            }
+
+            // The spec's weights as read-only data in the binary (RVA statics): nothing to ship or parse at start-up.
+            private void EmitBakedWeights()
+            {
+                var tensors = _spec.BakedWeights;
+                _w.Line("/// <summary>Creates the model from the weights baked in at build time (the spec's \"weights\" file).</summary>");
+                _w.Line("/// <param name=\"kernelPath\">The path to run; null picks the widest the hardware accelerates.</param>");
+                _w.Line($"public static {Class} FromBakedWeights({Rnn}.KernelPath? kernelPath = null)");
+                _w.Line("{");
+                _w.Line($"var path = kernelPath ?? {Rnn}.KernelPaths.Best;");
+                _w.Line($"if (path < {Rnn}.KernelPath.Scalar || path > {Rnn}.KernelPath.Vector512)");
+                _w.Line("{");
+                _w.Line($"{Rnn}.RnnThrow.Index(nameof(kernelPath), (int)path, 4);");
+                _w.Line("}");
+                _w.Line();
+                _w.Line($"return new {Class}(new float[][] {{ {string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => $"Baked{Int(i)}.ToArray()"))} }}, path);");
+                _w.Line("}");
+                _w.Line();
+                for (int i = 0; i < tensors.Count; i++)
+                {
+                    _w.Line($"// {tensors[i].Name}");
+                    var values = tensors[i].Values;
+                    var literals = new List<string>(values.Count);
+                    foreach (float v in values)
+                    {
+                        literals.Add(float.IsNaN(v) ? "float.NaN" : float.IsPositiveInfinity(v) ? "float.PositiveInfinity" : float.IsNegativeInfinity(v) ? "float.NegativeInfinity" : Float(v));
+                    }
+
+                    _w.Line($"private static global::System.ReadOnlySpan<float> Baked{Int(i)} => new float[] {{ {string.Join(", ", literals)} }};");
+                }
+
                 _w.Line();
             }
 

@@ -25,7 +25,7 @@ public sealed partial class RnnGenerator
         public const int MaxHeadOutput = 4096;
 
         private static readonly string[] TopLevelFields =
-            { "cell", "activation", "negative_slope", "input", "hidden", "layers", "bidirectional", "bias", "head" };
+            { "cell", "activation", "negative_slope", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights" };
 
         private static readonly string[] HeadFields = { "output", "activation" };
 
@@ -97,7 +97,7 @@ public sealed partial class RnnGenerator
             }
 
             cancellationToken.ThrowIfCancellationRequested();
-            var spec = new SpecReader(target, file, diagnostics).Read();
+            var spec = new SpecReader(target, file, files, diagnostics).Read();
             return Done(diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id) ? null : spec);
         }
 
@@ -143,11 +143,13 @@ public sealed partial class RnnGenerator
             private readonly SpecFile _file;
             private readonly List<DiagnosticInfo> _diagnostics;
             private readonly SourceText _text;
+            private readonly ImmutableArray<SpecFile> _files;
 
-            public SpecReader(ModelTarget target, SpecFile file, List<DiagnosticInfo> diagnostics)
+            public SpecReader(ModelTarget target, SpecFile file, ImmutableArray<SpecFile> files, List<DiagnosticInfo> diagnostics)
             {
                 _target = target;
                 _file = file;
+                _files = files;
                 _diagnostics = diagnostics;
                 _text = SourceText.From(file.Text!);
             }
@@ -196,8 +198,67 @@ public sealed partial class RnnGenerator
                     return null;
                 }
 
-                return new ModelSpec(_target.Namespace, _target.ClassName, cell.Value, activation.Value, slope, input.Value, hidden.Value,
-                    layers.Value, bidirectional.Value, bias.Value, head.Value.Spec);
+                var spec = new ModelSpec(_target.Namespace, _target.ClassName, cell.Value, activation.Value, slope, input.Value, hidden.Value,
+                    layers.Value, bidirectional.Value, bias.Value, head.Value.Spec, default);
+                var weights = Member(root, "weights");
+                if (weights is null)
+                {
+                    return spec;
+                }
+
+                var baked = ReadWeights(weights, spec);
+                return baked is null ? null : spec with { BakedWeights = baked.Value };
+            }
+
+            // "weights": a file beside the spec holding a safetensors file in base64 (AdditionalFiles are text).
+            private EquatableArray<BakedTensor>? ReadWeights(JsonValue value, ModelSpec spec)
+            {
+                if (value.Kind != JsonKind.String || string.IsNullOrWhiteSpace(value.Text))
+                {
+                    Report(DiagnosticDescriptors.InvalidValue, value, "weights", "the path of a base64 safetensors file, relative to the spec", value.Display);
+                    return null;
+                }
+
+                string directory = Normalize(System.IO.Path.GetDirectoryName(_file.Path) ?? string.Empty);
+                string resolved = Collapse(directory + "/" + Normalize(value.Text!));
+                var file = _files.FirstOrDefault(f => f.Text is not null && Collapse(Normalize(f.Path)) == resolved);
+                if (file is null)
+                {
+                    Report(DiagnosticDescriptors.WeightsFileNotFound, value, value.Text!, resolved);
+                    return null;
+                }
+
+                var baked = WeightsBaker.Bake(file.Text!, spec, out string? error);
+                if (baked is null)
+                {
+                    Report(DiagnosticDescriptors.WeightsInvalid, value, value.Text!, error!);
+                }
+
+                return baked;
+            }
+
+            private static string Collapse(string path)
+            {
+                var parts = new List<string>();
+                foreach (string part in path.Split('/'))
+                {
+                    if (part == "..")
+                    {
+                        if (parts.Count > 0 && parts[parts.Count - 1] != "..")
+                        {
+                            parts.RemoveAt(parts.Count - 1);
+                            continue;
+                        }
+                    }
+                    else if (part == "." || (part.Length == 0 && parts.Count > 0))
+                    {
+                        continue;
+                    }
+
+                    parts.Add(part);
+                }
+
+                return string.Join("/", parts);
             }
 
             private (RecurrentActivation? Activation, float Slope) ReadActivation(JsonValue root, CellKind? cell)

@@ -37,7 +37,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.Targets);
 
         var specFiles = context.AdditionalTextsProvider
-            .Where(static f => f.Path.EndsWith(".json", StringComparison.OrdinalIgnoreCase))
+            .Where(static f => f.Path.EndsWith(".json", StringComparison.OrdinalIgnoreCase) || f.Path.EndsWith(".b64", StringComparison.OrdinalIgnoreCase))
             .Select(static (f, ct) => new SpecFile(f.Path, f.GetText(ct)?.ToString()))
             .WithTrackingName(Steps.SpecFiles)
             .Collect();

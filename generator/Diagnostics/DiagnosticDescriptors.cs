@@ -62,10 +62,19 @@ internal static class DiagnosticDescriptors
         "ERNN013", "Spec path is ambiguous",
         "Spec path '{0}' matches several AdditionalFiles ({1}); give a longer path");
 
+    public static readonly DiagnosticDescriptor WeightsFileNotFound = Error(
+        "ERNN014", "Weights file not found",
+        "Weights file '{0}' (resolved to '{1}') is not among the project's AdditionalFiles; add it, e.g. <AdditionalFiles Include=\"{1}\" />");
+
+    public static readonly DiagnosticDescriptor WeightsInvalid = Error(
+        "ERNN015", "Weights file does not fit the model",
+        "Weights file '{0}': {1}");
+
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         SpecFileNotFound, MalformedJson, UnknownCell, UnknownActivation, MissingField, InvalidValue, SizeTooLarge,
         UnknownField, ClassNotPartial, MultipleModels, FieldNotApplicable, UnsupportedClass, AmbiguousSpecPath,
+        WeightsFileNotFound, WeightsInvalid,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

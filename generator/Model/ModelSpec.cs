@@ -1,3 +1,5 @@
+using System.Collections.Generic;
+
 namespace Embedded.Rnn.Generator.Model;
 
 internal enum CellKind
@@ -37,7 +39,8 @@ internal sealed record ModelSpec(
     int Layers,
     bool Bidirectional,
     bool Bias,
-    HeadSpec? Head)
+    HeadSpec? Head,
+    EquatableArray<BakedTensor> BakedWeights)
 {
     public int Directions => Bidirectional ? 2 : 1;
 
@@ -52,7 +55,37 @@ internal sealed record ModelSpec(
     public int LayerOutput => Directions * Hidden;
 
     public int Output => Head?.Output ?? LayerOutput;
+
+    public bool HasBakedWeights => BakedWeights.Count > 0;
+
+    /// <summary>The parameter tensors in PyTorch state_dict order: (name, shape).</summary>
+    public IEnumerable<(string Name, int[] Shape)> Parameters()
+    {
+        for (int layer = 0; layer < Layers; layer++)
+        {
+            for (int direction = 0; direction < Directions; direction++)
+            {
+                string suffix = layer.ToString(System.Globalization.CultureInfo.InvariantCulture) + (direction == 1 ? "_reverse" : string.Empty);
+                yield return ("weight_ih_l" + suffix, new[] { Gates * Hidden, layer == 0 ? Input : LayerOutput });
+                yield return ("weight_hh_l" + suffix, new[] { Gates * Hidden, Hidden });
+                if (Bias)
+                {
+                    yield return ("bias_ih_l" + suffix, new[] { Gates * Hidden });
+                    yield return ("bias_hh_l" + suffix, new[] { Gates * Hidden });
+                }
+            }
+        }
+
+        if (Head is not null)
+        {
+            yield return ("head.weight", new[] { Head.Output, LayerOutput });
+            yield return ("head.bias", new[] { Head.Output });
+        }
+    }
 }
+
+/// <summary>A parameter tensor baked into the binary from the spec's weights file.</summary>
+internal sealed record BakedTensor(string Name, EquatableArray<float> Values);
 
 /// <summary>A class carrying [RnnModel], as found in syntax.</summary>
 internal sealed record ModelTarget(

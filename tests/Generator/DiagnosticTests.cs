@@ -225,6 +225,58 @@ public sealed class DiagnosticTests
     }
 
     [Fact]
+    public void ERNN014_weights_file_not_found()
+    {
+        const string spec = "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"weights\": \"../w/net.safetensors.b64\"}";
+        var outcome = RunSpec(spec);
+        var d = Single(outcome, "ERNN014");
+        AtSpec(d, spec, "\"../w/net.safetensors.b64\"");
+        Assert.Contains("resolved to '/project/w/net.safetensors.b64'", d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    [Theory]
+    [InlineData("not base64!", "is not base64")]
+    [InlineData("AAAA", "shorter than a safetensors header")]
+    [InlineData("missing", "tensor 'bias_hh_l0' is missing: expected F32 [24]")]
+    [InlineData("shape", "tensor 'weight_ih_l0' has shape [24, 5]; expected [24, 4]")]
+    [InlineData("extra", "tensor 'extra' is not a parameter of this model")]
+    [InlineData("f64", "tensor 'bias_ih_l0' has dtype F64; expected F32 [24]")]
+    public void ERNN015_weights_that_do_not_fit(string content, string message)
+    {
+        string weights = content switch
+        {
+            "missing" => Encode(w => w.Add("weight_ih_l0", new float[96], 24, 4).Add("weight_hh_l0", new float[192], 24, 8).Add("bias_ih_l0", new float[24], 24)),
+            "shape" => Encode(w => w.Add("weight_ih_l0", new float[120], 24, 5)),
+            "extra" => Encode(w => w.Add("extra", new float[1], 1)),
+            "f64" => Encode(w => w.Add("weight_ih_l0", new float[96], 24, 4).Add("weight_hh_l0", new float[192], 24, 8).Add("bias_ih_l0", new double[24], 24)),
+            _ => content,
+        };
+        const string spec = "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"weights\": \"net.b64\"}";
+        var outcome = GeneratorHarness.Run(Model, ("models/net.rnn.json", spec), ("models/net.b64", weights));
+        var d = Single(outcome, "ERNN015");
+        AtSpec(d, spec, "\"net.b64\"");
+        Assert.Contains(message, d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    [Fact]
+    public void Baked_weights_are_emitted_as_read_only_data()
+    {
+        string weights = Encode(w => w.Add("weight_ih_l0", Enumerable.Range(0, 24).Select(i => i * 0.5f).ToArray(), 24, 1)
+            .Add("weight_hh_l0", new float[192], 24, 8).Add("bias_ih_l0", new float[24], 24).Add("bias_hh_l0", new float[24], 24));
+        var outcome = GeneratorHarness.Run(Model, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"weights\": \"net.b64\"}"), ("models/net.b64", weights));
+        Assert.Empty(outcome.Diagnostics);
+        string code = outcome.Source("App.Net.Rnn.g.cs");
+        Assert.Contains("public static Net FromBakedWeights(", code);
+        Assert.Contains("private static global::System.ReadOnlySpan<float> Baked0 => new float[] { 0f, 0.5f, 1f, 1.5f,", code);
+        Assert.Empty(outcome.Output.GetDiagnostics().Where(x => x.Severity >= DiagnosticSeverity.Warning));
+    }
+
+    private static string Encode(Func<Safetensors.SafetensorsWriter, Safetensors.SafetensorsWriter> build) =>
+        Convert.ToBase64String(build(new Safetensors.SafetensorsWriter()).ToArray());
+
+    [Fact]
     public void A_spec_beside_the_source_file_wins_over_a_same_named_one_elsewhere()
     {
         const string source = "using Embedded.Rnn;\n[RnnModel(\"net.rnn.json\")]\npublic partial class Net { }";

@@ -28,3 +28,8 @@ public partial class GruTinyRegression { }
 
 [RnnModel("Models/lstm_tiny_classifier.rnn.json")]
 public partial class LstmTinyClassifier { }
+
+// Weights baked in at build time: the parameters of refs/lstm_i1_h8_t5_b1, base64-encoded beside the spec.
+
+[RnnModel("Models/lstm_baked.rnn.json")]
+public partial class LstmBaked { }

@@ -1,0 +1,37 @@
+using Embedded.Rnn.Tests.Models;
+using Embedded.Rnn.Tests.Support;
+using Xunit;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>Weights baked in at build time give the PyTorch reference's results on every path.</summary>
+public sealed class BakedWeightsTests
+{
+    [Theory]
+    [InlineData(KernelPath.Scalar)]
+    [InlineData(KernelPath.Vector128)]
+    [InlineData(KernelPath.Vector256)]
+    [InlineData(KernelPath.Vector512)]
+    public void Baked_model_matches_pytorch(KernelPath path)
+    {
+        var c = ReferenceCase.Load("lstm_i1_h8_t5_b1");
+        var outcome = ModelHarness.Run(LstmBaked.FromBakedWeights(path), c.Sequence(0), [c.StateSlice(c.H0, 0, 0)], [c.StateSlice(c.C0!, 0, 0)]);
+        Tolerance.AssertClose(c.ExpectedOutput(0), outcome.Output, Tolerance.Forward, "baked output");
+        Tolerance.AssertClose(c.StateSlice(c.HN, 0, 0), outcome.HN[0], Tolerance.Forward, "baked h_n");
+    }
+
+    [Fact]
+    public void Baked_and_loaded_weights_are_the_same_model()
+    {
+        var c = ReferenceCase.Load("lstm_i1_h8_t5_b1");
+        var baked = LstmBaked.FromBakedWeights();
+        var loaded = LstmBaked.FromSafetensors(c.ParameterFile());
+        var a = default(LstmBaked.State);
+        var b = default(LstmBaked.State);
+        var ya = new float[5 * 8];
+        var yb = new float[5 * 8];
+        baked.Run(c.Sequence(0), ref a, ya);
+        loaded.Run(c.Sequence(0), ref b, yb);
+        Assert.Equal(ya, yb);
+    }
+}
