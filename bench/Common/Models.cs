@@ -1,0 +1,41 @@
+using Embedded.Rnn;
+
+namespace Embedded.Rnn.Bench;
+
+// The benchmark grid: one generated model per (cell, input, hidden); specs in bench/models, weights in bench/assets.
+
+[RnnModel("models/lstm_i1_h8.rnn.json")]
+public partial class LstmI1H8 { }
+
+[RnnModel("models/lstm_i8_h32.rnn.json")]
+public partial class LstmI8H32 { }
+
+[RnnModel("models/lstm_i16_h64.rnn.json")]
+public partial class LstmI16H64 { }
+
+[RnnModel("models/lstm_i32_h128.rnn.json")]
+public partial class LstmI32H128 { }
+
+[RnnModel("models/gru_i1_h8.rnn.json")]
+public partial class GruI1H8 { }
+
+[RnnModel("models/gru_i8_h32.rnn.json")]
+public partial class GruI8H32 { }
+
+[RnnModel("models/gru_i16_h64.rnn.json")]
+public partial class GruI16H64 { }
+
+[RnnModel("models/gru_i32_h128.rnn.json")]
+public partial class GruI32H128 { }
+
+[RnnModel("models/rnn_i1_h8.rnn.json")]
+public partial class RnnI1H8 { }
+
+[RnnModel("models/rnn_i8_h32.rnn.json")]
+public partial class RnnI8H32 { }
+
+[RnnModel("models/rnn_i16_h64.rnn.json")]
+public partial class RnnI16H64 { }
+
+[RnnModel("models/rnn_i32_h128.rnn.json")]
+public partial class RnnI32H128 { }
