@@ -250,6 +250,7 @@ public sealed partial class RnnGenerator
                 _w.Line($"private readonly {Rnn}.KernelPath _path;");
                 _w.Line("// Weights per block (each layer and direction, then the head), packed in the order the kernels stream them.");
                 _w.Line("private readonly float[][] _packed;");
+                _w.Line("private readonly int[] _offsets; // where each block's 64-byte-aligned data start in _packed");
                 _w.Line($"private readonly {Rnn}.RecurrentPacking[] _layouts;");
                 _w.Line();
                 _w.Line("/// <summary>The parameter tensors the model loads, by PyTorch state_dict name and shape, in state_dict order.</summary>");
@@ -325,9 +326,10 @@ public sealed partial class RnnGenerator
 
                 _w.Line($"_layouts = new {Rnn}.RecurrentPacking[] {{ {string.Join(", ", layouts)} }};");
                 _w.Line("_packed = new float[_layouts.Length][];");
+                _w.Line("_offsets = new int[_layouts.Length];");
                 _w.Line("for (int b = 0; b < _layouts.Length; b++)");
                 _w.Line("{");
-                _w.Line("_packed[b] = new float[_layouts[b].Length];");
+                _w.Line($"_packed[b] = {Rnn}.AlignedArrays.Allocate(_layouts[b].Length, out _offsets[b]);");
                 _w.Line("}");
                 _w.Line();
                 _w.Line("LoadParameters(parameters);");
@@ -341,7 +343,7 @@ public sealed partial class RnnGenerator
                 _w.Line("for (int b = 0; b < _layouts.Length; b++)");
                 _w.Line("{");
                 _w.Line("var map = BlockParameters[b];");
-                _w.Line("_layouts[b].PackInto(_packed[b], Tensor(parameters, map[0]), Tensor(parameters, map[1]), Tensor(parameters, map[2]), Tensor(parameters, map[3]));");
+                _w.Line("_layouts[b].PackInto(new global::System.Span<float>(_packed[b], _offsets[b], _layouts[b].Length), Tensor(parameters, map[0]), Tensor(parameters, map[1]), Tensor(parameters, map[2]), Tensor(parameters, map[3]));");
                 _w.Line("}");
                 _w.Line("}");
                 _w.Line();
@@ -356,6 +358,8 @@ public sealed partial class RnnGenerator
                 _w.Line("}");
                 _w.Line();
                 _w.Line("private static float[] Tensor(global::System.Collections.Generic.IReadOnlyList<float[]> tensors, int index) => index < 0 ? global::System.Array.Empty<float>() : tensors[index];");
+                _w.Line();
+                _w.Line($"private ref float Weights(int block) => ref {Unsafe}.Add(ref {MemoryMarshal}.GetArrayDataReference(_packed[block]), _offsets[block]);");
                 _w.Line();
 
                 string pathDoc = "<param name=\"kernelPath\">The path to run; null picks the widest the hardware accelerates. A wider path than the hardware's still runs (emulated, slowly), which is for verification.</param>";
@@ -462,14 +466,14 @@ public sealed partial class RnnGenerator
                 _w.Line("/// <summary>The hidden state h of a layer and direction (HiddenSize values), readable and writable.</summary>");
                 _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">layer or direction is out of range.</exception>");
                 _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
-                _w.Line($"public global::System.Span<float> Hidden(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref HiddenRef(Slot(layer, direction)), HiddenSize);");
+                _w.Line($"public global::System.Span<float> Hidden(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref HiddenRef(Block(layer, direction)), HiddenSize);");
                 if (IsLstm)
                 {
                     _w.Line();
                     _w.Line("/// <summary>The cell state c of a layer and direction (HiddenSize values), readable and writable.</summary>");
                     _w.Line("/// <exception cref=\"global::System.ArgumentOutOfRangeException\">layer or direction is out of range.</exception>");
                     _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
-                    _w.Line($"public global::System.Span<float> Cell(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref CellRef(Slot(layer, direction)), HiddenSize);");
+                    _w.Line($"public global::System.Span<float> Cell(int layer, int direction = 0) => {MemoryMarshal}.CreateSpan(ref CellRef(Block(layer, direction)), HiddenSize);");
                 }
                 else
                 {
@@ -492,21 +496,6 @@ public sealed partial class RnnGenerator
                 _w.Line();
                 _w.Line("[global::System.Diagnostics.CodeAnalysis.UnscopedRef]");
                 _w.Line($"internal ref float ScratchRef() => ref {Unsafe}.As<ScratchBuffer, float>(ref _scratch);");
-                _w.Line();
-                _w.Line("private static int Slot(int layer, int direction)");
-                _w.Line("{");
-                _w.Line("if ((uint)layer >= LayerCount)");
-                _w.Line("{");
-                _w.Line($"{Rnn}.RnnThrow.Index(nameof(layer), layer, LayerCount);");
-                _w.Line("}");
-                _w.Line();
-                _w.Line("if ((uint)direction >= DirectionCount)");
-                _w.Line("{");
-                _w.Line($"{Rnn}.RnnThrow.Index(nameof(direction), direction, DirectionCount);");
-                _w.Line("}");
-                _w.Line();
-                _w.Line("return layer * DirectionCount + direction;");
-                _w.Line("}");
                 _w.Line();
                 _w.Line("// Padded to whole 16-float vectors: kernels load and store full vectors; the padding stays zero.");
                 _w.Line($"[global::System.Runtime.CompilerServices.InlineArray({Int(stateLength)})]");
@@ -667,7 +656,7 @@ public sealed partial class RnnGenerator
                 _w.Line("private void LayerStep(int layer, int direction, ref float x, ref State state)");
                 _w.Line("{");
                 _w.Line("int slot = layer * DirectionCount + direction;");
-                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[slot]);");
+                _w.Line("ref float w = ref Weights(slot);");
                 _w.Line("ref float h = ref state.HiddenRef(slot);");
                 _w.Line("ref float c = ref state.CellRef(slot);");
                 _w.Line("ref float hNew = ref state.ScratchRef();");
@@ -684,7 +673,7 @@ public sealed partial class RnnGenerator
                 _w.Line("// The dense head on one step's top-layer output: pre-activations into scratch, then the activation into y.");
                 _w.Line("private void HeadStep(ref float input, ref float y, ref State state)");
                 _w.Line("{");
-                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[HeadBlock]);");
+                _w.Line("ref float w = ref Weights(HeadBlock);");
                 _w.Line("ref float z = ref state.ScratchRef();");
                 EmitPathSwitch(isa => $"{_headShape.Name(isa)}(ref w, ref input, ref input, ref input, ref z);");
                 string element(string expression) => _spec.Head.Activation switch
@@ -740,19 +729,19 @@ public sealed partial class RnnGenerator
                 _w.Line($"int {t}.TapeStride => TapeStride;");
                 _w.Line($"int {t}.TapeHiddenOffset => TapeHiddenOffset;");
                 _w.Line($"int {t}.TapeCellOffset => TapeCellOffset;");
-                _w.Line($"{list}<int> {t}.PackedLengths => global::System.Array.ConvertAll(_packed, p => p.Length);");
+                _w.Line($"{list}<int> {t}.PackedLengths => global::System.Array.ConvertAll(_layouts, l => l.Length);");
                 _w.Line();
                 _w.Line($"void {t}.ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape)");
                 _w.Line("{");
-                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[Block(layer, direction)]);");
+                _w.Line("ref float w = ref Weights(Block(layer, direction));");
                 EmitLayerSwitch((shape, isa) => $"{shape.Name(isa, Variant.Record)}(ref w, ref x, ref h, ref c, ref tape);");
                 _w.Line("}");
                 _w.Line();
                 _w.Line($"void {t}.BackwardStep(int layer, int direction, global::System.Span<float> gradient, ref float x, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)");
                 _w.Line("{");
                 _w.Line("int block = Block(layer, direction);");
-                _w.Line($"if (gradient.Length != _packed[block].Length) {{ {Rnn}.RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }}");
-                _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[block]);");
+                _w.Line($"if (gradient.Length != _layouts[block].Length) {{ {Rnn}.RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }}");
+                _w.Line("ref float w = ref Weights(block);");
                 _w.Line($"ref float g = ref {MemoryMarshal}.GetReference(gradient);");
                 EmitLayerSwitch((shape, isa) => $"{shape.Name(isa, Variant.Backward)}(ref w, ref g, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);");
                 _w.Line("}");
@@ -765,7 +754,7 @@ public sealed partial class RnnGenerator
                 }
                 else
                 {
-                    _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[HeadBlock]);");
+                    _w.Line("ref float w = ref Weights(HeadBlock);");
                     EmitPathSwitch(isa => $"{_headShape.Name(isa)}(ref w, ref input, ref input, ref input, ref preActivation);");
                 }
 
@@ -779,14 +768,15 @@ public sealed partial class RnnGenerator
                 }
                 else
                 {
-                    _w.Line($"if (gradient.Length != _packed[HeadBlock].Length) {{ {Rnn}.RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }}");
-                    _w.Line($"ref float w = ref {MemoryMarshal}.GetArrayDataReference(_packed[HeadBlock]);");
+                    _w.Line($"if (gradient.Length != _layouts[HeadBlock].Length) {{ {Rnn}.RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }}");
+                    _w.Line("ref float w = ref Weights(HeadBlock);");
                     _w.Line($"ref float g = ref {MemoryMarshal}.GetReference(gradient);");
                     EmitPathSwitch(isa => $"{_headShape.Name(isa, Variant.Backward)}(ref w, ref g, ref input, ref input, ref input, ref input, ref dPreActivation, ref input, ref dInput, ref input);");
                 }
 
                 _w.Line("}");
                 _w.Line();
+                _w.Line("// The index of a layer and direction among blocks and state slots, checked: the public entry points take these.");
                 _w.Line("private static int Block(int layer, int direction)");
                 _w.Line("{");
                 _w.Line("if ((uint)layer >= LayerCount)");

@@ -22,7 +22,8 @@ public readonly struct ExpOperator
     private const float Log2E = 1.44269504088896341f;
     private const float Ln2Hi = 0.693359375f;
     private const float Ln2Lo = -2.12194440e-4f;
-    private const float RoundMagic = 12582912f; // 1.5·2^23: adding it rounds to the nearest integer.
+    private const float RoundMagic = 12582912f; // 1.5·2^23: adding it rounds to the nearest integer,
+    private const int RoundMagicBits = 0x4B400000; // and then n sits in the low bits: bits(x + magic) = RoundMagicBits + n.
     private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
     private const float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
@@ -31,11 +32,12 @@ public readonly struct ExpOperator
     public static float Invoke(float x)
     {
         x = MathF.Min(MathF.Max(x, Min), Max);
-        float n = (x * Log2E + RoundMagic) - RoundMagic;
+        float shifted = x * Log2E + RoundMagic;
+        float n = shifted - RoundMagic;
         float r = x - n * Ln2Hi - n * Ln2Lo;
         float p = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
         float y = p * (r * r) + r + 1f;
-        return y * BitConverter.Int32BitsToSingle(((int)n + 127) << 23);
+        return y * BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(shifted) - RoundMagicBits + 127) << 23);
     }
 
     /// <summary>e^x for each lane.</summary>
@@ -43,7 +45,8 @@ public readonly struct ExpOperator
     public static Vector128<float> Invoke(Vector128<float> x)
     {
         x = Vector128.Min(Vector128.Max(x, Vector128.Create(Min)), Vector128.Create(Max));
-        var n = Vector128.MultiplyAddEstimate(x, Vector128.Create(Log2E), Vector128.Create(RoundMagic)) - Vector128.Create(RoundMagic);
+        var shifted = Vector128.MultiplyAddEstimate(x, Vector128.Create(Log2E), Vector128.Create(RoundMagic));
+        var n = shifted - Vector128.Create(RoundMagic);
         var r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-Ln2Hi), x);
         r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-Ln2Lo), r);
         var p = Vector128.MultiplyAddEstimate(Vector128.Create(P0), r, Vector128.Create(P1));
@@ -52,7 +55,7 @@ public readonly struct ExpOperator
         p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P4));
         p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P5));
         var y = Vector128.MultiplyAddEstimate(p, r * r, r) + Vector128<float>.One;
-        var scale = Vector128.ShiftLeft(Vector128.ConvertToInt32(n) + Vector128.Create(127), 23).AsSingle();
+        var scale = Vector128.ShiftLeft(shifted.AsInt32() - Vector128.Create(RoundMagicBits - 127), 23).AsSingle();
         return y * scale;
     }
 
@@ -61,7 +64,8 @@ public readonly struct ExpOperator
     public static Vector256<float> Invoke(Vector256<float> x)
     {
         x = Vector256.Min(Vector256.Max(x, Vector256.Create(Min)), Vector256.Create(Max));
-        var n = Vector256.MultiplyAddEstimate(x, Vector256.Create(Log2E), Vector256.Create(RoundMagic)) - Vector256.Create(RoundMagic);
+        var shifted = Vector256.MultiplyAddEstimate(x, Vector256.Create(Log2E), Vector256.Create(RoundMagic));
+        var n = shifted - Vector256.Create(RoundMagic);
         var r = Vector256.MultiplyAddEstimate(n, Vector256.Create(-Ln2Hi), x);
         r = Vector256.MultiplyAddEstimate(n, Vector256.Create(-Ln2Lo), r);
         var p = Vector256.MultiplyAddEstimate(Vector256.Create(P0), r, Vector256.Create(P1));
@@ -70,7 +74,7 @@ public readonly struct ExpOperator
         p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(P4));
         p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(P5));
         var y = Vector256.MultiplyAddEstimate(p, r * r, r) + Vector256<float>.One;
-        var scale = Vector256.ShiftLeft(Vector256.ConvertToInt32(n) + Vector256.Create(127), 23).AsSingle();
+        var scale = Vector256.ShiftLeft(shifted.AsInt32() - Vector256.Create(RoundMagicBits - 127), 23).AsSingle();
         return y * scale;
     }
 
@@ -79,7 +83,8 @@ public readonly struct ExpOperator
     public static Vector512<float> Invoke(Vector512<float> x)
     {
         x = Vector512.Min(Vector512.Max(x, Vector512.Create(Min)), Vector512.Create(Max));
-        var n = Vector512.MultiplyAddEstimate(x, Vector512.Create(Log2E), Vector512.Create(RoundMagic)) - Vector512.Create(RoundMagic);
+        var shifted = Vector512.MultiplyAddEstimate(x, Vector512.Create(Log2E), Vector512.Create(RoundMagic));
+        var n = shifted - Vector512.Create(RoundMagic);
         var r = Vector512.MultiplyAddEstimate(n, Vector512.Create(-Ln2Hi), x);
         r = Vector512.MultiplyAddEstimate(n, Vector512.Create(-Ln2Lo), r);
         var p = Vector512.MultiplyAddEstimate(Vector512.Create(P0), r, Vector512.Create(P1));
@@ -88,7 +93,7 @@ public readonly struct ExpOperator
         p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(P4));
         p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(P5));
         var y = Vector512.MultiplyAddEstimate(p, r * r, r) + Vector512<float>.One;
-        var scale = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        var scale = Vector512.ShiftLeft(shifted.AsInt32() - Vector512.Create(RoundMagicBits - 127), 23).AsSingle();
         return y * scale;
     }
 }

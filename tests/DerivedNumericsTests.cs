@@ -33,16 +33,7 @@ public sealed class DerivedNumericsTests
     {
         var (spec, parameters) = Describe(model);
         var random = new Random(model.Length * 7919 + (int)path);
-        float bound = 1f / MathF.Sqrt(spec.HiddenSize);
-        var writer = new SafetensorsWriter();
-        var values = new Dictionary<string, double[]>();
-        foreach (var p in parameters)
-        {
-            var v = Enumerable.Range(0, p.ElementCount).Select(_ => (float)(random.NextDouble() * 2 - 1) * bound * 2).ToArray();
-            writer.Add(p.Name, v, p.Shape.Select(d => (long)d).ToArray());
-            values[p.Name] = Array.ConvertAll(v, x => (double)x);
-        }
-
+        var (weights, values) = RandomParameters(parameters, random, 2f / MathF.Sqrt(spec.HiddenSize));
         var xs = Enumerable.Range(0, Steps * spec.InputSize).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
         int slots = spec.Layers * spec.Directions;
         var h0 = Enumerable.Range(0, slots).Select(_ => Enumerable.Range(0, spec.HiddenSize).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()).ToArray();
@@ -50,7 +41,6 @@ public sealed class DerivedNumericsTests
         var expected = ReferenceRnn.Run(spec, values, Array.ConvertAll(xs, v => (double)v),
             h0.Select(h => Array.ConvertAll(h, v => (double)v)).ToArray(), c0?.Select(c => Array.ConvertAll(c, v => (double)v)).ToArray());
 
-        var weights = writer.ToArray();
         var got = model switch
         {
             "lstm_head_softmax" => ModelHarness.Run(LstmHeadSoftmax.FromSafetensors(weights, path), xs, h0, c0),
@@ -70,6 +60,21 @@ public sealed class DerivedNumericsTests
                 Tolerance.AssertClose(expected.CN[s], got.CN![s], Tolerance.Forward, $"{model} {path} c_n[{s}]");
             }
         }
+    }
+
+    /// <summary>Uniform random parameters in ±bound, as a safetensors file for the model and as float64 for the reference.</summary>
+    internal static (byte[] File, Dictionary<string, double[]> Values) RandomParameters(IReadOnlyList<ParameterSpec> parameters, Random random, float bound)
+    {
+        var writer = new SafetensorsWriter();
+        var values = new Dictionary<string, double[]>();
+        foreach (var p in parameters)
+        {
+            var v = Enumerable.Range(0, p.ElementCount).Select(_ => (float)(random.NextDouble() * 2 - 1) * bound).ToArray();
+            writer.Add(p.Name, v, p.Shape.Select(d => (long)d).ToArray());
+            values[p.Name] = Array.ConvertAll(v, x => (double)x);
+        }
+
+        return (writer.ToArray(), values);
     }
 
     internal static (ReferenceSpec Spec, IReadOnlyList<ParameterSpec> Parameters) Describe(string model) => model switch

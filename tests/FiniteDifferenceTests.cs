@@ -23,20 +23,11 @@ public sealed class FiniteDifferenceTests
     {
         var (spec, parameters) = DerivedNumericsTests.Describe(model);
         var random = new Random(model.Length * 31 + (int)path);
-        float bound = 1f / MathF.Sqrt(spec.HiddenSize);
-        var writer = new SafetensorsWriter();
-        var values = new Dictionary<string, double[]>();
-        foreach (var p in parameters)
-        {
-            var v = Enumerable.Range(0, p.ElementCount).Select(_ => (float)(random.NextDouble() * 2 - 1) * bound * 2).ToArray();
-            writer.Add(p.Name, v, p.Shape.Select(d => (long)d).ToArray());
-            values[p.Name] = Array.ConvertAll(v, x => (double)x);
-        }
-
+        var (weights, values) = DerivedNumericsTests.RandomParameters(parameters, random, 2f / MathF.Sqrt(spec.HiddenSize));
         var xs = Enumerable.Range(0, Steps * spec.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
         int outputs = spec.HeadOutput > 0 ? spec.HeadOutput : spec.Directions * spec.HiddenSize;
         var cotangent = Enumerable.Range(0, Steps * outputs).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
-        var trainable = DerivedNumericsTests.Load(model, writer.ToArray(), path);
+        var trainable = DerivedNumericsTests.Load(model, weights, path);
 
         var backprop = new SequenceBackprop(trainable, Steps);
         backprop.Forward(xs);
