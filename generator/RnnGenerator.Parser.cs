@@ -25,7 +25,7 @@ public sealed partial class RnnGenerator
         public const int MaxHeadOutput = 4096;
 
         private static readonly string[] TopLevelFields =
-            { "cell", "activation", "negative_slope", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights" };
+            { "cell", "activation", "negative_slope", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights", "target" };
 
         private static readonly string[] HeadFields = { "output", "activation" };
 
@@ -200,6 +200,19 @@ public sealed partial class RnnGenerator
 
                 var spec = new ModelSpec(_target.Namespace, _target.ClassName, cell.Value, activation.Value, slope, input.Value, hidden.Value,
                     layers.Value, bidirectional.Value, bias.Value, head.Value.Spec, default);
+                var targetValue = Member(root, "target");
+                if (targetValue is not null)
+                {
+                    switch (targetValue.Kind == JsonKind.String ? targetValue.Text : null)
+                    {
+                        case "dotnet": break;
+                        case "nanoFramework": spec = spec with { Target = TargetRuntime.NanoFramework }; break;
+                        default:
+                            Report(DiagnosticDescriptors.InvalidValue, targetValue, "target", "\"dotnet\" (default) or \"nanoFramework\"", targetValue.Display);
+                            return null;
+                    }
+                }
+
                 var weights = Member(root, "weights");
                 if (weights is null)
                 {

@@ -56,7 +56,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
 
             if (result.Spec is not null)
             {
-                spc.AddSource(result.HintName, Emitter.Emit(result.Spec));
+                spc.AddSource(result.HintName, result.Spec.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(result.Spec) : Emitter.Emit(result.Spec));
             }
         });
     }

@@ -16,6 +16,15 @@ internal enum RecurrentActivation
     LeakyRelu,
 }
 
+/// <summary>Which runtime the emitted code is for.</summary>
+internal enum TargetRuntime
+{
+    /// <summary>.NET 10 with the Embedded.Rnn runtime: SIMD kernels on every path.</summary>
+    Dotnet,
+    /// <summary>.NET nanoFramework 1.x microcontrollers: self-contained scalar code on float[] (RnnGenerator.NanoEmitter).</summary>
+    NanoFramework,
+}
+
 internal enum HeadActivation
 {
     None,
@@ -40,7 +49,8 @@ internal sealed record ModelSpec(
     bool Bidirectional,
     bool Bias,
     HeadSpec? Head,
-    EquatableArray<BakedTensor> BakedWeights)
+    EquatableArray<BakedTensor> BakedWeights,
+    TargetRuntime Target = TargetRuntime.Dotnet)
 {
     public int Directions => Bidirectional ? 2 : 1;
 
