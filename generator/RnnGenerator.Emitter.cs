@@ -145,7 +145,8 @@ public sealed partial class RnnGenerator
 
             private int PaddedHidden => Pad(_spec.Hidden, StatePadding);
 
-            private int ScratchLength => Math.Max(PaddedHidden, _spec.Head is null ? 0 : Pad(_spec.Head.Output, StatePadding));
+            // The new h, then the pre-activations of every slot (inference runs the gate math after the last tile).
+            private int ScratchLength => Math.Max(PaddedHidden * (1 + Slots(_spec.Cell).Length), _spec.Head is null ? 0 : Pad(_spec.Head.Output, StatePadding));
 
             private bool IsLstm => _spec.Cell == CellKind.Lstm;
 
@@ -843,25 +844,48 @@ public sealed partial class RnnGenerator
                 int tileLength = shape.TileLength(isa, perTile);
                 string Offset(string tiles) => $"{Unsafe}.Add(ref w, {tiles})";
                 string GradOffset(string tiles) => $"{Unsafe}.Add(ref g, {tiles})";
+                // Inference: the tiles only stream weights into accumulators and store them; one rolled loop then applies
+                // the gate math to every chunk. Fewer live vectors than fusing it into each tile (no spills) and less code.
+                bool splitGates = variant == Variant.Inference && shape.Prefix == "Layer";
+                string Call(string w, string g, string unit) =>
+                    splitGates ? $"ref {w}, ref x, ref h, ref c, ref pre, {unit}" : $"{Arguments(variant, w, g)}, {unit}";
                 _w.Line($"private static void {shape.Name(isa, variant)}({Parameters(variant)})");
                 _w.Line("{");
+                if (splitGates)
+                {
+                    _w.Line($"ref float pre = ref {Unsafe}.Add(ref hNew, PaddedHidden);");
+                }
+
                 if (fullTiles == 1)
                 {
-                    _w.Line($"{shape.TileName(isa, perTile, variant)}({Arguments(variant, "w", "g")}, 0);");
+                    _w.Line($"{shape.TileName(isa, perTile, variant)}({Call("w", "g", "0")});");
                 }
                 else if (fullTiles > 1)
                 {
                     _w.Line($"for (nuint tile = 0; tile < {Int(fullTiles)}; tile++)");
                     _w.Line("{");
                     string at = $"tile * {Int(tileLength)}";
-                    _w.Line($"{shape.TileName(isa, perTile, variant)}({Arguments(variant, Offset(at), GradOffset(at))}, tile * {Int(perTile * isa.Lanes)});");
+                    _w.Line($"{shape.TileName(isa, perTile, variant)}({Call(Offset(at), GradOffset(at), $"tile * {Int(perTile * isa.Lanes)}")});");
                     _w.Line("}");
                 }
 
                 if (remainder > 0)
                 {
                     string at = Int(fullTiles * tileLength);
-                    _w.Line($"{shape.TileName(isa, remainder, variant)}({Arguments(variant, Offset(at), GradOffset(at))}, {Int(fullTiles * perTile * isa.Lanes)});");
+                    _w.Line($"{shape.TileName(isa, remainder, variant)}({Call(Offset(at), GradOffset(at), Int(fullTiles * perTile * isa.Lanes))});");
+                }
+
+                if (splitGates)
+                {
+                    _w.Line($"for (nuint unit = 0; unit < {Int(chunks * isa.Lanes)}; unit += {Int(isa.Lanes)})");
+                    _w.Line("{");
+                    for (int s = 0; s < shape.Slots.Length; s++)
+                    {
+                        _w.Line($"var a0_{Int(s)} = {isa.Load("pre", $"unit + {Int(s * PaddedHidden)}")};");
+                    }
+
+                    EmitPointwise(isa, shape, 0, record: false);
+                    _w.Line("}");
                 }
 
                 _w.Line("}");
@@ -923,7 +947,18 @@ public sealed partial class RnnGenerator
 
                     for (int k = 0; k < chunks; k++)
                     {
-                        EmitPointwise(isa, shape, k, variant == Variant.Record);
+                        if (variant == Variant.Inference && shape.Prefix == "Layer")
+                        {
+                            // hNew is the pre-activation buffer here (see EmitLayerLoop).
+                            for (int s = 0; s < slots.Length; s++)
+                            {
+                                _w.Line(isa.Store($"a{Int(k)}_{Int(s)}", "hNew", $"unit + {Int(k * isa.Lanes + s * PaddedHidden)}"));
+                            }
+                        }
+                        else
+                        {
+                            EmitPointwise(isa, shape, k, variant == Variant.Record);
+                        }
                     }
                 }
 
