@@ -87,6 +87,14 @@ public sealed class SafetensorsTests
         Assert.Contains(message, Fails(File(header, dataBytes)));
 
     [Fact]
+    public void Rejects_a_header_that_is_not_utf8()
+    {
+        var bytes = File("{\"ab\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4);
+        bytes[10] = 0xBD; // inside the name: found by MutationTests, it escaped as InvalidOperationException
+        Assert.Contains("not valid UTF-8", Fails(bytes));
+    }
+
+    [Fact]
     public void Rejects_every_truncation_of_a_real_file()
     {
         var bytes = ReferenceCase.Load("gru_i1_h8_t5_b1").ParameterFile();

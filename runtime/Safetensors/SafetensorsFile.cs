@@ -141,6 +141,11 @@ public sealed class SafetensorsFile
 
     private static (List<SafetensorsTensor> Tensors, Dictionary<string, string> Metadata) ParseHeader(ReadOnlySpan<byte> header, int dataLength)
     {
+        if (!System.Text.Unicode.Utf8.IsValid(header))
+        {
+            throw new SafetensorsException("malformed safetensors header: it is not valid UTF-8.");
+        }
+
         var tensors = new List<SafetensorsTensor>();
         var metadata = new Dictionary<string, string>(StringComparer.Ordinal);
         var names = new HashSet<string>(StringComparer.Ordinal);
