@@ -59,7 +59,7 @@ public sealed class GradientTests(ITestOutputHelper output)
             }
 
             backprop.Backward(dy);
-            var expectedInput = ReferenceCaseGradients.Gather(c.File.ReadAsDouble("grad.input"), c.Steps, c.Batch, c.InputSize, b);
+            var expectedInput = ReferenceCase.Gather(c.File.ReadAsDouble("grad.input"), c.Steps, c.Batch, c.InputSize, b);
             worst = Math.Max(worst, Tolerance.AssertClose(expectedInput, backprop.InputGradient.AsSpan(0, c.Steps * c.InputSize), Bound, $"{stem} grad.input b{b}"));
             for (int s = 0; s < slots; s++)
             {
@@ -88,19 +88,5 @@ public sealed class GradientTests(ITestOutputHelper output)
     {
         public ITrainableRnnModel Visit<TState>(IRnnModel<TState> model)
             where TState : struct, IRnnState => (ITrainableRnnModel)model;
-    }
-}
-
-internal static class ReferenceCaseGradients
-{
-    public static double[] Gather(double[] tensor, int steps, int batch, int width, int b)
-    {
-        var result = new double[steps * width];
-        for (int t = 0; t < steps; t++)
-        {
-            tensor.AsSpan((t * batch + b) * width, width).CopyTo(result.AsSpan(t * width));
-        }
-
-        return result;
     }
 }

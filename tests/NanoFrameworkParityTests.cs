@@ -151,12 +151,8 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         }
 
         var model = Wrap(name, parameters);
-        var xs = Enumerable.Range(0, Steps * spec.InputSize).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var (xs, h0, c0, expected) = ReferenceRnn.RandomScenario(spec, values, Steps, random);
         int slots = spec.Layers * spec.Directions;
-        var h0 = Enumerable.Range(0, slots).Select(_ => Enumerable.Range(0, spec.HiddenSize).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()).ToArray();
-        var c0 = spec.Cell == "lstm" ? Enumerable.Range(0, slots).Select(_ => Enumerable.Range(0, spec.HiddenSize).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()).ToArray() : null;
-        var expected = ReferenceRnn.Run(spec, values, Array.ConvertAll(xs, v => (double)v),
-            h0.Select(h => Array.ConvertAll(h, v => (double)v)).ToArray(), c0?.Select(c => Array.ConvertAll(c, v => (double)v)).ToArray());
 
         double worst = 0;
         foreach (bool stepwise in model.CanStep ? new[] { false, true } : new[] { false })

@@ -94,7 +94,8 @@ public sealed class ReferenceCase
     /// <summary>Slot (layer·D + direction) of a [L·D, B, H] state tensor, for batch element b.</summary>
     public T[] StateSlice<T>(T[] tensor, int slot, int b) => tensor.AsSpan((slot * Batch + b) * HiddenSize, HiddenSize).ToArray();
 
-    private static T[] Gather<T>(T[] tensor, int steps, int batch, int width, int b)
+    /// <summary>Batch element b of a time-major [T, B, width] tensor, T × width.</summary>
+    public static T[] Gather<T>(T[] tensor, int steps, int batch, int width, int b)
     {
         var result = new T[steps * width];
         for (int t = 0; t < steps; t++)

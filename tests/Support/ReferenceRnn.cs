@@ -19,6 +19,21 @@ public static class ReferenceRnn
 {
     public sealed record Result(double[] Output, double[][] HN, double[][] CN);
 
+    /// <summary>Random inputs (±2) and initial states (±0.5) for a model, with the float64 result they should give.</summary>
+    public sealed record Scenario(float[] Inputs, float[][] H0, float[][]? C0, Result Expected);
+
+    public static Scenario RandomScenario(ReferenceSpec s, IReadOnlyDictionary<string, double[]> parameters, int steps, Random random)
+    {
+        var xs = Enumerable.Range(0, steps * s.InputSize).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        int slots = s.Layers * s.Directions;
+        float[][] States() => Enumerable.Range(0, slots).Select(_ => Enumerable.Range(0, s.HiddenSize).Select(_ => (float)(random.NextDouble() - 0.5)).ToArray()).ToArray();
+        var h0 = States();
+        var c0 = s.Cell == "lstm" ? States() : null;
+        static double[] Wide(float[] v) => Array.ConvertAll(v, x => (double)x);
+        var expected = Run(s, parameters, Wide(xs), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
+        return new Scenario(xs, h0, c0, expected);
+    }
+
     public static Result Run(ReferenceSpec s, IReadOnlyDictionary<string, double[]> p, double[] xs, double[][] h0, double[][]? c0)
     {
         int steps = xs.Length / s.InputSize;
