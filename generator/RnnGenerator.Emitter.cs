@@ -303,7 +303,7 @@ public sealed partial class RnnGenerator
 
                 _w.Line("};");
                 _w.Line();
-                _w.Line($"private {Class}(float[][] parameters, {Rnn}.KernelPath path)");
+                _w.Line($"private {Class}(global::System.Collections.Generic.IReadOnlyList<float[]> parameters, {Rnn}.KernelPath path)");
                 _w.Line("{");
                 _w.Line("_path = path;");
                 _w.Line($"int lanes = {Rnn}.KernelPaths.Lanes(path);");
@@ -383,7 +383,14 @@ public sealed partial class RnnGenerator
                 _w.Line("/// <summary>Loads the model from a parsed safetensors file holding exactly <see cref=\"Parameters\"/> (F32).</summary>");
                 _w.Line($"/// {pathDoc}");
                 _w.Line($"/// {throwsDoc}");
-                _w.Line($"public static {Class} FromSafetensors({Rnn}.Safetensors.SafetensorsFile file, {Rnn}.KernelPath? kernelPath = null)");
+                _w.Line($"public static {Class} FromSafetensors({Rnn}.Safetensors.SafetensorsFile file, {Rnn}.KernelPath? kernelPath = null) => new {Class}({Rnn}.StateDictLoader.Load(file, Parameters), ResolvePath(kernelPath));");
+                _w.Line();
+                _w.Line("/// <summary>Creates the model from PyTorch-layout tensors in <see cref=\"Parameters\"/> order (copied; for example freshly initialised weights to train).</summary>");
+                _w.Line($"/// {pathDoc}");
+                _w.Line("/// <exception cref=\"global::System.ArgumentException\">The tensors' count or lengths differ from Parameters.</exception>");
+                _w.Line($"public static {Class} FromParameters(global::System.Collections.Generic.IReadOnlyList<float[]> parameters, {Rnn}.KernelPath? kernelPath = null) => new {Class}(parameters, ResolvePath(kernelPath));");
+                _w.Line();
+                _w.Line($"private static {Rnn}.KernelPath ResolvePath({Rnn}.KernelPath? kernelPath)");
                 _w.Line("{");
                 _w.Line($"var path = kernelPath ?? {Rnn}.KernelPaths.Best;");
                 _w.Line($"if (path < {Rnn}.KernelPath.Scalar || path > {Rnn}.KernelPath.Vector512)");
@@ -391,7 +398,7 @@ public sealed partial class RnnGenerator
                 _w.Line($"{Rnn}.RnnThrow.Index(nameof(kernelPath), (int)path, 4);");
                 _w.Line("}");
                 _w.Line();
-                _w.Line($"return new {Class}({Rnn}.StateDictLoader.Load(file, Parameters), path);");
+                _w.Line("return path;");
                 _w.Line("}");
                 _w.Line();
                 if (s.HasBakedWeights)
@@ -406,16 +413,7 @@ public sealed partial class RnnGenerator
                 var tensors = _spec.BakedWeights;
                 _w.Line("/// <summary>Creates the model from the weights baked in at build time (the spec's \"weights\" file).</summary>");
                 _w.Line("/// <param name=\"kernelPath\">The path to run; null picks the widest the hardware accelerates.</param>");
-                _w.Line($"public static {Class} FromBakedWeights({Rnn}.KernelPath? kernelPath = null)");
-                _w.Line("{");
-                _w.Line($"var path = kernelPath ?? {Rnn}.KernelPaths.Best;");
-                _w.Line($"if (path < {Rnn}.KernelPath.Scalar || path > {Rnn}.KernelPath.Vector512)");
-                _w.Line("{");
-                _w.Line($"{Rnn}.RnnThrow.Index(nameof(kernelPath), (int)path, 4);");
-                _w.Line("}");
-                _w.Line();
-                _w.Line($"return new {Class}(new float[][] {{ {string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => $"Baked{Int(i)}.ToArray()"))} }}, path);");
-                _w.Line("}");
+                _w.Line($"public static {Class} FromBakedWeights({Rnn}.KernelPath? kernelPath = null) => new {Class}(new float[][] {{ {string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => $"Baked{Int(i)}.ToArray()"))} }}, ResolvePath(kernelPath));");
                 _w.Line();
                 for (int i = 0; i < tensors.Count; i++)
                 {

@@ -39,6 +39,47 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Initial_parameters_follow_pytorch_bounds_and_build_the_same_model_as_a_file_would()
+    {
+        var shape = LstmTinyClassifier.Shape;
+        var drawn = RnnTrainer.InitialParameters(shape, LstmTinyClassifier.Parameters, seed: 5);
+        for (int p = 0; p < drawn.Length; p++)
+        {
+            var spec = LstmTinyClassifier.Parameters[p];
+            Assert.Equal(spec.ElementCount, drawn[p].Length);
+            // torch.nn.LSTM: U(-1/sqrt(H), 1/sqrt(H)); nn.Linear: U(-1/sqrt(fan_in), 1/sqrt(fan_in)).
+            float bound = 1f / MathF.Sqrt(spec.Name.StartsWith("head.", StringComparison.Ordinal) ? shape.DirectionCount * shape.HiddenSize : shape.HiddenSize);
+            Assert.All(drawn[p], v => Assert.InRange(v, -bound, bound));
+            Assert.True(drawn[p].Max() > bound / 2 && drawn[p].Min() < -bound / 2, spec.Name);
+        }
+
+        Assert.Equal(drawn, RnnTrainer.InitialParameters(shape, LstmTinyClassifier.Parameters, seed: 5));
+        Assert.NotEqual(drawn[0], RnnTrainer.InitialParameters(shape, LstmTinyClassifier.Parameters, seed: 6)[0]);
+
+        var writer = new SafetensorsWriter();
+        for (int p = 0; p < drawn.Length; p++)
+        {
+            writer.Add(LstmTinyClassifier.Parameters[p].Name, drawn[p], LstmTinyClassifier.Parameters[p].Shape.Select(d => (long)d).ToArray());
+        }
+
+        var fromFile = LstmTinyClassifier.FromSafetensors(writer.ToArray());
+        var fromParameters = LstmTinyClassifier.FromParameters(drawn);
+        var xs = Enumerable.Range(0, 8 * LstmTinyClassifier.InputSize).Select(i => MathF.Sin(i * 0.37f)).ToArray();
+        var expected = new float[8 * LstmTinyClassifier.OutputSize];
+        var actual = new float[expected.Length];
+        var s1 = default(LstmTinyClassifier.State);
+        var s2 = default(LstmTinyClassifier.State);
+        fromFile.Run(xs, ref s1, expected);
+        fromParameters.Run(xs, ref s2, actual);
+        Assert.Equal(expected, actual);
+
+        var tooShort = drawn.Select(t => (float[])t.Clone()).ToArray();
+        tooShort[1] = new float[tooShort[1].Length - 1];
+        var error = Assert.Throws<ArgumentException>(() => LstmTinyClassifier.FromParameters(tooShort));
+        Assert.Contains(LstmTinyClassifier.Parameters[1].Name, error.Message);
+    }
+
+    [Fact]
     public void Regression_loss_falls_an_order_of_magnitude()
     {
         var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));

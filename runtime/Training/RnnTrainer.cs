@@ -275,11 +275,18 @@ public sealed class RnnTrainer : IDisposable
     /// <inheritdoc />
     public void Dispose() => _pool?.Dispose();
 
-    private static float[][] InitialParameters(ITrainableRnnModel model, ulong seed)
+    private static float[][] InitialParameters(ITrainableRnnModel model, ulong seed) => InitialParameters(model.Shape, model.ParameterSpecs, seed);
+
+    /// <summary>
+    /// Draws fresh weights as PyTorch initialises nn.RNN/LSTM/GRU and nn.Linear: uniform in ±1/√fan, where fan
+    /// is the hidden size (the head's input size for the head). The trainer draws these when it is given no
+    /// initial parameters; use them to create a model to train: <c>Net.FromParameters(RnnTrainer.InitialParameters(Net.Shape, Net.Parameters, seed))</c>.
+    /// </summary>
+    public static float[][] InitialParameters(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, ulong seed = 1)
     {
+        ArgumentNullException.ThrowIfNull(parameters);
         var random = new DeterministicRandom(seed, 0);
-        var shape = model.Shape;
-        return model.ParameterSpecs.Select(spec =>
+        return parameters.Select(spec =>
         {
             float bound = spec.Name.StartsWith("head.", StringComparison.Ordinal)
                 ? 1f / MathF.Sqrt(shape.DirectionCount * shape.HiddenSize)
