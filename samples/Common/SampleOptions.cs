@@ -1,0 +1,29 @@
+using System.CommandLine;
+
+namespace Embedded.Rnn.Samples;
+
+/// <summary>The options every sample takes: a fast mode for CI and where to write charts and models.</summary>
+public sealed record SampleOptions(bool Fast, string OutputDirectory, int? Workers)
+{
+    /// <summary>
+    /// Parses the sample's command line with System.CommandLine (so --help and bad arguments behave as users
+    /// expect) and runs <paramref name="run"/>; returns the process exit code.
+    /// </summary>
+    public static int Run(string[] args, string description, Func<SampleOptions, int> run)
+    {
+        var fast = new Option<bool>("--fast") { Description = "Train briefly (for CI): fewer epochs, the same checks." };
+        var output = new Option<string>("--out") { Description = "Folder for the chart and the trained weights.", DefaultValueFactory = _ => "out" };
+        var workers = new Option<int?>("--workers") { Description = "Training threads (default: all cores; results do not depend on it)." };
+        var root = new RootCommand(description) { fast, output, workers };
+        root.SetAction(result =>
+        {
+            var options = new SampleOptions(result.GetValue(fast), result.GetValue(output)!, result.GetValue(workers));
+            Directory.CreateDirectory(options.OutputDirectory);
+            return run(options);
+        });
+        return root.Parse(args).Invoke();
+    }
+
+    /// <summary>A path in the output folder.</summary>
+    public string Output(string fileName) => Path.Combine(OutputDirectory, fileName);
+}
