@@ -128,19 +128,14 @@ internal static class NileLevelShift
             predicted[t] = output[0] * deviation + mean;
         }
 
-        var errors = flow.Select((v, t) => v - predicted[t]).ToArray();
-        var (_, scale) = AnomalyScoring.RobustCenterAndScale(errors[referenceStart..]);
-        var shift = new double[flow.Length];
-        Array.Fill(shift, double.NaN);
-        for (int t = Window + RunYears; t + RunYears <= flow.Length; t++)
-        {
-            double after = errors.AsSpan(t, RunYears).ToArray().Average();
-            double before = errors.AsSpan(t - RunYears, RunYears).ToArray().Average();
-            shift[t] = (after - before) / (scale * Math.Sqrt(2.0 / RunYears));
-        }
+        // The same detector on the errors of a model-free predictor (the mean of the previous ten years) is the baseline.
+        var baselinePredicted = flow.Select((_, t) => t < Window ? double.NaN : flow[(t - Window)..t].Average()).ToArray();
+        var (shift, scale) = ShiftScores(flow.Select((v, t) => v - predicted[t]).ToArray(), referenceStart);
+        var (baselineShift, _) = ShiftScores(flow.Select((v, t) => v - baselinePredicted[t]).ToArray(), referenceStart);
+        int eventIndex = Array.IndexOf(years, EventYear);
+        var baselineScore = AnomalyScoring.Score(AnomalyScoring.FlagPeaks(baselineShift, Threshold), [eventIndex], ToleranceYears);
 
         var flags = AnomalyScoring.FlagPeaks(shift, Threshold);
-        int eventIndex = Array.IndexOf(years, EventYear);
         var score = AnomalyScoring.Score(flags, [eventIndex], ToleranceYears);
         Console.WriteLine($"One-step errors on the reference years: robust σ (1.4826 × MAD) = {scale:F0}. Shift score of year t = (mean error over t..t+{RunYears - 1} - mean over t-{RunYears}..t-1) / (σ·√(2/{RunYears})); "
             + $"a run of years with |score| > {Threshold} is flagged once, at its largest |score|.");
@@ -148,10 +143,27 @@ internal static class NileLevelShift
         Console.WriteLine($"Flagged: {(flags.Length == 0 ? "none" : string.Join(", ", flags.Select(f => $"{years[f]} (score {shift[f]:F1})")))}; "
             + $"known event: the level shift in {EventYear} (a flag within ±{ToleranceYears} years counts). "
             + $"Largest |score| of a year whose windows do not reach {EventYear}: {years[runnerUp]} ({shift[runnerUp]:F1}).");
-        Console.WriteLine($"Nile: precision {score.Precision:P0} ({score.CorrectFlags}/{score.Flags} flags correct), recall {score.Recall:P0} ({score.DetectedEvents}/{score.Events} events)");
+        Console.WriteLine($"Nile: precision {score.Precision:P0} ({score.CorrectFlags}/{score.Flags} flags correct), recall {score.Recall:P0} ({score.DetectedEvents}/{score.Events} events); "
+            + $"baseline (same detector, prediction = mean of the previous {Window} years): precision {baselineScore.Precision:P0} ({baselineScore.CorrectFlags}/{baselineScore.Flags}), recall {baselineScore.Recall:P0}");
 
         WriteChart(options, years, flow, predicted, flags);
         return new DetectionOutcome(score, Checks.Floors("Nile", score, PrecisionFloor, RecallFloor));
+    }
+
+    /// <summary>The shift score of every year (NaN where a side is incomplete) and the robust σ of the reference years' errors.</summary>
+    private static (double[] Scores, double Scale) ShiftScores(double[] errors, int referenceStart)
+    {
+        var (_, scale) = AnomalyScoring.RobustCenterAndScale(errors[referenceStart..]);
+        var shift = new double[errors.Length];
+        Array.Fill(shift, double.NaN);
+        for (int t = Window + RunYears; t + RunYears <= errors.Length; t++)
+        {
+            double after = errors.AsSpan(t, RunYears).ToArray().Average();
+            double before = errors.AsSpan(t - RunYears, RunYears).ToArray().Average();
+            shift[t] = (after - before) / (scale * Math.Sqrt(2.0 / RunYears));
+        }
+
+        return (shift, scale);
     }
 
     private static void WriteChart(SampleOptions options, int[] years, float[] flow, double[] predicted, int[] flags)
@@ -206,7 +218,7 @@ internal static class Co2InjectedAnomalies
         int n = clean.Length;
         int testStart = n - TestWeeks;
         Console.WriteLine($"Mauna Loa weekly CO2 (data/co2.csv): {n} weeks, {series.FilledIndices.Length} missing weeks filled by linear interpolation "
-            + $"between their observed neighbours; training {dates[0]:yyyy} .. {dates[testStart - 1]:yyyy} (clean), test {dates[testStart]:yyyy-MM-dd} .. {dates[^1]:yyyy-MM-dd}.");
+            + $"between their observed neighbours; training {dates[0]:yyyy-MM-dd} .. {dates[testStart - 1]:yyyy-MM-dd} (clean), test {dates[testStart]:yyyy-MM-dd} .. {dates[^1]:yyyy-MM-dd}.");
 
         var (y, events, kinds) = Inject(clean, testStart);
         Console.WriteLine($"Injected (seed {Seed}) {Spikes} spikes of ±{SpikePpm} ppm for one week and {Shifts} level shifts of ±{ShiftPpm} ppm lasting to the end of the series, "
@@ -250,7 +262,7 @@ internal static class Co2InjectedAnomalies
             Workers = options.Workers ?? Environment.ProcessorCount,
             ShowProgress = true,
         };
-        Console.WriteLine($"Training a GRU ({Co2Predictor.HiddenSize} hidden, kernel path {model.Path}) on {examples.Length} clean weeks to predict next week's change:");
+        Console.WriteLine($"Training a GRU ({Co2Predictor.HiddenSize} hidden, kernel path {model.Path}) to predict next week's change, on the clean training weeks ({examples.Length} examples):");
         using (var trainer = new RnnTrainer(model, trainingOptions))
         {
             trainer.Fit(examples);
@@ -278,12 +290,20 @@ internal static class Co2InjectedAnomalies
         var flags = AnomalyScoring.FlagPeaks(z, Threshold).Select(f => f + testStart).ToArray();
         var score = AnomalyScoring.Score(flags, events, ToleranceWeeks);
         var cleanFlags = AnomalyScoring.FlagPeaks(OneStepErrors(clean, testStart, n).Select(e => (e - center) / scale).ToArray(), Threshold);
+
+        // Baseline: the same detector on the errors of a model-free predictor (next week = this week).
+        double[] LastValueErrors(float[] values, int from, int to) => Enumerable.Range(from, to - from).Select(t => (double)values[t] - values[t - 1]).ToArray();
+        var (baselineCenter, baselineScale) = AnomalyScoring.RobustCenterAndScale(LastValueErrors(clean, testStart - 520, testStart));
+        var baselineFlags = AnomalyScoring.FlagPeaks(LastValueErrors(y, testStart, n).Select(e => (e - baselineCenter) / baselineScale).ToArray(), Threshold).Select(f => f + testStart).ToArray();
+        var baselineScore = AnomalyScoring.Score(baselineFlags, events, ToleranceWeeks);
         Console.WriteLine($"One-step errors on clean 1987-1996 weeks: median {center:F3} ppm, robust σ (1.4826 × MAD) {scale:F3} ppm; flag when |error - median| > {Threshold} σ "
             + "(a run of consecutive weeks is flagged once, at its largest).");
         Console.WriteLine($"Flagged: {string.Join(", ", flags.Select(f => $"{dates[f]:yyyy-MM-dd} ({z[f - testStart]:+0.0;-0.0} σ){(events.Any(e => Math.Abs(e - f) <= ToleranceWeeks) ? "" : " false")}"))}");
-        Console.WriteLine($"The same model on the clean test weeks flags {cleanFlags.Length} week(s): natural outliers count as false flags above.");
+        Console.WriteLine($"The same detector on the clean test weeks flags: {(cleanFlags.Length == 0 ? "none" : string.Join(", ", cleanFlags.Select(f => $"{dates[f + testStart]:yyyy-MM-dd}")))} "
+            + "(natural outliers; flagged again above, they count as false flags).");
         Console.WriteLine($"CO2: precision {score.Precision:P0} ({score.CorrectFlags}/{score.Flags} flags within ±{ToleranceWeeks} weeks of an injected anomaly), "
-            + $"recall {score.Recall:P0} ({score.DetectedEvents}/{score.Events} anomalies found)");
+            + $"recall {score.Recall:P0} ({score.DetectedEvents}/{score.Events} anomalies found); baseline (same detector, prediction = last week's value): "
+            + $"precision {baselineScore.Precision:P0} ({baselineScore.CorrectFlags}/{baselineScore.Flags}), recall {baselineScore.Recall:P0} ({baselineScore.DetectedEvents}/{baselineScore.Events})");
 
         WriteChart(options, dates, clean, y, testStart, events, flags);
         return new DetectionOutcome(score, Checks.Floors("CO2", score, PrecisionFloor, RecallFloor));
