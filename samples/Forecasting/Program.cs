@@ -1,0 +1,288 @@
+using System.Diagnostics;
+using System.Globalization;
+using Embedded.Rnn;
+using Embedded.Rnn.Samples;
+using Embedded.Rnn.Training;
+
+// Forecasts weekly Mauna Loa CO2 up to a year ahead with a GRU trained by our trainer and run by the generated
+// kernels, and compares it with a seasonal-naive and a linear-trend baseline on the same test weeks.
+return SampleOptions.Run(args, "Forecast weekly Mauna Loa CO2 up to 52 weeks ahead with a GRU, against seasonal-naive and linear-trend baselines.", Co2Forecast.Run);
+
+/// <summary>The forecaster: 52 weeks of history in (4 features a week), the next 52 weeks out.</summary>
+[RnnModel("models/co2_forecaster.rnn.json")]
+internal sealed partial class Co2Forecaster { }
+
+internal static class Co2Forecast
+{
+    private const int Window = 52;                       // weeks of history the model reads for one forecast
+    private const int Horizon = Co2Forecaster.OutputSize; // weeks forecast at once (direct multi-step)
+    private const int TestWeeks = 260;                   // the last five years are the test period
+    private const int ValidationOrigins = 156;           // the last three years of training forecasts steer early stopping
+    private static readonly int[] ReportedHorizons = [1, 4, 13, 26, 52];
+
+    public static int Run(SampleOptions options)
+    {
+        var clock = Stopwatch.StartNew();
+        var series = TimeSeries.ReadDatedCsv(DataFiles.Path("co2.csv"), "date", "co2");
+        var (dates, y) = (series.Dates, series.Values);
+        int n = y.Length;
+        int testStart = n - TestWeeks;
+        DescribeData(series, testStart);
+
+        // Features per week s (all standardised with training-period statistics only):
+        //   weekly change y[s] - y[s-1]       what the season is doing right now
+        //   yearly change y[s] - y[last year] the current growth rate, which drifts over the decades
+        //   sin, cos of the day of the year   where in the seasonal cycle the week falls
+        // Targets are changes y[t+h] - y[t] from the forecast origin t, one standardisation per horizon h, so the
+        // model never has to reproduce the absolute level (which leaves the training range in the test years).
+        int firstWeek = FirstWithLastYear(dates);
+        int firstOrigin = firstWeek + Window - 1;
+        int lastTrainingOrigin = testStart - 1 - Horizon; // every training target lies before the test period
+        var weekly = Enumerable.Range(firstWeek, testStart - firstWeek).Select(s => (double)y[s] - y[s - 1]);
+        var yearly = Enumerable.Range(firstWeek, testStart - firstWeek).Select(s => (double)y[s] - y[LastYearIndex(dates, s)]);
+        var weeklyStats = TimeSeries.MeanAndDeviation(weekly);
+        var yearlyStats = TimeSeries.MeanAndDeviation(yearly);
+        var targetStats = Enumerable.Range(1, Horizon)
+            .Select(h => TimeSeries.MeanAndDeviation(Enumerable.Range(firstOrigin, lastTrainingOrigin - firstOrigin + 1).Select(t => (double)y[t + h] - y[t])))
+            .ToArray();
+
+        float[] Inputs(int origin)
+        {
+            var x = new float[Window * Co2Forecaster.InputSize];
+            for (int k = 0; k < Window; k++)
+            {
+                int s = origin - Window + 1 + k;
+                var (sin, cos) = TimeSeries.SeasonOf(dates[s]);
+                x[k * 4] = (y[s] - y[s - 1] - weeklyStats.Mean) / weeklyStats.Deviation;
+                x[k * 4 + 1] = (y[s] - y[LastYearIndex(dates, s)] - yearlyStats.Mean) / yearlyStats.Deviation;
+                x[k * 4 + 2] = sin;
+                x[k * 4 + 3] = cos;
+            }
+
+            return x;
+        }
+
+        TrainingExample Example(int origin) => new(Inputs(origin),
+            Enumerable.Range(1, Horizon).Select(h => (y[origin + h] - y[origin] - targetStats[h - 1].Mean) / targetStats[h - 1].Deviation).ToArray());
+
+        int validationStart = lastTrainingOrigin - ValidationOrigins + 1;
+        var training = Enumerable.Range(firstOrigin, validationStart - firstOrigin).Select(Example).ToArray();
+        var validation = Enumerable.Range(validationStart, ValidationOrigins).Select(Example).ToArray();
+        Console.WriteLine($"Training: {training.Length} forecasts issued {dates[firstOrigin]:yyyy-MM-dd} .. {dates[validationStart - 1]:yyyy-MM-dd}, "
+            + $"validation (early stopping): {validation.Length} issued {dates[validationStart]:yyyy-MM-dd} .. {dates[lastTrainingOrigin]:yyyy-MM-dd}; "
+            + $"no training or validation target is in the test period.");
+
+        var model = Co2Forecaster.FromParameters(RnnTrainer.InitialParameters(Co2Forecaster.Shape, Co2Forecaster.Parameters, seed: 7));
+        var trainingOptions = new TrainingOptions
+        {
+            Epochs = options.Fast ? 6 : 60,
+            BatchSize = 32,
+            LearningRate = 3e-3f,
+            Optimizer = OptimizerKind.Adam,
+            Schedule = LearningRateSchedule.Cosine,
+            ClipGradientNorm = 1f,
+            EarlyStoppingPatience = options.Fast ? null : 12,
+            Seed = 7,
+            Workers = options.Workers ?? Environment.ProcessorCount,
+            ShowProgress = true,
+        };
+        Console.WriteLine($"Model: GRU, {Co2Forecaster.InputSize} inputs, {Co2Forecaster.HiddenSize} hidden, head {Co2Forecaster.OutputSize} outputs; kernel path {model.Path}; "
+            + $"{trainingOptions.Epochs} epochs{(options.Fast ? " (--fast)" : " at most (early stopping)")}");
+        using (var trainer = new RnnTrainer(model, trainingOptions))
+        {
+            var result = trainer.Fit(training, validation);
+            Console.WriteLine($"Trained {result.Epochs.Count} epochs{(result.StoppedEarly ? " (stopped early, best weights kept)" : "")}; best validation MSE {result.BestValidationLoss:G4} (standardised units)");
+            trainer.ExportSafetensors(options.Output("co2_forecaster.safetensors"));
+        }
+
+        // Forecasts from every origin whose horizon reaches into the test period, run by the generated kernels.
+        int firstTestOrigin = testStart - Horizon;
+        var forecasts = new double[n - firstTestOrigin][];
+        var outputs = new float[Window * Co2Forecaster.OutputSize];
+        for (int origin = firstTestOrigin; origin < n - 1; origin++)
+        {
+            var state = default(Co2Forecaster.State);
+            model.Run(Inputs(origin), ref state, outputs);
+            var forecast = forecasts[origin - firstTestOrigin] = new double[Horizon];
+            for (int k = 0; k < Horizon; k++)
+            {
+                float change = outputs[(Window - 1) * Horizon + k] * targetStats[k].Deviation + targetStats[k].Mean; // the last step's output
+                forecast[k] = y[origin] + (double)change;
+            }
+        }
+
+        double ModelForecast(int target, int h) => forecasts[target - h - firstTestOrigin][h - 1];
+        double SeasonalNaive(int target, int h)
+        {
+            int lastYear = LastYearIndex(dates, target);
+            return target - lastYear >= h ? y[lastYear] : throw new InvalidOperationException($"same week last year is after the forecast origin for horizon {h}");
+        }
+
+        var trend = TimeSeries.LeastSquaresLine(y.AsSpan(0, testStart));
+        double LinearTrend(int target, int h) => trend.Intercept + trend.Slope * target;
+        double Persistence(int target, int h) => y[target - h];
+
+        var methods = new (string Name, Func<int, int, double> Forecast)[]
+        {
+            ("GRU (ours)", ModelForecast), ("seasonal naive", SeasonalNaive), ("linear trend", LinearTrend), ("last value", Persistence),
+        };
+        double Rmse(Func<int, int, double> forecast, int h) =>
+            TimeSeries.Rmse(Enumerable.Range(testStart, TestWeeks).Select(t => forecast(t, h)).ToArray(), Enumerable.Range(testStart, TestWeeks).Select(t => (double)y[t]).ToArray());
+        var rmse = methods.Select(m => Enumerable.Range(1, Horizon).Select(h => Rmse(m.Forecast, h)).ToArray()).ToArray();
+
+        Console.WriteLine();
+        Console.WriteLine($"Test RMSE in ppm over the same {TestWeeks} target weeks ({dates[testStart]:yyyy-MM-dd} .. {dates[n - 1]:yyyy-MM-dd}) for each horizon:");
+        Console.WriteLine($"{"horizon",-16}" + string.Concat(methods.Select(m => $"{m.Name,16}")));
+        foreach (int h in ReportedHorizons)
+        {
+            Console.WriteLine($"{h + (h == 1 ? " week" : " weeks"),-16}" + string.Concat(rmse.Select(r => $"{r[h - 1],16:F3}")));
+        }
+
+        Console.WriteLine($"{"mean of 1..52",-16}" + string.Concat(rmse.Select(r => $"{r.Average(),16:F3}")));
+        Console.WriteLine("seasonal naive: the observation dated nearest the same day a year earlier (52 weeks back); linear trend: least-squares line"
+            + " over the training period, extrapolated; last value: the observation at the forecast origin (shown for context).");
+
+        WriteCharts(options, series, testStart, forecasts, firstTestOrigin, methods, rmse);
+
+        var process = Process.GetCurrentProcess();
+        Console.WriteLine($"Time: {clock.Elapsed.TotalSeconds:F1} s wall, {process.TotalProcessorTime.TotalSeconds:F1} s CPU");
+
+        // The sample's claim: better than both baselines at every reported horizon and on average.
+        var failures = new List<string>();
+        foreach (int baseline in new[] { 1, 2 })
+        {
+            foreach (int h in ReportedHorizons)
+            {
+                if (!(rmse[0][h - 1] < rmse[baseline][h - 1]))
+                {
+                    failures.Add($"at {h} weeks the GRU's RMSE {rmse[0][h - 1]:F3} is not below {methods[baseline].Name}'s {rmse[baseline][h - 1]:F3}");
+                }
+            }
+
+            if (!(rmse[0].Average() < rmse[baseline].Average()))
+            {
+                failures.Add($"the GRU's mean RMSE {rmse[0].Average():F3} is not below {methods[baseline].Name}'s {rmse[baseline].Average():F3}");
+            }
+        }
+
+        if (failures.Count > 0)
+        {
+            Console.WriteLine("FAIL: " + string.Join("; ", failures));
+            return 1;
+        }
+
+        Console.WriteLine($"PASS: the GRU beats both baselines at every horizon; 1 week ahead {rmse[0][0]:F3} ppm vs seasonal naive {rmse[1][0]:F3} and linear trend {rmse[2][0]:F3}; "
+            + $"mean over 1..52 weeks {rmse[0].Average():F3} vs {rmse[1].Average():F3} and {rmse[2].Average():F3}");
+        return 0;
+    }
+
+    private static int LastYearIndex(DateOnly[] dates, int index) => TimeSeries.SameTimeLastYear(dates, index);
+
+    private static int FirstWithLastYear(DateOnly[] dates)
+    {
+        int s = 1;
+        while (LastYearIndex(dates, s) < 0)
+        {
+            s++;
+        }
+
+        return s;
+    }
+
+    private static void DescribeData(FilledSeries series, int testStart)
+    {
+        var filled = series.FilledIndices;
+        var gaps = new List<(int Start, int Length)>();
+        foreach (int i in filled)
+        {
+            if (gaps.Count > 0 && gaps[^1].Start + gaps[^1].Length == i)
+            {
+                gaps[^1] = (gaps[^1].Start, gaps[^1].Length + 1);
+            }
+            else
+            {
+                gaps.Add((i, 1));
+            }
+        }
+
+        var longest = gaps.MaxBy(g => g.Length);
+        Console.WriteLine($"Mauna Loa weekly CO2 (Scripps/CDIAC, data/co2.csv): {series.Values.Length} weeks, {series.Dates[0]:yyyy-MM-dd} .. {series.Dates[^1]:yyyy-MM-dd}.");
+        Console.WriteLine($"{filled.Length} missing weeks in {gaps.Count} gaps (longest {longest.Length} weeks from {series.Dates[longest.Start]:yyyy-MM-dd}) "
+            + $"filled by linear interpolation between the observed weeks on either side; {filled.Count(i => i >= testStart)} of them in the test period.");
+        Console.WriteLine($"Split by time: training {series.Dates[0]:yyyy-MM-dd} .. {series.Dates[testStart - 1]:yyyy-MM-dd}, test {series.Dates[testStart]:yyyy-MM-dd} .. {series.Dates[^1]:yyyy-MM-dd} ({TestWeeks} weeks).");
+    }
+
+    private static void WriteCharts(SampleOptions options, FilledSeries series, int testStart, double[][] forecasts, int firstTestOrigin,
+        (string Name, Func<int, int, double> Forecast)[] methods, double[][] rmse)
+    {
+        var (dates, y) = (series.Dates, series.Values);
+        int n = y.Length;
+        static double X(DateOnly d) => d.ToDateTime(TimeOnly.MinValue).ToOADate();
+
+        var plot = new ScottPlot.Plot();
+        var context = Enumerable.Range(testStart - 104, n - testStart + 104).ToArray();
+        var actual = plot.Add.Scatter(context.Select(t => X(dates[t])).ToArray(), context.Select(t => (double)y[t]).ToArray());
+        actual.LegendText = "measured";
+        actual.Color = ScottPlot.Colors.Black;
+        actual.MarkerSize = 0;
+        actual.LineWidth = 1.5f;
+
+        var test = Enumerable.Range(testStart, n - testStart).ToArray();
+        var naive = plot.Add.Scatter(test.Select(t => X(dates[t])).ToArray(), test.Select(t => methods[1].Forecast(t, 52)).ToArray());
+        naive.LegendText = $"seasonal naive: same week last year (RMSE {rmse[1].Average():F2} ppm)";
+        naive.Color = ScottPlot.Colors.Orange;
+        naive.MarkerSize = 0;
+        naive.LinePattern = ScottPlot.LinePattern.Dashed;
+        var trend = plot.Add.Scatter(new[] { X(dates[testStart - 104]), X(dates[n - 1]) }, new[] { methods[2].Forecast(testStart - 104, 1), methods[2].Forecast(n - 1, 1) });
+        trend.LegendText = $"linear trend fitted on 1958-1996 (RMSE {rmse[2].Average():F2} ppm)";
+        trend.Color = ScottPlot.Colors.Gray;
+        trend.MarkerSize = 0;
+        trend.LinePattern = ScottPlot.LinePattern.Dotted;
+        trend.LineWidth = 2;
+
+        // One 52-week forecast issued at the end of each year before a test year, so the chart shows what a
+        // year-ahead forecast looks like rather than a line that hugs the data one week at a time.
+        for (int origin = testStart - 1; origin + 1 < n; origin += Horizon)
+        {
+            int steps = Math.Min(Horizon, n - 1 - origin);
+            var path = plot.Add.Scatter(
+                Enumerable.Range(origin, steps + 1).Select(t => X(dates[t])).ToArray(),
+                Enumerable.Range(0, steps + 1).Select(k => k == 0 ? y[origin] : forecasts[origin - firstTestOrigin][k - 1]).ToArray());
+            path.Color = ScottPlot.Colors.RoyalBlue;
+            path.MarkerSize = 0;
+            path.LineWidth = 2.5f;
+            path.LegendText = origin == testStart - 1 ? $"GRU: 52 weeks ahead, issued at each year's start (RMSE over 1-52 weeks ahead {rmse[0].Average():F2} ppm)" : "";
+        }
+
+        var split = plot.Add.VerticalLine(X(dates[testStart]));
+        split.Color = ScottPlot.Colors.Gray;
+        split.LabelText = "test period starts";
+        split.LinePattern = ScottPlot.LinePattern.Dashed;
+
+        plot.Axes.DateTimeTicksBottom();
+        plot.Title("Mauna Loa CO2, test period 1997-2001: year-ahead forecasts vs measured");
+        plot.YLabel("CO2 (ppm)");
+        plot.XLabel("date (weekly values)");
+        plot.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        Charts.Save(plot, options.Output("co2-forecast.png"));
+
+        var byHorizon = new ScottPlot.Plot();
+        var horizons = Enumerable.Range(1, Horizon).Select(h => (double)h).ToArray();
+        var colors = new[] { ScottPlot.Colors.RoyalBlue, ScottPlot.Colors.Orange, ScottPlot.Colors.Gray, ScottPlot.Colors.Green };
+        for (int m = 0; m < methods.Length; m++)
+        {
+            var line = byHorizon.Add.Scatter(horizons, rmse[m]);
+            line.LegendText = methods[m].Name;
+            line.Color = colors[m];
+            line.MarkerSize = 3;
+            line.LineWidth = m == 0 ? 2.5f : 1.5f;
+        }
+
+        byHorizon.Title("Test RMSE by forecast horizon (same 260 target weeks, 1997-2001)");
+        byHorizon.XLabel("weeks ahead");
+        byHorizon.YLabel("RMSE (ppm)");
+        byHorizon.Axes.SetLimitsY(0, rmse.Max(r => r.Max()) * 1.05);
+        byHorizon.ShowLegend(ScottPlot.Alignment.UpperLeft);
+        Charts.Save(byHorizon, options.Output("co2-rmse-by-horizon.png"));
+    }
+}
