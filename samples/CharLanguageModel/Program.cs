@@ -128,7 +128,6 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
         var x = new float[vocabulary.Size];
         var y = new float[vocabulary.Size];
         var written = new System.Text.StringBuilder(prompt);
-        int next = 0;
         foreach (int code in vocabulary.Encode(prompt))
         {
             Array.Clear(x);
@@ -138,7 +137,7 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
 
         for (int i = 0; i < length; i++)
         {
-            next = BitsPerCharacter.Sample(y, temperature, random.NextSingle());
+            int next = BitsPerCharacter.Sample(y, temperature, random.NextSingle());
             written.Append(vocabulary.Symbol(next));
             Array.Clear(x);
             x[next] = 1f;
