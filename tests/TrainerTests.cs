@@ -276,6 +276,29 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Gradient_flow_reports_tiny_norms_exactly_instead_of_underflowing_to_zero()
+    {
+        // W_hh = 0.1·I, everything else 0, zero inputs: h stays 0, tanh'(0) = 1, so dL/dh_(t−1) = 0.1·dL/dh_t exactly.
+        // The loss sees y = h_T = 0 against targets 1 (MSE over 8 outputs): dL/dh_T = −2/8 per unit, norm √8/4.
+        // At distance 30 the units are 2.5e-31: their squares underflow float, the norm itself does not.
+        var parameters = RnnTanhI1H8T5B1.Parameters.Select(p => new float[p.ElementCount]).ToArray();
+        int recurrent = RnnTanhI1H8T5B1.Parameters.Select(p => p.Name).ToList().IndexOf("weight_hh_l0");
+        for (int j = 0; j < 8; j++)
+        {
+            parameters[recurrent][j * 8 + j] = 0.1f;
+        }
+
+        var rnn = RnnTanhI1H8T5B1.FromParameters(parameters);
+        using var trainer = new RnnTrainer(rnn, new TrainingOptions(), parameters);
+        var flow = trainer.GradientFlow(new TrainingExample(new float[40], Enumerable.Repeat(1f, 8).ToArray()));
+        for (int distance = 0; distance <= 30; distance++)
+        {
+            double expected = Math.Sqrt(8) / 4 * Math.Pow(0.1, distance);
+            Assert.True(Math.Abs(flow[39 - distance] - expected) <= 1e-4 * expected, $"distance {distance}: {flow[39 - distance]} vs {expected}");
+        }
+    }
+
+    [Fact]
     public void Truncated_bptt_with_a_window_as_long_as_the_sequence_changes_nothing_and_a_short_window_still_learns()
     {
         var data = SineExamples(64, 12).Select(e => new TrainingExample(e.Inputs, e.Inputs.Skip(1).Append(e.Targets[0]).ToArray())).ToList();

@@ -265,14 +265,16 @@ public sealed class SequenceBackprop
                 {
                     int t = direction == 0 ? i : steps - 1 - i;
                     var above = dAbove.Slice(t * _layerOutput + direction * _shape.HiddenSize, _shape.HiddenSize);
-                    float squares = 0f;
+                    // Squares in double: in float they underflow once the components fall below ~1e-19, and the
+                    // diagnostic would show a vanishing gradient as exactly zero long before the gradient itself is.
+                    double squares = 0;
                     for (int j = 0; j < above.Length; j++)
                     {
                         _dh[j] += above[j];
-                        squares += _dh[j] * _dh[j];
+                        squares += (double)_dh[j] * _dh[j];
                     }
 
-                    _hiddenGradientNorms[slot * MaxSteps + t] = MathF.Sqrt(squares);
+                    _hiddenGradientNorms[slot * MaxSteps + t] = (float)Math.Sqrt(squares);
 
                     ref float hPrevious = ref _initialHidden[slot * _hp];
                     ref float cPrevious = ref _initialCell[slot * _hp];
