@@ -201,6 +201,41 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void TrainClassifiesWithAClassIndexColumn()
+    {
+        // Sequence-to-one classification: the label of a 4-row window is 1 when its last value is positive.
+        var random = new Random(5);
+        var values = Enumerable.Range(0, 400).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        string data = Path.Combine(_temp, "sign.csv");
+        File.WriteAllLines(data, ["x,label", .. values.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v:R},{(v > 0 ? 1 : 0)}"))]);
+        string spec = Path.Combine(_temp, "sign.rnn.json");
+        File.WriteAllText(spec, "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 6, \"head\": { \"output\": 2, \"activation\": \"softmax\" } }");
+        string weights = Path.Combine(_temp, "sign.safetensors");
+        var (code, output, error) = Run("train", data, "--spec", spec, "--inputs", "x", "--targets", "label", "--loss", "cross-entropy",
+            "--window", "4", "--epochs", "40", "--learning-rate", "0.03", "--batch-size", "16", "--out", weights);
+        Assert.True(code == 0, output + error);
+
+        using var compiled = ModelCompiler.CompileFile(spec);
+        var model = compiled.FromSafetensors(SafetensorsFile.Read(weights));
+        var fresh = new Random(6);
+        int right = 0;
+        for (int n = 0; n < 200; n++)
+        {
+            var window = Enumerable.Range(0, 4).Select(_ => (float)(fresh.NextDouble() * 2 - 1)).ToArray();
+            var probabilities = compiled.Run(model, window, null, null)[^2..];
+            right += (probabilities[1] > probabilities[0]) == (window[^1] > 0) ? 1 : 0;
+        }
+
+        Assert.True(right >= 180, $"{right}/200 unseen windows classified correctly\n{output}");
+
+        File.AppendAllText(data, "0.5,2\n"); // a class index beyond the head's 2 outputs, on the file's last line (402)
+        (code, _, error) = Run("train", data, "--spec", spec, "--targets", "label", "--inputs", "x", "--loss", "cross-entropy", "--window", "4",
+            "--out", Path.Combine(_temp, "other.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("sign.csv, line 402, column 2: 'label' is 2; a class index must be an integer from 0 to 1.", error);
+    }
+
+    [Fact]
     public void TrainShowsTheGeneratorsDiagnosticForABrokenSpec()
     {
         string spec = Path.Combine(_temp, "broken.rnn.json");
