@@ -94,6 +94,50 @@ public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<Pack
         }
     }
 
+    [Fact]
+    public void BuildRulesAddEachSpecOnceAndCanBeTurnedOff()
+    {
+        Assert.True(consumer.Ready, consumer.SetupLog);
+        string project = Path.Combine(consumer.Project, "Gestures.csproj");
+        string original = File.ReadAllText(project);
+        string nested = Path.Combine(consumer.Project, "deep", "models");
+        Directory.CreateDirectory(nested);
+        File.WriteAllText(Path.Combine(nested, "probe.rnn.json"), "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4 }");
+        File.WriteAllText(Path.Combine(nested, "probe.safetensors.b64"), "AAAA");
+        File.WriteAllText(Path.Combine(nested, "other.json"), "{}");
+        try
+        {
+            Assert.Equal(["deep/models/probe.rnn.json", "deep/models/probe.safetensors.b64"], AdditionalFiles());
+            Assert.Empty(AdditionalFiles("-p:EnableDefaultRnnSpecItems=false"));
+
+            // A project that lists the spec itself (with its own metadata) keeps exactly its item.
+            File.WriteAllText(project, original.Replace("</Project>", "  <ItemGroup><AdditionalFiles Include=\"deep/models/probe.rnn.json\" Mine=\"yes\" /></ItemGroup>\n</Project>", StringComparison.Ordinal));
+            Assert.Equal(["deep/models/probe.rnn.json", "deep/models/probe.safetensors.b64"], AdditionalFiles());
+        }
+        finally
+        {
+            File.WriteAllText(project, original);
+            Directory.Delete(Path.Combine(consumer.Project, "deep"), recursive: true);
+        }
+    }
+
+    // The project's AdditionalFiles after evaluation (MSBuild's -getItem), as project-relative paths with '/'.
+    private string[] AdditionalFiles(params string[] properties)
+    {
+        var result = consumer.Dotnet(["msbuild", "-getItem:AdditionalFiles", .. properties]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(result.Output[result.Output.IndexOf('{', StringComparison.Ordinal)..]);
+        if (!json.RootElement.GetProperty("Items").TryGetProperty("AdditionalFiles", out var items))
+        {
+            return [];
+        }
+
+        return items.EnumerateArray()
+            .Select(i => i.GetProperty("Identity").GetString()!.Replace('\\', '/'))
+            .Where(p => !p.StartsWith("models/", StringComparison.Ordinal)) // the quick start's own spec, when that test ran first
+            .Order(StringComparer.Ordinal).ToArray();
+    }
+
     private static double[][] ReadCsv(string text) =>
         text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
             .Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())
