@@ -99,7 +99,7 @@ public static class ToolCommands
         }
     }
 
-    /// <summary>Writes a file only after everything it depends on succeeded; refuses to overwrite unless allowed.</summary>
+    /// <summary>Refuses to overwrite an existing file unless allowed, and creates the folder it goes in.</summary>
     public static void CheckWritable(string path, bool overwrite)
     {
         if (File.Exists(path) && !overwrite)
