@@ -1,0 +1,145 @@
+using System.Globalization;
+using System.IO.Compression;
+using Xunit;
+
+namespace Embedded.Rnn.PackageTests;
+
+/// <summary>
+/// A new user's path through the packed package: the README's quick start in a fresh console project, built
+/// and run against PyTorch's output; a broken spec reported by dotnet build at its line and column.
+/// The tests of this class share one packed feed and project and run one after another (xunit runs a class's
+/// tests sequentially); each leaves the project as it found it.
+/// </summary>
+public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<PackagedConsumer>
+{
+    private const double Bound = 1e-5; // tests/refs/README.md: |got − ref| ≤ 1e-5 · max(1, |ref|)
+
+    [Fact]
+    public void PackageHoldsTheRuntimeTheGeneratorAsAnAnalyzerAndTheBuildRules()
+    {
+        Assert.True(consumer.Pack.ExitCode == 0, consumer.SetupLog);
+        Assert.DoesNotContain("warning", consumer.Pack.Output, StringComparison.OrdinalIgnoreCase);
+        using var package = ZipFile.OpenRead(Path.Combine(consumer.Feed, "Embedded.Rnn.0.1.0.nupkg"));
+        var entries = package.Entries.Select(e => e.FullName).ToHashSet();
+        Assert.Contains("lib/net10.0/Embedded.Rnn.dll", entries);
+        Assert.Contains("analyzers/dotnet/cs/Embedded.Rnn.Generator.dll", entries);
+        Assert.Contains("build/Embedded.Rnn.targets", entries);
+        Assert.Contains("buildTransitive/Embedded.Rnn.targets", entries);
+        Assert.Contains("README.md", entries);
+        Assert.DoesNotContain(entries, e => e.StartsWith("lib/", StringComparison.Ordinal) && e.EndsWith("Generator.dll", StringComparison.Ordinal));
+        string nuspec = new StreamReader(package.GetEntry("Embedded.Rnn.nuspec")!.Open()).ReadToEnd();
+        Assert.Contains("<license type=\"expression\">MIT</license>", nuspec);
+        Assert.Contains("<readme>README.md</readme>", nuspec);
+        Assert.Contains("<repository type=\"git\"", nuspec);
+        Assert.DoesNotContain("<dependency ", nuspec); // the generator and Roslyn are not dependencies of users' apps
+        using var symbols = ZipFile.OpenRead(Path.Combine(consumer.Feed, "Embedded.Rnn.0.1.0.snupkg"));
+        Assert.Contains(symbols.Entries, e => e.FullName == "lib/net10.0/Embedded.Rnn.pdb");
+    }
+
+    [Fact]
+    public void ReadmeQuickStartBuildsAndRunsLikePyTorch()
+    {
+        Assert.True(consumer.Ready, consumer.SetupLog);
+        string models = Path.Combine(consumer.Project, "models");
+        Directory.CreateDirectory(models);
+        File.WriteAllText(Path.Combine(models, "gesture.rnn.json"), Readme.QuickStartBlock("spec"));
+        File.WriteAllText(Path.Combine(consumer.Project, "Program.cs"), Readme.QuickStartBlock("program"));
+        File.Copy(ProcessRunner.Data("gesture.safetensors"), Path.Combine(consumer.Project, "gesture.safetensors"), overwrite: true);
+
+        var build = consumer.Dotnet("build", "-nologo");
+        Assert.True(build.ExitCode == 0, consumer.SetupLog + "\n== dotnet build\n" + build);
+        var run = consumer.DotnetWithInput(File.ReadAllText(ProcessRunner.Data("input.csv")), "run", "--no-build");
+        Assert.True(run.ExitCode == 0, "== dotnet run\n" + run);
+
+        // PyTorch's float64 run of the same weights and input from a zero state (Data/make_gesture.py).
+        var expected = ReadCsv(File.ReadAllText(ProcessRunner.Data("expected-output.csv")));
+        var actual = ReadCsv(run.Output);
+        Assert.True(expected.Length == actual.Length, $"{actual.Length} output lines, expected {expected.Length}:\n{run.Output}");
+        for (int t = 0; t < expected.Length; t++)
+        {
+            Assert.Equal(expected[t].Length, actual[t].Length);
+            for (int j = 0; j < expected[t].Length; j++)
+            {
+                double error = Math.Abs(actual[t][j] - expected[t][j]) / Math.Max(1.0, Math.Abs(expected[t][j]));
+                Assert.True(error <= Bound, $"step {t}, output {j}: got {actual[t][j]:R}, PyTorch {expected[t][j]:R} (scaled error {error:E2})");
+            }
+        }
+    }
+
+    [Fact]
+    public void BrokenSpecIsReportedByDotnetBuildAtItsLineAndColumn()
+    {
+        Assert.True(consumer.Ready, consumer.SetupLog);
+        string spec = Path.Combine(consumer.Project, "models", "broken.rnn.json");
+        string source = Path.Combine(consumer.Project, "Broken.cs");
+        string text = "{\n  \"input\": 6,\n  \"cell\": \"lstn\",\n  \"hidden\": 8\n}\n";
+        Directory.CreateDirectory(Path.GetDirectoryName(spec)!);
+        File.WriteAllText(spec, text);
+        File.WriteAllText(source, "[Embedded.Rnn.RnnModel(\"models/broken.rnn.json\")]\npublic partial class Broken { }\n");
+        try
+        {
+            var build = consumer.Dotnet("build", "-nologo");
+            // The unknown cell's value: line 3, column 11 (1-based), counted from the text rather than assumed.
+            int offset = text.IndexOf("\"lstn\"", StringComparison.Ordinal);
+            int line = text[..offset].Count(c => c == '\n') + 1;
+            int column = offset - text.LastIndexOf('\n', offset);
+            Assert.True(build.ExitCode != 0, "the build should fail:\n" + build);
+            Assert.True(build.Output.Contains($"{spec}({line},{column}): error ERNN003", StringComparison.Ordinal),
+                $"expected '{spec}({line},{column}): error ERNN003' in:\n{build}");
+        }
+        finally
+        {
+            File.Delete(spec);
+            File.Delete(source);
+        }
+    }
+
+    [Fact]
+    public void BuildRulesAddEachSpecOnceAndCanBeTurnedOff()
+    {
+        Assert.True(consumer.Ready, consumer.SetupLog);
+        string project = Path.Combine(consumer.Project, "Gestures.csproj");
+        string original = File.ReadAllText(project);
+        string nested = Path.Combine(consumer.Project, "deep", "models");
+        Directory.CreateDirectory(nested);
+        File.WriteAllText(Path.Combine(nested, "probe.rnn.json"), "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4 }");
+        File.WriteAllText(Path.Combine(nested, "probe.safetensors.b64"), "AAAA");
+        File.WriteAllText(Path.Combine(nested, "other.json"), "{}");
+        try
+        {
+            Assert.Equal(["deep/models/probe.rnn.json", "deep/models/probe.safetensors.b64"], AdditionalFiles());
+            Assert.Empty(AdditionalFiles("-p:EnableDefaultRnnSpecItems=false"));
+
+            // A project that lists the spec itself (with its own metadata) keeps exactly its item.
+            File.WriteAllText(project, original.Replace("</Project>", "  <ItemGroup><AdditionalFiles Include=\"deep/models/probe.rnn.json\" Mine=\"yes\" /></ItemGroup>\n</Project>", StringComparison.Ordinal));
+            Assert.Equal(["deep/models/probe.rnn.json", "deep/models/probe.safetensors.b64"], AdditionalFiles());
+        }
+        finally
+        {
+            File.WriteAllText(project, original);
+            Directory.Delete(Path.Combine(consumer.Project, "deep"), recursive: true);
+        }
+    }
+
+    // The project's AdditionalFiles after evaluation (MSBuild's -getItem), as project-relative paths with '/'.
+    private string[] AdditionalFiles(params string[] properties)
+    {
+        var result = consumer.Dotnet(["msbuild", "-getItem:AdditionalFiles", .. properties]);
+        Assert.True(result.ExitCode == 0, result.ToString());
+        using var json = System.Text.Json.JsonDocument.Parse(result.Output[result.Output.IndexOf('{', StringComparison.Ordinal)..]);
+        if (!json.RootElement.GetProperty("Items").TryGetProperty("AdditionalFiles", out var items))
+        {
+            return [];
+        }
+
+        return items.EnumerateArray()
+            .Select(i => i.GetProperty("Identity").GetString()!.Replace('\\', '/'))
+            .Where(p => !p.StartsWith("models/", StringComparison.Ordinal)) // the quick start's own spec, when that test ran first
+            .Order(StringComparer.Ordinal).ToArray();
+    }
+
+    private static double[][] ReadCsv(string text) =>
+        text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(l => l.Split(',').Select(v => double.Parse(v, CultureInfo.InvariantCulture)).ToArray())
+            .ToArray();
+}

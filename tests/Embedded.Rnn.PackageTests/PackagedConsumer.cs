@@ -1,0 +1,73 @@
+namespace Embedded.Rnn.PackageTests;
+
+/// <summary>
+/// Packs Embedded.Rnn from this checkout into a temporary local feed and creates a new console project that
+/// adds it, as a new user does: <c>dotnet new console</c>, a nuget.config that clears every source and lists
+/// only the feed (so everything works offline), <c>dotnet add package</c>. A private NuGet packages folder
+/// keeps a package of the same version from an earlier run from being used instead of the fresh one.
+/// </summary>
+public sealed class PackagedConsumer : IDisposable
+{
+    public PackagedConsumer()
+    {
+        Root = Path.Combine(Path.GetTempPath(), "embedded-rnn-newuser-" + Guid.NewGuid().ToString("N")[..8]);
+        Feed = Path.Combine(Root, "feed");
+        Project = Path.Combine(Root, "Gestures");
+        Directory.CreateDirectory(Feed);
+        // Its own artifacts folder: the pack does not touch the checkout's bin/obj while other tests use them.
+        Pack = ProcessRunner.Dotnet(ProcessRunner.RepositoryRoot, "pack", Path.Combine(ProcessRunner.RepositoryRoot, "runtime", "Embedded.Rnn.csproj"),
+            "-c", "Release", "-o", Feed, "--artifacts-path", Path.Combine(Root, "artifacts"), "-nologo");
+        if (Pack.ExitCode != 0)
+        {
+            return;
+        }
+
+        Create = ProcessRunner.Dotnet(Root, "new", "console", "-n", "Gestures", "-o", Project, "--no-restore", "--no-update-check");
+        File.WriteAllText(Path.Combine(Project, "nuget.config"), $"""
+            <?xml version="1.0" encoding="utf-8"?>
+            <configuration>
+              <packageSources>
+                <clear />
+                <add key="local" value="{Feed}" />
+              </packageSources>
+            </configuration>
+            """);
+        Add = Dotnet("add", "package", "Embedded.Rnn", "--version", "0.1.0");
+    }
+
+    public string Root { get; }
+
+    public string Feed { get; }
+
+    public string Project { get; }
+
+    public ProcessRunner.Result Pack { get; }
+
+    public ProcessRunner.Result? Create { get; }
+
+    public ProcessRunner.Result? Add { get; }
+
+    /// <summary>What set-up printed, for failure messages.</summary>
+    public string SetupLog => $"== dotnet pack\n{Pack}\n== dotnet new console\n{Create}\n== dotnet add package\n{Add}";
+
+    public bool Ready => Pack.ExitCode == 0 && Create?.ExitCode == 0 && Add?.ExitCode == 0;
+
+    /// <summary>Runs dotnet in the user's project, with the private packages folder.</summary>
+    public ProcessRunner.Result Dotnet(params string[] arguments) =>
+        ProcessRunner.Run(Project, "dotnet", arguments, environment: new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") });
+
+    public ProcessRunner.Result DotnetWithInput(string input, params string[] arguments) =>
+        ProcessRunner.Run(Project, "dotnet", arguments, input, new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") });
+
+    public void Dispose()
+    {
+        try
+        {
+            Directory.Delete(Root, recursive: true);
+        }
+        catch (IOException)
+        {
+            // a build server may still hold a file; the temp folder is cleaned by the system
+        }
+    }
+}

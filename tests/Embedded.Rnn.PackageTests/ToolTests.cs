@@ -1,0 +1,346 @@
+using System.CommandLine;
+using System.Globalization;
+using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Tool;
+using Xunit;
+
+namespace Embedded.Rnn.PackageTests;
+
+/// <summary>The embedded-rnn commands, run in-process on the PyTorch reference files, including what users get wrong.</summary>
+public sealed class ToolTests : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("embedded-rnn-tool-").FullName;
+
+    public static TheoryData<string> ReferenceStems =>
+        new(Directory.GetFiles(Reference(string.Empty), "*.safetensors").Select(f => Path.GetFileNameWithoutExtension(f)).Order(StringComparer.Ordinal));
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    [Theory]
+    [MemberData(nameof(ReferenceStems))]
+    public void InferenceFindsEachReferenceCasesModel(string stem)
+    {
+        var file = SafetensorsFile.Read(Reference(stem));
+        var layout = StateDictLayout.Infer(file, prefix: null, headPrefix: "head.");
+        string Meta(string key) => file.Metadata[key];
+        Assert.Equal(Meta("cell").Split('_')[0], layout.Cell); // rnn_tanh, rnn_relu -> rnn
+        Assert.Equal(int.Parse(Meta("input_size"), CultureInfo.InvariantCulture), layout.Input);
+        Assert.Equal(int.Parse(Meta("hidden_size"), CultureInfo.InvariantCulture), layout.Hidden);
+        Assert.Equal(int.Parse(Meta("num_layers"), CultureInfo.InvariantCulture), layout.Layers);
+        Assert.Equal(Meta("bidirectional") == "true", layout.Bidirectional);
+        Assert.Equal(Meta("bias") == "true", layout.Bias);
+        Assert.Null(layout.HeadOutput);
+        Assert.Equal(Meta("param_names").Split(','), layout.Tensors.Select(t => t.Target));
+    }
+
+    [Fact]
+    public void InspectListsTensorsAndPrintsTheSpec()
+    {
+        var (code, output, error) = Run("inspect", Reference("lstm_i8_h16_t10_b2_l2"));
+        Assert.True(code == 0, error);
+        Assert.Contains("weight_hh_l1", output);
+        Assert.Contains("F32  [64, 16]", output);
+        Assert.Contains("model: lstm (input 8, hidden 16, 2 layers, unidirectional, with bias), no head", output);
+        Assert.Contains("{ \"cell\": \"lstm\", \"input\": 8, \"hidden\": 16, \"layers\": 2 }", output);
+
+        (code, output, error) = Run("inspect", ProcessRunner.Data("gesture.module.safetensors"));
+        Assert.True(code == 0, error);
+        Assert.Contains("(tensors under 'lstm.')", output);
+        Assert.Contains("pass --head-prefix fc. to include it", output);
+    }
+
+    [Theory]
+    [InlineData("lstm_i8_h16_t10_b2_l2", null)]
+    [InlineData("gru_i6_h16_t9_b2_bidir", null)]
+    [InlineData("lstm_i5_h12_t6_b2_nobias", null)]
+    [InlineData("rnn_relu_i8_h32_t20_b2", "relu")]
+    [InlineData("rnn_tanh_i4_h16_t200_b1", "tanh")]
+    public void ImportPassesThePyTorchGoldenRun(string stem, string? activation)
+    {
+        // A reference case holds the weights and PyTorch's input, h0/c0 and output: it is its own golden file.
+        string[] args = ["import", Reference(stem), "--name", stem, "--out", _temp, "--golden", Reference(stem)];
+        var (code, output, error) = Run(activation is null ? args : [.. args, "--activation", activation]);
+        Assert.True(code == 0, output + error);
+        Assert.Contains("golden check passed", output);
+        using var compiled = ModelCompiler.CompileFile(Path.Combine(_temp, stem + ".rnn.json"));
+        compiled.FromSafetensors(SafetensorsFile.Read(Path.Combine(_temp, stem + ".safetensors"))); // strict load: names, shapes
+    }
+
+    [Fact]
+    public void ImportRenamesAModuleStateDictAndChecksItsHead()
+    {
+        var (code, output, error) = Run("import", ProcessRunner.Data("gesture.module.safetensors"), "--name", "gesture", "--out", _temp,
+            "--head-prefix", "fc.", "--head-activation", "softmax", "--golden", ProcessRunner.Data("gesture.golden.safetensors"));
+        Assert.True(code == 0, output + error);
+        Assert.Contains("golden check passed: 1 sequence(s) × 12 steps", output);
+        AssertSameTensors(SafetensorsFile.Read(ProcessRunner.Data("gesture.safetensors")), SafetensorsFile.Read(Path.Combine(_temp, "gesture.safetensors")));
+        Assert.Equal(
+            "{ \"cell\": \"lstm\", \"input\": 6, \"hidden\": 32, \"layers\": 2, \"head\": { \"output\": 4, \"activation\": \"softmax\" } }",
+            string.Join(' ', File.ReadAllText(Path.Combine(_temp, "gesture.rnn.json")).Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim())));
+    }
+
+    [Fact]
+    public void ImportFailsTheGoldenRunWhenTheGateLayoutDiffers()
+    {
+        // TensorFlow orders LSTM gates i, c, f, o; PyTorch (and Embedded.Rnn) i, f, g, o. Weights exported in the
+        // other order have the right shapes, so only the golden run can catch them: swap the f and g row blocks.
+        var source = SafetensorsFile.Read(Reference("lstm_i1_h8_t5_b1"));
+        const int hidden = 8;
+        var writer = new SafetensorsWriter();
+        foreach (var tensor in source.Tensors)
+        {
+            var values = source.ReadAsSingle(tensor.Name);
+            if (tensor.Name is "weight_ih_l0" or "weight_hh_l0" or "bias_ih_l0" or "bias_hh_l0")
+            {
+                int row = (int)(tensor.ElementCount / (4 * hidden)); // floats per row
+                var f = values.AsSpan(hidden * row, hidden * row).ToArray();
+                values.AsSpan(2 * hidden * row, hidden * row).CopyTo(values.AsSpan(hidden * row));
+                f.CopyTo(values.AsSpan(2 * hidden * row));
+            }
+
+            if (tensor.DType == SafetensorsDType.F64)
+            {
+                writer.Add(tensor.Name, source.ReadAsDouble(tensor.Name), [.. tensor.Shape]);
+            }
+            else
+            {
+                writer.Add(tensor.Name, values, [.. tensor.Shape]);
+            }
+        }
+
+        string swapped = Path.Combine(_temp, "tensorflow-order.safetensors");
+        writer.Save(swapped);
+        var (code, output, error) = Run("import", swapped, "--name", "swapped", "--out", _temp, "--golden", swapped);
+        Assert.True(code == ToolCommands.CheckFailed, output + error);
+        Assert.Contains("golden check FAILED: output at step 0, sequence 0", error);
+        Assert.False(File.Exists(Path.Combine(_temp, "swapped.rnn.json")));
+        Assert.False(File.Exists(Path.Combine(_temp, "swapped.safetensors")));
+
+        // An rnn's activation cannot be read from its weights: PyTorch's default (tanh) on relu weights fails the check.
+        (code, _, error) = Run("import", Reference("rnn_relu_i1_h8_t5_b1"), "--name", "relu", "--out", _temp, "--golden", Reference("rnn_relu_i1_h8_t5_b1"));
+        Assert.True(code == ToolCommands.CheckFailed, error);
+        Assert.Contains("check --activation", error);
+    }
+
+    [Fact]
+    public void ImportNamesAMisshapenTensor()
+    {
+        string file = Path.Combine(_temp, "bad.safetensors");
+        new SafetensorsWriter()
+            .Add("weight_ih_l0", new float[32 * 3], 32, 3).Add("weight_hh_l0", new float[32 * 8], 32, 8)
+            .Add("bias_ih_l0", new float[32], 32).Add("bias_hh_l0", new float[31], 31).Save(file);
+        var (code, _, error) = Run("import", file, "--name", "bad", "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("tensor 'bias_hh_l0' has shape [31]; a lstm (input 3, hidden 8, 1 layer, unidirectional, with bias) needs [32]", error);
+
+        new SafetensorsWriter().Add("weight_ih_l0", new float[20 * 3], 20, 3).Add("weight_hh_l0", new float[20 * 8], 20, 8).Save(file);
+        (code, _, error) = Run("inspect", file);
+        Assert.Equal(0, code); // inspect still lists the tensors and says why no model fits
+        (code, _, error) = Run("import", file, "--name", "bad", "--out", _temp, "--force");
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("'weight_hh_l0' has shape [20, 8]: its rows must be 1, 3 or 4 times the hidden size 8", error);
+    }
+
+    [Fact]
+    public void ExportWritesThePyTorchModulesStateDict()
+    {
+        string spec = WriteGestureSpec();
+        string output = Path.Combine(_temp, "torch.safetensors");
+        var (code, text, error) = Run("export", ProcessRunner.Data("gesture.safetensors"), "--spec", spec, "--out", output, "--prefix", "lstm.", "--head-prefix", "fc.", "--python");
+        Assert.True(code == 0, text + error);
+        // gesture.module.safetensors is PyTorch's own state_dict of that module: same names, shapes and values.
+        AssertSameTensors(SafetensorsFile.Read(ProcessRunner.Data("gesture.module.safetensors")), SafetensorsFile.Read(output));
+        Assert.Contains("self.lstm = torch.nn.LSTM(6, 32, num_layers=2)", text);
+        Assert.Contains("self.fc = torch.nn.Linear(32, 4)", text);
+        Assert.Contains("model.load_state_dict(load_file(\"torch.safetensors\"), strict=True)", text);
+
+        (code, _, error) = Run("export", Reference("lstm_i1_h8_t5_b1"), "--spec", spec, "--out", Path.Combine(_temp, "x.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("lstm_i1_h8_t5_b1.safetensors does not fit gesture.rnn.json", error);
+        Assert.Contains("weight_ih_l0", error);
+    }
+
+    [Fact]
+    public void TrainLearnsToForecastASeriesFromCsv()
+    {
+        // One series, windows of 12 rows, target = the next row: y(t+1) from y(t-11..t) on sin(0.3 t).
+        string data = Path.Combine(_temp, "series.csv");
+        File.WriteAllLines(data, ["t,y", .. Enumerable.Range(0, 240).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t},{Math.Sin(0.3 * t):R}"))]);
+        string spec = Path.Combine(_temp, "series.rnn.json");
+        File.WriteAllText(spec, "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"head\": { \"output\": 1 } }");
+        string weights = Path.Combine(_temp, "series.safetensors");
+        var (code, output, error) = Run("train", data, "--spec", spec, "--inputs", "y", "--targets", "y", "--window", "12", "--horizon", "1",
+            "--epochs", "60", "--learning-rate", "0.02", "--batch-size", "16", "--seed", "7", "--out", weights);
+        Assert.True(code == 0, output + error);
+        Assert.Contains("data: 240 rows -> 228 sequences of 12 steps", output);
+
+        // The trained weights load into the spec's model and forecast held-out steps of the series.
+        using var compiled = ModelCompiler.CompileFile(spec);
+        var model = compiled.FromSafetensors(SafetensorsFile.Read(weights));
+        double worst = 0;
+        for (int start = 300; start < 340; start++)
+        {
+            var window = Enumerable.Range(start, 12).Select(t => (float)Math.Sin(0.3 * t)).ToArray();
+            float forecast = compiled.Run(model, window, null, null)[^1];
+            worst = Math.Max(worst, Math.Abs(forecast - Math.Sin(0.3 * (start + 12))));
+        }
+
+        Assert.True(worst < 0.1, $"largest forecast error {worst:F3} on unseen windows (amplitude 1)\n{output}");
+    }
+
+    [Fact]
+    public void TrainNamesTheLineAndColumnOfABadCsvValue()
+    {
+        string data = Path.Combine(_temp, "bad.csv");
+        File.WriteAllText(data, "a,b\n1,2\n3,4\n5,x\n7,8\n");
+        File.WriteAllText(Path.Combine(_temp, "m.rnn.json"), "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4, \"head\": { \"output\": 1 } }");
+        var (code, _, error) = Run("train", data, "--spec", Path.Combine(_temp, "m.rnn.json"), "--targets", "b", "--window", "2", "--out", Path.Combine(_temp, "m.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("bad.csv, line 4, column 2", error);
+        Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
+    }
+
+    [Fact]
+    public void TrainClassifiesWithAClassIndexColumn()
+    {
+        // Sequence-to-one classification: the label of a 4-row window is 1 when its last value is positive.
+        var random = new Random(5);
+        var values = Enumerable.Range(0, 400).Select(_ => random.NextDouble() * 2 - 1).ToArray();
+        string data = Path.Combine(_temp, "sign.csv");
+        File.WriteAllLines(data, ["x,label", .. values.Select(v => string.Create(CultureInfo.InvariantCulture, $"{v:R},{(v > 0 ? 1 : 0)}"))]);
+        string spec = Path.Combine(_temp, "sign.rnn.json");
+        File.WriteAllText(spec, "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 6, \"head\": { \"output\": 2, \"activation\": \"softmax\" } }");
+        string weights = Path.Combine(_temp, "sign.safetensors");
+        var (code, output, error) = Run("train", data, "--spec", spec, "--inputs", "x", "--targets", "label", "--loss", "cross-entropy",
+            "--window", "4", "--epochs", "40", "--learning-rate", "0.03", "--batch-size", "16", "--out", weights);
+        Assert.True(code == 0, output + error);
+
+        using var compiled = ModelCompiler.CompileFile(spec);
+        var model = compiled.FromSafetensors(SafetensorsFile.Read(weights));
+        var fresh = new Random(6);
+        int right = 0;
+        for (int n = 0; n < 200; n++)
+        {
+            var window = Enumerable.Range(0, 4).Select(_ => (float)(fresh.NextDouble() * 2 - 1)).ToArray();
+            var probabilities = compiled.Run(model, window, null, null)[^2..];
+            right += (probabilities[1] > probabilities[0]) == (window[^1] > 0) ? 1 : 0;
+        }
+
+        Assert.True(right >= 180, $"{right}/200 unseen windows classified correctly\n{output}");
+
+        File.AppendAllText(data, "0.5,2\n"); // a class index beyond the head's 2 outputs, on the file's last line (402)
+        (code, _, error) = Run("train", data, "--spec", spec, "--targets", "label", "--inputs", "x", "--loss", "cross-entropy", "--window", "4",
+            "--out", Path.Combine(_temp, "other.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("sign.csv, line 402, column 2: 'label' is 2; a class index must be an integer from 0 to 1.", error);
+    }
+
+    [Fact]
+    public void TrainShowsTheGeneratorsDiagnosticForABrokenSpec()
+    {
+        string spec = Path.Combine(_temp, "broken.rnn.json");
+        File.WriteAllText(spec, "{ \"cell\": \"lstn\", \"input\": 1, \"hidden\": 4 }");
+        string data = Path.Combine(_temp, "d.csv");
+        File.WriteAllText(data, "x,y\n1,2\n3,4\n");
+        var (code, _, error) = Run("train", data, "--spec", spec, "--targets", "y", "--window", "1", "--out", Path.Combine(_temp, "o.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains($"{spec}(1,11): error ERNN003: Unknown cell 'lstn'", error);
+    }
+
+    [Fact]
+    public void BadArgumentsGiveClearErrors()
+    {
+        string spec = WriteGestureSpec();
+        var (code, _, error) = Run("inspect", Path.Combine(_temp, "missing.safetensors"));
+        Assert.NotEqual(0, code);
+        Assert.Contains("File does not exist", error);
+        Assert.Contains("missing.safetensors", error);
+
+        string notSafetensors = Path.Combine(_temp, "notes.safetensors");
+        File.WriteAllText(notSafetensors, "not a safetensors file");
+        (code, _, error) = Run("inspect", notSafetensors);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("notes.safetensors:", error);
+
+        (code, _, error) = Run("train", spec, "--spec", spec, "--window", "4", "--out", "x.safetensors");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--targets", error);
+        Assert.Contains("required", error, StringComparison.OrdinalIgnoreCase);
+
+        (code, _, error) = Run("train", spec, "--spec", spec, "--targets", "y", "--window", "0", "--out", "x.safetensors");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--window must be at least 1 (got 0)", error);
+
+        (code, _, error) = Run("train", spec, "--spec", spec, "--targets", "y", "--window", "3", "--loss", "hinge", "--out", "x.safetensors");
+        Assert.NotEqual(0, code);
+        Assert.Contains("hinge", error);
+        Assert.Contains("cross-entropy", error);
+
+        (code, _, error) = Run("import", ProcessRunner.Data("gesture.safetensors"), "--name", "../escape");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--name must be a plain file name", error);
+
+        (code, _, error) = Run("import", Reference("lstm_i1_h8_t5_b1"), "--name", "l", "--out", _temp, "--activation", "relu");
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("--activation is for rnn cells; these weights are an lstm", error);
+
+        (code, _, error) = Run("fit");
+        Assert.NotEqual(0, code);
+        Assert.Contains("fit", error);
+    }
+
+    [Fact]
+    public void HelpDescribesEveryCommandAndOption()
+    {
+        var root = ToolCommands.Build();
+        var (code, output, _) = Run("--help");
+        Assert.Equal(0, code);
+        Assert.Equal(["inspect", "import", "train", "export"], root.Subcommands.Select(c => c.Name));
+        foreach (var command in root.Subcommands)
+        {
+            Assert.Contains(command.Name, output);
+            var (subCode, help, _) = Run(command.Name, "--help");
+            Assert.Equal(0, subCode);
+            Assert.False(string.IsNullOrWhiteSpace(command.Description));
+            foreach (var option in command.Options.Where(o => o is not System.CommandLine.Help.HelpOption))
+            {
+                Assert.False(string.IsNullOrWhiteSpace(option.Description), $"{command.Name} {option.Name} has no description");
+                Assert.Contains(option.Name, help);
+                Assert.Contains(option.Description!.Split(' ')[0], help);
+            }
+
+            foreach (var argument in command.Arguments)
+            {
+                Assert.False(string.IsNullOrWhiteSpace(argument.Description), $"{command.Name} <{argument.Name}> has no description");
+                Assert.Contains($"<{argument.Name}>", help);
+            }
+        }
+    }
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = ToolCommands.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
+    }
+
+    private static string Reference(string stem) => Path.Combine(AppContext.BaseDirectory, "refs", stem.Length == 0 ? string.Empty : stem + ".safetensors");
+
+    private string WriteGestureSpec()
+    {
+        string spec = Path.Combine(_temp, "gesture.rnn.json");
+        File.WriteAllText(spec, Readme.QuickStartBlock("spec"));
+        return spec;
+    }
+
+    private static void AssertSameTensors(SafetensorsFile expected, SafetensorsFile actual)
+    {
+        Assert.Equal(expected.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal), actual.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+        foreach (var tensor in expected.Tensors)
+        {
+            Assert.Equal(tensor.Shape, actual.GetTensor(tensor.Name).Shape);
+            Assert.Equal(expected.ReadAsSingle(tensor.Name), actual.ReadAsSingle(tensor.Name));
+        }
+    }
+}

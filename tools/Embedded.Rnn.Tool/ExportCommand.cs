@@ -1,0 +1,128 @@
+using System.CommandLine;
+using Embedded.Rnn.Safetensors;
+
+namespace Embedded.Rnn.Tool;
+
+/// <summary>
+/// <c>embedded-rnn export gesture.safetensors --spec gesture.rnn.json --out torch.safetensors --prefix lstm. --head-prefix fc.</c>:
+/// checks the weights against the spec (strict load of the compiled model) and writes them as a PyTorch
+/// state_dict, optionally nested under module prefixes; <c>--python</c> prints the code that loads them.
+/// </summary>
+public static class ExportCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var file = ToolCommands.ExistingFile("weights", "Embedded.Rnn weights (safetensors; from the trainer, embedded-rnn train or import).");
+        var spec = ToolCommands.ExistingFileOption("--spec", "The model's spec (*.rnn.json): the weights are checked against it.", required: true);
+        var output = new Option<FileInfo>("--out") { Description = "The safetensors file to write for PyTorch.", Required = true };
+        var prefix = new Option<string>("--prefix") { Description = "Prefix for the recurrent tensors, for a module holding the rnn as an attribute (e.g. \"lstm.\" for self.lstm). Default: none (an nn.LSTM/GRU/RNN's own state_dict).", DefaultValueFactory = _ => string.Empty };
+        var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix for the head's weight and bias (e.g. \"fc.\" for self.fc).", DefaultValueFactory = _ => "head." };
+        var python = new Option<bool>("--python") { Description = "Print a Python snippet that builds the PyTorch module and loads the file with load_state_dict(strict=True)." };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing output file." };
+        var command = new Command("export", "Exports weights for PyTorch: a safetensors state_dict with PyTorch's names (optionally under module prefixes), after checking them against the spec.")
+        {
+            file, spec, output, prefix, headPrefix, python, force,
+        };
+        command.SetGuardedAction((result, console) =>
+        {
+            using var compiled = ModelCompiler.CompileFile(result.GetValue(spec)!.FullName);
+            var weightsFile = result.GetValue(file)!;
+            var weights = ToolCommands.ReadSafetensors(weightsFile);
+            try
+            {
+                compiled.FromSafetensors(weights); // strict: every tensor present, F32, with the spec's shape
+            }
+            catch (SafetensorsException e)
+            {
+                throw new ToolException($"{weightsFile.Name} does not fit {result.GetValue(spec)!.Name}: {e.Message}");
+            }
+
+            string rnnPrefix = result.GetValue(prefix)!;
+            string head = result.GetValue(headPrefix)!;
+            string destination = result.GetValue(output)!.FullName;
+            ToolCommands.CheckWritable(destination, result.GetValue(force));
+            var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "embedded-rnn export");
+            foreach (var parameter in compiled.Parameters)
+            {
+                string name = parameter.Name.StartsWith("head.", StringComparison.Ordinal) ? head + parameter.Name["head.".Length..] : rnnPrefix + parameter.Name;
+                writer.Add(name, weights.ReadAsSingle(parameter.Name), parameter.Shape.Select(d => (long)d).ToArray());
+            }
+
+            writer.Save(destination);
+            console.WriteLine($"wrote {destination}: {compiled.Parameters.Count} tensors ({string.Join(", ", compiled.Parameters.Select(p => p.Name.StartsWith("head.", StringComparison.Ordinal) ? head + p.Name[5..] : rnnPrefix + p.Name))})");
+            if (result.GetValue(python))
+            {
+                console.Write(PythonSnippet(compiled.Shape, compiled.Parameters, rnnPrefix, head, Path.GetFileName(destination)));
+            }
+
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>Python that rebuilds the module and loads the exported file strictly.</summary>
+    public static string PythonSnippet(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, string prefix, string headPrefix, string fileName)
+    {
+        string module = shape.Cell switch { "lstm" => "LSTM", "gru" => "GRU", _ => "RNN" };
+        bool bias = parameters.Any(p => p.Name == "bias_ih_l0");
+        bool head = parameters.Any(p => p.Name == "head.weight");
+        var arguments = new List<string> { $"{shape.InputSize}", $"{shape.HiddenSize}" };
+        if (shape.LayerCount != 1)
+        {
+            arguments.Add($"num_layers={shape.LayerCount}");
+        }
+
+        if (shape.DirectionCount == 2)
+        {
+            arguments.Add("bidirectional=True");
+        }
+
+        if (!bias)
+        {
+            arguments.Add("bias=False");
+        }
+
+        if (shape.Cell == "rnn")
+        {
+            arguments.Add("nonlinearity=\"tanh\"  # or \"relu\": as in the spec");
+        }
+
+        string rnn = $"torch.nn.{module}({string.Join(", ", arguments)})";
+        string rnnName = prefix.TrimEnd('.');
+        string headName = headPrefix.TrimEnd('.');
+        var lines = new List<string>
+        {
+            "import torch",
+            "from safetensors.torch import load_file",
+            string.Empty,
+        };
+        if (prefix.Length == 0 && !head)
+        {
+            lines.Add($"model = {rnn}");
+        }
+        else if (!prefix.Contains('.', StringComparison.Ordinal) || prefix.IndexOf('.', StringComparison.Ordinal) != prefix.Length - 1
+            || (head && (headPrefix.IndexOf('.', StringComparison.Ordinal) != headPrefix.Length - 1 || headName.Length == 0)) || rnnName.Length == 0)
+        {
+            lines.Add($"# Build a module whose state_dict names the recurrent tensors '{prefix}…'{(head ? $" and the head '{headPrefix}weight'/'{headPrefix}bias'" : string.Empty)}, e.g. with {rnn}.");
+            lines.Add("model = ...");
+        }
+        else
+        {
+            lines.Add("class Net(torch.nn.Module):");
+            lines.Add("    def __init__(self):");
+            lines.Add("        super().__init__()");
+            lines.Add($"        self.{rnnName} = {rnn}");
+            if (head)
+            {
+                lines.Add($"        self.{headName} = torch.nn.Linear({shape.DirectionCount * shape.HiddenSize}, {shape.OutputSize})  # then the spec's head activation");
+            }
+
+            lines.Add(string.Empty);
+            lines.Add("model = Net()");
+        }
+
+        lines.Add($"model.load_state_dict(load_file(\"{fileName}\"), strict=True)");
+        return string.Join(Environment.NewLine, lines) + Environment.NewLine;
+    }
+}

@@ -1,0 +1,106 @@
+using System.CommandLine;
+using System.Globalization;
+using Embedded.Rnn.Safetensors;
+
+namespace Embedded.Rnn.Tool;
+
+/// <summary>
+/// <c>embedded-rnn import model.safetensors --name gesture --golden golden.safetensors</c>: turns PyTorch weights
+/// into <c>gesture.rnn.json</c> + <c>gesture.safetensors</c> (Embedded.Rnn's names), after compiling the inferred
+/// spec with the generator, loading the weights strictly and, with a golden file, checking the outputs.
+/// Nothing is written unless every step passed.
+/// </summary>
+public static class ImportCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var file = ToolCommands.ExistingFile("weights", "PyTorch weights as safetensors: a module's state_dict (safetensors.torch.save_file(model.state_dict(), ...)) or an nn.RNN/LSTM/GRU's.");
+        var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors.", Required = true };
+        name.Validators.Add(r =>
+        {
+            string? value = r.GetValueOrDefault<string>();
+            if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\'))
+            {
+                r.AddError($"--name must be a plain file name (got '{value}').");
+            }
+        });
+        var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder to write the spec and weights to.", DefaultValueFactory = _ => new DirectoryInfo(".") };
+        var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\" for self.lstm); found automatically when one tensor name ends in weight_ih_l0." };
+        var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the nn.Linear head's weight and bias (e.g. \"fc.\"); written as head.weight and head.bias.", DefaultValueFactory = _ => "head." };
+        var activation = ToolCommands.Choice("--activation", "An rnn cell's nonlinearity (weights cannot tell; PyTorch's default is tanh). Not allowed for lstm and gru.", null, "tanh", "relu", "leaky_relu");
+        var headActivation = ToolCommands.Choice("--head-activation", "The head's activation, applied after the linear layer (weights cannot tell).", "none", "none", "sigmoid", "tanh", "softmax");
+        var golden = ToolCommands.ExistingFileOption("--golden", "Golden run to check against (reference-case format: input [T, B, I], output [T, B, O] from PyTorch, optional h0/c0). Proves the gate layout; strongly recommended.");
+        var batchFirst = new Option<bool>("--batch-first") { Description = "The golden tensors are [B, T, ...] (PyTorch batch_first=True)." };
+        var force = new Option<bool>("--force") { Description = "Overwrite existing files." };
+        var command = new Command("import", "Imports PyTorch weights: infers cell, sizes, layers, direction and bias from the tensors, writes <name>.rnn.json and <name>.safetensors, and with --golden checks the compiled model against PyTorch's output within 1e-5 (scaled) before writing anything.")
+        {
+            file, name, outDir, prefix, headPrefix, activation, headActivation, golden, batchFirst, force,
+        };
+        command.SetGuardedAction((result, output) =>
+        {
+            var source = ToolCommands.ReadSafetensors(result.GetValue(file)!);
+            var layout = StateDictLayout.Infer(source, result.GetValue(prefix), result.GetValue(headPrefix)!);
+            string? rnnActivation = result.GetValue(activation);
+            if (rnnActivation is not null && layout.Cell != "rnn")
+            {
+                throw new ToolException($"--activation is for rnn cells; these weights are an {layout.Cell} (its gates are fixed to sigmoid and tanh).");
+            }
+
+            string? head = result.GetValue(headActivation);
+            if (layout.HeadOutput is null && head != "none")
+            {
+                throw new ToolException($"--head-activation {head} given but the file has no head ('{layout.HeadPrefix}weight'); pass --head-prefix if the head is named differently.");
+            }
+
+            output.WriteLine($"model: {layout.Summary}");
+            if (layout.Ignored.Count > 0)
+            {
+                output.WriteLine($"ignored (not part of the model): {string.Join(", ", layout.Ignored)}");
+            }
+
+            string directory = result.GetValue(outDir)!.FullName;
+            string specPath = Path.Combine(directory, result.GetValue(name) + ".rnn.json");
+            string weightsPath = Path.Combine(directory, result.GetValue(name) + ".safetensors");
+            bool overwrite = result.GetValue(force);
+            ToolCommands.CheckWritable(specPath, overwrite);
+            ToolCommands.CheckWritable(weightsPath, overwrite);
+
+            string spec = layout.SpecJson(layout.Cell == "rnn" ? rnnActivation ?? "tanh" : null, layout.HeadOutput is null ? null : head);
+            var weights = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "embedded-rnn import");
+            foreach (var (sourceName, target, shape) in layout.Tensors)
+            {
+                weights.Add(target, source.ReadAsSingle(sourceName), shape.Select(d => (long)d).ToArray());
+            }
+
+            byte[] weightsBytes = weights.ToArray();
+            using var compiled = ModelCompiler.Compile(specPath, spec);
+            var model = compiled.FromSafetensors(SafetensorsFile.Parse(weightsBytes)); // strict: the spec and the weights agree
+            if (result.GetValue(golden) is { } goldenFile)
+            {
+                var outcome = GoldenCheck.Run(compiled, model, ToolCommands.ReadSafetensors(goldenFile), result.GetValue(batchFirst));
+                if (outcome.Failure is not null)
+                {
+                    result.InvocationConfiguration.Error.WriteLine($"embedded-rnn import: golden check FAILED: {outcome.Failure}. " +
+                        "The weights do not reproduce PyTorch's run: check --activation, --head-activation and that the golden file belongs to these weights. Nothing was written.");
+                    return ToolCommands.CheckFailed;
+                }
+
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"golden check passed: {outcome.Sequences} sequence(s) × {outcome.Steps} steps on the {model.Path} path, largest scaled error {outcome.WorstError:0.00e+00} (bound {GoldenCheck.Bound:0e+00})"));
+            }
+            else
+            {
+                output.WriteLine("no golden check: pass --golden with PyTorch's input and output to prove the gate layout");
+            }
+
+            File.WriteAllText(specPath, spec);
+            File.WriteAllBytes(weightsPath, weightsBytes);
+            output.WriteLine($"wrote {specPath}");
+            output.WriteLine($"wrote {weightsPath}");
+            output.Write("spec: " + spec);
+            return 0;
+        });
+        return command;
+    }
+}

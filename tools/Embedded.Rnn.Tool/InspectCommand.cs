@@ -1,0 +1,73 @@
+using System.CommandLine;
+using Embedded.Rnn.Safetensors;
+
+namespace Embedded.Rnn.Tool;
+
+/// <summary><c>embedded-rnn inspect weights.safetensors</c>: tensors, shapes, the model they imply and the spec it needs.</summary>
+public static class InspectCommand
+{
+    /// <summary>The command.</summary>
+    public static Command Create()
+    {
+        var file = ToolCommands.ExistingFile("file", "A safetensors file: PyTorch weights (a module's state_dict), Embedded.Rnn weights or a reference case.");
+        var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\"); found automatically when one tensor name ends in weight_ih_l0." };
+        var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the dense head's weight and bias.", DefaultValueFactory = _ => "head." };
+        var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need.")
+        {
+            file, prefix, headPrefix,
+        };
+        command.SetGuardedAction((result, output) =>
+        {
+            var path = result.GetValue(file)!;
+            var weights = ToolCommands.ReadSafetensors(path);
+            output.WriteLine($"{path.Name}: {weights.Tensors.Count} tensor{(weights.Tensors.Count == 1 ? string.Empty : "s")}, {path.Length} bytes");
+            foreach (var (key, value) in weights.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal))
+            {
+                output.WriteLine($"  metadata {key} = {(value.Length > 100 ? value[..100] + "…" : value)}");
+            }
+
+            int width = weights.Tensors.Count == 0 ? 0 : weights.Tensors.Max(t => t.Name.Length);
+            foreach (var tensor in weights.Tensors.OrderBy(t => t.Begin))
+            {
+                output.WriteLine($"  {tensor.Name.PadRight(width)}  {tensor.DType.ToString().ToUpperInvariant(),-4} {tensor.ShapeText}");
+            }
+
+            StateDictLayout layout;
+            try
+            {
+                layout = StateDictLayout.Infer(weights, result.GetValue(prefix), result.GetValue(headPrefix)!);
+            }
+            catch (ToolException e)
+            {
+                output.WriteLine($"model: none inferred: {e.Message}");
+                return 0;
+            }
+
+            output.WriteLine($"model: {layout.Summary}" + (layout.Prefix.Length > 0 ? $" (tensors under '{layout.Prefix}')" : string.Empty));
+            foreach (string candidate in layout.HeadCandidates(weights))
+            {
+                output.WriteLine($"  '{candidate}weight' and '{candidate}bias' fit a dense head: pass --head-prefix {candidate} to include it");
+            }
+
+            if (layout.Cell == "rnn")
+            {
+                output.WriteLine("  an rnn's activation (tanh, relu, leaky_relu) cannot be read from weights: the spec below uses PyTorch's default, tanh");
+            }
+
+            if (layout.HeadOutput is not null)
+            {
+                output.WriteLine("  the head's activation cannot be read from weights: set it in the spec (none, sigmoid, tanh, softmax)");
+            }
+
+            output.WriteLine("spec:");
+            output.Write(layout.SpecJson(layout.Cell == "rnn" ? "tanh" : null, layout.HeadOutput is null ? null : "none"));
+            if (layout.Ignored.Count > 0)
+            {
+                output.WriteLine($"not part of the model ({layout.Ignored.Count}): {string.Join(", ", layout.Ignored)}");
+            }
+
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,116 @@
+using System.CommandLine;
+using System.CommandLine.Parsing;
+using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Training;
+
+namespace Embedded.Rnn.Tool;
+
+/// <summary>The command tree (inspect, import, train, export) and what every command shares.</summary>
+public static class ToolCommands
+{
+    /// <summary>Exit code of a check that ran and failed (the golden run).</summary>
+    public const int CheckFailed = 1;
+
+    /// <summary>Exit code of bad input: a missing or malformed file, an invalid spec, arguments that do not fit.</summary>
+    public const int BadInput = 2;
+
+    /// <summary>The root command with every subcommand.</summary>
+    public static RootCommand Build() => new(
+        "Works with Embedded.Rnn models: inspect PyTorch weights, import them into a spec + weights pair (checked by a golden run), " +
+        "train a model from a CSV file, export weights for PyTorch. Specs are compiled with the same generator your build uses.")
+    {
+        InspectCommand.Create(),
+        ImportCommand.Create(),
+        TrainCommand.Create(),
+        ExportCommand.Create(),
+    };
+
+    /// <summary>Sets the command's action, turning the user's errors (files, specs, CSV, tensors) into one clear line and exit code 2.</summary>
+    public static void SetGuardedAction(this Command command, Func<ParseResult, TextWriter, int> action) =>
+        command.SetAction(result =>
+        {
+            var output = result.InvocationConfiguration.Output;
+            var error = result.InvocationConfiguration.Error;
+            try
+            {
+                return action(result, output);
+            }
+            catch (Exception e) when (e is ToolException or SafetensorsException or CsvFormatException or IOException or UnauthorizedAccessException
+                or TrainingDivergedException or ArgumentException)
+            {
+                error.WriteLine($"embedded-rnn {command.Name}: error: {e.Message}");
+                return BadInput;
+            }
+        });
+
+    /// <summary>An input file argument that must exist (System.CommandLine reports a missing file by name).</summary>
+    public static Argument<FileInfo> ExistingFile(string name, string description)
+    {
+        var argument = new Argument<FileInfo>(name) { Description = description };
+        argument.AcceptExistingOnly();
+        return argument;
+    }
+
+    /// <summary>A file option that must exist when given.</summary>
+    public static Option<FileInfo> ExistingFileOption(string name, string description, bool required = false)
+    {
+        var option = new Option<FileInfo>(name) { Description = description, Required = required };
+        option.AcceptExistingOnly();
+        return option;
+    }
+
+    /// <summary>A string option restricted to the given values (listed in help and in the error).</summary>
+    public static Option<string> Choice(string name, string description, string? defaultValue, params string[] values)
+    {
+        var option = new Option<string>(name) { Description = description };
+        if (defaultValue is not null)
+        {
+            option.DefaultValueFactory = _ => defaultValue;
+        }
+
+        option.AcceptOnlyFromAmong(values);
+        return option;
+    }
+
+    /// <summary>Adds a validator that the option's value is at least <paramref name="minimum"/>.</summary>
+    public static Option<T> AtLeast<T>(this Option<T> option, T minimum)
+        where T : struct, IComparable<T>
+    {
+        option.Validators.Add(result =>
+        {
+            if (result.GetValueOrDefault<T>() is var value && value.CompareTo(minimum) < 0)
+            {
+                result.AddError($"{option.Name} must be at least {minimum} (got {value}).");
+            }
+        });
+        return option;
+    }
+
+    /// <summary>Reads a safetensors file, naming it in any error.</summary>
+    public static SafetensorsFile ReadSafetensors(FileInfo file)
+    {
+        try
+        {
+            return SafetensorsFile.Read(file.FullName);
+        }
+        catch (SafetensorsException e)
+        {
+            throw new ToolException($"{file.Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Refuses to overwrite an existing file unless allowed, and creates the folder it goes in.</summary>
+    public static void CheckWritable(string path, bool overwrite)
+    {
+        if (File.Exists(path) && !overwrite)
+        {
+            throw new ToolException($"{path} exists; pass --force to overwrite it.");
+        }
+
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        if (directory is not null)
+        {
+            Directory.CreateDirectory(directory);
+        }
+    }
+}
