@@ -14,9 +14,10 @@ if (args.Length != 1)
 Directory.CreateDirectory(args[0]);
 var model = TraineeNet.FromParameters(RnnTrainer.InitialParameters(TraineeNet.Shape, TraineeNet.Parameters, seed: 11));
 using var trainer = new RnnTrainer(model, CrashTraineeSetup.Options(args[0]));
+var clock = System.Diagnostics.Stopwatch.StartNew();
 trainer.Fit(CrashTraineeSetup.Examples(), resume: true);
 trainer.ExportSafetensors(Path.Combine(args[0], CrashTraineeSetup.WeightsFile));
-Console.WriteLine($"done after {trainer.Steps} steps");
+Console.WriteLine($"done after {trainer.Steps} steps ({clock.Elapsed.TotalSeconds:F1} s in Fit)");
 return 0;
 
 [RnnModel("Models/trainee.rnn.json")]
@@ -39,15 +40,15 @@ public static class CrashTraineeSetup
         Workers = 2, CheckpointPath = Path.Combine(folder, CheckpointFile), CheckpointEvery = 1,
     };
 
-    /// <summary>80 sequences of 24 steps: the target is a smoothed sum of the first feature.</summary>
+    /// <summary>120 sequences of 30 steps: the target is a smoothed sum of the first feature.</summary>
     public static TrainingExample[] Examples()
     {
         var random = new Random(3); // System.Random with a seed is deterministic on one runtime
-        return Enumerable.Range(0, 80).Select(_ =>
+        return Enumerable.Range(0, 120).Select(_ =>
         {
-            var inputs = Enumerable.Range(0, 24 * 3).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            var inputs = Enumerable.Range(0, 30 * 3).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
             float target = 0f;
-            for (int t = 0; t < 24; t++)
+            for (int t = 0; t < 30; t++)
             {
                 target = 0.8f * target + 0.2f * inputs[t * 3];
             }
