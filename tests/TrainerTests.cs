@@ -272,7 +272,14 @@ public sealed class TrainerTests : IDisposable
 
         var model = LstmTinyClassifier.FromParameters(RnnTrainer.InitialParameters(LstmTinyClassifier.Shape, LstmTinyClassifier.Parameters, seed: 2));
         string checkpoint = Path.Combine(_directory, "bad.ckpt");
-        using var trainer = new RnnTrainer(model, new TrainingOptions { Loss = LossKind.CrossEntropy, Epochs = 1, BatchSize = 4, CheckpointPath = checkpoint, CheckpointEvery = 1 });
+        using var trainer = new RnnTrainer(model, new TrainingOptions
+        {
+            Loss = LossKind.CrossEntropy,
+            Epochs = 1,
+            BatchSize = 4,
+            CheckpointPath = checkpoint,
+            CheckpointEvery = 1,
+        });
         var error = Assert.Throws<ArgumentException>(() => trainer.Fit(training, validation));
         Assert.Contains(message, error.Message);
         Assert.Equal(0, trainer.Steps);
