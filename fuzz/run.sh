@@ -11,7 +11,14 @@ seconds=${1:-600}
 shift || true
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(spec safetensors)
-work=${FUZZ_WORK:-$(mktemp -d)}
+# FUZZ_WORK keeps the build and AFL's output (queue, crashes) in a folder of your choice; otherwise a temporary one
+# is removed at the end (crash and hang inputs are copied into the repository first).
+if [ -n "${FUZZ_WORK:-}" ]; then
+  work=$FUZZ_WORK
+else
+  work=$(mktemp -d)
+  trap 'rm -rf "$work"' EXIT
+fi
 tools=$work/tools
 passed=0
 failed=0
@@ -61,13 +68,13 @@ for target in "${targets[@]}"; do
   if [ "$crashes" != 0 ] || [ "$hangs" != 0 ]; then
     mkdir -p "fuzz/findings/$target"
     cp "$findings"/default/crashes/id* "$findings"/default/hangs/id* "fuzz/findings/$target/" 2>/dev/null
-    echo "fuzz: inputs copied to fuzz/findings/$target; replay them with: dotnet $bin/Embedded.Rnn.Fuzz.dll replay $target fuzz/findings/$target"
+    echo "fuzz: inputs copied to fuzz/findings/$target; replay them with: dotnet run --project fuzz/Embedded.Rnn.Fuzz -- replay $target fuzz/findings/$target"
     failed=$((failed + 1))
   else
     passed=$((passed + 1))
   fi
   # New coverage AFL found, for whoever wants to grow the committed corpus (fuzz/README.md says how).
-  echo "fuzz: queue in $findings/default/queue"
+  [ -n "${FUZZ_WORK:-}" ] && echo "fuzz: queue in $findings/default/queue"
 done
 
 echo "$passed passed, $failed failed"
