@@ -107,29 +107,155 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
         }
     }
 
-    [Fact]
-    public void One_model_serves_many_states_on_many_threads()
+    /// <summary>Every path this machine runs natively, and the scalar path (which every machine runs).</summary>
+    public static TheoryData<KernelPath> PathsThisMachineRuns()
     {
-        var model = Lstm();
-        const int streams = 16;
-        var inputs = Enumerable.Range(0, streams).Select(s => Enumerable.Range(0, 40 * LstmI8H32T20B2.InputSize).Select(i => MathF.Sin(i * 0.1f + s)).ToArray()).ToArray();
-        float[] RunOne(int s)
+        var data = new TheoryData<KernelPath>();
+        foreach (var path in Enum.GetValues<KernelPath>().Where(KernelPaths.IsAccelerated))
         {
-            var state = default(LstmI8H32T20B2.State);
-            var ys = new float[40 * LstmI8H32T20B2.OutputSize];
-            model.Run(inputs[s], ref state, ys);
-            return ys;
+            data.Add(path);
         }
 
-        var sequential = Enumerable.Range(0, streams).Select(RunOne).ToArray();
-        var parallel = new float[streams][];
-        Parallel.For(0, streams, new ParallelOptions { MaxDegreeOfParallelism = 4 }, s => parallel[s] = RunOne(s));
+        return data;
+    }
+
+    /// <summary>
+    /// One weights object shared by 8 threads (on however few cores), each stepping 4 states of its own in
+    /// turn over 600 steps, and bidirectional whole-sequence runs (rented and caller-owned workspaces), all
+    /// started together: every output equals, bit for bit, the same stream run alone and sequentially.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(PathsThisMachineRuns))]
+    public void One_model_serves_many_states_on_many_threads_bit_for_bit(KernelPath path)
+    {
+        const int threads = 8, statesPerThread = 4, streams = threads * statesPerThread, steps = 600, sequenceSteps = 150;
+        var lstm = Lstm(path);
+        var leaky = RnnLeakyDeep.FromSafetensors(RandomWeights(RnnLeakyDeep.Parameters, seed: 3), path);
+        var bidirectional = GruBidirHeadSigmoid.FromSafetensors(RandomWeights(GruBidirHeadSigmoid.Parameters, seed: 4), path);
+        Assert.Equal(path, lstm.Path);
+        var random = new Random(17);
+        float[] Noise(int count) => Enumerable.Range(0, count).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+        var lstmInputs = Enumerable.Range(0, streams).Select(_ => Noise(steps * LstmI8H32T20B2.InputSize)).ToArray();
+        var leakyInputs = Enumerable.Range(0, streams).Select(_ => Noise(steps * RnnLeakyDeep.InputSize)).ToArray();
+        var sequenceInputs = Enumerable.Range(0, streams).Select(_ => Noise(sequenceSteps * GruBidirHeadSigmoid.InputSize)).ToArray();
+
+        // Sequential: one stream at a time, on this thread.
+        var expectedLstm = new float[streams][];
+        var expectedLeaky = new float[streams][];
+        var expectedSequence = new float[streams][];
         for (int s = 0; s < streams; s++)
         {
-            Assert.Equal(sequential[s], parallel[s]);
+            var lstmState = default(LstmI8H32T20B2.State);
+            var leakyState = default(RnnLeakyDeep.State);
+            var sequenceState = default(GruBidirHeadSigmoid.State);
+            expectedLstm[s] = new float[steps * LstmI8H32T20B2.OutputSize];
+            expectedLeaky[s] = new float[steps * RnnLeakyDeep.OutputSize];
+            expectedSequence[s] = new float[sequenceSteps * GruBidirHeadSigmoid.OutputSize];
+            for (int t = 0; t < steps; t++)
+            {
+                lstm.Step(lstmInputs[s].AsSpan(t * LstmI8H32T20B2.InputSize, LstmI8H32T20B2.InputSize), ref lstmState, expectedLstm[s].AsSpan(t * LstmI8H32T20B2.OutputSize, LstmI8H32T20B2.OutputSize));
+                leaky.Step(leakyInputs[s].AsSpan(t * RnnLeakyDeep.InputSize, RnnLeakyDeep.InputSize), ref leakyState, expectedLeaky[s].AsSpan(t * RnnLeakyDeep.OutputSize, RnnLeakyDeep.OutputSize));
+            }
+
+            bidirectional.Run(sequenceInputs[s], ref sequenceState, expectedSequence[s]);
         }
 
-        Assert.NotEqual(sequential[0], sequential[1]);
+        // Concurrent: each thread interleaves the steps of its own states, all threads released at once.
+        var actualLstm = new float[streams][];
+        var actualLeaky = new float[streams][];
+        var actualSequence = new float[streams][];
+        var start = new Barrier(threads);
+        var failures = new System.Collections.Concurrent.ConcurrentQueue<Exception>();
+        var workers = Enumerable.Range(0, threads).Select(w => new Thread(() =>
+        {
+            try
+            {
+                var mine = Enumerable.Range(w * statesPerThread, statesPerThread).ToArray();
+                var lstmStates = new LstmI8H32T20B2.State[statesPerThread];
+                var leakyStates = new RnnLeakyDeep.State[statesPerThread];
+                foreach (int s in mine)
+                {
+                    actualLstm[s] = new float[steps * LstmI8H32T20B2.OutputSize];
+                    actualLeaky[s] = new float[steps * RnnLeakyDeep.OutputSize];
+                    actualSequence[s] = new float[sequenceSteps * GruBidirHeadSigmoid.OutputSize];
+                }
+
+                var workspace = new float[GruBidirHeadSigmoid.RunWorkspaceLength(sequenceSteps)];
+                start.SignalAndWait();
+                for (int t = 0; t < steps; t++)
+                {
+                    for (int k = 0; k < statesPerThread; k++)
+                    {
+                        int s = mine[k];
+                        lstm.Step(lstmInputs[s].AsSpan(t * LstmI8H32T20B2.InputSize, LstmI8H32T20B2.InputSize), ref lstmStates[k], actualLstm[s].AsSpan(t * LstmI8H32T20B2.OutputSize, LstmI8H32T20B2.OutputSize));
+                        leaky.Step(leakyInputs[s].AsSpan(t * RnnLeakyDeep.InputSize, RnnLeakyDeep.InputSize), ref leakyStates[k], actualLeaky[s].AsSpan(t * RnnLeakyDeep.OutputSize, RnnLeakyDeep.OutputSize));
+                    }
+
+                    if (t % (steps / statesPerThread) == 0)
+                    {
+                        // Whole sequences in between, alternating the pool's workspace and this thread's own.
+                        int k = t / (steps / statesPerThread), s = mine[k];
+                        var sequenceState = default(GruBidirHeadSigmoid.State);
+                        if (k % 2 == 0)
+                        {
+                            bidirectional.Run(sequenceInputs[s], ref sequenceState, actualSequence[s]);
+                        }
+                        else
+                        {
+                            bidirectional.Run(sequenceInputs[s], ref sequenceState, actualSequence[s], workspace);
+                        }
+                    }
+                }
+            }
+            catch (Exception e)
+            {
+                failures.Enqueue(e);
+                start.RemoveParticipant();
+            }
+        })).ToArray();
+        foreach (var worker in workers)
+        {
+            worker.Start();
+        }
+
+        foreach (var worker in workers)
+        {
+            worker.Join();
+        }
+
+        Assert.Empty(failures);
+        for (int s = 0; s < streams; s++)
+        {
+            AssertBitwiseEqual(expectedLstm[s], actualLstm[s], $"lstm stream {s}");
+            AssertBitwiseEqual(expectedLeaky[s], actualLeaky[s], $"leaky rnn stream {s}");
+            AssertBitwiseEqual(expectedSequence[s], actualSequence[s], $"bidirectional gru sequence {s}");
+        }
+
+        Assert.NotEqual(expectedLstm[0], expectedLstm[1]); // the streams differ, so a mix-up would show
+    }
+
+    /// <summary>The hot path takes no lock: the generated Step/Run code uses no locking or interlocked primitive.</summary>
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 32}")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 12, \"layers\": 2, \"bidirectional\": true, \"head\": {\"output\": 3, \"activation\": \"sigmoid\"}}")]
+    [InlineData("{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"input\": 7, \"hidden\": 40, \"layers\": 3}")]
+    public void Generated_kernels_take_no_locks(string spec)
+    {
+        string source = Generator.GeneratorHarness.Run("using Embedded.Rnn;\nnamespace App;\n[RnnModel(\"models/net.rnn.json\")]\npublic partial class Net { }", ("models/net.rnn.json", spec)).Result.GeneratedSources.Single().SourceText.ToString();
+        var locking = System.Text.RegularExpressions.Regex.Match(source, @"\block\s*\(|\b(Monitor|Interlocked|Volatile)\.|\b(SpinLock|Mutex|SemaphoreSlim|Semaphore|ReaderWriterLockSlim|Lazy)\b");
+        Assert.False(locking.Success, $"the generated code uses '{locking.Value}'");
+    }
+
+    private static void AssertBitwiseEqual(float[] expected, float[] actual, string what)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            if (BitConverter.SingleToInt32Bits(expected[i]) != BitConverter.SingleToInt32Bits(actual[i]))
+            {
+                Assert.Fail($"{what}: value {i} is {actual[i]:R} on many threads but {expected[i]:R} alone");
+            }
+        }
     }
 
     [Fact]

@@ -86,6 +86,22 @@ public sealed class SafetensorsTests
     public void Rejects_malformed_headers(string header, int dataBytes, string message) =>
         Assert.Contains(message, Fails(File(header, dataBytes)));
 
+    /// <summary>Regression (found by PropertyTests): a tensor with a zero dimension after a non-zero one, such as
+    /// [1, 0] or [3, 0] beside a smaller data section, was rejected as "larger than the whole data section".</summary>
+    [Theory]
+    [InlineData(new long[] { 1, 0 }, 0)]
+    [InlineData(new long[] { 3, 0 }, 2)]
+    [InlineData(new long[] { 5, 0, 7 }, 1)]
+    [InlineData(new long[] { 0 }, 1)]
+    public void Reads_empty_tensors_whatever_their_other_dimensions(long[] shape, int otherValues)
+    {
+        var bytes = new SafetensorsWriter().Add("empty", Array.Empty<float>(), shape).Add("other", new float[otherValues], otherValues).ToArray();
+        var file = SafetensorsFile.Parse(bytes);
+        Assert.Equal(shape, file.GetTensor("empty").Shape);
+        Assert.Empty(file.ReadAsSingle("empty"));
+        Assert.Equal(otherValues, file.ReadAsSingle("other").Length);
+    }
+
     [Fact]
     public void Rejects_a_header_that_is_not_utf8()
     {

@@ -236,9 +236,64 @@ public sealed class TrainerTests : IDisposable
         data[3].Inputs[5] = float.NaN;
         Assert.Contains("example 3: input at step 5, feature 0 is NaN", Assert.Throws<ArgumentException>(() => trainer.Evaluate(data)).Message);
         Assert.Contains("targets have 2 values; expected 1", Assert.Throws<ArgumentException>(() => trainer.Evaluate([new TrainingExample([1f], [1f, 2f])])).Message);
-        Assert.Contains("expected T × 1 with T >= 1", Assert.Throws<ArgumentException>(() => trainer.Evaluate([new TrainingExample([], [1f])])).Message);
+        Assert.Contains("example 0: the sequence is empty", Assert.Throws<ArgumentException>(() => trainer.Evaluate([new TrainingExample([], [1f])])).Message);
         Assert.Throws<ArgumentException>(() => new RnnTrainer(model, new TrainingOptions { Loss = LossKind.CrossEntropy }));
         Assert.Throws<ArgumentException>(() => new RnnTrainer(model, new TrainingOptions { LearningRate = -1 }));
+    }
+
+    /// <summary>Every kind of bad example, in the training or the validation set, names the set, the example and the value's place.</summary>
+    [Theory]
+    [InlineData("empty", "training example 4: the sequence is empty; an example needs at least one step of 2 input values")]
+    [InlineData("ragged", "training example 4: inputs have 7 values; expected T × 2 with T >= 1")]
+    [InlineData("nan-input", "training example 4: input at step 3, feature 1 is NaN; inputs must be finite")]
+    [InlineData("infinite-input", "training example 4: input at step 0, feature 0 is -Infinity; inputs must be finite")]
+    [InlineData("nan-target", "training example 4: target 2 is NaN; targets must be finite")]
+    [InlineData("short-target", "training example 4: targets have 2 values; expected 3 (SequenceToOne)")]
+    [InlineData("null-inputs", "training example 4: inputs are null")]
+    [InlineData("validation-nan", "validation example 1: input at step 2, feature 0 is NaN; inputs must be finite")]
+    public void Bad_examples_stop_Fit_before_any_step_with_the_example_and_position(string fault, string message)
+    {
+        var random = new Random(4);
+        var training = Enumerable.Range(0, 12).Select(_ => TrainingExample.Classification(
+            Enumerable.Range(0, 8 * LstmTinyClassifier.InputSize).Select(_ => (float)random.NextDouble()).ToArray(), random.Next(3), 3)).ToList();
+        var validation = training.Take(3).Select(e => e with { Inputs = (float[])e.Inputs.Clone() }).ToList();
+        var bad = training[4];
+        switch (fault)
+        {
+            case "empty": training[4] = bad with { Inputs = [] }; break;
+            case "ragged": training[4] = bad with { Inputs = bad.Inputs[..7] }; break;
+            case "nan-input": bad.Inputs[3 * 2 + 1] = float.NaN; break;
+            case "infinite-input": bad.Inputs[0] = float.NegativeInfinity; break;
+            case "nan-target": bad.Targets[2] = float.NaN; break;
+            case "short-target": training[4] = bad with { Targets = [1f, 0f] }; break;
+            case "null-inputs": training[4] = bad with { Inputs = null! }; break;
+            case "validation-nan": validation[1].Inputs[2 * 2] = float.NaN; break;
+        }
+
+        var model = LstmTinyClassifier.FromParameters(RnnTrainer.InitialParameters(LstmTinyClassifier.Shape, LstmTinyClassifier.Parameters, seed: 2));
+        string checkpoint = Path.Combine(_directory, "bad.ckpt");
+        using var trainer = new RnnTrainer(model, new TrainingOptions
+        {
+            Loss = LossKind.CrossEntropy,
+            Epochs = 1,
+            BatchSize = 4,
+            CheckpointPath = checkpoint,
+            CheckpointEvery = 1,
+        });
+        var error = Assert.Throws<ArgumentException>(() => trainer.Fit(training, validation));
+        Assert.Contains(message, error.Message);
+        Assert.Equal(0, trainer.Steps);
+        Assert.False(File.Exists(checkpoint)); // nothing was trained, so nothing was saved
+    }
+
+    [Fact]
+    public void A_non_finite_sequence_to_sequence_target_names_its_step_and_output()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { Target = TargetKind.SequenceToSequence });
+        var data = Enumerable.Range(0, 3).Select(_ => new TrainingExample(new float[5], new float[5])).ToList();
+        data[2].Targets[3] = float.PositiveInfinity;
+        Assert.Contains("example 2: target at step 3, output 0 is Infinity; targets must be finite", Assert.Throws<ArgumentException>(() => trainer.Evaluate(data)).Message);
     }
 
     [Fact]

@@ -240,10 +240,11 @@ public sealed class SafetensorsFile
             throw new SafetensorsException($"tensor '{name}' has data_offsets [{string.Join(", ", offsets)}]; expected [begin, end] with begin <= end.");
         }
 
-        long count = 1;
-        foreach (long d in shape)
+        // A zero dimension makes an empty tensor, whatever the other dimensions are (safetensors allows those).
+        long count = shape.Contains(0) ? 0 : 1;
+        foreach (long d in count == 0 ? [] : shape)
         {
-            if (d != 0 && count > dataLength / d)
+            if (count > dataLength / d)
             {
                 throw new SafetensorsException($"tensor '{name}' has shape {SafetensorsTensor.FormatShape(shape)}, larger than the whole data section ({dataLength} bytes).");
             }

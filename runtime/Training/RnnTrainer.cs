@@ -324,6 +324,16 @@ public sealed class RnnTrainer : IDisposable
         for (int i = 0; i < examples.Count; i++)
         {
             var e = examples[i] ?? throw new ArgumentException($"{set} example {i} is null.");
+            if (e.Inputs is null || e.Targets is null)
+            {
+                throw new ArgumentException($"{set} example {i}: {(e.Inputs is null ? "inputs" : "targets")} are null.");
+            }
+
+            if (e.Inputs.Length == 0)
+            {
+                throw new ArgumentException($"{set} example {i}: the sequence is empty; an example needs at least one step of {shape.InputSize} input values.");
+            }
+
             int steps = e.Inputs.Length / shape.InputSize;
             if (steps == 0 || steps * shape.InputSize != e.Inputs.Length)
             {
@@ -337,11 +347,17 @@ public sealed class RnnTrainer : IDisposable
             }
 
             int bad = Array.FindIndex(e.Inputs, v => !float.IsFinite(v));
-            if (bad >= 0 || Array.Exists(e.Targets, v => !float.IsFinite(v)))
+            if (bad >= 0)
             {
-                throw new ArgumentException(bad >= 0
-                    ? $"{set} example {i}: input at step {bad / shape.InputSize}, feature {bad % shape.InputSize} is {e.Inputs[bad]}."
-                    : $"{set} example {i}: a target is not finite.");
+                throw new ArgumentException($"{set} example {i}: input at step {bad / shape.InputSize}, feature {bad % shape.InputSize} is {e.Inputs[bad].ToString(CultureInfo.InvariantCulture)}; inputs must be finite.");
+            }
+
+            bad = Array.FindIndex(e.Targets, v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new ArgumentException(_options.Target == TargetKind.SequenceToOne
+                    ? $"{set} example {i}: target {bad} is {e.Targets[bad].ToString(CultureInfo.InvariantCulture)}; targets must be finite."
+                    : $"{set} example {i}: target at step {bad / shape.OutputSize}, output {bad % shape.OutputSize} is {e.Targets[bad].ToString(CultureInfo.InvariantCulture)}; targets must be finite.");
             }
         }
     }

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using Embedded.Rnn;
 using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Training;
 
 // Streams a real signal through a generated LSTM whose weights come from a PyTorch nn.LSTM(1, 8).
 string dataDirectory = Path.Combine(AppContext.BaseDirectory, "data");
@@ -30,11 +31,10 @@ double worst = outputs.Select((v, i) => Math.Abs(v - expected[i])).Max();
 Console.WriteLine($"PyTorch parity over {input.Length} steps: max |ours - torch| = {worst:E2}");
 
 // 2. Stream the Nile flows (standardised) one step at a time, as a device would.
-var flows = File.ReadLines(Path.Combine(dataDirectory, "nile.csv"))
-    .Skip(1)
-    .Select(line => line.Split(','))
-    .Select(f => (Year: int.Parse(f[0], CultureInfo.InvariantCulture), Volume: float.Parse(f[1], CultureInfo.InvariantCulture)))
-    .ToArray();
+// CsvTable is strict: a malformed row stops with its file, line and column instead of streaming garbage.
+var nile = CsvTable.Read(Path.Combine(dataDirectory, "nile.csv"));
+var volumes = nile.Numbers("volume");
+var flows = nile.Numbers("year").Select((year, i) => (Year: (int)year, Volume: volumes[i])).ToArray();
 float mean = flows.Average(f => f.Volume);
 float deviation = MathF.Sqrt(flows.Average(f => (f.Volume - mean) * (f.Volume - mean)));
 var stream = default(SensorNet.State);
