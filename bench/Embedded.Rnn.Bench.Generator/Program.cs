@@ -6,6 +6,7 @@ using BenchmarkDotNet.Diagnosers;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
 using Embedded.Rnn.Generator;
+using Embedded.Rnn.Hosting;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
@@ -101,7 +102,7 @@ public abstract class GeneratorHarness
         foreach (string name in models)
         {
             string spec = ReadResource(name + ".rnn.json");
-            texts.Add(new InMemoryText($"/bench/models/{name}.rnn.json", spec));
+            texts.Add(new InMemoryAdditionalText($"/bench/models/{name}.rnn.json", spec));
             string type = string.Concat(name.Split('_').Select(p => char.ToUpperInvariant(p[0]) + p[1..]));
             source.Append($"[Embedded.Rnn.RnnModel(\"models/{name}.rnn.json\")]\npublic partial class {type} {{ }}\n");
         }
@@ -125,12 +126,4 @@ public abstract class GeneratorHarness
         return reader.ReadToEnd();
     }
 
-    private sealed class InMemoryText(string path, string text) : AdditionalText
-    {
-        private readonly SourceText _text = SourceText.From(text);
-
-        public override string Path { get; } = path;
-
-        public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
-    }
 }

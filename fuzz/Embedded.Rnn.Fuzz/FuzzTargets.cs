@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Text;
 using Embedded.Rnn.Generator;
+using Embedded.Rnn.Hosting;
 using Embedded.Rnn.Safetensors;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -28,17 +29,14 @@ public static class FuzzTargets
     private static readonly Lazy<CSharpCompilation> UserProject = new(() => CSharpCompilation.Create(
         "UserProject",
         [CSharpSyntaxTree.ParseText(ModelSource, ParseOptions, path: "/project/Net.cs")],
-        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(KernelPath).Assembly.Location)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p)),
+        InMemoryReferences.FrameworkAndRuntime,
         new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable)));
 
     private static readonly Lazy<AdditionalText> BakeableWeights = new(() =>
     {
         using var stream = typeof(FuzzTargets).Assembly.GetManifestResourceStream("weights.safetensors.b64")!;
         using var reader = new StreamReader(stream);
-        return new InMemoryText(WeightsPath, reader.ReadToEnd());
+        return new InMemoryAdditionalText(WeightsPath, reader.ReadToEnd());
     });
 
     /// <summary>
@@ -52,7 +50,7 @@ public static class FuzzTargets
         string text = Encoding.UTF8.GetString(input);
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             [new RnnGenerator().AsSourceGenerator()],
-            [new InMemoryText(SpecPath, text), BakeableWeights.Value],
+            [new InMemoryAdditionalText(SpecPath, text), BakeableWeights.Value],
             ParseOptions);
         driver = driver.RunGenerators(UserProject.Value);
         var result = driver.GetRunResult().Results.Single();
@@ -168,14 +166,6 @@ public static class FuzzTargets
         }
     }
 
-    private sealed class InMemoryText(string path, string text) : AdditionalText
-    {
-        private readonly SourceText _text = SourceText.From(text);
-
-        public override string Path { get; } = path;
-
-        public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
-    }
 }
 
 /// <summary>A fuzz target handled an input in a way its contract does not allow.</summary>

@@ -1,6 +1,7 @@
 using System.Collections.Immutable;
 using System.Runtime.CompilerServices;
 using Embedded.Rnn.Generator;
+using Embedded.Rnn.Hosting;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Microsoft.CodeAnalysis.Text;
@@ -13,13 +14,6 @@ public static class GeneratorHarness
 {
     public const string ProjectDirectory = "/project";
 
-    private static readonly ImmutableArray<MetadataReference> References =
-        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(KernelPath).Assembly.Location)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToImmutableArray();
-
     public sealed record Outcome(GeneratorDriver Driver, GeneratorRunResult Result, Compilation Output)
     {
         public ImmutableArray<Diagnostic> Diagnostics => Result.Diagnostics;
@@ -31,11 +25,11 @@ public static class GeneratorHarness
         CSharpCompilation.Create(
             "UserProject",
             sources.Select((s, i) => CSharpSyntaxTree.ParseText(s, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview), path: $"{ProjectDirectory}/Source{i}.cs")),
-            References,
+            InMemoryReferences.FrameworkAndRuntime,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
     public static GeneratorDriver Driver(params (string Path, string Text)[] specs) =>
-        Driver(specs.Select(s => (AdditionalText)new SpecText($"{ProjectDirectory}/{s.Path}", s.Text)).ToArray());
+        Driver(specs.Select(s => (AdditionalText)new InMemoryAdditionalText($"{ProjectDirectory}/{s.Path}", s.Text)).ToArray());
 
     public static GeneratorDriver Driver(params AdditionalText[] texts) =>
         CSharpGeneratorDriver.Create(
@@ -67,10 +61,4 @@ public static class GeneratorHarness
         Assert.Equal(File.ReadAllText(path), actual);
     }
 
-    public sealed class SpecText(string path, string text) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText GetText(CancellationToken cancellationToken = default) => SourceText.From(text);
-    }
 }

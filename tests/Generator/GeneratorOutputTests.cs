@@ -3,6 +3,7 @@ using System.Collections.Immutable;
 using System.Reflection;
 using Embedded.Rnn.Generator;
 using Embedded.Rnn.Generator.Model;
+using Embedded.Rnn.Hosting;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
@@ -77,9 +78,9 @@ public sealed class GeneratorOutputTests
     public void Editing_the_spec_regenerates_the_model()
     {
         var compilation = GeneratorHarness.Compilation(Source);
-        var original = new GeneratorHarness.SpecText("/project/models/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}");
+        var original = new InMemoryAdditionalText("/project/models/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}");
         var first = GeneratorHarness.Run(GeneratorHarness.Driver(original), compilation);
-        var driver = first.Driver.ReplaceAdditionalText(original, new GeneratorHarness.SpecText(original.Path, "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 9}"));
+        var driver = first.Driver.ReplaceAdditionalText(original, new InMemoryAdditionalText(original.Path, "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 9}"));
         var second = GeneratorHarness.Run(driver, compilation);
         Assert.Contains("HiddenSize = 9", second.Source("App.Net.Rnn.g.cs"));
         Assert.Contains(second.Result.TrackedSteps["Models"].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);

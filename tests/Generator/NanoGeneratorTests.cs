@@ -1,4 +1,5 @@
 using System.Collections.Immutable;
+using Embedded.Rnn.Hosting;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
@@ -104,7 +105,7 @@ public sealed class NanoGeneratorTests
             [MetadataReference.CreateFromFile(mscorlib)],
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
         var driver = CSharpGeneratorDriver.Create([new Embedded.Rnn.Generator.RnnGenerator().AsSourceGenerator()],
-            [new GeneratorHarness.SpecText("/project/models/net.rnn.json", spec)], options);
+            [new InMemoryAdditionalText("/project/models/net.rnn.json", spec)], options);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         Assert.Empty(generatorDiagnostics);
         var problems = output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToImmutableArray();

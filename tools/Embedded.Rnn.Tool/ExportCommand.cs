@@ -43,14 +43,17 @@ public static class ExportCommand
             string destination = result.GetValue(output)!.FullName;
             ToolCommands.CheckWritable(destination, result.GetValue(force));
             var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "embedded-rnn export");
-            foreach (var parameter in compiled.Parameters)
+            var exportedNames = compiled.Parameters
+                .Select(p => p.Name.StartsWith("head.", StringComparison.Ordinal) ? head + p.Name["head.".Length..] : rnnPrefix + p.Name)
+                .ToArray();
+            for (int i = 0; i < exportedNames.Length; i++)
             {
-                string name = parameter.Name.StartsWith("head.", StringComparison.Ordinal) ? head + parameter.Name["head.".Length..] : rnnPrefix + parameter.Name;
-                writer.Add(name, weights.ReadAsSingle(parameter.Name), parameter.Shape.Select(d => (long)d).ToArray());
+                var parameter = compiled.Parameters[i];
+                writer.Add(exportedNames[i], weights.ReadAsSingle(parameter.Name), parameter.Shape.Select(d => (long)d).ToArray());
             }
 
             writer.Save(destination);
-            console.WriteLine($"wrote {destination}: {compiled.Parameters.Count} tensors ({string.Join(", ", compiled.Parameters.Select(p => p.Name.StartsWith("head.", StringComparison.Ordinal) ? head + p.Name[5..] : rnnPrefix + p.Name))})");
+            console.WriteLine($"wrote {destination}: {exportedNames.Length} tensors ({string.Join(", ", exportedNames)})");
             if (result.GetValue(python))
             {
                 console.Write(PythonSnippet(compiled.Shape, compiled.Parameters, rnnPrefix, head, Path.GetFileName(destination)));

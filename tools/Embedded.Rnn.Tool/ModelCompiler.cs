@@ -3,6 +3,7 @@ using System.Reflection;
 using System.Runtime.Loader;
 using System.Text.Json;
 using Embedded.Rnn.Generator;
+using Embedded.Rnn.Hosting;
 using Embedded.Rnn.Safetensors;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -22,14 +23,6 @@ public static class ModelCompiler
     private const string ClassName = "ToolModel";
     private const string Namespace = "Embedded.Rnn.Tool.Generated";
 
-    private static readonly Lazy<ImmutableArray<MetadataReference>> References = new(() =>
-        ((string)AppContext.GetData("TRUSTED_PLATFORM_ASSEMBLIES")!).Split(Path.PathSeparator)
-            .Where(p => Path.GetFileName(p).StartsWith("System.", StringComparison.Ordinal) || Path.GetFileName(p) is "mscorlib.dll" or "netstandard.dll")
-            .Append(typeof(KernelPath).Assembly.Location)
-            .Distinct(StringComparer.Ordinal)
-            .Select(p => (MetadataReference)MetadataReference.CreateFromFile(p))
-            .ToImmutableArray());
-
     /// <summary>Compiles the spec file at <paramref name="specPath"/>.</summary>
     /// <exception cref="ToolException">The file is missing, or the generator or compiler reported errors (listed).</exception>
     public static CompiledModel CompileFile(string specPath)
@@ -46,10 +39,10 @@ public static class ModelCompiler
     /// <exception cref="ToolException">The generator or compiler reported errors (listed with file, line and column).</exception>
     public static CompiledModel Compile(string specPath, string specText)
     {
-        var texts = new List<AdditionalText> { new InMemoryText(specPath, specText) };
+        var texts = new List<AdditionalText> { new InMemoryAdditionalText(specPath, specText) };
         if (BakedWeightsPath(specPath, specText) is { } weights && File.Exists(weights))
         {
-            texts.Add(new InMemoryText(weights, File.ReadAllText(weights)));
+            texts.Add(new InMemoryAdditionalText(weights, File.ReadAllText(weights)));
         }
 
         var parseOptions = CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview);
@@ -62,7 +55,7 @@ public static class ModelCompiler
         var compilation = CSharpCompilation.Create(
             "Embedded.Rnn.Tool.Generated." + Guid.NewGuid().ToString("N"),
             [CSharpSyntaxTree.ParseText(source, parseOptions, path: Path.Combine(Path.GetDirectoryName(specPath) ?? string.Empty, "ToolModel.cs"))],
-            References.Value,
+            InMemoryReferences.FrameworkAndRuntime,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, nullableContextOptions: NullableContextOptions.Enable));
         var driver = CSharpGeneratorDriver.Create([new RnnGenerator().AsSourceGenerator()], texts, parseOptions);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
@@ -119,12 +112,6 @@ public static class ModelCompiler
         }
     }
 
-    private sealed class InMemoryText(string path, string text) : AdditionalText
-    {
-        public override string Path { get; } = path;
-
-        public override SourceText GetText(CancellationToken cancellationToken = default) => SourceText.From(text);
-    }
 }
 
 /// <summary>A model class generated and loaded at run time; unloads its assembly when disposed.</summary>
