@@ -145,8 +145,8 @@ public sealed partial class RnnGenerator
 
             private int PaddedHidden => Pad(_spec.Hidden, StatePadding);
 
-            // The new h, then the pre-activations of every slot (inference runs the gate math after the last tile).
-            private int ScratchLength => Math.Max(PaddedHidden * (1 + Slots(_spec.Cell).Length), _spec.Head is null ? 0 : Pad(_spec.Head.Output, StatePadding));
+            // The pre-activations of every slot (inference runs the gate math after the last tile), or the head's.
+            private int ScratchLength => Math.Max(PaddedHidden * Slots(_spec.Cell).Length, _spec.Head is null ? 0 : Pad(_spec.Head.Output, StatePadding));
 
             private bool IsLstm => _spec.Cell == CellKind.Lstm;
 
@@ -651,17 +651,17 @@ public sealed partial class RnnGenerator
 
             private void EmitDispatch()
             {
-                _w.Line("// One layer and direction, one time step: new h into scratch (the old h is still being read), then h = scratch.");
+                _w.Line("// One layer and direction, one time step. The kernel's tiles read all of h into the pre-activations in scratch");
+                _w.Line("// before its gate math writes the new h in place.");
+                _w.Line("[global::System.Runtime.CompilerServices.MethodImpl(global::System.Runtime.CompilerServices.MethodImplOptions.AggressiveInlining)]");
                 _w.Line("private void LayerStep(int layer, int direction, ref float x, ref State state)");
                 _w.Line("{");
                 _w.Line("int slot = layer * DirectionCount + direction;");
                 _w.Line("ref float w = ref Weights(slot);");
                 _w.Line("ref float h = ref state.HiddenRef(slot);");
                 _w.Line("ref float c = ref state.CellRef(slot);");
-                _w.Line("ref float hNew = ref state.ScratchRef();");
-                EmitLayerSwitch((shape, isa) => $"{shape.Name(isa)}(ref w, ref x, ref h, ref c, ref hNew);");
-                _w.Line();
-                _w.Line($"{Unsafe}.CopyBlockUnaligned(ref {Unsafe}.As<float, byte>(ref h), ref {Unsafe}.As<float, byte>(ref hNew), HiddenSize * sizeof(float));");
+                _w.Line("ref float pre = ref state.ScratchRef();");
+                EmitLayerSwitch((shape, isa) => $"{shape.Name(isa)}(ref w, ref x, ref h, ref c, ref pre);");
                 _w.Line("}");
                 _w.Line();
                 if (_spec.Head is null || _headShape is null)
@@ -847,12 +847,10 @@ public sealed partial class RnnGenerator
                 bool splitGates = variant == Variant.Inference && shape.Prefix == "Layer";
                 string Call(string w, string g, string unit) =>
                     splitGates ? $"ref {w}, ref x, ref h, ref c, ref pre, {unit}" : $"{Arguments(variant, w, g)}, {unit}";
-                _w.Line($"private static void {shape.Name(isa, variant)}({Parameters(variant)})");
+                // A layer's inference kernel takes the scratch for its pre-activations and updates h (and c) in place.
+                string parameters = splitGates ? "ref float w, ref float x, ref float h, ref float c, ref float pre" : Parameters(variant);
+                _w.Line($"private static void {shape.Name(isa, variant)}({parameters})");
                 _w.Line("{");
-                if (splitGates)
-                {
-                    _w.Line($"ref float pre = ref {Unsafe}.Add(ref hNew, PaddedHidden);");
-                }
 
                 if (fullTiles == 1)
                 {
@@ -875,15 +873,7 @@ public sealed partial class RnnGenerator
 
                 if (splitGates)
                 {
-                    _w.Line($"for (nuint unit = 0; unit < {Int(chunks * isa.Lanes)}; unit += {Int(isa.Lanes)})");
-                    _w.Line("{");
-                    for (int s = 0; s < shape.Slots.Length; s++)
-                    {
-                        _w.Line($"var a0_{Int(s)} = {isa.Load("pre", $"unit + {Int(s * PaddedHidden)}")};");
-                    }
-
-                    EmitPointwise(isa, shape, 0, record: false);
-                    _w.Line("}");
+                    EmitGateMath(isa, chunks * isa.Lanes);
                 }
 
                 _w.Line("}");
@@ -892,6 +882,59 @@ public sealed partial class RnnGenerator
                 if (remainder > 0)
                 {
                     EmitTile(isa, shape, remainder, variant);
+                }
+            }
+
+            // Inference gate math after the tiles, on the pre-activations in pre (slot s at s·PaddedHidden): one rolled
+            // loop per activation, so each loop holds one activation's constants and temporaries (no spills) and its
+            // iterations are independent for the out-of-order core; then one loop combines the gates into c and h, in
+            // place (every tile has read the old h by now).
+            private void EmitGateMath(Isa isa, int units)
+            {
+                void Loop(params string[] body)
+                {
+                    _w.Line($"for (nuint unit = 0; unit < {Int(units)}; unit += {Int(isa.Lanes)})");
+                    _w.Line("{");
+                    foreach (string line in body)
+                    {
+                        _w.Line(line);
+                    }
+
+                    _w.Line("}");
+                }
+
+                string at(int slot) => $"unit + {Int(slot * PaddedHidden)}";
+                string pre(int slot) => isa.Load("pre", at(slot));
+                void InPlace(string op, int slot) => Loop(isa.Store($"{Rnn}.{op}.Invoke({pre(slot)})", "pre", at(slot)));
+                switch (_spec.Cell)
+                {
+                    case CellKind.Lstm:
+                        InPlace("SigmoidOperator", 0);
+                        InPlace("SigmoidOperator", 1);
+                        InPlace("TanhOperator", 2);
+                        InPlace("SigmoidOperator", 3);
+                        Loop(
+                            $"var cNew = {pre(1)} * {isa.Load("c", "unit")} + {pre(0)} * {pre(2)};",
+                            isa.Store("cNew", "c", "unit"),
+                            isa.Store($"{pre(3)} * {Rnn}.TanhOperator.Invoke(cNew)", "h", "unit"));
+                        break;
+                    case CellKind.Gru:
+                        InPlace("SigmoidOperator", 0);
+                        InPlace("SigmoidOperator", 1);
+                        Loop(
+                            $"var z = {pre(1)};",
+                            $"var n = {Rnn}.TanhOperator.Invoke({pre(2)} + {pre(0)} * {pre(3)});",
+                            isa.Store($"({isa.One} - z) * n + z * {isa.Load("h", "unit")}", "h", "unit"));
+                        break;
+                    default:
+                        string activated = _spec.Activation switch
+                        {
+                            RecurrentActivation.Relu => $"{Rnn}.ReluOperator.Invoke({pre(0)})",
+                            RecurrentActivation.LeakyRelu => $"{Rnn}.LeakyReluOperator.Invoke({pre(0)}, {Float(_spec.NegativeSlope)})",
+                            _ => $"{Rnn}.TanhOperator.Invoke({pre(0)})",
+                        };
+                        Loop(isa.Store(activated, "h", "unit"));
+                        break;
                 }
             }
 
@@ -940,7 +983,42 @@ public sealed partial class RnnGenerator
                     EmitColumns(isa, "x", null, shape.Input, inputSlots, chunks, biasLength, backward: false);
                     if (shape.Recurrent > 0)
                     {
-                        EmitColumns(isa, "h", null, shape.Recurrent, recurrentSlots, chunks, recurrentOffset, backward: false);
+                        // Small tiles are latency-bound: the recurrent columns are one FMA chain per accumulator, on the
+                        // step-to-step critical path. Spread them over independent partial sums while registers allow.
+                        int sets = 1;
+                        while (sets < 4 && 2 * sets <= shape.Recurrent &&
+                               chunks * (slots.Length + (2 * sets - 1) * recurrentSlots.Length) <= TargetAccumulators)
+                        {
+                            sets *= 2;
+                        }
+
+                        for (int set = 1; set < sets; set++)
+                        {
+                            for (int k = 0; k < chunks; k++)
+                            {
+                                foreach (int r in recurrentSlots)
+                                {
+                                    _w.Line($"var {PartialSum(set)}{Int(k)}_{Int(r)} = {isa.Zero};");
+                                }
+                            }
+                        }
+
+                        EmitColumns(isa, "h", null, shape.Recurrent, recurrentSlots, chunks, recurrentOffset, backward: false, sets);
+                        for (int k = 0; k < chunks; k++)
+                        {
+                            foreach (int r in recurrentSlots)
+                            {
+                                string name(int set) => $"{PartialSum(set)}{Int(k)}_{Int(r)}";
+                                if (sets == 2)
+                                {
+                                    _w.Line($"{name(0)} += {name(1)};");
+                                }
+                                else if (sets == 4)
+                                {
+                                    _w.Line($"{name(0)} = ({name(0)} + {name(1)}) + ({name(2)} + {name(3)});");
+                                }
+                            }
+                        }
                     }
 
                     for (int k = 0; k < chunks; k++)
@@ -966,7 +1044,7 @@ public sealed partial class RnnGenerator
 
             // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the
             // remainder written out. Forward: a += W·x[j]. Backward: G += d·x[j] and dx[j] += Σ W·d.
-            private void EmitColumns(Isa isa, string source, string? target, int columns, int[] slots, int chunks, int offset, bool backward)
+            private void EmitColumns(Isa isa, string source, string? target, int columns, int[] slots, int chunks, int offset, bool backward, int sets = 1)
             {
                 int stride = chunks * slots.Length * isa.Lanes;
                 var streams = backward ? new[] { "w", "g" } : new[] { "w" };
@@ -975,7 +1053,8 @@ public sealed partial class RnnGenerator
                     _w.Line($"ref float {stream}{source} = ref {Unsafe}.Add(ref {stream}, {Int(offset)});");
                 }
 
-                void Column(string index, string suffix, int at)
+                // Column j accumulates into partial-sum set j % sets (UnrollFactor is a multiple of sets).
+                void Column(string index, string suffix, int at, int column)
                 {
                     if (backward)
                     {
@@ -983,7 +1062,7 @@ public sealed partial class RnnGenerator
                     }
                     else
                     {
-                        EmitColumn(isa, source, index, "w" + suffix, at, slots, chunks);
+                        EmitColumn(isa, source, index, "w" + suffix, at, slots, chunks, PartialSum(column % sets));
                     }
                 }
 
@@ -991,7 +1070,7 @@ public sealed partial class RnnGenerator
                 {
                     for (int j = 0; j < columns; j++)
                     {
-                        Column(Int(j), source, j * stride);
+                        Column(Int(j), source, j * stride, j);
                     }
 
                     return;
@@ -1007,17 +1086,20 @@ public sealed partial class RnnGenerator
 
                 for (int u = 0; u < UnrollFactor; u++)
                 {
-                    Column($"j + {Int(u)}", "j", u * stride);
+                    Column($"j + {Int(u)}", "j", u * stride, u);
                 }
 
                 _w.Line("}");
                 for (int j = main; j < columns; j++)
                 {
-                    Column(Int(j), source, j * stride);
+                    Column(Int(j), source, j * stride, j);
                 }
             }
 
-            private void EmitColumn(Isa isa, string source, string index, string weights, int offset, int[] slots, int chunks)
+            // Accumulator names: set 0 is the a{k}_{s} the tile returns; further sets are partial sums added into it.
+            private static string PartialSum(int set) => set == 0 ? "a" : $"p{Int(set)}_";
+
+            private void EmitColumn(Isa isa, string source, string index, string weights, int offset, int[] slots, int chunks, string accumulator)
             {
                 _w.Line("{");
                 _w.Line($"var b = {isa.Broadcast($"{Unsafe}.Add(ref {source}, {index})")};");
@@ -1026,7 +1108,7 @@ public sealed partial class RnnGenerator
                 {
                     foreach (int s in slots)
                     {
-                        string a = $"a{Int(k)}_{Int(s)}";
+                        string a = $"{accumulator}{Int(k)}_{Int(s)}";
                         _w.Line($"{a} = {isa.Fma(isa.Load(weights, Int(position)), "b", a)};");
                         position += isa.Lanes;
                     }

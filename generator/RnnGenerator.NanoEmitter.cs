@@ -587,8 +587,9 @@ public sealed partial class RnnGenerator
                 _w.Line();
                 _w.Line("float n = (float)((float)(x * 1.44269504088896341f + 12582912f) - 12582912f);");
                 _w.Line("float r = (float)((float)(x - n * 0.693359375f) - n * -2.12194440e-4f);");
-                _w.Line("float p = ((((1.9875691500e-4f * r + 1.3981999507e-3f) * r + 8.3334519073e-3f) * r + 4.1665795894e-2f) * r + 1.6666665459e-1f) * r + 5.0000001201e-1f;");
-                _w.Line("float y = p * (r * r) + r + 1f;");
+                _w.Line("float r2 = r * r;");
+                _w.Line("float p = ((1.9875691500e-4f * r + 1.3981999507e-3f) * r2 + (8.3334519073e-3f * r + 4.1665795894e-2f)) * r2 + (1.6666665459e-1f * r + 5.0000001201e-1f);");
+                _w.Line("float y = p * r2 + r + 1f;");
                 _w.Line("int e = (int)n;");
                 _w.Line("float b = 2f;");
                 _w.Line("if (e < 0)");

@@ -8,7 +8,9 @@ namespace Embedded.Rnn;
 
 /// <summary>
 /// e^x by range reduction and a degree-6 polynomial (Cephes <c>expf</c>, S. L. Moshier): x = n·ln2 + r with
-/// |r| ≤ ln2/2, e^r from the polynomial, 2^n put into the exponent bits. Input is clamped to
+/// |r| ≤ ln2/2, e^r from the polynomial, 2^n put into the exponent bits. The polynomial is evaluated in Estrin's
+/// form (pairs, then r²) rather than Horner's: 3 dependent multiply-adds instead of 5, which shortens the
+/// latency chain of every activation in a streaming step. Input is clamped to
 /// [<see cref="Min"/>, <see cref="Max"/>] so that 2^n stays a normal float. Max relative error 1e-7
 /// (<c>ActivationTests</c> measures 8.2e-8 over [-87.3, 88.3]).
 /// </summary>
@@ -19,13 +21,13 @@ public readonly struct ExpOperator
     /// <summary>Largest input used; larger inputs give e^Max ≈ 2.2e38.</summary>
     public const float Max = 88.3f;
 
-    private const float Log2E = 1.44269504088896341f;
-    private const float Ln2Hi = 0.693359375f;
-    private const float Ln2Lo = -2.12194440e-4f;
-    private const float RoundMagic = 12582912f; // 1.5·2^23: adding it rounds to the nearest integer,
-    private const int RoundMagicBits = 0x4B400000; // and then n sits in the low bits: bits(x + magic) = RoundMagicBits + n.
-    private const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
-    private const float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
+    internal const float Log2E = 1.44269504088896341f;
+    internal const float Ln2Hi = 0.693359375f;
+    internal const float Ln2Lo = -2.12194440e-4f;
+    internal const float RoundMagic = 12582912f; // 1.5·2^23: adding it rounds to the nearest integer,
+    internal const int RoundMagicBits = 0x4B400000; // and then n sits in the low bits: bits(x + magic) = RoundMagicBits + n.
+    internal const float P0 = 1.9875691500e-4f, P1 = 1.3981999507e-3f, P2 = 8.3334519073e-3f;
+    internal const float P3 = 4.1665795894e-2f, P4 = 1.6666665459e-1f, P5 = 5.0000001201e-1f;
 
     /// <summary>e^x for one value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -35,8 +37,9 @@ public readonly struct ExpOperator
         float shifted = x * Log2E + RoundMagic;
         float n = shifted - RoundMagic;
         float r = x - n * Ln2Hi - n * Ln2Lo;
-        float p = ((((P0 * r + P1) * r + P2) * r + P3) * r + P4) * r + P5;
-        float y = p * (r * r) + r + 1f;
+        float r2 = r * r;
+        float p = ((P0 * r + P1) * r2 + (P2 * r + P3)) * r2 + (P4 * r + P5);
+        float y = p * r2 + r + 1f;
         return y * BitConverter.Int32BitsToSingle((BitConverter.SingleToInt32Bits(shifted) - RoundMagicBits + 127) << 23);
     }
 
@@ -49,12 +52,12 @@ public readonly struct ExpOperator
         var n = shifted - Vector128.Create(RoundMagic);
         var r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-Ln2Hi), x);
         r = Vector128.MultiplyAddEstimate(n, Vector128.Create(-Ln2Lo), r);
-        var p = Vector128.MultiplyAddEstimate(Vector128.Create(P0), r, Vector128.Create(P1));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P2));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P3));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P4));
-        p = Vector128.MultiplyAddEstimate(p, r, Vector128.Create(P5));
-        var y = Vector128.MultiplyAddEstimate(p, r * r, r) + Vector128<float>.One;
+        var r2 = r * r;
+        var p01 = Vector128.MultiplyAddEstimate(Vector128.Create(P0), r, Vector128.Create(P1));
+        var p23 = Vector128.MultiplyAddEstimate(Vector128.Create(P2), r, Vector128.Create(P3));
+        var p45 = Vector128.MultiplyAddEstimate(Vector128.Create(P4), r, Vector128.Create(P5));
+        var p = Vector128.MultiplyAddEstimate(Vector128.MultiplyAddEstimate(p01, r2, p23), r2, p45);
+        var y = Vector128.MultiplyAddEstimate(p, r2, r) + Vector128<float>.One;
         var scale = Vector128.ShiftLeft(shifted.AsInt32() - Vector128.Create(RoundMagicBits - 127), 23).AsSingle();
         return y * scale;
     }
@@ -63,18 +66,20 @@ public readonly struct ExpOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> Invoke(Vector256<float> x)
     {
-        x = Vector256.Min(Vector256.Max(x, Vector256.Create(Min)), Vector256.Create(Max));
-        var shifted = Vector256.MultiplyAddEstimate(x, Vector256.Create(Log2E), Vector256.Create(RoundMagic));
-        var n = shifted - Vector256.Create(RoundMagic);
-        var r = Vector256.MultiplyAddEstimate(n, Vector256.Create(-Ln2Hi), x);
-        r = Vector256.MultiplyAddEstimate(n, Vector256.Create(-Ln2Lo), r);
-        var p = Vector256.MultiplyAddEstimate(Vector256.Create(P0), r, Vector256.Create(P1));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(P2));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(P3));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(P4));
-        p = Vector256.MultiplyAddEstimate(p, r, Vector256.Create(P5));
-        var y = Vector256.MultiplyAddEstimate(p, r * r, r) + Vector256<float>.One;
-        var scale = Vector256.ShiftLeft(shifted.AsInt32() - Vector256.Create(RoundMagicBits - 127), 23).AsSingle();
+        ref float k = ref ActivationConstants.Table;
+        // Native min/max, the bound first: x86 returns the second operand when either is NaN, so NaN propagates.
+        x = Vector256.MinNative(Vector256.LoadUnsafe(ref k, ActivationConstants.Max), Vector256.MaxNative(Vector256.LoadUnsafe(ref k, ActivationConstants.Min), x));
+        var shifted = Vector256.MultiplyAddEstimate(x, Vector256.LoadUnsafe(ref k, ActivationConstants.Log2E), Vector256.LoadUnsafe(ref k, ActivationConstants.RoundMagic));
+        var n = shifted - Vector256.LoadUnsafe(ref k, ActivationConstants.RoundMagic);
+        var r = Vector256.MultiplyAddEstimate(n, Vector256.LoadUnsafe(ref k, ActivationConstants.MinusLn2Hi), x);
+        r = Vector256.MultiplyAddEstimate(n, Vector256.LoadUnsafe(ref k, ActivationConstants.MinusLn2Lo), r);
+        var r2 = r * r;
+        var p01 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.P0), r, Vector256.LoadUnsafe(ref k, ActivationConstants.P1));
+        var p23 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.P2), r, Vector256.LoadUnsafe(ref k, ActivationConstants.P3));
+        var p45 = Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.P4), r, Vector256.LoadUnsafe(ref k, ActivationConstants.P5));
+        var p = Vector256.MultiplyAddEstimate(Vector256.MultiplyAddEstimate(p01, r2, p23), r2, p45);
+        var y = Vector256.MultiplyAddEstimate(p, r2, r) + Vector256.LoadUnsafe(ref k, ActivationConstants.One);
+        var scale = Vector256.ShiftLeft(shifted.AsInt32() - Vector256.LoadUnsafe(ref k, ActivationConstants.ExponentBias).AsInt32(), 23).AsSingle();
         return y * scale;
     }
 
@@ -87,15 +92,16 @@ public readonly struct ExpOperator
         var n = shifted - Vector512.Create(RoundMagic);
         var r = Vector512.MultiplyAddEstimate(n, Vector512.Create(-Ln2Hi), x);
         r = Vector512.MultiplyAddEstimate(n, Vector512.Create(-Ln2Lo), r);
-        var p = Vector512.MultiplyAddEstimate(Vector512.Create(P0), r, Vector512.Create(P1));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(P2));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(P3));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(P4));
-        p = Vector512.MultiplyAddEstimate(p, r, Vector512.Create(P5));
-        var y = Vector512.MultiplyAddEstimate(p, r * r, r) + Vector512<float>.One;
+        var r2 = r * r;
+        var p01 = Vector512.MultiplyAddEstimate(Vector512.Create(P0), r, Vector512.Create(P1));
+        var p23 = Vector512.MultiplyAddEstimate(Vector512.Create(P2), r, Vector512.Create(P3));
+        var p45 = Vector512.MultiplyAddEstimate(Vector512.Create(P4), r, Vector512.Create(P5));
+        var p = Vector512.MultiplyAddEstimate(Vector512.MultiplyAddEstimate(p01, r2, p23), r2, p45);
+        var y = Vector512.MultiplyAddEstimate(p, r2, r) + Vector512<float>.One;
         var scale = Vector512.ShiftLeft(shifted.AsInt32() - Vector512.Create(RoundMagicBits - 127), 23).AsSingle();
         return y * scale;
     }
+
 }
 
 /// <summary>
@@ -119,6 +125,7 @@ public readonly struct SigmoidOperator
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + ExpOperator.Invoke(-x));
+
 }
 
 /// <summary>
@@ -215,5 +222,45 @@ public static class Softmax
         {
             values[i] *= inverse;
         }
+    }
+}
+
+/// <summary>
+/// <see cref="ExpOperator"/>'s constants for the <c>Vector256</c> path, each repeated across 64 bytes of a
+/// cache-line-aligned table. Read from memory, they become memory operands; as <c>Vector256.Create</c> constants the
+/// JIT hoists all ~15 into registers, and with AVX2's 16 <c>ymm</c> registers it then spills the polynomial's
+/// temporaries to the stack on every activation's critical path (bench/RESULTS.md). Vector128 (Arm64: 32 registers)
+/// and Vector512 (AVX-512: 32 registers) keep register constants. The table is native memory, allocated once for the
+/// process: the class initialiser may run inside a caller's allocation-free hot loop, so it must not touch the GC heap.
+/// </summary>
+internal static unsafe class ActivationConstants
+{
+    internal const nuint Min = 0, Max = 16, Log2E = 32, RoundMagic = 48, MinusLn2Hi = 64, MinusLn2Lo = 80;
+    internal const nuint P0 = 96, P1 = 112, P2 = 128, P3 = 144, P4 = 160, P5 = 176, One = 192, ExponentBias = 208;
+
+    private static readonly nint s_table = Build();
+
+    internal static ref float Table
+    {
+        [MethodImpl(MethodImplOptions.AggressiveInlining)]
+        get => ref Unsafe.AsRef<float>((void*)s_table);
+    }
+
+    private static nint Build()
+    {
+        ReadOnlySpan<float> values =
+        [
+            ExpOperator.Min, ExpOperator.Max, ExpOperator.Log2E, ExpOperator.RoundMagic, -ExpOperator.Ln2Hi, -ExpOperator.Ln2Lo,
+            ExpOperator.P0, ExpOperator.P1, ExpOperator.P2, ExpOperator.P3, ExpOperator.P4, ExpOperator.P5,
+            1f, BitConverter.Int32BitsToSingle(ExpOperator.RoundMagicBits - 127),
+        ];
+        const int repeat = AlignedArrays.Alignment / sizeof(float);
+        var table = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(values.Length * AlignedArrays.Alignment), AlignedArrays.Alignment);
+        for (int i = 0; i < values.Length; i++)
+        {
+            new Span<float>(table + i * repeat, repeat).Fill(values[i]);
+        }
+
+        return (nint)table;
     }
 }

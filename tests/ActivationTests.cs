@@ -79,6 +79,37 @@ public sealed class ActivationTests(ITestOutputHelper output)
         }
     }
 
+    [Fact]
+    public void Nan_propagates_and_infinities_saturate_on_every_width()
+    {
+        // The vector paths clamp with native min/max, whose NaN handling depends on operand order: NaN must come out.
+        (Func<float, float> Scalar, Func<Vector128<float>, Vector128<float>> V128, Func<Vector256<float>, Vector256<float>> V256, Func<Vector512<float>, Vector512<float>> V512, float AtMinusInfinity, float AtInfinity)[] operators =
+        [
+            (ExpOperator.Invoke, ExpOperator.Invoke, ExpOperator.Invoke, ExpOperator.Invoke, MathF.Exp(ExpOperator.Min), MathF.Exp(ExpOperator.Max)),
+            (SigmoidOperator.Invoke, SigmoidOperator.Invoke, SigmoidOperator.Invoke, SigmoidOperator.Invoke, 0f, 1f),
+            (TanhOperator.Invoke, TanhOperator.Invoke, TanhOperator.Invoke, TanhOperator.Invoke, -1f, 1f),
+        ];
+        foreach (var op in operators)
+        {
+            foreach (float x in new[] { float.NaN, float.NegativeInfinity, float.PositiveInfinity })
+            {
+                float[] results = [op.Scalar(x), op.V128(Vector128.Create(x)).ToScalar(), op.V256(Vector256.Create(x)).ToScalar(), op.V512(Vector512.Create(x)).ToScalar()];
+                foreach (float y in results)
+                {
+                    if (float.IsNaN(x))
+                    {
+                        Assert.True(float.IsNaN(y), $"NaN in gave {y:R}");
+                    }
+                    else
+                    {
+                        float expected = x < 0 ? op.AtMinusInfinity : op.AtInfinity;
+                        Assert.True(Math.Abs(y - expected) <= 1e-6f * Math.Abs(expected) + 1e-38f, $"{x} gave {y:R}, expected {expected:R}");
+                    }
+                }
+            }
+        }
+    }
+
     private static double Measure(
         float[] inputs,
         Func<float, float> scalar,

@@ -155,7 +155,8 @@ public sealed class PropertyTests
     {
         CsvText.Sample(text =>
         {
-            int lines = text.Split('\n').Length;
+            // Line breaks as TextReader.ReadLine (and CsvTable) count them: \r\n, \n, or a lone \r.
+            int lines = text.Replace("\r\n", "\n", StringComparison.Ordinal).Split('\n', '\r').Length;
             try
             {
                 var table = CsvTable.Parse(new StringReader(text), "p.csv");
