@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs the whole benchmark suite of issue 4 from the repository root (about 20 minutes on 2 cores):
+# Runs the whole benchmark suite of issue 4 from the repository root (about 10 minutes on 2 cores):
 #   bash bench/run.sh
 # 1. agreement check: ours, scalar, TensorPrimitives and ONNX Runtime agree within 1e-4 on every cell and size;
 # 2. the BenchmarkDotNet suites (LSTM/GRU/RNN × 4 sizes × Step/Sequence × 4 competitors + machine limits),
