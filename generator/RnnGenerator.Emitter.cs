@@ -842,8 +842,8 @@ public sealed partial class RnnGenerator
                 int tileLength = shape.TileLength(isa, perTile);
                 string Offset(string tiles) => $"{Unsafe}.Add(ref w, {tiles})";
                 string GradOffset(string tiles) => $"{Unsafe}.Add(ref g, {tiles})";
-                // Inference: the tiles only stream weights into accumulators and store them; one rolled loop then applies
-                // the gate math to every chunk. Fewer live vectors than fusing it into each tile (no spills) and less code.
+                // Inference: the tiles only stream weights into accumulators and store them; rolled loops then apply the
+                // gate math to every chunk (EmitGateMath). Fewer live vectors than fusing it into each tile (no spills).
                 bool splitGates = variant == Variant.Inference && shape.Prefix == "Layer";
                 string Call(string w, string g, string unit) =>
                     splitGates ? $"ref {w}, ref x, ref h, ref c, ref pre, {unit}" : $"{Arguments(variant, w, g)}, {unit}";
@@ -1033,7 +1033,7 @@ public sealed partial class RnnGenerator
                         }
                         else
                         {
-                            EmitPointwise(isa, shape, k, variant == Variant.Record);
+                            EmitPointwise(isa, shape, k);
                         }
                     }
                 }
@@ -1140,16 +1140,17 @@ public sealed partial class RnnGenerator
                 _w.Line("}");
             }
 
-            // The cell's gate math on one chunk of accumulators: inference writes h (and c in place); record also
-            // writes what backward needs to the tape, and h_t and c_t there instead.
-            private void EmitPointwise(Isa isa, KernelShape shape, int k, bool record)
+            // Training's forward (record) gate math on one chunk of accumulators, fused into the tile: writes what backward
+            // needs to the tape, h_t and c_t included (inference runs EmitGateMath after its tiles instead). The head's
+            // tiles just store their outputs.
+            private void EmitPointwise(Isa isa, KernelShape shape, int k)
             {
                 string a(int s) => $"a{Int(k)}_{Int(s)}";
                 string unit = $"unit + {Int(k * isa.Lanes)}";
                 string tape(int slot) => $"unit + {Int(k * isa.Lanes + slot * PaddedHidden)}";
                 string sigmoid(string v) => $"{Rnn}.SigmoidOperator.Invoke({v})";
                 string tanh(string v) => $"{Rnn}.TanhOperator.Invoke({v})";
-                string hOut(string value) => record ? isa.Store(value, "tape", tape(TapeHiddenSlot)) : isa.Store(value, "hNew", unit);
+                string hOut(string value) => isa.Store(value, "tape", tape(TapeHiddenSlot));
                 _w.Line("{");
                 if (shape.Prefix == "Head")
                 {
@@ -1166,33 +1167,21 @@ public sealed partial class RnnGenerator
                         _w.Line($"var g = {tanh(a(2))};");
                         _w.Line($"var o = {sigmoid(a(3))};");
                         _w.Line($"var cNew = f * {isa.Load("c", unit)} + i * g;");
-                        if (record)
-                        {
-                            _w.Line(isa.Store("i", "tape", tape(0)));
-                            _w.Line(isa.Store("f", "tape", tape(1)));
-                            _w.Line(isa.Store("g", "tape", tape(2)));
-                            _w.Line(isa.Store("o", "tape", tape(3)));
-                            _w.Line(isa.Store("cNew", "tape", tape(4)));
-                        }
-                        else
-                        {
-                            _w.Line(isa.Store("cNew", "c", unit));
-                        }
-
+                        _w.Line(isa.Store("i", "tape", tape(0)));
+                        _w.Line(isa.Store("f", "tape", tape(1)));
+                        _w.Line(isa.Store("g", "tape", tape(2)));
+                        _w.Line(isa.Store("o", "tape", tape(3)));
+                        _w.Line(isa.Store("cNew", "tape", tape(4)));
                         _w.Line(hOut($"o * {tanh("cNew")}"));
                         break;
                     case CellKind.Gru:
                         _w.Line($"var r = {sigmoid(a(0))};");
                         _w.Line($"var z = {sigmoid(a(1))};");
                         _w.Line($"var n = {tanh($"{a(2)} + r * {a(3)}")};");
-                        if (record)
-                        {
-                            _w.Line(isa.Store("r", "tape", tape(0)));
-                            _w.Line(isa.Store("z", "tape", tape(1)));
-                            _w.Line(isa.Store("n", "tape", tape(2)));
-                            _w.Line(isa.Store(a(3), "tape", tape(3)));
-                        }
-
+                        _w.Line(isa.Store("r", "tape", tape(0)));
+                        _w.Line(isa.Store("z", "tape", tape(1)));
+                        _w.Line(isa.Store("n", "tape", tape(2)));
+                        _w.Line(isa.Store(a(3), "tape", tape(3)));
                         _w.Line(hOut($"({isa.One} - z) * n + z * {isa.Load("h", unit)}"));
                         break;
                     default:

@@ -101,7 +101,6 @@ public readonly struct ExpOperator
         var scale = Vector512.ShiftLeft(shifted.AsInt32() - Vector512.Create(RoundMagicBits - 127), 23).AsSingle();
         return y * scale;
     }
-
 }
 
 /// <summary>
