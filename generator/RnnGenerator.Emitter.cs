@@ -270,7 +270,7 @@ public sealed partial class RnnGenerator
                 _w.Line("/// <summary>The model's sizes.</summary>");
                 _w.Line($"public static {Rnn}.RnnShape Shape => new(CellKind, InputSize, HiddenSize, LayerCount, DirectionCount, OutputSize);");
                 _w.Line();
-                _w.Line($"{Rnn}.RnnShape {Rnn}.IRnnModel<State>.Shape => Shape;");
+                _w.Line($"{Rnn}.RnnShape {Rnn}.IGeneratedRnnModel.Shape => Shape;");
                 _w.Line();
 
                 var slots = Slots(s.Cell);
@@ -719,7 +719,6 @@ public sealed partial class RnnGenerator
                 string t = $"{Rnn}.ITrainableRnnModel";
                 string list = "global::System.Collections.Generic.IReadOnlyList";
                 string head = _spec.Head?.Activation.ToString() ?? "None";
-                _w.Line($"{Rnn}.RnnShape {t}.Shape => Shape;");
                 _w.Line($"{list}<{Rnn}.ParameterSpec> {t}.ParameterSpecs => Parameters;");
                 _w.Line($"bool {t}.HasCellState => {(IsLstm ? "true" : "false")};");
                 _w.Line($"bool {t}.HasHead => HasHead;");

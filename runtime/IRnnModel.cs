@@ -30,19 +30,27 @@ public interface IRnnState
 }
 
 /// <summary>
-/// What every generated model offers, for generic code (tools, tests, trainers). Calling a model through
-/// this interface costs an interface call; call the generated class directly on hot paths.
+/// What every generated model is: its sizes and the kernel path the instance runs. The one place these live,
+/// so generic code constrained to both <see cref="IRnnModel{TState}"/> and <see cref="ITrainableRnnModel"/>
+/// sees one <c>Shape</c> and one <c>Path</c>.
 /// </summary>
-/// <typeparam name="TState">The model's nested <c>State</c> type.</typeparam>
-public interface IRnnModel<TState>
-    where TState : struct, IRnnState
+public interface IGeneratedRnnModel
 {
     /// <summary>The model's sizes.</summary>
     RnnShape Shape { get; }
 
     /// <summary>The instruction-set path this instance runs.</summary>
     KernelPath Path { get; }
+}
 
+/// <summary>
+/// What every generated model offers, for generic code (tools, tests, trainers). Calling a model through
+/// this interface costs an interface call; call the generated class directly on hot paths.
+/// </summary>
+/// <typeparam name="TState">The model's nested <c>State</c> type.</typeparam>
+public interface IRnnModel<TState> : IGeneratedRnnModel
+    where TState : struct, IRnnState
+{
     /// <summary>Runs a sequence (T × InputSize in, T × OutputSize out) from <paramref name="state"/>, leaving the final state in it.</summary>
     /// <exception cref="ArgumentException">xs is not whole steps, or ys does not match it.</exception>
     void Run(ReadOnlySpan<float> xs, ref TState state, Span<float> ys);

@@ -25,14 +25,8 @@ public enum HeadActivation
 /// state h_t is at <see cref="TapeHiddenOffset"/> and, for LSTM, c_t at <see cref="TapeCellOffset"/>.
 /// Gradients accumulate in packed order per block (one block per layer and direction, then the head).
 /// </remarks>
-public interface ITrainableRnnModel
+public interface ITrainableRnnModel : IGeneratedRnnModel
 {
-    /// <summary>The model's sizes.</summary>
-    RnnShape Shape { get; }
-
-    /// <summary>The kernel path the instance runs.</summary>
-    KernelPath Path { get; }
-
     /// <summary>The parameter tensors in PyTorch state_dict order.</summary>
     IReadOnlyList<ParameterSpec> ParameterSpecs { get; }
 

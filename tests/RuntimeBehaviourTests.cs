@@ -35,6 +35,20 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Generic_code_constrained_to_inference_and_training_sees_one_shape_and_one_path()
+    {
+        var model = Lstm();
+        var (shape, path) = ShapeAndPath<LstmI8H32T20B2, LstmI8H32T20B2.State>(model);
+        Assert.Equal(LstmI8H32T20B2.Shape, shape);
+        Assert.Equal(model.Path, path);
+
+        // Both interfaces inherit the two members from IGeneratedRnnModel, so neither access is ambiguous.
+        static (RnnShape, KernelPath) ShapeAndPath<TModel, TState>(TModel model)
+            where TModel : IStreamingRnnModel<TState>, ITrainableRnnModel
+            where TState : struct, IRnnState => (model.Shape, model.Path);
+    }
+
+    [Fact]
     public void Run_allocates_nothing_unidirectional_or_bidirectional_with_head()
     {
         var uni = Lstm();

@@ -112,7 +112,7 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
         double bpc = BitsPerCharacter.FromNats(nats / (validation.Length * ChunkLength));
         // The trainer measured the same thing on its tape (mean nats per step): the two must agree.
         double trainerBpc = BitsPerCharacter.FromNats(fit.Epochs[^1].ValidationLoss);
-        Console.WriteLine($"{name}: validation {bpc:F4} bpc (generated kernels, {((IRnnModel<TState>)model).Path}); the trainer's tape says {trainerBpc:F4}");
+        Console.WriteLine($"{name}: validation {bpc:F4} bpc (generated kernels, {model.Path}); the trainer's tape says {trainerBpc:F4}");
         var curve = fit.Epochs.Select(e => BitsPerCharacter.FromNats(e.ValidationLoss)).ToArray();
         return new LanguageModelResult(name, hidden, parameterCount, bpc, watch.Elapsed, curve,
             (prompt, length, temperature, seed) => Generate<TModel, TState>(model, prompt, length, temperature, seed));
