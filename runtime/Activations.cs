@@ -124,7 +124,6 @@ public readonly struct SigmoidOperator
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + ExpOperator.Invoke(-x));
-
 }
 
 /// <summary>
