@@ -233,8 +233,11 @@ public static class Softmax
 /// </summary>
 internal static unsafe class ActivationConstants
 {
-    internal const nuint Min = 0, Max = 16, Log2E = 32, RoundMagic = 48, MinusLn2Hi = 64, MinusLn2Lo = 80;
-    internal const nuint P0 = 96, P1 = 112, P2 = 128, P3 = 144, P4 = 160, P5 = 176, One = 192, ExponentBias = 208;
+    // Float offsets of each constant: its index in Build's list times the floats in one 64-byte entry.
+    private const nuint Stride = AlignedArrays.Alignment / sizeof(float);
+    internal const nuint Min = 0 * Stride, Max = 1 * Stride, Log2E = 2 * Stride, RoundMagic = 3 * Stride, MinusLn2Hi = 4 * Stride, MinusLn2Lo = 5 * Stride;
+    internal const nuint P0 = 6 * Stride, P1 = 7 * Stride, P2 = 8 * Stride, P3 = 9 * Stride, P4 = 10 * Stride, P5 = 11 * Stride;
+    internal const nuint One = 12 * Stride, ExponentBias = 13 * Stride;
 
     private static readonly nint s_table = Build();
 
@@ -252,11 +255,10 @@ internal static unsafe class ActivationConstants
             ExpOperator.P0, ExpOperator.P1, ExpOperator.P2, ExpOperator.P3, ExpOperator.P4, ExpOperator.P5,
             1f, BitConverter.Int32BitsToSingle(ExpOperator.RoundMagicBits - 127),
         ];
-        const int repeat = AlignedArrays.Alignment / sizeof(float);
-        var table = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)(values.Length * AlignedArrays.Alignment), AlignedArrays.Alignment);
+        var table = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)values.Length * Stride * sizeof(float), AlignedArrays.Alignment);
         for (int i = 0; i < values.Length; i++)
         {
-            new Span<float>(table + i * repeat, repeat).Fill(values[i]);
+            new Span<float>(table + (nuint)i * Stride, (int)Stride).Fill(values[i]);
         }
 
         return (nint)table;
