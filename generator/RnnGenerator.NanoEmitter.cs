@@ -1,6 +1,6 @@
-using System.Collections.Generic;
-using System.Globalization;
 using System.Linq;
+using Embedded.Rnn.Generator.Cells;
+using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Model;
 
 namespace Embedded.Rnn.Generator;
@@ -21,24 +21,6 @@ public sealed partial class RnnGenerator
 
         public static string Emit(ModelSpec spec) => new Writer(spec).Emit();
 
-        private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-        /// <summary>A float literal that round-trips, in invariant culture.</summary>
-        internal static string Float(float value)
-        {
-            if (float.IsNaN(value))
-            {
-                return "float.NaN";
-            }
-
-            if (float.IsInfinity(value))
-            {
-                return value > 0 ? "float.PositiveInfinity" : "float.NegativeInfinity";
-            }
-
-            return value.ToString("R", CultureInfo.InvariantCulture) + "f";
-        }
-
         private sealed class Writer
         {
             private readonly ModelSpec _spec;
@@ -57,7 +39,7 @@ public sealed partial class RnnGenerator
 
             private int Slots => _spec.Layers * _spec.Directions;
 
-            private bool IsLstm => _spec.Cell == CellKind.Lstm;
+            private bool HasCellState => _spec.Cell.HasCellState;
 
             private int HeadIndex => Slots * PerSlot;
 
@@ -76,11 +58,11 @@ public sealed partial class RnnGenerator
                 if (_spec.Namespace is not null)
                 {
                     _w.Line($"namespace {_spec.Namespace}");
-                    _w.Line("{");
+                    _w.Open();
                 }
 
                 _w.Line($"partial class {_spec.ClassName}");
-                _w.Line("{");
+                _w.Open();
                 EmitConstants();
                 EmitConstruction();
                 EmitState();
@@ -88,10 +70,10 @@ public sealed partial class RnnGenerator
                 EmitCell();
                 EmitHead();
                 EmitMath();
-                _w.Line("}");
+                _w.Close();
                 if (_spec.Namespace is not null)
                 {
-                    _w.Line("}");
+                    _w.Close();
                 }
 
                 return _w.ToString();
@@ -100,48 +82,47 @@ public sealed partial class RnnGenerator
             private void EmitConstants()
             {
                 var s = _spec;
-                string cell = s.Cell switch { CellKind.Lstm => "lstm", CellKind.Gru => "gru", _ => "rnn" };
                 _w.Line($"/// <summary>Features per time step.</summary>");
-                _w.Line($"public const int InputSize = {Int(s.Input)};");
+                _w.Line($"public const int InputSize = {Literals.Int(s.Input)};");
                 _w.Line($"/// <summary>Hidden units per layer and direction.</summary>");
-                _w.Line($"public const int HiddenSize = {Int(s.Hidden)};");
+                _w.Line($"public const int HiddenSize = {Literals.Int(s.Hidden)};");
                 _w.Line($"/// <summary>Stacked recurrent layers.</summary>");
-                _w.Line($"public const int LayerCount = {Int(s.Layers)};");
+                _w.Line($"public const int LayerCount = {Literals.Int(s.Layers)};");
                 _w.Line($"/// <summary>1, or 2 when bidirectional.</summary>");
-                _w.Line($"public const int DirectionCount = {Int(s.Directions)};");
-                _w.Line($"/// <summary>Gate blocks per weight matrix (rnn 1, lstm 4: i, f, g, o, gru 3: r, z, n).</summary>");
-                _w.Line($"public const int GateCount = {Int(s.Gates)};");
+                _w.Line($"public const int DirectionCount = {Literals.Int(s.Directions)};");
+                _w.Line($"/// <summary>Gate blocks per weight matrix (PyTorch order: {s.Cell.GateOrder}).</summary>");
+                _w.Line($"public const int GateCount = {Literals.Int(s.Cell.Gates)};");
                 _w.Line($"/// <summary>Values a layer outputs per step: DirectionCount x HiddenSize.</summary>");
-                _w.Line($"public const int LayerOutputSize = {Int(s.LayerOutput)};");
+                _w.Line($"public const int LayerOutputSize = {Literals.Int(s.LayerOutput)};");
                 _w.Line($"/// <summary>Values per step in y: the head's outputs, or the last layer's.</summary>");
-                _w.Line($"public const int OutputSize = {Int(s.Output)};");
+                _w.Line($"public const int OutputSize = {Literals.Int(s.Output)};");
                 _w.Line($"/// <summary>Whether a dense head follows the recurrent stack.</summary>");
                 _w.Line($"public const bool HasHead = {(s.Head is null ? "false" : "true")};");
-                _w.Line($"/// <summary>The cell: \"rnn\", \"lstm\" or \"gru\".</summary>");
-                _w.Line($"public const string CellKind = \"{cell}\";");
+                _w.Line($"/// <summary>Cell kind: {s.Cell.Kind}.</summary>");
+                _w.Line($"public const string CellKind = \"{s.Cell.Kind}\";");
                 _w.Line($"/// <summary>Parameter tensors, in PyTorch state_dict order (see ParameterName).</summary>");
-                _w.Line($"public const int ParameterCount = {Int(_parameters.Length)};");
+                _w.Line($"public const int ParameterCount = {Literals.Int(_parameters.Length)};");
                 _w.Line();
                 _w.Line($"private static readonly string[] ParameterNames = new string[] {{ {string.Join(", ", _parameters.Select(p => "\"" + p.Name + "\""))} }};");
-                _w.Line($"private static readonly int[] ParameterLengths = new int[] {{ {string.Join(", ", _parameters.Select(p => Int(p.Shape.Aggregate(1, (a, b) => a * b))))} }};");
+                _w.Line($"private static readonly int[] ParameterLengths = new int[] {{ {string.Join(", ", _parameters.Select(p => Literals.Int(p.Shape.Aggregate(1, (a, b) => a * b))))} }};");
                 _w.Line();
                 _w.Line("/// <summary>The PyTorch state_dict name of parameter tensor <paramref name=\"index\"/>.</summary>");
                 _w.Line("public static string ParameterName(int index)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("return ParameterNames[index];");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("/// <summary>The number of floats in parameter tensor <paramref name=\"index\"/> (row-major, PyTorch layout).</summary>");
                 _w.Line("public static int ParameterLength(int index)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("return ParameterLengths[index];");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("/// <summary>Where slot (layer, direction) starts in State.Hidden and State.Cell: (layer x DirectionCount + direction) x HiddenSize.</summary>");
                 _w.Line("public static int StateOffset(int layer, int direction)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("return (layer * DirectionCount + direction) * HiddenSize;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
             }
 
@@ -155,34 +136,34 @@ public sealed partial class RnnGenerator
                 _w.Line("/// A model on the given parameters, in PyTorch state_dict order and layout:");
                 foreach (var (name, shape) in _parameters)
                 {
-                    _w.Line($"/// {name} [{string.Join(", ", shape.Select(Int))}];");
+                    _w.Line($"/// {name} [{string.Join(", ", shape.Select(Literals.Int))}];");
                 }
 
                 _w.Line("/// the arrays are kept, not copied. Throws ArgumentException naming the first tensor of the wrong length.");
                 _w.Line("/// </summary>");
                 _w.Line($"public {c}(float[][] parameters)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("if (parameters == null)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line($"throw new {Sys}.ArgumentNullException(\"parameters\");");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("if (parameters.Length != ParameterCount)");
-                _w.Line("{");
-                _w.Line($"throw new {Sys}.ArgumentException(\"expected {Int(_parameters.Length)} parameter tensors ({string.Join(", ", _parameters.Select(p => p.Name))}), got \" + parameters.Length.ToString(), \"parameters\");");
-                _w.Line("}");
+                _w.Open();
+                _w.Line($"throw new {Sys}.ArgumentException(\"expected {Literals.Int(_parameters.Length)} parameter tensors ({string.Join(", ", _parameters.Select(p => p.Name))}), got \" + parameters.Length.ToString(), \"parameters\");");
+                _w.Close();
                 _w.Line();
                 _w.Line("for (int i = 0; i < ParameterCount; i++)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("if (parameters[i] == null || parameters[i].Length != ParameterLengths[i])");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("string got = parameters[i] == null ? \"null\" : parameters[i].Length.ToString() + \" floats\";");
                 _w.Line($"throw new {Sys}.ArgumentException(\"parameter \" + ParameterNames[i] + \" must hold \" + ParameterLengths[i].ToString() + \" floats, got \" + got, \"parameters\");");
-                _w.Line("}");
-                _w.Line("}");
+                _w.Close();
+                _w.Close();
                 _w.Line();
                 _w.Line("_p = parameters;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
 
                 if (!_spec.HasBakedWeights)
@@ -193,15 +174,15 @@ public sealed partial class RnnGenerator
                 var tensors = _spec.BakedWeights;
                 _w.Line("/// <summary>A model on the weights baked in at build time from the spec's weights file (shared, read-only arrays).</summary>");
                 _w.Line($"public static {c} FromBakedWeights()");
-                _w.Line("{");
-                _w.Line($"return new {c}(new float[][] {{ {string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => "Baked" + Int(i)))} }});");
-                _w.Line("}");
+                _w.Open();
+                _w.Line($"return new {c}(new float[][] {{ {string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => "Baked" + Literals.Int(i)))} }});");
+                _w.Close();
                 _w.Line();
                 for (int i = 0; i < tensors.Count; i++)
                 {
                     var tensor = tensors[i];
                     _w.Line($"// {tensor.Name}");
-                    _w.Line($"private static readonly float[] Baked{Int(i)} = new float[] {{ {string.Join(", ", tensor.Values.Select(Float))} }};");
+                    _w.Line($"private static readonly float[] Baked{Literals.Int(i)} = new float[] {{ {string.Join(", ", tensor.Values.Select(Literals.Float))} }};");
                 }
 
                 _w.Line();
@@ -216,33 +197,33 @@ public sealed partial class RnnGenerator
                 _w.Line("/// layer x DirectionCount + direction, HiddenSize floats each (see StateOffset). A new State is the zero state.");
                 _w.Line("/// </summary>");
                 _w.Line("public sealed class State");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("/// <summary>A zero state.</summary>");
                 _w.Line("public State()");
-                _w.Line("{");
-                _w.Line($"Hidden = new float[{Int(slots * H)}];");
-                if (IsLstm)
+                _w.Open();
+                _w.Line($"Hidden = new float[{Literals.Int(slots * H)}];");
+                if (HasCellState)
                 {
-                    _w.Line($"Cell = new float[{Int(slots * H)}];");
+                    _w.Line($"Cell = new float[{Literals.Int(slots * H)}];");
                 }
 
-                _w.Line($"Scratch = new float[{Int(H)}];");
-                _w.Line("}");
+                _w.Line($"Scratch = new float[{Literals.Int(H)}];");
+                _w.Close();
                 _w.Line();
                 if (SequenceBuffers > 0)
                 {
                     _w.Line("/// <summary>A zero state whose workspace already fits Run over <paramref name=\"maxSteps\"/> steps (longer runs grow it once).</summary>");
                     _w.Line("public State(int maxSteps) : this()");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("EnsureCapacity(maxSteps);");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                 }
 
                 _w.Line("/// <summary>h for every layer and direction: [LayerCount x DirectionCount, HiddenSize].</summary>");
                 _w.Line("public float[] Hidden { get; }");
                 _w.Line();
-                if (IsLstm)
+                if (HasCellState)
                 {
                     _w.Line("/// <summary>c for every layer and direction: [LayerCount x DirectionCount, HiddenSize].</summary>");
                     _w.Line("public float[] Cell { get; }");
@@ -261,11 +242,11 @@ public sealed partial class RnnGenerator
                     _w.Line("internal int Capacity;");
                     _w.Line();
                     _w.Line("internal void EnsureCapacity(int steps)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("if (steps <= Capacity)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("return;");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                     _w.Line("SequenceA = new float[steps * LayerOutputSize];");
                     if (SequenceBuffers > 1)
@@ -274,109 +255,109 @@ public sealed partial class RnnGenerator
                     }
 
                     _w.Line("Capacity = steps;");
-                    _w.Line("}");
+                    _w.Close();
                 }
 
                 _w.Line();
                 _w.Line("/// <summary>Back to the zero state.</summary>");
                 _w.Line("public void Reset()");
-                _w.Line("{");
+                _w.Open();
                 _w.Line($"{Sys}.Array.Clear(Hidden, 0, Hidden.Length);");
-                if (IsLstm)
+                if (HasCellState)
                 {
                     _w.Line($"{Sys}.Array.Clear(Cell, 0, Cell.Length);");
                 }
 
-                _w.Line("}");
-                _w.Line("}");
+                _w.Close();
+                _w.Close();
                 _w.Line();
             }
 
-            private string CellArgument => IsLstm ? "state.Cell" : "null";
+            private string CellArgument => HasCellState ? "state.Cell" : "null";
 
             private void EmitPublicApi()
             {
                 _w.Line("private static int CheckSteps(float[] xs, float[] ys)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("if (xs == null)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line($"throw new {Sys}.ArgumentNullException(\"xs\");");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("if (ys == null)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line($"throw new {Sys}.ArgumentNullException(\"ys\");");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("int steps = xs.Length / InputSize;");
                 _w.Line("if (steps * InputSize != xs.Length)");
-                _w.Line("{");
-                _w.Line($"throw new {Sys}.ArgumentException(\"xs must hold a whole number of steps of InputSize ({Int(_spec.Input)}) floats\", \"xs\");");
-                _w.Line("}");
+                _w.Open();
+                _w.Line($"throw new {Sys}.ArgumentException(\"xs must hold a whole number of steps of InputSize ({Literals.Int(_spec.Input)}) floats\", \"xs\");");
+                _w.Close();
                 _w.Line();
                 _w.Line("if (ys.Length < steps * OutputSize)");
-                _w.Line("{");
-                _w.Line($"throw new {Sys}.ArgumentException(\"ys must hold steps x OutputSize ({Int(_spec.Output)}) floats\", \"ys\");");
-                _w.Line("}");
+                _w.Open();
+                _w.Line($"throw new {Sys}.ArgumentException(\"ys must hold steps x OutputSize ({Literals.Int(_spec.Output)}) floats\", \"ys\");");
+                _w.Close();
                 _w.Line();
                 _w.Line("return steps;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
 
                 if (!_spec.Bidirectional)
                 {
                     _w.Line("/// <summary>One time step: reads InputSize floats of x, updates state, writes OutputSize floats to y. Allocates nothing.</summary>");
                     _w.Line("public void Step(float[] x, State state, float[] y)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("Step(x, 0, state, y, 0);");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                     _w.Line("/// <summary>One time step on x[xOffset..] and y[yOffset..]. Allocates nothing.</summary>");
                     _w.Line("public void Step(float[] x, int xOffset, State state, float[] y, int yOffset)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("if (x == null || y == null || state == null)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line($"throw new {Sys}.ArgumentNullException(x == null ? \"x\" : y == null ? \"y\" : \"state\");");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                     _w.Line("if (xOffset < 0 || xOffset + InputSize > x.Length || yOffset < 0 || yOffset + OutputSize > y.Length)");
-                    _w.Line("{");
-                    _w.Line($"throw new {Sys}.ArgumentException(\"x needs InputSize ({Int(_spec.Input)}) floats from xOffset and y OutputSize ({Int(_spec.Output)}) from yOffset\");");
-                    _w.Line("}");
+                    _w.Open();
+                    _w.Line($"throw new {Sys}.ArgumentException(\"x needs InputSize ({Literals.Int(_spec.Input)}) floats from xOffset and y OutputSize ({Literals.Int(_spec.Output)}) from yOffset\");");
+                    _w.Close();
                     _w.Line();
                     _w.Line("StepCore(x, xOffset, state, y, yOffset);");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                     _w.Line("/// <summary>T steps: xs holds T x InputSize floats, ys receives T x OutputSize. Allocates nothing.</summary>");
                     _w.Line("public void Run(float[] xs, State state, float[] ys)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("int steps = CheckSteps(xs, ys);");
                     _w.Line("if (state == null)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line($"throw new {Sys}.ArgumentNullException(\"state\");");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                     _w.Line("for (int t = 0; t < steps; t++)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("StepCore(xs, t * InputSize, state, ys, t * OutputSize);");
-                    _w.Line("}");
-                    _w.Line("}");
+                    _w.Close();
+                    _w.Close();
                     _w.Line();
                     _w.Line("private void StepCore(float[] x, int xOffset, State state, float[] y, int yOffset)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("float[] h = state.Hidden;");
                     for (int layer = 0; layer < _spec.Layers; layer++)
                     {
                         // Layer k reads layer k-1's new h, which is already in the state.
-                        string source = layer == 0 ? "x, xOffset" : $"h, {Int((layer - 1) * H)}";
-                        _w.Line($"CellStep({Int(layer * PerSlot)}, {Int(LayerInput(layer))}, {source}, h, {CellArgument}, {Int(layer * H)}, state.Scratch);");
+                        string source = layer == 0 ? "x, xOffset" : $"h, {Literals.Int((layer - 1) * H)}";
+                        _w.Line($"CellStep({Literals.Int(layer * PerSlot)}, {Literals.Int(LayerInput(layer))}, {source}, h, {CellArgument}, {Literals.Int(layer * H)}, state.Scratch);");
                     }
 
                     int top = (_spec.Layers - 1) * H;
                     _w.Line(_spec.Head is null
-                        ? $"{Sys}.Array.Copy(h, {Int(top)}, y, yOffset, HiddenSize);"
-                        : $"Head(h, {Int(top)}, y, yOffset);");
-                    _w.Line("}");
+                        ? $"{Sys}.Array.Copy(h, {Literals.Int(top)}, y, yOffset, HiddenSize);"
+                        : $"Head(h, {Literals.Int(top)}, y, yOffset);");
+                    _w.Close();
                     _w.Line();
                     return;
                 }
@@ -387,12 +368,12 @@ public sealed partial class RnnGenerator
                 _w.Line("/// PyTorch's h_n). Allocates nothing unless T exceeds the state's workspace (new State(maxSteps) sizes it).");
                 _w.Line("/// </summary>");
                 _w.Line("public void Run(float[] xs, State state, float[] ys)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("int steps = CheckSteps(xs, ys);");
                 _w.Line("if (state == null)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line($"throw new {Sys}.ArgumentNullException(\"state\");");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 if (SequenceBuffers > 0)
                 {
@@ -409,13 +390,13 @@ public sealed partial class RnnGenerator
                     for (int direction = 0; direction < 2; direction++)
                     {
                         int slot = layer * 2 + direction;
-                        _w.Line($"// layer {Int(layer)}, {(direction == 0 ? "forward" : "reverse")}");
+                        _w.Line($"// layer {Literals.Int(layer)}, {(direction == 0 ? "forward" : "reverse")}");
                         _w.Line("for (int s = 0; s < steps; s++)");
-                        _w.Line("{");
+                        _w.Open();
                         _w.Line(direction == 0 ? "int t = s;" : "int t = steps - 1 - s;");
-                        _w.Line($"CellStep({Int(slot * PerSlot)}, {Int(width)}, {input}, t * {Int(width)}, h, {CellArgument}, {Int(slot * H)}, state.Scratch);");
-                        _w.Line($"{Sys}.Array.Copy(h, {Int(slot * H)}, {output}, t * LayerOutputSize + {Int(direction * H)}, HiddenSize);");
-                        _w.Line("}");
+                        _w.Line($"CellStep({Literals.Int(slot * PerSlot)}, {Literals.Int(width)}, {input}, t * {Literals.Int(width)}, h, {CellArgument}, {Literals.Int(slot * H)}, state.Scratch);");
+                        _w.Line($"{Sys}.Array.Copy(h, {Literals.Int(slot * H)}, {output}, t * LayerOutputSize + {Literals.Int(direction * H)}, HiddenSize);");
+                        _w.Close();
                         _w.Line();
                     }
 
@@ -425,22 +406,22 @@ public sealed partial class RnnGenerator
                 if (_spec.Head is not null)
                 {
                     _w.Line("for (int t = 0; t < steps; t++)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line($"Head({input}, t * LayerOutputSize, ys, t * OutputSize);");
-                    _w.Line("}");
+                    _w.Close();
                 }
 
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
             }
 
-            // One step of one layer and direction: the gate math of the .NET flavour (Emitter.EmitPointwise), one unit at a time.
+            // One step of one layer and direction, one unit at a time: the cell definition's nanoFramework form of its maths.
             private void EmitCell()
             {
                 _w.Line("// One step of one layer and direction, whose tensors start at parameter index p: reads width floats of x from");
                 _w.Line("// xOffset and h (and c) from offset; writes the new c in place and the new h through scratch to h.");
                 _w.Line("private void CellStep(int p, int width, float[] x, int xOffset, float[] h, float[] c, int offset, float[] scratch)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("float[] wi = _p[p];");
                 _w.Line("float[] wh = _p[p + 1];");
                 if (_spec.Bias)
@@ -450,68 +431,24 @@ public sealed partial class RnnGenerator
                 }
 
                 _w.Line("for (int j = 0; j < HiddenSize; j++)");
-                _w.Line("{");
-                string Gate(int gate) => gate == 0 ? "j" : $"j + {Int(gate * H)}";
-                string Row(int gate, string width) => gate == 0 ? $"j * {width}" : $"(j + {Int(gate * H)}) * {width}";
-                string Bias(int gate, string which) => _spec.Bias ? $"{which}[{Gate(gate)}]" : "0f";
-                string Both(int gate, string name)
-                {
-                    string start = _spec.Bias ? $"bi[{Gate(gate)}] + bh[{Gate(gate)}]" : "0f";
-                    return $"float {name} = Dot(wh, {Row(gate, "HiddenSize")}, h, offset, HiddenSize, Dot(wi, {Row(gate, "width")}, x, xOffset, width, {start}));";
-                }
+                _w.Open();
+                _spec.Cell.EmitNanoUnit(_w, new Dots(H, _spec.Bias));
 
-                switch (_spec.Cell)
-                {
-                    case CellKind.Lstm:
-                        _w.Line(Both(0, "ai"));
-                        _w.Line(Both(1, "af"));
-                        _w.Line(Both(2, "ag"));
-                        _w.Line(Both(3, "ao"));
-                        _w.Line("float i = Sigmoid(ai);");
-                        _w.Line("float f = Sigmoid(af);");
-                        _w.Line("float g = Tanh(ag);");
-                        _w.Line("float o = Sigmoid(ao);");
-                        _w.Line("float cNew = f * c[offset + j] + i * g;");
-                        _w.Line("c[offset + j] = cNew;");
-                        _w.Line("scratch[j] = o * Tanh(cNew);");
-                        break;
-                    case CellKind.Gru:
-                        _w.Line(Both(0, "ar"));
-                        _w.Line(Both(1, "az"));
-                        // n = tanh(W_in x + b_in + r * (W_hn h + b_hn)): the two halves stay apart.
-                        _w.Line($"float an = Dot(wi, {Row(2, "width")}, x, xOffset, width, {Bias(2, "bi")});");
-                        _w.Line($"float hn = Dot(wh, {Row(2, "HiddenSize")}, h, offset, HiddenSize, {Bias(2, "bh")});");
-                        _w.Line("float r = Sigmoid(ar);");
-                        _w.Line("float z = Sigmoid(az);");
-                        _w.Line("float n = Tanh(an + r * hn);");
-                        _w.Line("scratch[j] = (1f - z) * n + z * h[offset + j];");
-                        break;
-                    default:
-                        _w.Line(Both(0, "a"));
-                        _w.Line(_spec.Activation switch
-                        {
-                            RecurrentActivation.Relu => "scratch[j] = a < 0f ? 0f : a;",
-                            RecurrentActivation.LeakyRelu => $"scratch[j] = a > 0f ? a : a * {Float(_spec.NegativeSlope)};",
-                            _ => "scratch[j] = Tanh(a);",
-                        });
-                        break;
-                }
-
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line($"{Sys}.Array.Copy(scratch, 0, h, offset, HiddenSize);");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("// acc + the dot product of w[wOffset..+n) and v[vOffset..+n).");
                 _w.Line("private static float Dot(float[] w, int wOffset, float[] v, int vOffset, int n, float acc)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("for (int k = 0; k < n; k++)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("acc += w[wOffset + k] * v[vOffset + k];");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("return acc;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
             }
 
@@ -525,11 +462,11 @@ public sealed partial class RnnGenerator
 
                 _w.Line("// The dense head on one step's top-layer output v[vOffset..+LayerOutputSize): y[yOffset..+OutputSize).");
                 _w.Line("private void Head(float[] v, int vOffset, float[] y, int yOffset)");
-                _w.Line("{");
-                _w.Line($"float[] w = _p[{Int(HeadIndex)}];");
-                _w.Line($"float[] b = _p[{Int(HeadIndex + 1)}];");
+                _w.Open();
+                _w.Line($"float[] w = _p[{Literals.Int(HeadIndex)}];");
+                _w.Line($"float[] b = _p[{Literals.Int(HeadIndex + 1)}];");
                 _w.Line("for (int o = 0; o < OutputSize; o++)");
-                _w.Line("{");
+                _w.Open();
                 string value = "Dot(w, o * LayerOutputSize, v, vOffset, LayerOutputSize, b[o])";
                 _w.Line(head.Activation switch
                 {
@@ -537,35 +474,35 @@ public sealed partial class RnnGenerator
                     HeadActivation.Tanh => $"y[yOffset + o] = Tanh({value});",
                     _ => $"y[yOffset + o] = {value};",
                 });
-                _w.Line("}");
+                _w.Close();
                 if (head.Activation == HeadActivation.Softmax)
                 {
                     // As Embedded.Rnn.Softmax.InPlace: shifted by the max, then scaled by 1 / sum.
                     _w.Line();
                     _w.Line("float max = float.NegativeInfinity;");
                     _w.Line("for (int o = 0; o < OutputSize; o++)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("if (y[yOffset + o] > max)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("max = y[yOffset + o];");
-                    _w.Line("}");
-                    _w.Line("}");
+                    _w.Close();
+                    _w.Close();
                     _w.Line();
                     _w.Line("float sum = 0f;");
                     _w.Line("for (int o = 0; o < OutputSize; o++)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("y[yOffset + o] = Exp(y[yOffset + o] - max);");
                     _w.Line("sum += y[yOffset + o];");
-                    _w.Line("}");
+                    _w.Close();
                     _w.Line();
                     _w.Line("float inverse = 1f / sum;");
                     _w.Line("for (int o = 0; o < OutputSize; o++)");
-                    _w.Line("{");
+                    _w.Open();
                     _w.Line("y[yOffset + o] *= inverse;");
-                    _w.Line("}");
+                    _w.Close();
                 }
 
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
             }
 
@@ -575,15 +512,15 @@ public sealed partial class RnnGenerator
                 _w.Line("// by the 1.5 x 2^23 trick, e^r by a degree-6 polynomial, times 2^n. nanoFramework's mscorlib has no");
                 _w.Line("// BitConverter.Int32BitsToSingle, so 2^n is built by squaring: exact, so the result equals the runtime's.");
                 _w.Line("private static float Exp(float x)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("if (x < -87.3f)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("x = -87.3f;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line("else if (x > 88.3f)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("x = 88.3f;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("float n = (float)((float)(x * 1.44269504088896341f + 12582912f) - 12582912f);");
                 _w.Line("float r = (float)((float)(x - n * 0.693359375f) - n * -2.12194440e-4f);");
@@ -593,38 +530,67 @@ public sealed partial class RnnGenerator
                 _w.Line("int e = (int)n;");
                 _w.Line("float b = 2f;");
                 _w.Line("if (e < 0)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("e = -e;");
                 _w.Line("b = 0.5f;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("float scale = 1f;");
                 _w.Line("while (e != 0)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("if ((e & 1) != 0)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("scale *= b;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("b *= b;");
                 _w.Line("e >>= 1;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("return y * scale;");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("// 1 / (1 + e^-x), as Embedded.Rnn.SigmoidOperator.");
                 _w.Line("private static float Sigmoid(float x)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("return 1f / (1f + Exp(-x));");
-                _w.Line("}");
+                _w.Close();
                 _w.Line();
                 _w.Line("// 1 - 2 / (e^2x + 1), as Embedded.Rnn.TanhOperator: saturates to +-1, never overflows.");
                 _w.Line("private static float Tanh(float x)");
-                _w.Line("{");
+                _w.Open();
                 _w.Line("return 1f - 2f / (Exp(x + x) + 1f);");
-                _w.Line("}");
+                _w.Close();
             }
+        }
+
+        // The dot products of unit j, written as calls to the generated Dot (nanoFramework has no Span or LINQ).
+        private sealed class Dots : NanoDots
+        {
+            private readonly int _hidden;
+            private readonly bool _bias;
+
+            public Dots(int hidden, bool bias)
+            {
+                _hidden = hidden;
+                _bias = bias;
+            }
+
+            public override string Sum(int gate)
+            {
+                string start = _bias ? $"bi[{Unit(gate)}] + bh[{Unit(gate)}]" : "0f";
+                return $"Dot(wh, {Row(gate, "HiddenSize")}, h, offset, HiddenSize, Dot(wi, {Row(gate, "width")}, x, xOffset, width, {start}))";
+            }
+
+            public override string Input(int gate) => $"Dot(wi, {Row(gate, "width")}, x, xOffset, width, {Bias(gate, "bi")})";
+
+            public override string Recurrent(int gate) => $"Dot(wh, {Row(gate, "HiddenSize")}, h, offset, HiddenSize, {Bias(gate, "bh")})";
+
+            private string Unit(int gate) => gate == 0 ? "j" : $"j + {Literals.Int(gate * _hidden)}";
+
+            private string Row(int gate, string width) => gate == 0 ? $"j * {width}" : $"(j + {Literals.Int(gate * _hidden)}) * {width}";
+
+            private string Bias(int gate, string which) => _bias ? $"{which}[{Unit(gate)}]" : "0f";
         }
     }
 }

@@ -4,6 +4,7 @@ using System.Collections.Immutable;
 using System.Globalization;
 using System.Linq;
 using System.Threading;
+using Embedded.Rnn.Generator.Cells;
 using Embedded.Rnn.Generator.Diagnostics;
 using Embedded.Rnn.Generator.Json;
 using Embedded.Rnn.Generator.Model;
@@ -25,14 +26,14 @@ public sealed partial class RnnGenerator
         public const int MaxHeadOutput = 4096;
 
         private static readonly string[] TopLevelFields =
-            { "cell", "activation", "negative_slope", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights", "target" };
+            new[] { "cell", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights", "target" }.Concat(Cells.Cells.FieldNames).ToArray();
 
         private static readonly string[] HeadFields = { "output", "activation" };
 
         /// <summary>Reads the facts the pipeline needs from the attributed class; null for all but the first attribute's class part.</summary>
         public static ModelTarget? GetTarget(GeneratorAttributeSyntaxContext context, CancellationToken cancellationToken)
         {
-            if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not ClassDeclarationSyntax declaration)
+            if (context.TargetSymbol is not INamedTypeSymbol type || context.TargetNode is not TypeDeclarationSyntax declaration)
             {
                 return null;
             }
@@ -51,7 +52,7 @@ public sealed partial class RnnGenerator
                 ?? attributeSyntax.GetLocation();
             bool isPartial = type.DeclaringSyntaxReferences
                 .Select(r => r.GetSyntax(cancellationToken))
-                .OfType<ClassDeclarationSyntax>()
+                .OfType<TypeDeclarationSyntax>()
                 .All(c => c.Modifiers.Any(SyntaxKind.PartialKeyword));
             bool supported = type.ContainingType is null && !type.IsGenericType && !type.IsStatic && !type.IsAbstract;
             string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
@@ -62,6 +63,7 @@ public sealed partial class RnnGenerator
                 specPath,
                 isPartial,
                 supported,
+                type.IsRecord,
                 attributes.Length,
                 LocationInfo.From(argumentLocation),
                 LocationInfo.From(declaration.Identifier.GetLocation()));
@@ -71,8 +73,7 @@ public sealed partial class RnnGenerator
         public static ModelResult Parse(ModelTarget target, ImmutableArray<SpecFile> files, CancellationToken cancellationToken)
         {
             var diagnostics = new List<DiagnosticInfo>();
-            string hintName = (target.Namespace is null ? string.Empty : target.Namespace + ".") + target.ClassName + ".Rnn.g.cs";
-            ModelResult Done(ModelSpec? spec) => new(spec, hintName, new EquatableArray<DiagnosticInfo>(diagnostics));
+            ModelResult Done(ModelSpec? spec) => new(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
 
             if (target.AttributeCount > 1)
             {
@@ -85,7 +86,11 @@ public sealed partial class RnnGenerator
                 diagnostics.Add(Info(DiagnosticDescriptors.ClassNotPartial, target.ClassNameLocation, target.ClassName));
             }
 
-            if (!target.IsSupportedShape)
+            if (target.IsRecord)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.RecordModel, target.ClassNameLocation, target.ClassName));
+            }
+            else if (!target.IsSupportedShape)
             {
                 diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClass, target.ClassNameLocation, target.ClassName));
             }
@@ -137,7 +142,7 @@ public sealed partial class RnnGenerator
             new(descriptor.Id, location, new EquatableArray<string>(arguments));
 
         /// <summary>Reads one spec file's JSON into a <see cref="ModelSpec"/>, reporting at exact positions.</summary>
-        private sealed class SpecReader
+        private sealed class SpecReader : ISpecFields
         {
             private readonly ModelTarget _target;
             private readonly SpecFile _file;
@@ -154,6 +159,8 @@ public sealed partial class RnnGenerator
                 _text = SourceText.From(file.Text!);
             }
 
+            private JsonValue _root = null!;
+
             public ModelSpec? Read()
             {
                 if (!JsonParser.TryParse(_file.Text!, out var root, out string? error, out int errorPosition))
@@ -169,36 +176,20 @@ public sealed partial class RnnGenerator
                 }
 
                 WarnUnknown(root, TopLevelFields);
-                var cellValue = Member(root, "cell");
-                CellKind? cell = null;
-                if (cellValue is null)
-                {
-                    Report(DiagnosticDescriptors.MissingField, root.Start, 1, "cell", "\"lstm\"");
-                }
-                else
-                {
-                    switch (cellValue.Kind == JsonKind.String ? cellValue.Text : null)
-                    {
-                        case "rnn": cell = CellKind.Rnn; break;
-                        case "lstm": cell = CellKind.Lstm; break;
-                        case "gru": cell = CellKind.Gru; break;
-                        default: Report(DiagnosticDescriptors.UnknownCell, cellValue, cellValue.Text ?? cellValue.Display); break;
-                    }
-                }
-
+                _root = root;
+                var cell = ReadCell(root);
                 int? input = Size(root, "input", MaxInput, required: true, fallback: 0);
                 int? hidden = Size(root, "hidden", MaxHidden, required: true, fallback: 0);
                 int? layers = Size(root, "layers", MaxLayers, required: false, fallback: 1);
                 bool? bidirectional = Boolean(root, "bidirectional", false);
                 bool? bias = Boolean(root, "bias", true);
-                var (activation, slope) = ReadActivation(root, cell);
                 var head = ReadHead(root);
-                if (cell is null || input is null || hidden is null || layers is null || bidirectional is null || bias is null || activation is null || head is null)
+                if (cell is null || input is null || hidden is null || layers is null || bidirectional is null || bias is null || head is null)
                 {
                     return null;
                 }
 
-                var spec = new ModelSpec(_target.Namespace, _target.ClassName, cell.Value, activation.Value, slope, input.Value, hidden.Value,
+                var spec = new ModelSpec(_target.Namespace, _target.ClassName, _target.SpecPath ?? _file.Path, cell, input.Value, hidden.Value,
                     layers.Value, bidirectional.Value, bias.Value, head.Value.Spec, default);
                 var targetValue = Member(root, "target");
                 if (targetValue is not null)
@@ -274,61 +265,66 @@ public sealed partial class RnnGenerator
                 return string.Join("/", parts);
             }
 
-            private (RecurrentActivation? Activation, float Slope) ReadActivation(JsonValue root, CellKind? cell)
+            // "cell" names a definition (Cells.All), which reads the fields that are its own; a field of another cell is an error.
+            private CellDefinition? ReadCell(JsonValue root)
             {
-                var value = Member(root, "activation");
-                var slopeValue = Member(root, "negative_slope");
-                if (cell is not null && cell != CellKind.Rnn)
+                var value = Member(root, "cell");
+                if (value is null)
                 {
-                    if (value is not null)
-                    {
-                        Report(DiagnosticDescriptors.FieldNotApplicable, value, "activation", "\"rnn\" cells (lstm and gru use sigmoid and tanh gates)");
-                        return (null, 0f);
-                    }
-
-                    if (slopeValue is not null)
-                    {
-                        Report(DiagnosticDescriptors.FieldNotApplicable, slopeValue, "negative_slope", "\"rnn\" cells with \"leaky_relu\"");
-                        return (null, 0f);
-                    }
-
-                    return (RecurrentActivation.Tanh, 0f);
+                    Report(DiagnosticDescriptors.MissingField, root.Start, 1, "cell", "\"lstm\"");
+                    return null;
                 }
 
-                RecurrentActivation? activation = RecurrentActivation.Tanh;
-                if (value is not null)
+                var reader = value.Kind == JsonKind.String ? Cells.Cells.All.FirstOrDefault(c => c.Name == value.Text) : null;
+                if (reader is null)
                 {
-                    switch (value.Kind == JsonKind.String ? value.Text : null)
+                    Report(DiagnosticDescriptors.UnknownCell, value, value.Text ?? value.Display, Cells.Cells.Names);
+                    return null;
+                }
+
+                bool foreign = false;
+                foreach (var field in Cells.Cells.All.Where(c => c != reader).SelectMany(c => c.Fields))
+                {
+                    if (reader.Fields.All(f => f.Name != field.Name) && Member(root, field.Name) is { } present)
                     {
-                        case "tanh": activation = RecurrentActivation.Tanh; break;
-                        case "relu": activation = RecurrentActivation.Relu; break;
-                        case "leaky_relu": activation = RecurrentActivation.LeakyRelu; break;
-                        default:
-                            Report(DiagnosticDescriptors.UnknownActivation, value, "rnn activation", value.Text ?? value.Display, "\"tanh\", \"relu\" or \"leaky_relu\"");
-                            return (null, 0f);
+                        Report(DiagnosticDescriptors.FieldNotApplicable, present, field.Name, field.AppliesTo);
+                        foreign = true;
                     }
                 }
 
-                float slope = 0.01f; // PyTorch's default negative_slope
-                if (slopeValue is not null)
-                {
-                    if (activation != RecurrentActivation.LeakyRelu)
-                    {
-                        Report(DiagnosticDescriptors.FieldNotApplicable, slopeValue, "negative_slope", "\"rnn\" cells with \"leaky_relu\"");
-                        return (null, 0f);
-                    }
-
-                    if (slopeValue.Kind != JsonKind.Number
-                        || !float.TryParse(slopeValue.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out slope)
-                        || float.IsNaN(slope) || float.IsInfinity(slope) || slope < 0f)
-                    {
-                        Report(DiagnosticDescriptors.InvalidValue, slopeValue, "negative_slope", "a finite number >= 0", slopeValue.Display);
-                        return (null, 0f);
-                    }
-                }
-
-                return (activation, slope);
+                return foreign ? null : reader.Read(this);
             }
+
+            JsonValue? ISpecFields.Field(string name) => Member(_root, name);
+
+            string? ISpecFields.Choice(JsonValue value, string what, params string[] choices)
+            {
+                string? text = value.Kind == JsonKind.String ? value.Text : null;
+                if (text is not null && Array.IndexOf(choices, text) >= 0)
+                {
+                    return text;
+                }
+
+                string list = string.Join(", ", choices.Take(choices.Length - 1).Select(c => "\"" + c + "\"")) + " or \"" + choices[choices.Length - 1] + "\"";
+                Report(DiagnosticDescriptors.UnknownActivation, value, what, value.Text ?? value.Display, list);
+                return null;
+            }
+
+            float? ISpecFields.NonNegativeNumber(JsonValue value, string name)
+            {
+                if (value.Kind == JsonKind.Number
+                    && float.TryParse(value.Text, NumberStyles.Float, CultureInfo.InvariantCulture, out float number)
+                    && !float.IsNaN(number) && !float.IsInfinity(number) && number >= 0f)
+                {
+                    return number;
+                }
+
+                Report(DiagnosticDescriptors.InvalidValue, value, name, "a finite number >= 0", value.Display);
+                return null;
+            }
+
+            void ISpecFields.NotApplicable(JsonValue value, string name, string appliesTo) =>
+                Report(DiagnosticDescriptors.FieldNotApplicable, value, name, appliesTo);
 
             private (HeadSpec? Spec, bool Ok)? ReadHead(JsonValue root)
             {

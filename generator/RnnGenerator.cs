@@ -1,5 +1,4 @@
 using System;
-using System.Linq;
 using Embedded.Rnn.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -10,11 +9,15 @@ namespace Embedded.Rnn.Generator;
 /// Finds classes marked <c>[Embedded.Rnn.RnnModel("spec.rnn.json")]</c>, reads their JSON spec from
 /// AdditionalFiles, and emits fixed-size recurrent kernels into them. Pipeline: attributed classes and spec
 /// files (equatable values only) -> validated <see cref="ModelSpec"/> with diagnostics -> C# source.
+/// Diagnostics and source are separate outputs, so a diagnostic that only moves does not re-emit the source.
 /// </summary>
 [Generator(LanguageNames.CSharp)]
 public sealed partial class RnnGenerator : IIncrementalGenerator
 {
     internal const string AttributeMetadataName = "Embedded.Rnn.RnnModelAttribute";
+
+    /// <summary>The MSBuild property that asks for training kernels (the Embedded.Rnn.Training package sets it).</summary>
+    internal const string TrainingProperty = "build_property.EmbeddedRnnTraining";
 
     /// <summary>Tracking names of the pipeline steps, for incremental-caching tests.</summary>
     internal static class Steps
@@ -22,6 +25,9 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         public const string Targets = "ModelTargets";
         public const string SpecFiles = "SpecFiles";
         public const string Models = "Models";
+        public const string Training = "Training";
+        public const string Specs = "Specs";
+        public const string Diagnostics = "Diagnostics";
     }
 
     /// <inheritdoc />
@@ -30,7 +36,8 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         var targets = context.SyntaxProvider
             .ForAttributeWithMetadataName(
                 AttributeMetadataName,
-                static (node, _) => node is ClassDeclarationSyntax,
+                // Records too, so that [RnnModel] on a record is reported rather than ignored.
+                static (node, _) => node is ClassDeclarationSyntax or RecordDeclarationSyntax,
                 static (ctx, ct) => Parser.GetTarget(ctx, ct))
             .Where(static t => t is not null)
             .Select(static (t, _) => t!)
@@ -42,21 +49,35 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .WithTrackingName(Steps.SpecFiles)
             .Collect();
 
+        var training = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) => options.GlobalOptions.TryGetValue(TrainingProperty, out string? value)
+                && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase))
+            .WithTrackingName(Steps.Training);
+
         var models = targets
             .Combine(specFiles)
             .Select(static (pair, ct) => Parser.Parse(pair.Left, pair.Right, ct))
             .WithTrackingName(Steps.Models);
 
-        context.RegisterSourceOutput(models, static (spc, result) =>
+        var specs = models
+            .Select(static (result, _) => result.Spec)
+            .Where(static spec => spec is not null)
+            .Combine(training)
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
+            .WithTrackingName(Steps.Specs);
+
+        var diagnostics = models
+            .Select(static (result, _) => result.Diagnostics)
+            .WithTrackingName(Steps.Diagnostics);
+
+        context.RegisterSourceOutput(specs, static (spc, spec) =>
+            spc.AddSource(spec.HintName, spec.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(spec) : Emitter.Emit(spec)));
+
+        context.RegisterSourceOutput(diagnostics, static (spc, found) =>
         {
-            foreach (var diagnostic in result.Diagnostics)
+            foreach (var diagnostic in found)
             {
                 spc.ReportDiagnostic(diagnostic.ToDiagnostic());
-            }
-
-            if (result.Spec is not null)
-            {
-                spc.AddSource(result.HintName, result.Spec.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(result.Spec) : Emitter.Emit(result.Spec));
             }
         });
     }

@@ -16,21 +16,22 @@ public enum HeadActivation
 /// <summary>
 /// The generated forward-with-tape and backward (BPTT) kernels of a model, for the trainer. Training runs the
 /// same forward kernels as inference (they also write what backward needs to a tape), so the trained model
-/// is exactly the model that ships. Not for concurrent use with inference on the same instance while
-/// <see cref="LoadParameters"/> runs.
+/// is exactly the model that ships. A model implements this when it is generated with training kernels (the
+/// <c>EmbeddedRnnTraining</c> MSBuild property, which the Embedded.Rnn.Training package sets). Not for concurrent
+/// use with inference on the same instance while <see cref="LoadParameters"/> runs.
 /// </summary>
 /// <remarks>
-/// Buffers: h, c, dh, dc and tape slices are padded to <see cref="PaddedHidden"/> floats per layer and
-/// direction, and their padding must be zero. A tape step holds <see cref="TapeStride"/> floats; its hidden
-/// state h_t is at <see cref="TapeHiddenOffset"/> and, for LSTM, c_t at <see cref="TapeCellOffset"/>.
-/// Gradients accumulate in packed order per block (one block per layer and direction, then the head).
+/// Buffers: h, c, dh, dc and tape slices are padded to <see cref="KernelLayout.Padded"/>(HiddenSize) floats per layer
+/// and direction, and their padding must be zero. A tape step holds <see cref="TapeLength"/> floats whose contents
+/// are the cell's own (its pointwise operator writes and reads them). Gradients accumulate in packed order per block
+/// (one block per layer and direction, then the head).
 /// </remarks>
 public interface ITrainableRnnModel : IGeneratedRnnModel
 {
     /// <summary>The parameter tensors in PyTorch state_dict order.</summary>
     IReadOnlyList<ParameterSpec> ParameterSpecs { get; }
 
-    /// <summary>True for LSTM (the state has a cell part).</summary>
+    /// <summary>True when the state has a cell part c (LSTM).</summary>
     bool HasCellState { get; }
 
     /// <summary>True when the model ends in a dense head (then block <c>LayerCount·DirectionCount</c> is the head).</summary>
@@ -39,17 +40,8 @@ public interface ITrainableRnnModel : IGeneratedRnnModel
     /// <summary>The head's activation (None without a head).</summary>
     HeadActivation HeadActivation { get; }
 
-    /// <summary>Floats per layer and direction in padded state buffers (a multiple of 16).</summary>
-    int PaddedHidden { get; }
-
     /// <summary>Floats of tape per time step, per layer and direction.</summary>
-    int TapeStride { get; }
-
-    /// <summary>Where h_t sits in a tape step.</summary>
-    int TapeHiddenOffset { get; }
-
-    /// <summary>Where c_t sits in a tape step (LSTM; -1 otherwise).</summary>
-    int TapeCellOffset { get; }
+    int TapeLength { get; }
 
     /// <summary>Floats of each packed block (and so of each packed gradient buffer).</summary>
     IReadOnlyList<int> PackedLengths { get; }
@@ -61,19 +53,22 @@ public interface ITrainableRnnModel : IGeneratedRnnModel
     /// <summary>Adds packed gradients (per block) to gradients in PyTorch layout (ParameterSpecs order).</summary>
     void AccumulateGradients(IReadOnlyList<float[]> packedGradients, IReadOnlyList<float[]> parameterGradients);
 
-    /// <summary>One layer and direction, one step forward from (hPrev, cPrev), writing the step's tape (and so h_t, c_t).</summary>
-    void ForwardStep(int layer, int direction, ref float x, ref float hPrev, ref float cPrev, ref float tape);
+    /// <summary>
+    /// One layer and direction, one step forward from (<paramref name="h"/>, <paramref name="c"/>): writes h_t to
+    /// <paramref name="hNew"/>, c_t to <paramref name="cNew"/> (cells with a cell state) and the step's tape.
+    /// </summary>
+    void ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew);
 
     /// <summary>
-    /// Back-propagates one step of one layer and direction. On entry <paramref name="dh"/> (and <paramref name="dc"/>)
-    /// hold dL/dh_t (dL/dc_t); afterwards <paramref name="dc"/> holds dL/dc_{t-1}. Adds dL/dh_{t-1} into
-    /// <paramref name="dhPrev"/> (zero it first), dL/dx_t into <paramref name="dx"/>, and the weight gradient into
-    /// <paramref name="gradient"/> (the block's packed gradient).
+    /// Back-propagates one step of one layer and direction that started from (<paramref name="h"/>, <paramref name="c"/>).
+    /// On entry <paramref name="dh"/> (and <paramref name="dc"/>) hold dL/dh_t (dL/dc_t); afterwards <paramref name="dc"/>
+    /// holds dL/dc_{t-1}. Adds dL/dh_{t-1} into <paramref name="dhPrev"/> (zero it first), dL/dx_t into
+    /// <paramref name="dx"/>, and the weight gradient into <paramref name="gradient"/> (the block's packed gradient).
     /// </summary>
-    void BackwardStep(int layer, int direction, Span<float> gradient, ref float x, ref float hPrev, ref float cPrev, ref float tape,
+    void BackwardStep(int layer, int direction, Span<float> gradient, ref float x, ref float h, ref float c, ref float tape,
         ref float dh, ref float dc, ref float dx, ref float dhPrev);
 
-    /// <summary>The head's pre-activations z (padded to a multiple of 16) for one step's top-layer output.</summary>
+    /// <summary>The head's pre-activations z (padded to <see cref="KernelLayout.Padded"/>(OutputSize)) for one step's top-layer output.</summary>
     void HeadForward(ref float input, ref float preActivation);
 
     /// <summary>Back-propagates the head: adds dL/dinput into <paramref name="dInput"/> and the head's weight gradient into <paramref name="gradient"/>.</summary>

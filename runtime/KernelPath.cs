@@ -2,19 +2,6 @@ using System.Runtime.Intrinsics;
 
 namespace Embedded.Rnn;
 
-/// <summary>The instruction-set path a generated model runs on.</summary>
-public enum KernelPath
-{
-    /// <summary>Portable scalar code; also the path of targets without SIMD.</summary>
-    Scalar = 0,
-    /// <summary>128-bit vectors: SSE on x64, AdvSimd (NEON) on Arm64.</summary>
-    Vector128 = 1,
-    /// <summary>256-bit vectors: AVX2 + FMA.</summary>
-    Vector256 = 2,
-    /// <summary>512-bit vectors: AVX-512.</summary>
-    Vector512 = 3,
-}
-
 /// <summary>Facts about the kernel paths on the running machine.</summary>
 public static class KernelPaths
 {
@@ -26,13 +13,7 @@ public static class KernelPaths
         KernelPath.Scalar;
 
     /// <summary>Number of float lanes one vector of <paramref name="path"/> holds (1 for scalar).</summary>
-    public static int Lanes(KernelPath path) => path switch
-    {
-        KernelPath.Vector512 => 16,
-        KernelPath.Vector256 => 8,
-        KernelPath.Vector128 => 4,
-        _ => 1,
-    };
+    public static int Lanes(KernelPath path) => KernelLayout.Lanes(path);
 
     /// <summary>
     /// True when <paramref name="path"/> runs on SIMD hardware here. A path that is not accelerated still
@@ -45,4 +26,17 @@ public static class KernelPaths
         KernelPath.Vector128 => Vector128.IsHardwareAccelerated,
         _ => true,
     };
+
+    /// <summary>The path a model runs: <paramref name="requested"/>, or <see cref="Best"/> when null.</summary>
+    /// <exception cref="ArgumentOutOfRangeException">The requested value is not a <see cref="KernelPath"/>.</exception>
+    public static KernelPath Resolve(KernelPath? requested)
+    {
+        var path = requested ?? Best;
+        if (path is < KernelPath.Scalar or > KernelPath.Vector512)
+        {
+            throw new ArgumentOutOfRangeException(nameof(requested), path, $"{nameof(requested)} must be a {nameof(KernelPath)} (Scalar, Vector128, Vector256 or Vector512).");
+        }
+
+        return path;
+    }
 }

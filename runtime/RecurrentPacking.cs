@@ -1,13 +1,9 @@
 namespace Embedded.Rnn;
 
 /// <summary>
-/// The order in which the generated kernels stream one layer's weights (or the dense head's), and the map
-/// between it and PyTorch's row-major tensors. Output units are padded to whole vectors of <c>lanes</c>
-/// and grouped in tiles of <c>chunksPerTile</c> vectors; for every tile the stream holds the bias vectors,
-/// then for each input column the weight vectors of every (chunk, slot) that reads the input, then the
-/// same for each recurrent column. A "slot" is one accumulator per chunk: the gate row block it takes from
-/// <c>weight_ih</c> (or -1 for none) and from <c>weight_hh</c>. Padding gets zero weights and bias. The
-/// generator's emitter writes the kernels that read this order; tests check the two agree.
+/// The map between PyTorch's row-major tensors and the packed stream of one layer (or of the dense head) on one path,
+/// in <see cref="BlockLayout"/>'s order, which the generated tiles read. A slot is one accumulator per chunk: the gate
+/// row block it takes from <c>weight_ih</c> (or -1 for none) and from <c>weight_hh</c>. Padding gets zero weights and bias.
 /// </summary>
 public sealed class RecurrentPacking
 {
@@ -23,43 +19,51 @@ public sealed class RecurrentPacking
     /// <param name="recurrentSize">Columns of weight_hh (the hidden size; 0 for a dense layer).</param>
     /// <param name="units">Rows per gate block (hidden size, or the dense output size).</param>
     /// <param name="lanes">Floats per vector of the target path (1 for scalar).</param>
-    /// <param name="chunksPerTile">Vectors of units per tile.</param>
     /// <param name="inputBlocks">Per slot, the row block of weight_ih it accumulates, or -1.</param>
     /// <param name="recurrentBlocks">Per slot, the row block of weight_hh it accumulates, or -1.</param>
-    public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, int chunksPerTile,
-        ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks)
+    public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks)
     {
-        int slots = inputBlocks.Length;
-        int chunks = (units + lanes - 1) / lanes;
-        int length = chunks * lanes * (slots + inputSize * Count(inputBlocks) + recurrentSize * Count(recurrentBlocks));
+        var inputs = Reading(inputBlocks);
+        var recurrents = Reading(recurrentBlocks);
+        Layout = new BlockLayout(inputSize, recurrentSize, units, inputBlocks.Length, inputs.Length, recurrents.Length, lanes);
+        int length = Layout.Length;
         _weightIh = Filled(length);
         _weightHh = Filled(length);
         _biasIh = Filled(length);
         _biasHh = Filled(length);
-        int position = 0;
-        for (int firstChunk = 0; firstChunk < chunks; firstChunk += chunksPerTile)
+        for (int firstChunk = 0, tile = 0; firstChunk < Layout.Chunks; firstChunk += Layout.ChunksPerTile, tile++)
         {
-            int tileChunks = Math.Min(chunksPerTile, chunks - firstChunk);
-            for (int chunk = firstChunk; chunk < firstChunk + tileChunks; chunk++)
+            var tileLayout = Layout.Tile(Math.Min(Layout.ChunksPerTile, Layout.Chunks - firstChunk));
+            int start = Layout.TileStart(tile);
+            for (int chunk = 0; chunk < tileLayout.Chunks; chunk++)
             {
-                for (int slot = 0; slot < slots; slot++)
+                for (int slot = 0; slot < inputBlocks.Length; slot++)
                 {
-                    for (int lane = 0; lane < lanes; lane++, position++)
+                    MapLanes(_biasIh, start + tileLayout.Bias(chunk, slot), firstChunk + chunk, inputBlocks[slot], units, 1, 0);
+                    MapLanes(_biasHh, start + tileLayout.Bias(chunk, slot), firstChunk + chunk, recurrentBlocks[slot], units, 1, 0);
+                }
+
+                for (int column = 0; column < inputSize; column++)
+                {
+                    for (int s = 0; s < inputs.Length; s++)
                     {
-                        int unit = chunk * lanes + lane;
-                        if (unit < units)
-                        {
-                            _biasIh[position] = inputBlocks[slot] >= 0 ? inputBlocks[slot] * units + unit : -1;
-                            _biasHh[position] = recurrentBlocks[slot] >= 0 ? recurrentBlocks[slot] * units + unit : -1;
-                        }
+                        MapLanes(_weightIh, start + tileLayout.InputWeight(column, chunk, s), firstChunk + chunk, inputs[s], units, inputSize, column);
+                    }
+                }
+
+                for (int column = 0; column < recurrentSize; column++)
+                {
+                    for (int s = 0; s < recurrents.Length; s++)
+                    {
+                        MapLanes(_weightHh, start + tileLayout.RecurrentWeight(column, chunk, s), firstChunk + chunk, recurrents[s], units, recurrentSize, column);
                     }
                 }
             }
-
-            position = MapColumns(_weightIh, position, inputSize, units, lanes, firstChunk, tileChunks, inputBlocks);
-            position = MapColumns(_weightHh, position, recurrentSize, units, lanes, firstChunk, tileChunks, recurrentBlocks);
         }
     }
+
+    /// <summary>The block's layout: chunks, tiles and offsets.</summary>
+    public BlockLayout Layout { get; }
 
     /// <summary>Number of floats in the packed stream.</summary>
     public int Length => _weightIh.Length;
@@ -77,6 +81,7 @@ public sealed class RecurrentPacking
     }
 
     /// <summary>Packs PyTorch tensors into an existing stream (as the trainer does after each update).</summary>
+    /// <exception cref="ArgumentException"><paramref name="packed"/> is not <see cref="Length"/> floats long.</exception>
     public void PackInto(Span<float> packed, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
     {
         if (packed.Length != Length)
@@ -136,32 +141,38 @@ public sealed class RecurrentPacking
         }
     }
 
-    private static int MapColumns(int[] map, int position, int columns, int units, int lanes, int firstChunk, int tileChunks, ReadOnlySpan<int> blocks)
+    // The lanes of one vector at position: unit u of the chunk maps to element (block·units + u)·columns + column of a
+    // row-major tensor; lanes past the last unit (padding) stay -1.
+    private void MapLanes(int[] map, int position, int chunk, int block, int units, int columns, int column)
     {
-        for (int column = 0; column < columns; column++)
+        if (block < 0)
         {
-            for (int chunk = firstChunk; chunk < firstChunk + tileChunks; chunk++)
-            {
-                foreach (int block in blocks)
-                {
-                    if (block < 0)
-                    {
-                        continue;
-                    }
+            return;
+        }
 
-                    for (int lane = 0; lane < lanes; lane++, position++)
-                    {
-                        int unit = chunk * lanes + lane;
-                        if (unit < units)
-                        {
-                            map[position] = (block * units + unit) * columns + column;
-                        }
-                    }
-                }
+        for (int lane = 0; lane < Layout.Lanes; lane++)
+        {
+            int unit = chunk * Layout.Lanes + lane;
+            if (unit < units)
+            {
+                map[position + lane] = (block * units + unit) * columns + column;
+            }
+        }
+    }
+
+    // The row blocks of the slots that read a source, in slot order (as the tile reads them).
+    private static int[] Reading(ReadOnlySpan<int> blocks)
+    {
+        var reading = new List<int>(blocks.Length);
+        foreach (int block in blocks)
+        {
+            if (block >= 0)
+            {
+                reading.Add(block);
             }
         }
 
-        return position;
+        return [.. reading];
     }
 
     private static int[] Filled(int length)
@@ -169,16 +180,5 @@ public sealed class RecurrentPacking
         var array = new int[length];
         Array.Fill(array, -1);
         return array;
-    }
-
-    private static int Count(ReadOnlySpan<int> blocks)
-    {
-        int count = 0;
-        foreach (int b in blocks)
-        {
-            count += b >= 0 ? 1 : 0;
-        }
-
-        return count;
     }
 }

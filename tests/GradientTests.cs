@@ -64,11 +64,11 @@ public sealed class GradientTests(ITestOutputHelper output)
             for (int s = 0; s < slots; s++)
             {
                 worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.File.ReadAsDouble("grad.h0"), s, b),
-                    backprop.HiddenGradient.AsSpan(s * model.PaddedHidden, c.HiddenSize), Bound, $"{stem} grad.h0[{s}] b{b}"));
+                    backprop.HiddenGradient.AsSpan(s * KernelLayout.Padded(c.HiddenSize), c.HiddenSize), Bound, $"{stem} grad.h0[{s}] b{b}"));
                 if (c.C0 is not null)
                 {
                     worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.File.ReadAsDouble("grad.c0"), s, b),
-                        backprop.CellGradient.AsSpan(s * model.PaddedHidden, c.HiddenSize), Bound, $"{stem} grad.c0[{s}] b{b}"));
+                        backprop.CellGradient.AsSpan(s * KernelLayout.Padded(c.HiddenSize), c.HiddenSize), Bound, $"{stem} grad.c0[{s}] b{b}"));
                 }
             }
         }

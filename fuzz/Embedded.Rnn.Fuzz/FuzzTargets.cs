@@ -51,7 +51,8 @@ public static class FuzzTargets
         GeneratorDriver driver = CSharpGeneratorDriver.Create(
             [new RnnGenerator().AsSourceGenerator()],
             [new InMemoryAdditionalText(SpecPath, text), BakeableWeights.Value],
-            ParseOptions);
+            ParseOptions,
+            InMemoryBuildProperties.Training); // the training kernels too: every emitter runs
         driver = driver.RunGenerators(UserProject.Value);
         var result = driver.GetRunResult().Results.Single();
         if (result.Exception is not null)

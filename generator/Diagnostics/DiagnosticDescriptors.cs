@@ -19,7 +19,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnknownCell = Error(
         "ERNN003", "Unknown cell",
-        "Unknown cell '{0}'; use \"rnn\", \"lstm\" or \"gru\"");
+        "Unknown cell '{0}'; use {1}");
 
     public static readonly DiagnosticDescriptor UnknownActivation = Error(
         "ERNN004", "Unknown activation",
@@ -70,11 +70,15 @@ internal static class DiagnosticDescriptors
         "ERNN015", "Weights file does not fit the model",
         "Weights file '{0}': {1}");
 
+    public static readonly DiagnosticDescriptor RecordModel = Error(
+        "ERNN016", "Model type is a record",
+        "'{0}' is a record; [RnnModel] adds a model to a class (a record's generated equality and printing would act on the weights): declare it 'partial class {0}'");
+
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         SpecFileNotFound, MalformedJson, UnknownCell, UnknownActivation, MissingField, InvalidValue, SizeTooLarge,
         UnknownField, ClassNotPartial, MultipleModels, FieldNotApplicable, UnsupportedClass, AmbiguousSpecPath,
-        WeightsFileNotFound, WeightsInvalid,
+        WeightsFileNotFound, WeightsInvalid, RecordModel,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

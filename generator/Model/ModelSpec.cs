@@ -1,20 +1,8 @@
 using System.Collections.Generic;
+using Embedded.Rnn.Generator.Cells;
+using Embedded.Rnn.Generator.Layout;
 
 namespace Embedded.Rnn.Generator.Model;
-
-internal enum CellKind
-{
-    Rnn,
-    Lstm,
-    Gru,
-}
-
-internal enum RecurrentActivation
-{
-    Tanh,
-    Relu,
-    LeakyRelu,
-}
 
 /// <summary>Which runtime the emitted code is for.</summary>
 internal enum TargetRuntime
@@ -37,12 +25,15 @@ internal enum HeadActivation
 internal sealed record HeadSpec(int Output, HeadActivation Activation);
 
 /// <summary>A validated model: everything the emitter needs, and nothing that defeats caching.</summary>
+/// <param name="SpecPath">The spec's path as the attribute gives it, for the generated file's header.</param>
+/// <param name="Storage">How the packed weights are stored (part of the packed layout and of the tiles' load step).</param>
+/// <param name="TrainingKernels">Whether to emit the forward-with-tape and backward kernels the trainer runs (the
+/// EmbeddedRnnTraining MSBuild property); inference-only models leave them out.</param>
 internal sealed record ModelSpec(
     string? Namespace,
     string ClassName,
-    CellKind Cell,
-    RecurrentActivation Activation,
-    float NegativeSlope,
+    string SpecPath,
+    CellDefinition Cell,
     int Input,
     int Hidden,
     int Layers,
@@ -50,17 +41,11 @@ internal sealed record ModelSpec(
     bool Bias,
     HeadSpec? Head,
     EquatableArray<BakedTensor> BakedWeights,
-    TargetRuntime Target = TargetRuntime.Dotnet)
+    TargetRuntime Target = TargetRuntime.Dotnet,
+    WeightStorage Storage = WeightStorage.Float32,
+    bool TrainingKernels = false)
 {
     public int Directions => Bidirectional ? 2 : 1;
-
-    /// <summary>Rows per gate block in PyTorch's weight matrices (rnn 1, lstm 4: i,f,g,o, gru 3: r,z,n).</summary>
-    public int Gates => Cell switch
-    {
-        CellKind.Lstm => 4,
-        CellKind.Gru => 3,
-        _ => 1,
-    };
 
     public int LayerOutput => Directions * Hidden;
 
@@ -68,28 +53,19 @@ internal sealed record ModelSpec(
 
     public bool HasBakedWeights => BakedWeights.Count > 0;
 
+    /// <summary>The file the generated source goes to: namespace and class, so two models never clash.</summary>
+    public string HintName => (Namespace is null ? string.Empty : Namespace + ".") + ClassName + ".Rnn.g.cs";
+
+    /// <summary>The parameter tensors in PyTorch state_dict order (the shared <see cref="ParameterLayout"/>).</summary>
+    public ParameterLayout ParameterLayout => new(Input, Hidden, Cell.Gates, Layers, Directions, Bias, Head?.Output ?? 0);
+
     /// <summary>The parameter tensors in PyTorch state_dict order: (name, shape).</summary>
     public IEnumerable<(string Name, int[] Shape)> Parameters()
     {
-        for (int layer = 0; layer < Layers; layer++)
+        var layout = ParameterLayout;
+        for (int i = 0; i < layout.Count; i++)
         {
-            for (int direction = 0; direction < Directions; direction++)
-            {
-                string suffix = layer.ToString(System.Globalization.CultureInfo.InvariantCulture) + (direction == 1 ? "_reverse" : string.Empty);
-                yield return ("weight_ih_l" + suffix, new[] { Gates * Hidden, layer == 0 ? Input : LayerOutput });
-                yield return ("weight_hh_l" + suffix, new[] { Gates * Hidden, Hidden });
-                if (Bias)
-                {
-                    yield return ("bias_ih_l" + suffix, new[] { Gates * Hidden });
-                    yield return ("bias_hh_l" + suffix, new[] { Gates * Hidden });
-                }
-            }
-        }
-
-        if (Head is not null)
-        {
-            yield return ("head.weight", new[] { Head.Output, LayerOutput });
-            yield return ("head.bias", new[] { Head.Output });
+            yield return (layout.Name(i), layout.Shape(i));
         }
     }
 }
@@ -105,6 +81,7 @@ internal sealed record ModelTarget(
     string? SpecPath,
     bool IsPartial,
     bool IsSupportedShape,
+    bool IsRecord,
     int AttributeCount,
     LocationInfo? AttributeLocation,
     LocationInfo? ClassNameLocation);
@@ -113,4 +90,4 @@ internal sealed record ModelTarget(
 internal sealed record SpecFile(string Path, string? Text);
 
 /// <summary>What the parser made of one target: a spec to emit (or null) and diagnostics to report.</summary>
-internal sealed record ModelResult(ModelSpec? Spec, string HintName, EquatableArray<DiagnosticInfo> Diagnostics);
+internal sealed record ModelResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);

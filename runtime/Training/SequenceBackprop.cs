@@ -14,11 +14,11 @@ public sealed class SequenceBackprop
     private readonly RnnShape _shape;
     private readonly int _hp;
     private readonly int _tapeStride;
-    private readonly int _hiddenOffset;
-    private readonly int _cellOffset;
     private readonly int _layerOutput;
     private readonly int _headPadded;
     private readonly float[] _tape;
+    private readonly float[] _hidden;
+    private readonly float[] _cell;
     private readonly float[] _inputs;
     private readonly float[][] _layerOutputs;
     private readonly float[][] _dropoutMasks;
@@ -58,14 +58,15 @@ public sealed class SequenceBackprop
         _model = model;
         _shape = model.Shape;
         MaxSteps = maxSteps;
-        _hp = model.PaddedHidden;
-        _tapeStride = model.TapeStride;
-        _hiddenOffset = model.TapeHiddenOffset;
-        _cellOffset = model.TapeCellOffset;
+        _hp = KernelLayout.Padded(_shape.HiddenSize);
+        _tapeStride = model.TapeLength;
         _layerOutput = _shape.DirectionCount * _shape.HiddenSize;
-        _headPadded = (_shape.OutputSize + 15) / 16 * 16;
+        _headPadded = KernelLayout.Padded(_shape.OutputSize);
         int slots = _shape.LayerCount * _shape.DirectionCount;
         _tape = new float[slots * maxSteps * _tapeStride];
+        // h_t and c_t of every layer, direction and step: the next step starts from them and backward reads them.
+        _hidden = new float[slots * maxSteps * _hp];
+        _cell = model.HasCellState ? new float[slots * maxSteps * _hp] : _hidden;
         _inputs = new float[maxSteps * _shape.InputSize];
         _layerOutputs = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[maxSteps * _layerOutput]).ToArray();
         _dropoutMasks = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[maxSteps * _layerOutput]).ToArray();
@@ -96,10 +97,10 @@ public sealed class SequenceBackprop
     /// <summary>dL/dx of the last backward pass, T × InputSize.</summary>
     public float[] InputGradient { get; }
 
-    /// <summary>dL/dh0 of the last backward pass, per layer and direction (PaddedHidden floats each).</summary>
+    /// <summary>dL/dh0 of the last backward pass, per layer and direction (<see cref="KernelLayout.Padded"/>(HiddenSize) floats each).</summary>
     public float[] HiddenGradient { get; }
 
-    /// <summary>dL/dc0 of the last backward pass (LSTM), per layer and direction (PaddedHidden floats each).</summary>
+    /// <summary>dL/dc0 of the last backward pass (LSTM), per layer and direction (<see cref="KernelLayout.Padded"/>(HiddenSize) floats each).</summary>
     public float[] CellGradient { get; }
 
     /// <summary>The initial hidden state of a layer and direction for the next forward pass (zero unless set).</summary>
@@ -110,11 +111,11 @@ public sealed class SequenceBackprop
 
     /// <summary>The final hidden state of a layer and direction after the last forward pass.</summary>
     public ReadOnlySpan<float> FinalHidden(int layer, int direction = 0) =>
-        _tape.AsSpan(TapeIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0) + _hiddenOffset, _shape.HiddenSize);
+        _hidden.AsSpan(StateIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0), _shape.HiddenSize);
 
     /// <summary>The final cell state (LSTM) of a layer and direction after the last forward pass.</summary>
     public ReadOnlySpan<float> FinalCell(int layer, int direction = 0) =>
-        _tape.AsSpan(TapeIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0) + _cellOffset, _shape.HiddenSize);
+        _cell.AsSpan(StateIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0), _shape.HiddenSize);
 
     /// <summary>
     /// Runs the model over <paramref name="xs"/> (T × InputSize) from the initial states, keeping the tape, and
@@ -160,12 +161,12 @@ public sealed class SequenceBackprop
                 for (int i = 0; i < steps; i++)
                 {
                     int t = direction == 0 ? i : steps - 1 - i;
-                    ref float tape = ref _tape[TapeIndex(slot, t)];
-                    _model.ForwardStep(layer, direction, ref Unsafe.Add(ref input, t * inputStride), ref hPrevious, ref cPrevious, ref tape);
-                    ref float h = ref Unsafe.Add(ref tape, _hiddenOffset);
+                    ref float h = ref _hidden[StateIndex(slot, t)];
+                    ref float c = ref _cell[StateIndex(slot, t)];
+                    _model.ForwardStep(layer, direction, ref Unsafe.Add(ref input, t * inputStride), ref hPrevious, ref cPrevious, ref _tape[TapeIndex(slot, t)], ref h, ref c);
                     MemoryMarshal.CreateReadOnlySpan(ref h, _shape.HiddenSize).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref output, t * _layerOutput + direction * _shape.HiddenSize), _shape.HiddenSize));
                     hPrevious = ref h;
-                    cPrevious = ref _cellOffset >= 0 ? ref Unsafe.Add(ref tape, _cellOffset) : ref h;
+                    cPrevious = ref c;
                 }
             }
 
@@ -281,8 +282,8 @@ public sealed class SequenceBackprop
                     if (i > 0)
                     {
                         int previous = direction == 0 ? t - 1 : t + 1;
-                        hPrevious = ref _tape[TapeIndex(slot, previous) + _hiddenOffset];
-                        cPrevious = ref _cellOffset >= 0 ? ref _tape[TapeIndex(slot, previous) + _cellOffset] : ref hPrevious;
+                        hPrevious = ref _hidden[StateIndex(slot, previous)];
+                        cPrevious = ref _cell[StateIndex(slot, previous)];
                     }
 
                     _dhPrevious.AsSpan().Clear();
@@ -319,4 +320,6 @@ public sealed class SequenceBackprop
     }
 
     private int TapeIndex(int slot, int t) => (slot * MaxSteps + t) * _tapeStride;
+
+    private int StateIndex(int slot, int t) => (slot * MaxSteps + t) * _hp;
 }

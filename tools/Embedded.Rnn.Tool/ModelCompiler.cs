@@ -57,7 +57,8 @@ public static class ModelCompiler
             [CSharpSyntaxTree.ParseText(source, parseOptions, path: Path.Combine(Path.GetDirectoryName(specPath) ?? string.Empty, "ToolModel.cs"))],
             InMemoryReferences.FrameworkAndRuntime,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, optimizationLevel: OptimizationLevel.Release, nullableContextOptions: NullableContextOptions.Enable));
-        var driver = CSharpGeneratorDriver.Create([new RnnGenerator().AsSourceGenerator()], texts, parseOptions);
+        // The tool trains and checks gradients: generate the training kernels, as the Embedded.Rnn.Training package does.
+        var driver = CSharpGeneratorDriver.Create([new RnnGenerator().AsSourceGenerator()], texts, parseOptions, InMemoryBuildProperties.Training);
         driver.RunGeneratorsAndUpdateCompilation(compilation, out var output, out var generatorDiagnostics);
         var errors = generatorDiagnostics.Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
         if (errors.Count > 0)

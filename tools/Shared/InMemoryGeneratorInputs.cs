@@ -1,9 +1,12 @@
 using System;
+using System.Collections.Generic;
 using System.Collections.Immutable;
+using System.Diagnostics.CodeAnalysis;
 using System.IO;
 using System.Linq;
 using System.Threading;
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.Diagnostics;
 using Microsoft.CodeAnalysis.Text;
 
 namespace Embedded.Rnn.Hosting;
@@ -32,4 +35,30 @@ internal sealed class InMemoryAdditionalText(string path, string text) : Additio
     public override string Path { get; } = path;
 
     public override SourceText GetText(CancellationToken cancellationToken = default) => _text;
+}
+
+/// <summary>
+/// The MSBuild properties a build makes visible to the generator (build_property.*), from memory. A driver created
+/// with <see cref="Training"/> generates training kernels, as a project referencing Embedded.Rnn.Training does.
+/// </summary>
+internal sealed class InMemoryBuildProperties(IReadOnlyDictionary<string, string> properties) : AnalyzerConfigOptionsProvider
+{
+    /// <summary>EmbeddedRnnTraining=true: models get the kernels the trainer runs.</summary>
+    public static InMemoryBuildProperties Training { get; } = new(new Dictionary<string, string> { ["build_property.EmbeddedRnnTraining"] = "true" });
+
+    /// <summary>No properties: inference-only models, as in a project without the trainer.</summary>
+    public static InMemoryBuildProperties None { get; } = new(new Dictionary<string, string>());
+
+    public override AnalyzerConfigOptions GlobalOptions { get; } = new Options(properties);
+
+    public override AnalyzerConfigOptions GetOptions(SyntaxTree tree) => Options.Empty;
+
+    public override AnalyzerConfigOptions GetOptions(AdditionalText textFile) => Options.Empty;
+
+    private sealed class Options(IReadOnlyDictionary<string, string> values) : AnalyzerConfigOptions
+    {
+        public static Options Empty { get; } = new(new Dictionary<string, string>());
+
+        public override bool TryGetValue(string key, [NotNullWhen(true)] out string? value) => values.TryGetValue(key, out value);
+    }
 }

@@ -1,6 +1,6 @@
-namespace Embedded.Rnn.Training;
+namespace Embedded.Rnn;
 
-/// <summary>The dense head's activations and their derivatives, on the runtime's operators (as inference uses).</summary>
+/// <summary>The dense head's activations and their derivatives, on the runtime's operators: inference applies them after the head's kernel, the trainer back-propagates through them.</summary>
 public static class HeadActivations
 {
     /// <summary>y = activation(z).</summary>

@@ -1,0 +1,266 @@
+using System;
+using Embedded.Rnn.Generator.Model;
+
+namespace Embedded.Rnn.Generator.Emit;
+
+/// <summary>
+/// Inference in the kernels class: <c>Step</c> and <c>Run</c> behind their argument checks (bidirectional models: <c>Run</c>
+/// with a workspace), one step through the layers and the head, the dispatch to the path's kernels, and those kernels.
+/// </summary>
+internal sealed class InferenceEmitter
+{
+    private readonly ModelFacts _model;
+    private readonly SourceWriter _w;
+    private readonly TileEmitter _tiles;
+
+    public InferenceEmitter(ModelFacts model, SourceWriter writer)
+    {
+        _model = model;
+        _w = writer;
+        _tiles = new TileEmitter(model, writer);
+    }
+
+    private ModelSpec Spec => _model.Spec;
+
+    public void Emit()
+    {
+        if (Spec.Bidirectional)
+        {
+            EmitBidirectionalRun();
+        }
+        else
+        {
+            EmitStepAndRun();
+        }
+
+        EmitLayerStep();
+        EmitHeadStep();
+        foreach (var width in VectorWidth.All)
+        {
+            foreach (var shape in _model.LayerShapes)
+            {
+                _tiles.EmitKernel(shape, width, KernelVariant.Inference);
+            }
+
+            if (_model.HeadShape is not null)
+            {
+                _tiles.EmitKernel(_model.HeadShape, width, KernelVariant.Inference);
+            }
+        }
+    }
+
+    private void EmitStepAndRun()
+    {
+        _w.Lines("""
+            [MethodImpl(MethodImplOptions.AggressiveInlining)]
+            public static void Step(PackedWeights weights, ReadOnlySpan<float> x, ref Model.State state, Span<float> y)
+            {
+                if (x.Length != Model.InputSize) { RnnThrow.Length(nameof(x), "InputSize", x.Length); }
+                if (y.Length != Model.OutputSize) { RnnThrow.Length(nameof(y), "OutputSize", y.Length); }
+                StepCore(weights, ref MemoryMarshal.GetReference(x), ref state.Values, ref MemoryMarshal.GetReference(y));
+            }
+
+            public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
+            {
+                int steps = xs.Length / Model.InputSize;
+                if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
+                if (ys.Length != steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                ref float x = ref MemoryMarshal.GetReference(xs);
+                ref float y = ref MemoryMarshal.GetReference(ys);
+                ref float values = ref state.Values;
+                for (int t = 0; t < steps; t++)
+                {
+                    StepCore(weights, ref Unsafe.Add(ref x, t * Model.InputSize), ref values, ref Unsafe.Add(ref y, t * Model.OutputSize));
+                }
+            }
+
+            """);
+        using (_w.Open("private static void StepCore(PackedWeights weights, ref float x, ref float values, ref float y)"))
+        {
+            if (Spec.Layers > 1)
+            {
+                _w.Line("// Each layer reads the new h of the layer below, already in the state.");
+            }
+
+            _w.Line("LayerStep(weights, 0, ref x, ref values);");
+            for (int layer = 1; layer < Spec.Layers; layer++)
+            {
+                string below = layer == 1 ? "values" : $"Unsafe.Add(ref values, {Literals.Int((layer - 1) * _model.PaddedHidden)})";
+                _w.Line($"LayerStep(weights, {Literals.Int(layer)}, ref {below}, ref values);");
+            }
+
+            string top = Spec.Layers == 1 ? "ref values" : $"ref Unsafe.Add(ref values, {Literals.Int((Spec.Layers - 1) * _model.PaddedHidden)})";
+            _w.Line(Spec.Head is null
+                ? $"Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref y), ref Unsafe.As<float, byte>({top}), Model.HiddenSize * sizeof(float));"
+                : $"HeadStep(weights, {top}, ref y, ref values);");
+        }
+
+        _w.Line();
+    }
+
+    private void EmitBidirectionalRun()
+    {
+        int buffers = Math.Min(2, Spec.Layers - 1 + (Spec.Head is null ? 0 : 1));
+        string output = Spec.Head is null
+            ? "ref float output = ref layer == Model.LayerCount - 1 ? ref MemoryMarshal.GetReference(ys) : ref Unsafe.Add(ref work, (layer % 2) * steps * Model.LayerOutputSize);"
+            : "ref float output = ref Unsafe.Add(ref work, (layer % 2) * steps * Model.LayerOutputSize);";
+        _w.Lines($$"""
+            // Layers read the whole output of the layer below, so a sequence needs {{Literals.Int(buffers)}} buffer(s) of T × LayerOutputSize floats.
+            public static int RunWorkspaceLength(int steps) => {{Literals.Int(buffers)}} * steps * Model.LayerOutputSize;
+
+            public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
+            {
+                int length = RunWorkspaceLength(xs.Length / Model.InputSize);
+                if (length == 0)
+                {
+                    Run(weights, xs, ref state, ys, default);
+                    return;
+                }
+
+                float[] rented = ArrayPool<float>.Shared.Rent(length);
+                try
+                {
+                    Run(weights, xs, ref state, ys, rented);
+                }
+                finally
+                {
+                    ArrayPool<float>.Shared.Return(rented);
+                }
+            }
+
+            // Each layer runs forward over the sequence, then backward, each direction writing its half of every step's output.
+            public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys, Span<float> workspace)
+            {
+                int steps = xs.Length / Model.InputSize;
+                if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
+                if (ys.Length != steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.Length(nameof(workspace), "at least RunWorkspaceLength(steps)", workspace.Length); }
+                if (steps == 0)
+                {
+                    return;
+                }
+
+                ref float values = ref state.Values;
+                ref float input = ref MemoryMarshal.GetReference(xs);
+                ref float work = ref MemoryMarshal.GetReference(workspace);
+                int inputStride = Model.InputSize;
+                for (int layer = 0; layer < Model.LayerCount; layer++)
+                {
+                    {{output}}
+                    for (int t = 0; t < steps; t++)
+                    {
+                        LayerStep(weights, layer * 2, ref Unsafe.Add(ref input, t * inputStride), ref values);
+                        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref output, t * Model.LayerOutputSize)), ref Unsafe.As<float, byte>(ref Unsafe.Add(ref values, layer * 2 * PaddedHidden)), Model.HiddenSize * sizeof(float));
+                    }
+
+                    for (int t = steps - 1; t >= 0; t--)
+                    {
+                        LayerStep(weights, layer * 2 + 1, ref Unsafe.Add(ref input, t * inputStride), ref values);
+                        Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref Unsafe.Add(ref output, t * Model.LayerOutputSize + Model.HiddenSize)), ref Unsafe.As<float, byte>(ref Unsafe.Add(ref values, (layer * 2 + 1) * PaddedHidden)), Model.HiddenSize * sizeof(float));
+                    }
+
+                    input = ref output;
+                    inputStride = Model.LayerOutputSize;
+                }
+            """);
+        using (_w.Indent())
+        {
+            if (Spec.Head is not null)
+            {
+                _w.Lines("""
+
+                    ref float y = ref MemoryMarshal.GetReference(ys);
+                    for (int t = 0; t < steps; t++)
+                    {
+                        HeadStep(weights, ref Unsafe.Add(ref input, t * Model.LayerOutputSize), ref Unsafe.Add(ref y, t * Model.OutputSize), ref values);
+                    }
+                    """);
+            }
+        }
+
+        _w.Line("}");
+        _w.Line();
+    }
+
+    // One layer and direction, one step: the tiles read all of h into the pre-activations before the cell's pointwise
+    // step writes the new h in place.
+    private void EmitLayerStep()
+    {
+        bool cell = _model.Cell.HasCellState;
+        _w.Line("// One layer and direction (slot = layer × DirectionCount + direction), one step: the tiles read all of h before the new h is written in place.");
+        _w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        using (_w.Open("private static void LayerStep(PackedWeights weights, int slot, ref float x, ref float values)"))
+        {
+            _w.Line("ref Weight w = ref weights.Block(slot);");
+            _w.Line("ref float h = ref Unsafe.Add(ref values, slot * PaddedHidden);");
+            if (cell)
+            {
+                _w.Line("ref float c = ref Unsafe.Add(ref values, CellOffset + slot * PaddedHidden);");
+            }
+
+            _w.Line("ref float pre = ref Unsafe.Add(ref values, ScratchOffset);");
+            string arguments = cell ? "ref w, ref x, ref h, ref c, ref pre" : "ref w, ref x, ref h, ref pre";
+            EmitByLayer("slot", shape => PathSwitch(width => $"{shape.Name(width, KernelVariant.Inference)}({arguments});"));
+        }
+
+        _w.Line();
+    }
+
+    private void EmitHeadStep()
+    {
+        if (_model.HeadShape is not { } head)
+        {
+            return;
+        }
+
+        _w.Line($"private const int HeadBlock = {Literals.Int(_model.HeadBlock)};");
+        _w.Line();
+        _w.Line("// The dense head on one step's top-layer output: pre-activations into the scratch, then the activation into y.");
+        using (_w.Open("private static void HeadStep(PackedWeights weights, ref float input, ref float y, ref float values)"))
+        {
+            _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
+            _w.Line("ref float pre = ref Unsafe.Add(ref values, ScratchOffset);");
+            PathSwitch(width => $"{head.Name(width, KernelVariant.Inference)}(ref w, ref input, ref pre);");
+            _w.Line($"HeadActivations.Apply(OutputActivation, MemoryMarshal.CreateReadOnlySpan(ref pre, Model.OutputSize), MemoryMarshal.CreateSpan(ref y, Model.OutputSize));");
+        }
+
+        _w.Line();
+    }
+
+    /// <summary>A switch over the instance's path, calling each path's kernel.</summary>
+    public void PathSwitch(Func<VectorWidth, string> call)
+    {
+        using (_w.Open("switch (weights.Path)"))
+        {
+            foreach (var width in VectorWidth.All)
+            {
+                _w.Line(width.IsScalar ? "default:" : $"case KernelPath.{width.Name}:");
+                using (_w.Indent())
+                {
+                    _w.Line(call(width));
+                    _w.Line("break;");
+                }
+            }
+        }
+    }
+
+    /// <summary>The first layer reads the model's input; deeper layers read the layer below (a kernel of another width).</summary>
+    public void EmitByLayer(string slot, Action<KernelShape> emit)
+    {
+        if (_model.LayerShapes.Length == 1)
+        {
+            emit(_model.LayerShapes[0]);
+            return;
+        }
+
+        using (_w.Open($"if ({slot} < Model.DirectionCount)"))
+        {
+            emit(_model.LayerShapes[0]);
+        }
+
+        using (_w.Open("else"))
+        {
+            emit(_model.LayerShapes[1]);
+        }
+    }
+}

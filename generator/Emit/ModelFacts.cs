@@ -1,0 +1,156 @@
+using System;
+using System.Collections.Generic;
+using System.Linq;
+using Embedded.Rnn.Generator.Cells;
+using Embedded.Rnn.Generator.Layout;
+using Embedded.Rnn.Generator.Model;
+
+namespace Embedded.Rnn.Generator.Emit;
+
+/// <summary>What a kernel computes: one step of a recurrent layer, or the dense head.</summary>
+internal enum KernelKind
+{
+    Layer,
+    Head,
+}
+
+/// <summary>How a kernel runs: inference, training's forward pass (which keeps a tape), or backward.</summary>
+internal enum KernelVariant
+{
+    Inference,
+    Record,
+    Backward,
+}
+
+/// <summary>A matrix-vector kernel over packed tiles: a recurrent layer with a given input width, or the dense head.</summary>
+internal sealed class KernelShape
+{
+    public KernelShape(KernelKind kind, int input, int recurrent, int units, IReadOnlyList<Slot> slots)
+    {
+        Kind = kind;
+        Input = input;
+        Recurrent = recurrent;
+        Units = units;
+        Slots = slots;
+        InputSlots = Enumerable.Range(0, slots.Count).Where(s => slots[s].InputBlock >= 0).ToArray();
+        RecurrentSlots = Enumerable.Range(0, slots.Count).Where(s => slots[s].RecurrentBlock >= 0).ToArray();
+    }
+
+    public KernelKind Kind { get; }
+
+    public int Input { get; }
+
+    public int Recurrent { get; }
+
+    public int Units { get; }
+
+    public IReadOnlyList<Slot> Slots { get; }
+
+    /// <summary>Indices of the slots that read the input.</summary>
+    public int[] InputSlots { get; }
+
+    /// <summary>Indices of the slots that read the recurrent state.</summary>
+    public int[] RecurrentSlots { get; }
+
+    /// <summary>The shared packed layout of this kernel's weights on <paramref name="width"/>.</summary>
+    public BlockLayout Block(VectorWidth width) =>
+        new(Input, Recurrent, Units, Slots.Count, InputSlots.Length, RecurrentSlots.Length, width.Lanes);
+
+    /// <summary>e.g. Layer_In8_Vector512, RecordLayer_In8_Vector512, BackHead_Scalar.</summary>
+    public string Name(VectorWidth width, KernelVariant variant) =>
+        Kind == KernelKind.Head ? $"{Prefix(variant)}Head_{width.Name}" : $"{Prefix(variant)}Layer_In{Literals.Int(Input)}_{width.Name}";
+
+    /// <summary>e.g. LayerTile_In8_K2_Vector512: a tile of <paramref name="chunks"/> vectors of units.</summary>
+    public string TileName(VectorWidth width, int chunks, KernelVariant variant) =>
+        Kind == KernelKind.Head
+            ? $"{Prefix(variant)}HeadTile_K{Literals.Int(chunks)}_{width.Name}"
+            : $"{Prefix(variant)}LayerTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
+
+    private static string Prefix(KernelVariant variant) => variant switch
+    {
+        KernelVariant.Record => "Record",
+        KernelVariant.Backward => "Back",
+        _ => string.Empty,
+    };
+}
+
+/// <summary>The facts about a model every emitter piece shares: names, sizes, state layout and kernel shapes.</summary>
+internal sealed class ModelFacts
+{
+    public ModelFacts(ModelSpec spec)
+    {
+        Spec = spec;
+        Cell = spec.Cell;
+        PaddedHidden = KernelLayout.Padded(spec.Hidden);
+        StateSlots = spec.Layers * spec.Directions;
+        LayerShapes = new[] { spec.Input, spec.LayerOutput }
+            .Take(spec.Layers > 1 ? 2 : 1)
+            .Distinct()
+            .Select(input => new KernelShape(KernelKind.Layer, input, spec.Hidden, spec.Hidden, spec.Cell.Slots))
+            .ToArray();
+        HeadShape = spec.Head is null ? null : new KernelShape(KernelKind.Head, spec.LayerOutput, 0, spec.Head.Output, HeadSlots);
+    }
+
+    /// <summary>The head's one accumulator: a row of weight_ih (head.weight), no recurrent part.</summary>
+    public static readonly Slot[] HeadSlots = { new("y", 0, -1) };
+
+    public ModelSpec Spec { get; }
+
+    public CellDefinition Cell { get; }
+
+    /// <summary>The user's class.</summary>
+    public string ClassName => Spec.ClassName;
+
+    /// <summary>The generated static class holding the kernels (file-local, so models never clash).</summary>
+    public string KernelsName => Spec.ClassName + "Kernels";
+
+    /// <summary>The user's class, fully qualified.</summary>
+    public string QualifiedName => "global::" + (Spec.Namespace is null ? string.Empty : Spec.Namespace + ".") + Spec.ClassName;
+
+    /// <summary>Floats one layer and direction takes in the state (HiddenSize padded to whole vectors of the widest path).</summary>
+    public int PaddedHidden { get; }
+
+    /// <summary>Layer-and-direction slots in the state.</summary>
+    public int StateSlots { get; }
+
+    /// <summary>Where c starts in the state (after every h).</summary>
+    public int CellOffset => StateSlots * PaddedHidden;
+
+    /// <summary>Where the scratch starts (after every h and c).</summary>
+    public int ScratchOffset => StateSlots * PaddedHidden * (Cell.HasCellState ? 2 : 1);
+
+    /// <summary>The scratch: the pre-activations of every slot of one layer step, or the head's.</summary>
+    public int ScratchLength => Math.Max(PaddedHidden * Cell.Slots.Count, Spec.Head is null ? 0 : KernelLayout.Padded(Spec.Head.Output));
+
+    /// <summary>Floats of the state struct.</summary>
+    public int StateLength => ScratchOffset + ScratchLength;
+
+    /// <summary>Block index of the head among the packed blocks.</summary>
+    public int HeadBlock => StateSlots;
+
+    /// <summary>Layer kernels by input width: the first layer's, then (for deeper stacks of another width) the rest's.</summary>
+    public KernelShape[] LayerShapes { get; }
+
+    public KernelShape? HeadShape { get; }
+
+    /// <summary>The model in words for comments and docs, e.g. "an LSTM (1 input, 8 hidden units, 1 layer)".</summary>
+    public string Description
+    {
+        get
+        {
+            var s = Spec;
+            string noun = (s.Bidirectional ? "bidirectional " : string.Empty) + Cell.Title;
+            string article = "aeiou".IndexOf(char.ToLowerInvariant(noun[0])) >= 0 || noun.StartsWith("LSTM", StringComparison.Ordinal) ? "an" : "a";
+            string text = $"{article} {noun} ({Plural(s.Input, "input")}, {Plural(s.Hidden, "hidden unit")}, {Plural(s.Layers, "layer")}";
+            if (!s.Bias)
+            {
+                text += ", no bias";
+            }
+
+            return s.Head is null ? text + ")" : text + $") with a dense head of {Plural(s.Head.Output, "output")}" +
+                (s.Head.Activation == HeadActivation.None ? string.Empty : " (" + s.Head.Activation.ToString().ToLowerInvariant() + ")");
+        }
+    }
+
+    public static string Plural(int count, string noun) => Literals.Int(count) + " " + noun + (count == 1 ? string.Empty : "s");
+}

@@ -1,0 +1,326 @@
+using System.Collections.Generic;
+using System.Linq;
+using Embedded.Rnn.Generator.Layout;
+
+namespace Embedded.Rnn.Generator.Emit;
+
+/// <summary>
+/// Emits the size-specific part of the model: for one kernel shape, path and variant, the kernel that runs its tiles in
+/// order and each tile's unrolled code. A tile keeps one accumulator per (chunk of units, slot) in registers, starts them
+/// at the bias and streams every weight once, in the shared <see cref="BlockLayout"/> order. Inference stores the
+/// pre-activations and lets the cell's pointwise operator finish after the last tile; training's forward pass calls the
+/// cell's record step per chunk; backward calls the cell's backward step, then accumulates weight gradients and
+/// back-propagates into the input and the previous state.
+/// </summary>
+internal sealed class TileEmitter
+{
+    /// <summary>Column loops up to this length are fully unrolled; longer ones by <see cref="UnrollFactor"/>.</summary>
+    internal const int FullUnrollLimit = 16;
+
+    internal const int UnrollFactor = 4;
+
+    private readonly ModelFacts _model;
+    private readonly SourceWriter _w;
+
+    public TileEmitter(ModelFacts model, SourceWriter writer)
+    {
+        _model = model;
+        _w = writer;
+    }
+
+    /// <summary>The kernel's parameters, as declared (tiles add <c>nuint unit</c>, the first unit they compute).</summary>
+    public string Parameters(KernelShape shape, KernelVariant variant, bool tile = false) =>
+        string.Join(", ", ParameterNames(shape, variant, tile).Select(name => name switch
+        {
+            "w" => "ref Weight w",
+            "unit" => "nuint unit",
+            _ => "ref float " + name,
+        }));
+
+    // Every kernel and tile takes refs to its buffers; the names are the ones the cells' calls use (CellDefinition).
+    private string[] ParameterNames(KernelShape shape, KernelVariant variant, bool tile)
+    {
+        bool layer = shape.Kind == KernelKind.Layer;
+        string[] names = variant switch
+        {
+            KernelVariant.Backward when layer => new[] { "w", "g", "x", "h", "c", "tape", "dh", "dc", "dx", "dhPrev" },
+            KernelVariant.Backward => new[] { "w", "g", "x", "dz", "dx" },
+            KernelVariant.Record => new[] { "w", "x", "h", "c", "tape", "hNew", "cNew" },
+            _ when !layer => new[] { "w", "x", "pre" },
+            // A layer's inference tiles only read h; the kernel also passes c on to the cell's step when there is one.
+            _ when tile || !_model.Cell.HasCellState => new[] { "w", "x", "h", "pre" },
+            _ => new[] { "w", "x", "h", "c", "pre" },
+        };
+        return tile ? names.Concat(new[] { "unit" }).ToArray() : names;
+    }
+
+    public void EmitKernel(KernelShape shape, VectorWidth width, KernelVariant variant)
+    {
+        var block = shape.Block(width);
+        int tileLength = block.Tile(block.ChunksPerTile).Length;
+        int tileUnits = block.ChunksPerTile * width.Lanes;
+        _w.Line("// " + Summary(shape, width, variant, block));
+        using (_w.Open($"private static void {shape.Name(width, variant)}({Parameters(shape, variant)})"))
+        {
+            string Call(int chunks, string tileOffset, string unit)
+            {
+                var arguments = ParameterNames(shape, variant, tile: true).Select(name => name switch
+                {
+                    "unit" => unit,
+                    // The packed weights and gradients advance to the tile's start.
+                    "w" or "g" when tileOffset != "0" => $"ref Unsafe.Add(ref {name}, {tileOffset})",
+                    _ => "ref " + name,
+                });
+                return $"{shape.TileName(width, chunks, variant)}({string.Join(", ", arguments)});";
+            }
+
+            if (block.FullTiles == 1)
+            {
+                _w.Line(Call(block.ChunksPerTile, "0", "0"));
+            }
+            else if (block.FullTiles > 1)
+            {
+                using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+                {
+                    _w.Line(Call(block.ChunksPerTile, $"tile * {Literals.Int(tileLength)}", $"tile * {Literals.Int(tileUnits)}"));
+                }
+            }
+
+            if (block.RemainderChunks > 0)
+            {
+                _w.Line(Call(block.RemainderChunks, Literals.Int(block.FullTiles * tileLength), Literals.Int(block.FullTiles * tileUnits)));
+            }
+
+            if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
+            {
+                _w.Line(_model.Cell.Activate(width, block.Chunks * width.Lanes));
+            }
+        }
+
+        _w.Line();
+        EmitTile(shape, width, variant, block.Tile(block.ChunksPerTile));
+        if (block.RemainderChunks > 0)
+        {
+            EmitTile(shape, width, variant, block.Tile(block.RemainderChunks));
+        }
+    }
+
+    // "Layer with 8 inputs on Vector512: 2 tiles of 16 units × (i, f, g, o), then the LSTM's pointwise step."
+    private string Summary(KernelShape shape, VectorWidth width, KernelVariant variant, BlockLayout block)
+    {
+        string tiles = block.RemainderChunks == 0
+            ? ModelFacts.Plural(block.FullTiles, "tile") + $" of {Literals.Int(block.ChunksPerTile * width.Lanes)} units"
+            : block.FullTiles == 0
+                ? $"1 tile of {Literals.Int(block.RemainderChunks * width.Lanes)} units"
+                : ModelFacts.Plural(block.FullTiles, "tile") + $" of {Literals.Int(block.ChunksPerTile * width.Lanes)} units and 1 of {Literals.Int(block.RemainderChunks * width.Lanes)}";
+        string slots = string.Join(", ", shape.Slots.Select(s => s.Name));
+        if (shape.Kind == KernelKind.Head)
+        {
+            string what = variant == KernelVariant.Backward ? "back-propagates the dense head" : "the dense head's pre-activations";
+            return $"{what} on {width.Name} ({Literals.Int(shape.Input)} inputs → {Literals.Int(shape.Units)} outputs): {tiles}.";
+        }
+
+        string sizes = $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns";
+        return variant switch
+        {
+            KernelVariant.Record => $"Training's forward step of a layer with {sizes} on {width.Name}, keeping the tape: {tiles} × ({slots}).",
+            KernelVariant.Backward => $"Back-propagates one step of a layer with {sizes} on {width.Name}: {tiles} × ({slots}).",
+            _ => $"One step of a layer with {sizes} on {width.Name}: {tiles} × ({slots}), then the {_model.Cell.Title}'s pointwise step.",
+        };
+    }
+
+    private void EmitTile(KernelShape shape, VectorWidth width, KernelVariant variant, TileLayout tile)
+    {
+        var slots = shape.Slots;
+        int chunks = tile.Chunks;
+        string Accumulator(int slot, int chunk) => slots[slot].Name + Literals.Int(chunk);
+        string Unit(int offset) => offset == 0 ? "unit" : "unit + " + Literals.Int(offset);
+        var storage = _model.Spec.Storage;
+        string units = chunks * width.Lanes == 1 ? "Unit unit" : $"Units unit .. unit + {Literals.Int(chunks * width.Lanes - 1)}";
+        string columns = shape.Recurrent > 0 ? $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns" : $"{Literals.Int(shape.Input)} input columns";
+        _w.Line("// " + units + " of " + string.Join(", ", slots.Select(s => s.Name)) + variant switch
+        {
+            KernelVariant.Backward => $": the pointwise backward step, then the gradients of the bias and {columns}, and of their inputs.",
+            KernelVariant.Record => $": the bias plus {columns}, then the {_model.Cell.Title}'s forward step keeping the tape.",
+            _ => $": the bias plus {columns}, into pre.",
+        });
+        using (_w.Open($"private static void {shape.TileName(width, chunks, variant)}({Parameters(shape, variant, tile: true)})"))
+        {
+            if (variant == KernelVariant.Backward)
+            {
+                // The cell's backward step gives the gradient of every accumulator; then the weights' gradients and the inputs'.
+                for (int k = 0; k < chunks; k++)
+                {
+                    var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(s, k)).ToList();
+                    _w.Line(shape.Kind == KernelKind.Head
+                        ? $"var {gradients[0]} = {width.Load("dz", Unit(k * width.Lanes))};"
+                        : _model.Cell.Backward(width, gradients, Unit(k * width.Lanes)));
+                }
+
+                for (int k = 0; k < chunks; k++)
+                {
+                    for (int s = 0; s < slots.Count; s++)
+                    {
+                        string at = Literals.Int(tile.Bias(k, s));
+                        _w.Line(width.Store($"{width.Load("g", at)} + d{Accumulator(s, k)}", "g", at));
+                    }
+                }
+
+                EmitColumns(width, "x", "dx", shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
+                if (shape.Recurrent > 0)
+                {
+                    EmitColumns(width, "h", "dhPrev", shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets: 1);
+                }
+
+                return;
+            }
+
+            for (int k = 0; k < chunks; k++)
+            {
+                for (int s = 0; s < slots.Count; s++)
+                {
+                    _w.Line($"var {Accumulator(s, k)} = {width.LoadWeight(storage, "w", Literals.Int(tile.Bias(k, s)))};");
+                }
+            }
+
+            EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
+            if (shape.Recurrent > 0)
+            {
+                // Small tiles are latency-bound: the recurrent columns are one FMA chain per accumulator, on the
+                // step-to-step critical path. Spread them over independent partial sums while registers allow.
+                int sets = 1;
+                while (sets < 4 && 2 * sets <= shape.Recurrent &&
+                       chunks * (slots.Count + (2 * sets - 1) * shape.RecurrentSlots.Length) <= KernelLayout.TargetAccumulators)
+                {
+                    sets *= 2;
+                }
+
+                if (shape.Recurrent > FullUnrollLimit)
+                {
+                    // A rolled loop adds to every partial sum in each iteration: they exist before it. (Unrolled columns
+                    // declare each partial sum at its first column instead.)
+                    for (int set = 1; set < sets; set++)
+                    {
+                        for (int k = 0; k < chunks; k++)
+                        {
+                            foreach (int s in shape.RecurrentSlots)
+                            {
+                                _w.Line($"var {PartialSum(Accumulator(s, k), set)} = {width.Zero};");
+                            }
+                        }
+                    }
+                }
+
+                EmitColumns(width, "h", null, shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets);
+                for (int k = 0; k < chunks; k++)
+                {
+                    foreach (int s in shape.RecurrentSlots)
+                    {
+                        string a = Accumulator(s, k);
+                        if (sets == 2)
+                        {
+                            _w.Line($"{a} += {PartialSum(a, 1)};");
+                        }
+                        else if (sets == 4)
+                        {
+                            _w.Line($"{a} = ({a} + {PartialSum(a, 1)}) + ({PartialSum(a, 2)} + {PartialSum(a, 3)});");
+                        }
+                    }
+                }
+            }
+
+            for (int k = 0; k < chunks; k++)
+            {
+                if (variant == KernelVariant.Record)
+                {
+                    _w.Line(_model.Cell.Record(width, Enumerable.Range(0, slots.Count).Select(s => Accumulator(s, k)).ToList(), Unit(k * width.Lanes)));
+                    continue;
+                }
+
+                for (int s = 0; s < slots.Count; s++)
+                {
+                    _w.Line(width.Store(Accumulator(s, k), "pre", Unit(k * width.Lanes + s * _model.PaddedHidden)));
+                }
+            }
+        }
+
+        _w.Line();
+    }
+
+    // Accumulator names: set 0 is the accumulator itself; further sets are partial sums added into it at the end.
+    private static string PartialSum(string accumulator, int set) => set == 0 ? accumulator : accumulator + "_" + Literals.Int(set);
+
+    // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the remainder
+    // written out. Forward: a += W·x[j], column j into partial-sum set j % sets. Backward: G += d·x[j] and dx[j] += Σ W·d.
+    private void EmitColumns(VectorWidth width, string source, string? target, int columns, int[] reading, int chunks,
+        int sectionOffset, int stride, IReadOnlyList<Cells.Slot> slots, int sets)
+    {
+        void Column(string index, string name, string weights, int columnOffset, int column)
+        {
+            _w.Line($"var {name} = {width.Broadcast(source, index)};");
+            int position = columnOffset;
+            bool first = true;
+            string sum = (target ?? string.Empty) + name.Substring(source.Length);
+            for (int k = 0; k < chunks; k++)
+            {
+                foreach (int s in reading)
+                {
+                    string at = Literals.Int(position);
+                    string weight = width.LoadWeight(_model.Spec.Storage, weights, at);
+                    if (target is null)
+                    {
+                        // Unrolled, a partial sum starts at its set's first column as a product; every other column adds to it.
+                        string a = PartialSum(slots[s].Name + Literals.Int(k), column % sets);
+                        bool starts = columns <= FullUnrollLimit && column % sets != 0 && column < sets;
+                        _w.Line(starts ? $"var {a} = {weight} * {name};" : $"{a} = {width.MultiplyAdd(weight, name, a)};");
+                    }
+                    else
+                    {
+                        string d = "d" + slots[s].Name + Literals.Int(k);
+                        string gradients = weights == "w" ? "g" : "gj";
+                        _w.Line(width.Store(width.MultiplyAdd(d, name, width.Load(gradients, at)), gradients, at));
+                        _w.Line(first ? $"var {sum} = {weight} * {d};" : $"{sum} = {width.MultiplyAdd(weight, d, sum)};");
+                        first = false;
+                    }
+
+                    position += width.Lanes;
+                }
+            }
+
+            if (target is not null)
+            {
+                _w.Line($"{VectorWidth.Element(target, index)} += {width.Sum(sum)};");
+            }
+        }
+
+        if (columns <= FullUnrollLimit)
+        {
+            for (int j = 0; j < columns; j++)
+            {
+                Column(Literals.Int(j), source + Literals.Int(j), "w", sectionOffset + j * stride, j);
+            }
+
+            return;
+        }
+
+        int main = columns - columns % UnrollFactor;
+        using (_w.Open($"for (nuint j = 0; j < {Literals.Int(main)}; j += {Literals.Int(UnrollFactor)})"))
+        {
+            _w.Line($"ref Weight wj = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
+            if (target is not null)
+            {
+                _w.Line($"ref float gj = ref Unsafe.Add(ref g, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
+            }
+
+            for (int u = 0; u < UnrollFactor; u++)
+            {
+                Column(u == 0 ? "j" : "j + " + Literals.Int(u), source + "j" + (u == 0 ? string.Empty : Literals.Int(u)), "wj", u * stride, u);
+            }
+        }
+
+        for (int j = main; j < columns; j++)
+        {
+            Column(Literals.Int(j), source + Literals.Int(j), "w", sectionOffset + j * stride, j);
+        }
+    }
+}

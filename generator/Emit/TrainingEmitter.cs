@@ -1,0 +1,93 @@
+namespace Embedded.Rnn.Generator.Emit;
+
+/// <summary>
+/// Training in the kernels class (only when the model is trained): the forward step that keeps a tape, the backward step,
+/// the head's forward and backward for the trainer, their dispatch, and the per-path record and backward kernels. The tape
+/// is the cell's: its runtime operator writes and reads it, and the trainer only sizes it (<c>TapeLength</c>).
+/// </summary>
+internal sealed class TrainingEmitter
+{
+    private readonly ModelFacts _model;
+    private readonly SourceWriter _w;
+    private readonly TileEmitter _tiles;
+    private readonly InferenceEmitter _dispatch;
+
+    public TrainingEmitter(ModelFacts model, SourceWriter writer)
+    {
+        _model = model;
+        _w = writer;
+        _tiles = new TileEmitter(model, writer);
+        _dispatch = new InferenceEmitter(model, writer);
+    }
+
+    public void Emit()
+    {
+        var head = _model.HeadShape;
+        _w.Line("// Training: the tape of one step, per layer and direction, is the cell's (its operator writes and reads it).");
+        _w.Line($"public const int TapeLength = {_model.Cell.Operator}.TapeValues * PaddedHidden;");
+        _w.Line();
+        using (_w.Open("public static void ForwardStep(PackedWeights weights, int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew)"))
+        {
+            _w.Line("int slot = Slot(layer, direction);");
+            _w.Line("ref Weight w = ref weights.Block(slot);");
+            _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
+                $"{shape.Name(width, KernelVariant.Record)}(ref w, ref x, ref h, ref c, ref tape, ref hNew, ref cNew);"));
+        }
+
+        _w.Line();
+        using (_w.Open("public static void BackwardStep(PackedWeights weights, int layer, int direction, Span<float> gradient, ref float x, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)"))
+        {
+            _w.Line("int slot = Slot(layer, direction);");
+            _w.Line("if (gradient.Length != weights.BlockLengths[slot]) { RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }");
+            _w.Line("ref Weight w = ref weights.Block(slot);");
+            _w.Line("ref float g = ref MemoryMarshal.GetReference(gradient);");
+            _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
+                $"{shape.Name(width, KernelVariant.Backward)}(ref w, ref g, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);"));
+        }
+
+        _w.Line();
+        if (head is null)
+        {
+            _w.Lines("""
+                public static void HeadForward(PackedWeights weights, ref float input, ref float preActivation) => throw new InvalidOperationException("The model has no head.");
+
+                public static void HeadBackward(PackedWeights weights, Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput) =>
+                    throw new InvalidOperationException("The model has no head.");
+
+                """);
+        }
+        else
+        {
+            using (_w.Open("public static void HeadForward(PackedWeights weights, ref float input, ref float preActivation)"))
+            {
+                _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
+                _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Inference)}(ref w, ref input, ref preActivation);");
+            }
+
+            _w.Line();
+            using (_w.Open("public static void HeadBackward(PackedWeights weights, Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput)"))
+            {
+                _w.Line("if (gradient.Length != weights.BlockLengths[HeadBlock]) { RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }");
+                _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
+                _w.Line("ref float g = ref MemoryMarshal.GetReference(gradient);");
+                _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Backward)}(ref w, ref g, ref input, ref dPreActivation, ref dInput);");
+            }
+
+            _w.Line();
+        }
+
+        foreach (var width in VectorWidth.All)
+        {
+            foreach (var shape in _model.LayerShapes)
+            {
+                _tiles.EmitKernel(shape, width, KernelVariant.Record);
+                _tiles.EmitKernel(shape, width, KernelVariant.Backward);
+            }
+
+            if (head is not null)
+            {
+                _tiles.EmitKernel(head, width, KernelVariant.Backward);
+            }
+        }
+    }
+}

@@ -1,0 +1,70 @@
+using System.Linq;
+using Embedded.Rnn.Generator.Layout;
+
+namespace Embedded.Rnn.Generator.Emit;
+
+/// <summary>
+/// One instruction-set path and how generated code spells its operations: loads, broadcasts, fused multiply-adds and
+/// stores on <c>Vector512</c>, <c>Vector256</c>, <c>Vector128</c>, or plain floats for the scalar twin. Every kernel is
+/// written once against this table and emitted for each path, so what is tested on one width carries to the others.
+/// </summary>
+internal sealed class VectorWidth
+{
+    private VectorWidth(KernelPath path)
+    {
+        Path = path;
+        Name = path.ToString();
+        Lanes = KernelLayout.Lanes(path);
+        Type = Lanes == 1 ? "float" : Name + "<float>";
+    }
+
+    /// <summary>Every path, widest first (the order kernels are emitted and chosen in).</summary>
+    public static readonly VectorWidth[] All = KernelLayout.WidestFirst.Select(p => new VectorWidth(p)).ToArray();
+
+    public KernelPath Path { get; }
+
+    /// <summary>"Vector512", ..., "Scalar": the KernelPath member and the suffix of this path's kernels.</summary>
+    public string Name { get; }
+
+    public int Lanes { get; }
+
+    public bool IsScalar => Lanes == 1;
+
+    /// <summary>The vector type: <c>Vector512&lt;float&gt;</c>, ..., <c>float</c>.</summary>
+    public string Type { get; }
+
+    /// <summary>The type arguments of the runtime's pointwise operators for this width: the width, then the vector type.</summary>
+    public string PointwiseArguments => Name + "Width, " + Type;
+
+    public string Zero => IsScalar ? "0f" : Type + ".Zero";
+
+    /// <summary>The vector at <paramref name="reference"/> + <paramref name="offset"/> floats.</summary>
+    public string Load(string reference, string offset) =>
+        IsScalar ? Element(reference, offset) : offset == "0" ? $"{Name}.LoadUnsafe(ref {reference})" : $"{Name}.LoadUnsafe(ref {reference}, {offset})";
+
+    /// <summary>
+    /// The tile's load step for packed weights: the one place that knows how weights are stored. Float32 weights load as
+    /// floats; a narrower storage type would convert here (and in the packing), leaving the kernels' signatures alone.
+    /// </summary>
+    public string LoadWeight(WeightStorage storage, string reference, string offset) => storage switch
+    {
+        WeightStorage.Float32 => Load(reference, offset),
+        _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no load step for this weight storage"),
+    };
+
+    public string Store(string value, string reference, string offset) =>
+        IsScalar ? $"{Element(reference, offset)} = {value};" : offset == "0" ? $"{Name}.StoreUnsafe({value}, ref {reference});" : $"{Name}.StoreUnsafe({value}, ref {reference}, {offset});";
+
+    /// <summary>The float at <paramref name="reference"/> + <paramref name="offset"/>, as a vector of copies.</summary>
+    public string Broadcast(string reference, string offset) =>
+        IsScalar ? Element(reference, offset) : $"{Name}.Create({Element(reference, offset)})";
+
+    /// <summary>a · b + c: fused (MultiplyAddEstimate) on vectors; on the scalar twin a plain multiply and add, as the runtime's scalar operators.</summary>
+    public string MultiplyAdd(string a, string b, string c) => IsScalar ? $"{a} * {b} + {c}" : $"{Name}.MultiplyAddEstimate({a}, {b}, {c})";
+
+    /// <summary>The sum of a vector's lanes.</summary>
+    public string Sum(string vector) => IsScalar ? vector : $"{Name}.Sum({vector})";
+
+    /// <summary>The float at reference + offset, as a variable.</summary>
+    public static string Element(string reference, string offset) => offset == "0" ? reference : $"Unsafe.Add(ref {reference}, {offset})";
+}

@@ -1,0 +1,71 @@
+using System.Collections.Generic;
+using System.Linq;
+using Embedded.Rnn.Generator.Layout;
+
+namespace Embedded.Rnn.Generator.Emit;
+
+/// <summary>
+/// The weight layout in the kernels class: the model's <c>ModelLayout</c> (sizes and the cell's accumulator slots, from
+/// which the runtime derives the parameter tensors and the packed blocks), packing for a path, reading safetensors, and
+/// the weights baked in at build time as read-only data.
+/// </summary>
+internal sealed class WeightsEmitter
+{
+    private readonly ModelFacts _model;
+    private readonly SourceWriter _w;
+
+    public WeightsEmitter(ModelFacts model, SourceWriter writer)
+    {
+        _model = model;
+        _w = writer;
+    }
+
+    public void Emit()
+    {
+        var s = _model.Spec;
+        var slots = _model.Cell.Slots;
+        string Blocks(IEnumerable<int> blocks) => "[" + string.Join(", ", blocks.Select(Literals.Int)) + "]";
+        _w.Lines($$"""
+            // The {{_model.Cell.Title}}'s accumulator slots ({{string.Join(", ", slots.Select(x => x.Name))}}): the gate row block of weight_ih and of weight_hh each reads (-1: none).
+            public static readonly ModelLayout Layout = new(Model.InputSize, Model.HiddenSize, Model.GateCount, Model.LayerCount, Model.DirectionCount,
+                bias: {{(s.Bias ? "true" : "false")}}, headOutput: {{Literals.Int(s.Head?.Output ?? 0)}}, inputBlocks: {{Blocks(slots.Select(x => x.InputBlock))}}, recurrentBlocks: {{Blocks(slots.Select(x => x.RecurrentBlock))}},
+                storage: WeightStorage.{{s.Storage}});
+
+            public static PackedWeights Pack(IReadOnlyList<float[]> parameters, KernelPath? path) => new(Layout, KernelPaths.Resolve(path), parameters);
+
+            // The parameters of a safetensors file, checked against Layout.Parameters.
+            public static float[][] Read(string path) => Read(SafetensorsFile.Read(path));
+            public static float[][] Read(Stream stream) => Read(SafetensorsFile.Read(stream));
+            public static float[][] Read(ReadOnlyMemory<byte> bytes) => Read(SafetensorsFile.Parse(bytes));
+            public static float[][] Read(SafetensorsFile file) => StateDictLoader.Load(file, Layout.Parameters);
+
+            """);
+        if (s.Head is not null || s.TrainingKernels)
+        {
+            _w.Line("// The dense head's activation (None without a head).");
+            _w.Line($"public const HeadActivation OutputActivation = HeadActivation.{s.Head?.Activation.ToString() ?? "None"};");
+            _w.Line();
+        }
+
+        if (s.HasBakedWeights)
+        {
+            EmitBakedWeights();
+        }
+    }
+
+    // The spec's weights as read-only data in the binary (RVA statics): nothing to ship or parse at start-up.
+    private void EmitBakedWeights()
+    {
+        var tensors = _model.Spec.BakedWeights;
+        _w.Line("// The weights baked in at build time from the spec's weights file, in Parameters order.");
+        _w.Line($"public static float[][] BakedWeights() => [{string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => $"Baked{Literals.Int(i)}.ToArray()"))}];");
+        _w.Line();
+        for (int i = 0; i < tensors.Count; i++)
+        {
+            _w.Line($"// {tensors[i].Name}");
+            _w.Line($"private static ReadOnlySpan<float> Baked{Literals.Int(i)} => new float[] {{ {string.Join(", ", tensors[i].Values.Select(Literals.Float))} }};");
+        }
+
+        _w.Line();
+    }
+}

@@ -1,0 +1,90 @@
+using System.Runtime.CompilerServices;
+
+namespace Embedded.Rnn.Kernels;
+
+/// <summary>
+/// The LSTM cell's pointwise maths (PyTorch's equations, gate rows i, f, g, o), on any width:
+/// i = σ(·), f = σ(·), g = tanh(·), o = σ(·), c' = f ⊙ c + i ⊙ g, h' = o ⊙ tanh(c'). The generated tiles compute the
+/// pre-activations; these operators do the rest for inference, for training's forward pass (keeping a tape), and backward.
+/// The tape of one step holds i, f, g, o and tanh(c'), each at <c>k · stride</c>.
+/// </summary>
+public static class LstmPointwise
+{
+    /// <summary>Values the tape keeps per unit and step.</summary>
+    public const int TapeValues = 5;
+
+    /// <summary>
+    /// Inference, after the tiles: <paramref name="pre"/> holds the pre-activations of i, f, g, o (gate k at k ·
+    /// <paramref name="stride"/>) for <paramref name="units"/> units; c and h are updated in place. Overwrites pre.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Activate<TWidth, TVector>(ref float pre, ref float c, ref float h, nuint units, nuint stride)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        Pointwise.SigmoidInPlace<TWidth, TVector>(ref pre, units);
+        Pointwise.SigmoidInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, stride), units);
+        Pointwise.TanhInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, 2 * stride), units);
+        Pointwise.SigmoidInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, 3 * stride), units);
+        for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
+        {
+            var i = TWidth.Load(ref pre, unit);
+            var f = TWidth.Load(ref pre, unit + stride);
+            var g = TWidth.Load(ref pre, unit + 2 * stride);
+            var o = TWidth.Load(ref pre, unit + 3 * stride);
+            var cNew = TWidth.Add(TWidth.Multiply(f, TWidth.Load(ref c, unit)), TWidth.Multiply(i, g));
+            TWidth.Store(cNew, ref c, unit);
+            TWidth.Store(TWidth.Multiply(o, TWidth.Tanh(cNew)), ref h, unit);
+        }
+    }
+
+    /// <summary>
+    /// Training's forward step for one vector of units at <paramref name="unit"/>, from the tile's pre-activations: writes
+    /// the new h and c, and the tape (see the class) that <see cref="Backward"/> reads.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Record<TWidth, TVector>(TVector preI, TVector preF, TVector preG, TVector preO, ref float cPrevious,
+        ref float tape, ref float h, ref float c, nuint unit, nuint stride)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        var i = TWidth.Sigmoid(preI);
+        var f = TWidth.Sigmoid(preF);
+        var g = TWidth.Tanh(preG);
+        var o = TWidth.Sigmoid(preO);
+        var cNew = TWidth.Add(TWidth.Multiply(f, TWidth.Load(ref cPrevious, unit)), TWidth.Multiply(i, g));
+        var tanhC = TWidth.Tanh(cNew);
+        TWidth.Store(i, ref tape, unit);
+        TWidth.Store(f, ref tape, unit + stride);
+        TWidth.Store(g, ref tape, unit + 2 * stride);
+        TWidth.Store(o, ref tape, unit + 3 * stride);
+        TWidth.Store(tanhC, ref tape, unit + 4 * stride);
+        TWidth.Store(cNew, ref c, unit);
+        TWidth.Store(TWidth.Multiply(o, tanhC), ref h, unit);
+    }
+
+    /// <summary>
+    /// Backward for one vector of units: from dL/dh_t (<paramref name="dh"/>), dL/dc_t (<paramref name="dc"/>) and the
+    /// tape, the gradients of the four pre-activations; leaves dL/dc_{t-1} in dc.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Backward<TWidth, TVector>(ref float tape, ref float cPrevious, ref float dh, ref float dc, nuint unit, nuint stride,
+        out TVector dI, out TVector dF, out TVector dG, out TVector dO)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        var one = TWidth.One;
+        var gradH = TWidth.Load(ref dh, unit);
+        var i = TWidth.Load(ref tape, unit);
+        var f = TWidth.Load(ref tape, unit + stride);
+        var g = TWidth.Load(ref tape, unit + 2 * stride);
+        var o = TWidth.Load(ref tape, unit + 3 * stride);
+        var tanhC = TWidth.Load(ref tape, unit + 4 * stride);
+        var gradC = TWidth.Add(TWidth.Load(ref dc, unit), TWidth.Multiply(TWidth.Multiply(gradH, o), TWidth.Subtract(one, TWidth.Multiply(tanhC, tanhC))));
+        dI = TWidth.Multiply(TWidth.Multiply(TWidth.Multiply(gradC, g), i), TWidth.Subtract(one, i));
+        dF = TWidth.Multiply(TWidth.Multiply(TWidth.Multiply(gradC, TWidth.Load(ref cPrevious, unit)), f), TWidth.Subtract(one, f));
+        dG = TWidth.Multiply(TWidth.Multiply(gradC, i), TWidth.Subtract(one, TWidth.Multiply(g, g)));
+        dO = TWidth.Multiply(TWidth.Multiply(TWidth.Multiply(gradH, tanhC), o), TWidth.Subtract(one, o));
+        TWidth.Store(TWidth.Multiply(gradC, f), ref dc, unit);
+    }
+}

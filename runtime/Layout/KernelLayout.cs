@@ -1,0 +1,248 @@
+// Layout facts that the generator (which emits kernels assuming them) and the runtime (which packs weights and sizes
+// buffers for them) must agree on. This file is compiled into both: the generator links it, in its own namespace so
+// that code seeing both assemblies (the tests) finds no ambiguity. Each fact has this one owner.
+#if EMBEDDED_RNN_GENERATOR
+namespace Embedded.Rnn.Generator.Layout;
+#else
+namespace Embedded.Rnn;
+#endif
+
+/// <summary>The instruction-set path a generated model runs on. Every model is generated for all of them.</summary>
+public enum KernelPath
+{
+    /// <summary>Portable scalar code; also the path of targets without SIMD.</summary>
+    Scalar = 0,
+    /// <summary>128-bit vectors: SSE on x64, AdvSimd (NEON) on Arm64.</summary>
+    Vector128 = 1,
+    /// <summary>256-bit vectors: AVX2 + FMA.</summary>
+    Vector256 = 2,
+    /// <summary>512-bit vectors: AVX-512.</summary>
+    Vector512 = 3,
+}
+
+/// <summary>How a model stores its weights once packed. Part of the packed layout: a tile's load step reads this type.</summary>
+public enum WeightStorage
+{
+    /// <summary>IEEE single precision, as PyTorch trains them.</summary>
+    Float32 = 0,
+}
+
+/// <summary>Sizes and paddings every generated kernel and every runtime buffer follows.</summary>
+public static class KernelLayout
+{
+    /// <summary>The paths, widest first: the order in which the default path is chosen and kernels are emitted.</summary>
+    public static readonly KernelPath[] WidestFirst = { KernelPath.Vector512, KernelPath.Vector256, KernelPath.Vector128, KernelPath.Scalar };
+
+    /// <summary>
+    /// Floats per state buffer are padded to a multiple of this: the widest path's lanes, so every path loads and
+    /// stores whole vectors. The padding stays zero.
+    /// </summary>
+    public const int StatePadding = 16;
+
+    /// <summary>Accumulators a tile keeps live: enough independent FMA chains to hide latency, few enough for 16 registers.</summary>
+    public const int TargetAccumulators = 8;
+
+    /// <summary>Floats one vector of <paramref name="path"/> holds (1 for scalar).</summary>
+    public static int Lanes(KernelPath path) => path switch
+    {
+        KernelPath.Vector512 => 16,
+        KernelPath.Vector256 => 8,
+        KernelPath.Vector128 => 4,
+        KernelPath.Scalar => 1,
+        _ => throw new System.ArgumentOutOfRangeException(nameof(path)),
+    };
+
+    /// <summary><paramref name="length"/> rounded up to whole <see cref="StatePadding"/> blocks: the floats one layer and direction takes in a state buffer.</summary>
+    public static int Padded(int length) => (length + StatePadding - 1) / StatePadding * StatePadding;
+
+    /// <summary>Vectors of units per tile: as many as keep <see cref="TargetAccumulators"/> accumulators live, at least one.</summary>
+    public static int ChunksPerTile(int slots, int units, int lanes) =>
+        System.Math.Max(1, System.Math.Min(TargetAccumulators / slots, (units + lanes - 1) / lanes));
+}
+
+/// <summary>
+/// The packed weight stream of one layer and direction (or of the dense head) on one path: output units padded to whole
+/// vectors (chunks), grouped in tiles of <see cref="ChunksPerTile"/> chunks with a shorter last tile when they do not
+/// divide. A slot is one accumulator per chunk; some slots read the input, some the recurrent state.
+/// </summary>
+public readonly struct BlockLayout
+{
+    /// <summary>The layout of a block.</summary>
+    /// <param name="inputSize">Input columns.</param>
+    /// <param name="recurrentSize">Recurrent columns (0 for a dense layer).</param>
+    /// <param name="units">Rows per gate block.</param>
+    /// <param name="slots">Accumulators per chunk.</param>
+    /// <param name="inputSlots">Slots that read the input.</param>
+    /// <param name="recurrentSlots">Slots that read the recurrent state.</param>
+    /// <param name="lanes">Floats per vector of the path.</param>
+    public BlockLayout(int inputSize, int recurrentSize, int units, int slots, int inputSlots, int recurrentSlots, int lanes)
+    {
+        InputSize = inputSize;
+        RecurrentSize = recurrentSize;
+        Units = units;
+        Slots = slots;
+        InputSlots = inputSlots;
+        RecurrentSlots = recurrentSlots;
+        Lanes = lanes;
+        Chunks = (units + lanes - 1) / lanes;
+        ChunksPerTile = KernelLayout.ChunksPerTile(slots, units, lanes);
+    }
+
+    /// <summary>Input columns.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Recurrent columns.</summary>
+    public int RecurrentSize { get; }
+
+    /// <summary>Rows per gate block.</summary>
+    public int Units { get; }
+
+    /// <summary>Accumulators per chunk.</summary>
+    public int Slots { get; }
+
+    /// <summary>Slots that read the input.</summary>
+    public int InputSlots { get; }
+
+    /// <summary>Slots that read the recurrent state.</summary>
+    public int RecurrentSlots { get; }
+
+    /// <summary>Floats per vector.</summary>
+    public int Lanes { get; }
+
+    /// <summary>Vectors of units: the units padded to whole vectors.</summary>
+    public int Chunks { get; }
+
+    /// <summary>Chunks of a full tile.</summary>
+    public int ChunksPerTile { get; }
+
+    /// <summary>Tiles of <see cref="ChunksPerTile"/> chunks.</summary>
+    public int FullTiles => Chunks / ChunksPerTile;
+
+    /// <summary>Chunks of the last, shorter tile (0 when the tiles divide the chunks).</summary>
+    public int RemainderChunks => Chunks % ChunksPerTile;
+
+    /// <summary>The layout of a tile of <paramref name="chunks"/> chunks.</summary>
+    public TileLayout Tile(int chunks) => new(this, chunks);
+
+    /// <summary>Where tile <paramref name="tile"/> starts in the block (every earlier tile is full).</summary>
+    public int TileStart(int tile) => tile * Tile(ChunksPerTile).Length;
+
+    /// <summary>Floats of the whole block.</summary>
+    public int Length => FullTiles * Tile(ChunksPerTile).Length + (RemainderChunks > 0 ? Tile(RemainderChunks).Length : 0);
+}
+
+/// <summary>
+/// One tile of a packed block: the bias vectors of every (chunk, slot), then for each input column the weight vectors of
+/// every (chunk, input slot), then the same for each recurrent column. Offsets are in floats from the tile's start.
+/// </summary>
+public readonly struct TileLayout
+{
+    private readonly BlockLayout _block;
+
+    internal TileLayout(BlockLayout block, int chunks)
+    {
+        _block = block;
+        Chunks = chunks;
+    }
+
+    /// <summary>Chunks in this tile.</summary>
+    public int Chunks { get; }
+
+    /// <summary>Floats from one input column's weights to the next one's.</summary>
+    public int InputColumnStride => Chunks * _block.InputSlots * _block.Lanes;
+
+    /// <summary>Floats from one recurrent column's weights to the next one's.</summary>
+    public int RecurrentColumnStride => Chunks * _block.RecurrentSlots * _block.Lanes;
+
+    /// <summary>Where the input columns start (after the biases).</summary>
+    public int InputOffset => Chunks * _block.Slots * _block.Lanes;
+
+    /// <summary>Where the recurrent columns start (after the input columns).</summary>
+    public int RecurrentOffset => InputOffset + _block.InputSize * InputColumnStride;
+
+    /// <summary>Floats of the tile.</summary>
+    public int Length => RecurrentOffset + _block.RecurrentSize * RecurrentColumnStride;
+
+    /// <summary>The bias vector of (chunk, slot).</summary>
+    public int Bias(int chunk, int slot) => (chunk * _block.Slots + slot) * _block.Lanes;
+
+    /// <summary>The weight vector of an input column for (chunk, the <paramref name="inputSlot"/>-th slot that reads the input).</summary>
+    public int InputWeight(int column, int chunk, int inputSlot) =>
+        InputOffset + column * InputColumnStride + (chunk * _block.InputSlots + inputSlot) * _block.Lanes;
+
+    /// <summary>The weight vector of a recurrent column for (chunk, the <paramref name="recurrentSlot"/>-th slot that reads the state).</summary>
+    public int RecurrentWeight(int column, int chunk, int recurrentSlot) =>
+        RecurrentOffset + column * RecurrentColumnStride + (chunk * _block.RecurrentSlots + recurrentSlot) * _block.Lanes;
+}
+
+/// <summary>
+/// A model's parameter tensors as PyTorch's nn.RNN/LSTM/GRU and nn.Linear name and shape them (state_dict order): for each
+/// layer and direction weight_ih_l{k}, weight_hh_l{k} and, with bias, bias_ih_l{k}, bias_hh_l{k} (suffix _reverse for the
+/// reverse direction); then head.weight and head.bias. A block is one layer and direction, then the head.
+/// </summary>
+public sealed class ParameterLayout
+{
+    private readonly string[] _names;
+    private readonly int[][] _shapes;
+    private readonly int[][] _blockTensors;
+
+    /// <summary>The tensors of a model.</summary>
+    /// <param name="inputSize">Features per step.</param>
+    /// <param name="hiddenSize">Hidden units per layer and direction.</param>
+    /// <param name="gates">Gate row blocks per weight matrix (rnn 1, gru 3, lstm 4).</param>
+    /// <param name="layers">Stacked layers.</param>
+    /// <param name="directions">1, or 2 when bidirectional.</param>
+    /// <param name="bias">Whether the recurrent layers have biases.</param>
+    /// <param name="headOutput">The dense head's outputs, or 0 without a head.</param>
+    public ParameterLayout(int inputSize, int hiddenSize, int gates, int layers, int directions, bool bias, int headOutput)
+    {
+        var names = new System.Collections.Generic.List<string>();
+        var shapes = new System.Collections.Generic.List<int[]>();
+        var blocks = new System.Collections.Generic.List<int[]>();
+        int Add(string name, params int[] shape)
+        {
+            names.Add(name);
+            shapes.Add(shape);
+            return names.Count - 1;
+        }
+
+        for (int layer = 0; layer < layers; layer++)
+        {
+            for (int direction = 0; direction < directions; direction++)
+            {
+                string suffix = layer.ToString(System.Globalization.CultureInfo.InvariantCulture) + (direction == 1 ? "_reverse" : string.Empty);
+                int weightIh = Add("weight_ih_l" + suffix, gates * hiddenSize, layer == 0 ? inputSize : directions * hiddenSize);
+                int weightHh = Add("weight_hh_l" + suffix, gates * hiddenSize, hiddenSize);
+                int biasIh = bias ? Add("bias_ih_l" + suffix, gates * hiddenSize) : -1;
+                int biasHh = bias ? Add("bias_hh_l" + suffix, gates * hiddenSize) : -1;
+                blocks.Add(new[] { weightIh, weightHh, biasIh, biasHh });
+            }
+        }
+
+        if (headOutput > 0)
+        {
+            int weight = Add("head.weight", headOutput, directions * hiddenSize);
+            int headBias = Add("head.bias", headOutput);
+            blocks.Add(new[] { weight, -1, headBias, -1 });
+        }
+
+        _names = names.ToArray();
+        _shapes = shapes.ToArray();
+        _blockTensors = blocks.ToArray();
+    }
+
+    /// <summary>Number of tensors.</summary>
+    public int Count => _names.Length;
+
+    /// <summary>Number of blocks: one per layer and direction, plus one for the head.</summary>
+    public int BlockCount => _blockTensors.Length;
+
+    /// <summary>The state_dict name of tensor <paramref name="index"/>.</summary>
+    public string Name(int index) => _names[index];
+
+    /// <summary>The shape of tensor <paramref name="index"/>, outermost dimension first (a copy).</summary>
+    public int[] Shape(int index) => (int[])_shapes[index].Clone();
+
+    /// <summary>The tensors block <paramref name="block"/> packs, by index: weight_ih, weight_hh, bias_ih, bias_hh (-1: none; the head's bias is third).</summary>
+    public int[] BlockTensors(int block) => (int[])_blockTensors[block].Clone();
+}

@@ -1,0 +1,162 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+
+namespace Embedded.Rnn;
+
+/// <summary>
+/// What a generated model's weights are: its sizes and its cell's accumulator slots, and from them the parameter tensors
+/// it loads (PyTorch state_dict names, <see cref="ParameterLayout"/>) and the packed blocks its kernels stream (one per layer
+/// and direction, then the head; <see cref="RecurrentPacking"/>). The generated class holds one, built from constants.
+/// </summary>
+public sealed class ModelLayout
+{
+    private readonly int[] _inputBlocks;
+    private readonly int[] _recurrentBlocks;
+    private readonly ParameterLayout _tensors;
+
+    /// <summary>The layout of a model.</summary>
+    /// <param name="inputSize">Features per step.</param>
+    /// <param name="hiddenSize">Hidden units per layer and direction.</param>
+    /// <param name="gates">Gate row blocks per weight matrix.</param>
+    /// <param name="layers">Stacked layers.</param>
+    /// <param name="directions">1, or 2 when bidirectional.</param>
+    /// <param name="bias">Whether the recurrent layers have biases.</param>
+    /// <param name="headOutput">The dense head's outputs, or 0 without a head.</param>
+    /// <param name="inputBlocks">Per accumulator slot of the cell, the gate row block of weight_ih it reads, or -1.</param>
+    /// <param name="recurrentBlocks">Per slot, the gate row block of weight_hh it reads, or -1.</param>
+    /// <param name="storage">How the packed weights are stored.</param>
+    public ModelLayout(int inputSize, int hiddenSize, int gates, int layers, int directions, bool bias, int headOutput,
+        int[] inputBlocks, int[] recurrentBlocks, WeightStorage storage = WeightStorage.Float32)
+    {
+        ArgumentNullException.ThrowIfNull(inputBlocks);
+        ArgumentNullException.ThrowIfNull(recurrentBlocks);
+        if (inputBlocks.Length != recurrentBlocks.Length || inputBlocks.Length == 0)
+        {
+            throw new ArgumentException("inputBlocks and recurrentBlocks give one entry per slot (at least one).", nameof(recurrentBlocks));
+        }
+
+        InputSize = inputSize;
+        HiddenSize = hiddenSize;
+        LayerCount = layers;
+        DirectionCount = directions;
+        HeadOutput = headOutput;
+        Storage = storage;
+        _inputBlocks = (int[])inputBlocks.Clone();
+        _recurrentBlocks = (int[])recurrentBlocks.Clone();
+        _tensors = new ParameterLayout(inputSize, hiddenSize, gates, layers, directions, bias, headOutput);
+        Parameters = Enumerable.Range(0, _tensors.Count).Select(i => new ParameterSpec(_tensors.Name(i), _tensors.Shape(i))).ToArray();
+    }
+
+    /// <summary>Features per step.</summary>
+    public int InputSize { get; }
+
+    /// <summary>Hidden units per layer and direction.</summary>
+    public int HiddenSize { get; }
+
+    /// <summary>Stacked layers.</summary>
+    public int LayerCount { get; }
+
+    /// <summary>1, or 2 when bidirectional.</summary>
+    public int DirectionCount { get; }
+
+    /// <summary>The dense head's outputs, or 0.</summary>
+    public int HeadOutput { get; }
+
+    /// <summary>How the packed weights are stored.</summary>
+    public WeightStorage Storage { get; }
+
+    /// <summary>The parameter tensors the model loads, in state_dict order.</summary>
+    public IReadOnlyList<ParameterSpec> Parameters { get; }
+
+    /// <summary>Packed blocks: one per layer and direction, then one for the head.</summary>
+    public int BlockCount => _tensors.BlockCount;
+
+    /// <summary>The tensors block <paramref name="block"/> packs (weight_ih, weight_hh, bias_ih, bias_hh; -1 for none).</summary>
+    public int[] BlockTensors(int block) => _tensors.BlockTensors(block);
+
+    /// <summary>The packing of block <paramref name="block"/> on <paramref name="path"/>.</summary>
+    public RecurrentPacking Packing(int block, KernelPath path)
+    {
+        int lanes = KernelLayout.Lanes(path);
+        int layerBlocks = LayerCount * DirectionCount;
+        if (block >= layerBlocks)
+        {
+            return new RecurrentPacking(DirectionCount * HiddenSize, 0, HeadOutput, lanes, [0], [-1]);
+        }
+
+        int input = block < DirectionCount ? InputSize : DirectionCount * HiddenSize;
+        return new RecurrentPacking(input, HiddenSize, HiddenSize, lanes, _inputBlocks, _recurrentBlocks);
+    }
+}
+
+/// <summary>
+/// A model's weights packed for one kernel path, one 64-byte-aligned block per layer and direction, then the head, in
+/// the order the kernels stream them. Loading takes PyTorch-layout tensors; the trainer reloads after each update.
+/// </summary>
+public sealed class PackedWeights
+{
+    private readonly ModelLayout _layout;
+    private readonly RecurrentPacking[] _packings;
+    private readonly int[][] _blockTensors;
+    private readonly float[][] _blocks;
+    private readonly int[] _offsets;
+
+    /// <summary>Packs <paramref name="parameters"/> (PyTorch layout, <see cref="ModelLayout.Parameters"/> order) for <paramref name="path"/>.</summary>
+    /// <exception cref="ArgumentException">The tensors' count or lengths differ from the layout's parameters.</exception>
+    public PackedWeights(ModelLayout layout, KernelPath path, IReadOnlyList<float[]> parameters)
+    {
+        ArgumentNullException.ThrowIfNull(layout);
+        _layout = layout;
+        Path = path;
+        _packings = Enumerable.Range(0, layout.BlockCount).Select(b => layout.Packing(b, path)).ToArray();
+        _blockTensors = Enumerable.Range(0, layout.BlockCount).Select(layout.BlockTensors).ToArray();
+        _blocks = new float[_packings.Length][];
+        _offsets = new int[_packings.Length];
+        for (int b = 0; b < _packings.Length; b++)
+        {
+            _blocks[b] = AlignedArrays.Allocate(_packings[b].Length, out _offsets[b]);
+        }
+
+        BlockLengths = Array.ConvertAll(_packings, p => p.Length);
+        Load(parameters);
+    }
+
+    /// <summary>The path the packing is for.</summary>
+    public KernelPath Path { get; }
+
+    /// <summary>Floats of each block (and so of each packed gradient buffer).</summary>
+    public IReadOnlyList<int> BlockLengths { get; }
+
+    /// <summary>The first packed weight of <paramref name="block"/> (unchecked: the generated kernels' entry).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref float Block(int block) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blocks[block]), _offsets[block]);
+
+    /// <summary>Replaces the weights by PyTorch-layout tensors in the layout's parameter order. Allocates nothing.</summary>
+    /// <exception cref="ArgumentException">The tensors' count or lengths differ from the layout's parameters.</exception>
+    public void Load(IReadOnlyList<float[]> parameters)
+    {
+        RnnThrow.IfParametersMismatch(parameters, _layout.Parameters);
+        for (int b = 0; b < _packings.Length; b++)
+        {
+            var tensors = _blockTensors[b];
+            _packings[b].PackInto(_blocks[b].AsSpan(_offsets[b], _packings[b].Length),
+                Tensor(parameters, tensors[0]), Tensor(parameters, tensors[1]), Tensor(parameters, tensors[2]), Tensor(parameters, tensors[3]));
+        }
+    }
+
+    /// <summary>Adds gradients held in packed order (one buffer per block) to gradients in PyTorch layout.</summary>
+    /// <exception cref="ArgumentException">The gradient tensors' count or lengths differ from the layout's parameters.</exception>
+    public void AccumulateGradients(IReadOnlyList<float[]> packedGradients, IReadOnlyList<float[]> parameterGradients)
+    {
+        ArgumentNullException.ThrowIfNull(packedGradients);
+        RnnThrow.IfParametersMismatch(parameterGradients, _layout.Parameters);
+        for (int b = 0; b < _packings.Length; b++)
+        {
+            var tensors = _blockTensors[b];
+            _packings[b].AccumulateGradient(packedGradients[b],
+                Tensor(parameterGradients, tensors[0]), Tensor(parameterGradients, tensors[1]), Tensor(parameterGradients, tensors[2]), Tensor(parameterGradients, tensors[3]));
+        }
+    }
+
+    private static float[] Tensor(IReadOnlyList<float[]> tensors, int index) => index < 0 ? [] : tensors[index];
+}
