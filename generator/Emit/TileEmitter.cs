@@ -131,121 +131,138 @@ internal sealed class TileEmitter
 
     private void EmitTile(KernelShape shape, VectorWidth width, KernelVariant variant, TileLayout tile)
     {
-        var slots = shape.Slots;
-        int chunks = tile.Chunks;
-        string Accumulator(int slot, int chunk) => slots[slot].Name + Literals.Int(chunk);
-        string Unit(int offset) => offset == 0 ? "unit" : "unit + " + Literals.Int(offset);
-        var storage = _model.Spec.Storage;
-        string units = chunks * width.Lanes == 1 ? "Unit unit" : $"Units unit .. unit + {Literals.Int(chunks * width.Lanes - 1)}";
+        string units = tile.Chunks * width.Lanes == 1 ? "Unit unit" : $"Units unit .. unit + {Literals.Int(tile.Chunks * width.Lanes - 1)}";
         string columns = shape.Recurrent > 0 ? $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns" : $"{Literals.Int(shape.Input)} input columns";
-        _w.Line("// " + units + " of " + string.Join(", ", slots.Select(s => s.Name)) + variant switch
+        _w.Line("// " + units + " of " + string.Join(", ", shape.Slots.Select(s => s.Name)) + variant switch
         {
             KernelVariant.Backward => $": the pointwise backward step, then the gradients of the bias and {columns}, and of their inputs.",
             KernelVariant.Record => $": the bias plus {columns}, then the {_model.Cell.Title}'s forward step keeping the tape.",
             _ => $": the bias plus {columns}, into pre.",
         });
-        using (_w.Open($"private static void {shape.TileName(width, chunks, variant)}({Parameters(shape, variant, tile: true)})"))
+        using (_w.Open($"private static void {shape.TileName(width, tile.Chunks, variant)}({Parameters(shape, variant, tile: true)})"))
         {
             if (variant == KernelVariant.Backward)
             {
-                // The cell's backward step gives the gradient of every accumulator; then the weights' gradients and the inputs'.
-                for (int k = 0; k < chunks; k++)
-                {
-                    var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(s, k)).ToList();
-                    _w.Line(shape.Kind == KernelKind.Head
-                        ? $"var {gradients[0]} = {width.Load("dz", Unit(k * width.Lanes))};"
-                        : _model.Cell.Backward(width, gradients, Unit(k * width.Lanes)));
-                }
-
-                for (int k = 0; k < chunks; k++)
-                {
-                    for (int s = 0; s < slots.Count; s++)
-                    {
-                        string at = Literals.Int(tile.Bias(k, s));
-                        _w.Line(width.Store($"{width.Load("g", at)} + d{Accumulator(s, k)}", "g", at));
-                    }
-                }
-
-                EmitColumns(width, "x", "dx", shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
-                if (shape.Recurrent > 0)
-                {
-                    EmitColumns(width, "h", "dhPrev", shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets: 1);
-                }
-
-                return;
+                EmitBackwardTile(shape, width, tile);
             }
-
-            for (int k = 0; k < chunks; k++)
+            else
             {
-                for (int s = 0; s < slots.Count; s++)
-                {
-                    _w.Line($"var {Accumulator(s, k)} = {width.LoadWeight(storage, "w", Literals.Int(tile.Bias(k, s)))};");
-                }
-            }
-
-            EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
-            if (shape.Recurrent > 0)
-            {
-                // Small tiles are latency-bound: the recurrent columns are one FMA chain per accumulator, on the
-                // step-to-step critical path. Spread them over independent partial sums while registers allow.
-                int sets = 1;
-                while (sets < 4 && 2 * sets <= shape.Recurrent &&
-                       chunks * (slots.Count + (2 * sets - 1) * shape.RecurrentSlots.Length) <= KernelLayout.TargetAccumulators)
-                {
-                    sets *= 2;
-                }
-
-                if (shape.Recurrent > FullUnrollLimit)
-                {
-                    // A rolled loop adds to every partial sum in each iteration: they exist before it. (Unrolled columns
-                    // declare each partial sum at its first column instead.)
-                    for (int set = 1; set < sets; set++)
-                    {
-                        for (int k = 0; k < chunks; k++)
-                        {
-                            foreach (int s in shape.RecurrentSlots)
-                            {
-                                _w.Line($"var {PartialSum(Accumulator(s, k), set)} = {width.Zero};");
-                            }
-                        }
-                    }
-                }
-
-                EmitColumns(width, "h", null, shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets);
-                for (int k = 0; k < chunks; k++)
-                {
-                    foreach (int s in shape.RecurrentSlots)
-                    {
-                        string a = Accumulator(s, k);
-                        if (sets == 2)
-                        {
-                            _w.Line($"{a} += {PartialSum(a, 1)};");
-                        }
-                        else if (sets == 4)
-                        {
-                            _w.Line($"{a} = ({a} + {PartialSum(a, 1)}) + ({PartialSum(a, 2)} + {PartialSum(a, 3)});");
-                        }
-                    }
-                }
-            }
-
-            for (int k = 0; k < chunks; k++)
-            {
-                if (variant == KernelVariant.Record)
-                {
-                    _w.Line(_model.Cell.Record(width, Enumerable.Range(0, slots.Count).Select(s => Accumulator(s, k)).ToList(), Unit(k * width.Lanes)));
-                    continue;
-                }
-
-                for (int s = 0; s < slots.Count; s++)
-                {
-                    _w.Line(width.Store(Accumulator(s, k), "pre", Unit(k * width.Lanes + s * _model.PaddedHidden)));
-                }
+                EmitForwardTile(shape, width, variant, tile);
             }
         }
 
         _w.Line();
     }
+
+    // Accumulators start at the bias; every input and recurrent column is streamed once; then the pre-activations go to
+    // pre (inference) or through the cell's record step (training).
+    private void EmitForwardTile(KernelShape shape, VectorWidth width, KernelVariant variant, TileLayout tile)
+    {
+        var slots = shape.Slots;
+        int chunks = tile.Chunks;
+        for (int k = 0; k < chunks; k++)
+        {
+            for (int s = 0; s < slots.Count; s++)
+            {
+                _w.Line($"var {Accumulator(shape, s, k)} = {width.LoadWeight(_model.Spec.Storage, "w", Literals.Int(tile.Bias(k, s)))};");
+            }
+        }
+
+        EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
+        if (shape.Recurrent > 0)
+        {
+            // Small tiles are latency-bound: the recurrent columns are one FMA chain per accumulator, on the
+            // step-to-step critical path. Spread them over independent partial sums while registers allow.
+            int sets = 1;
+            while (sets < 4 && 2 * sets <= shape.Recurrent &&
+                   chunks * (slots.Count + (2 * sets - 1) * shape.RecurrentSlots.Length) <= KernelLayout.TargetAccumulators)
+            {
+                sets *= 2;
+            }
+
+            if (shape.Recurrent > FullUnrollLimit)
+            {
+                // A rolled loop adds to every partial sum in each iteration: they exist before it. (Unrolled columns
+                // declare each partial sum at its first column instead.)
+                for (int set = 1; set < sets; set++)
+                {
+                    for (int k = 0; k < chunks; k++)
+                    {
+                        foreach (int s in shape.RecurrentSlots)
+                        {
+                            _w.Line($"var {PartialSum(Accumulator(shape, s, k), set)} = {width.Zero};");
+                        }
+                    }
+                }
+            }
+
+            EmitColumns(width, "h", null, shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets);
+            for (int k = 0; k < chunks; k++)
+            {
+                foreach (int s in shape.RecurrentSlots)
+                {
+                    string a = Accumulator(shape, s, k);
+                    if (sets == 2)
+                    {
+                        _w.Line($"{a} += {PartialSum(a, 1)};");
+                    }
+                    else if (sets == 4)
+                    {
+                        _w.Line($"{a} = ({a} + {PartialSum(a, 1)}) + ({PartialSum(a, 2)} + {PartialSum(a, 3)});");
+                    }
+                }
+            }
+        }
+
+        for (int k = 0; k < chunks; k++)
+        {
+            if (variant == KernelVariant.Record)
+            {
+                _w.Line(_model.Cell.Record(width, Enumerable.Range(0, slots.Count).Select(s => Accumulator(shape, s, k)).ToList(), Unit(k * width.Lanes)));
+                continue;
+            }
+
+            for (int s = 0; s < slots.Count; s++)
+            {
+                _w.Line(width.Store(Accumulator(shape, s, k), "pre", Unit(k * width.Lanes + s * _model.PaddedHidden)));
+            }
+        }
+    }
+
+    // The cell's backward step gives the gradient of every accumulator; then the weights' gradients (bias, every
+    // column) and the gradients of the inputs (x, and h of the step before).
+    private void EmitBackwardTile(KernelShape shape, VectorWidth width, TileLayout tile)
+    {
+        var slots = shape.Slots;
+        int chunks = tile.Chunks;
+        for (int k = 0; k < chunks; k++)
+        {
+            var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(shape, s, k)).ToList();
+            _w.Line(shape.Kind == KernelKind.Head
+                ? $"var {gradients[0]} = {width.Load("dz", Unit(k * width.Lanes))};"
+                : _model.Cell.Backward(width, gradients, Unit(k * width.Lanes)));
+        }
+
+        for (int k = 0; k < chunks; k++)
+        {
+            for (int s = 0; s < slots.Count; s++)
+            {
+                string at = Literals.Int(tile.Bias(k, s));
+                _w.Line(width.Store($"{width.Load("g", at)} + d{Accumulator(shape, s, k)}", "g", at));
+            }
+        }
+
+        EmitColumns(width, "x", "dx", shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
+        if (shape.Recurrent > 0)
+        {
+            EmitColumns(width, "h", "dhPrev", shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets: 1);
+        }
+    }
+
+    // An accumulator: the slot's name and the chunk, e.g. i0, nh1, y2.
+    private static string Accumulator(KernelShape shape, int slot, int chunk) => shape.Slots[slot].Name + Literals.Int(chunk);
+
+    private static string Unit(int offset) => offset == 0 ? "unit" : "unit + " + Literals.Int(offset);
 
     // Accumulator names: set 0 is the accumulator itself; further sets are partial sums added into it at the end.
     private static string PartialSum(string accumulator, int set) => set == 0 ? accumulator : accumulator + "_" + Literals.Int(set);

@@ -212,6 +212,19 @@ public sealed class DiagnosticTests
         NothingGenerated(outcome);
     }
 
+    [Theory]
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] public partial record Net { }")]
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] public partial record class Net(int Size) { }")]
+    public void ERNN016_record(string declaration)
+    {
+        string source = "using Embedded.Rnn;\n" + declaration;
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN016");
+        Assert.Equal("Net", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Contains("declare it 'partial class Net'", d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
     [Fact]
     public void ERNN013_ambiguous_spec_path()
     {
@@ -269,7 +282,7 @@ public sealed class DiagnosticTests
         Assert.Empty(outcome.Diagnostics);
         string code = outcome.Source("App.Net.Rnn.g.cs");
         Assert.Contains("public static Net FromBakedWeights(", code);
-        Assert.Contains("private static global::System.ReadOnlySpan<float> Baked0 => new float[] { 0f, 0.5f, 1f, 1.5f,", code);
+        Assert.Contains("private static ReadOnlySpan<float> Baked0 => new float[] { 0f, 0.5f, 1f, 1.5f,", code);
         Assert.Empty(outcome.Output.GetDiagnostics().Where(x => x.Severity >= DiagnosticSeverity.Warning));
     }
 

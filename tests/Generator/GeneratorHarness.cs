@@ -28,17 +28,25 @@ public static class GeneratorHarness
             InMemoryReferences.FrameworkAndRuntime,
             new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary, nullableContextOptions: NullableContextOptions.Enable));
 
-    public static GeneratorDriver Driver(params (string Path, string Text)[] specs) =>
-        Driver(specs.Select(s => (AdditionalText)new InMemoryAdditionalText($"{ProjectDirectory}/{s.Path}", s.Text)).ToArray());
+    public static GeneratorDriver Driver(params (string Path, string Text)[] specs) => Driver(training: false, specs);
 
-    public static GeneratorDriver Driver(params AdditionalText[] texts) =>
+    /// <summary>A driver for the spec files; <paramref name="training"/> sets EmbeddedRnnTraining (training kernels).</summary>
+    public static GeneratorDriver Driver(bool training, params (string Path, string Text)[] specs) =>
+        Driver(training, specs.Select(s => (AdditionalText)new InMemoryAdditionalText($"{ProjectDirectory}/{s.Path}", s.Text)).ToArray());
+
+    public static GeneratorDriver Driver(params AdditionalText[] texts) => Driver(training: false, texts);
+
+    public static GeneratorDriver Driver(bool training, params AdditionalText[] texts) =>
         CSharpGeneratorDriver.Create(
             [new RnnGenerator().AsSourceGenerator()],
             texts,
             CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview),
-            driverOptions: new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+            training ? InMemoryBuildProperties.Training : InMemoryBuildProperties.None,
+            new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
 
     public static Outcome Run(string source, params (string Path, string Text)[] specs) => Run(Driver(specs), Compilation(source));
+
+    public static Outcome Run(bool training, string source, params (string Path, string Text)[] specs) => Run(Driver(training, specs), Compilation(source));
 
     public static Outcome Run(GeneratorDriver driver, Compilation compilation)
     {
