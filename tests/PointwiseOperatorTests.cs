@@ -1,0 +1,251 @@
+using System.Runtime.Intrinsics;
+using Embedded.Rnn.Kernels;
+using Xunit;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>
+/// The cells' pointwise operators (runtime/Kernels) on every width, against the equations in float64: inference's
+/// Activate and training's Record give the same state (bit for bit on one width) and match PyTorch's equations within the
+/// activations' bounds; Backward matches central finite differences of the float64 equations; and every vector width
+/// agrees with the scalar twin on the same inputs.
+/// </summary>
+public sealed class PointwiseOperatorTests
+{
+    private const int Units = 32; // a multiple of every width's lanes
+    private const int Stride = 48; // blocks further apart than the units, as PaddedHidden may be
+    private const double ForwardBound = 1e-6; // the activations' error (sigmoid 1e-7, tanh 2e-7) through a few products
+    private const double GradientBound = 1e-5;
+
+    public static TheoryData<string> Widths() => new() { "Vector512", "Vector256", "Vector128", "Scalar" };
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Lstm_matches_its_equations_and_derivatives(string width) => OnWidth(width, new LstmCheck());
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Gru_matches_its_equations_and_derivatives(string width) => OnWidth(width, new GruCheck());
+
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Rnn_matches_its_equations_and_derivatives_for_each_activation(string width) => OnWidth(width, new RnnCheck());
+
+    [Theory]
+    [InlineData("Vector512")]
+    [InlineData("Vector256")]
+    [InlineData("Vector128")]
+    public void Vector_widths_agree_with_the_scalar_twin(string width)
+    {
+        var scalar = new LstmCheck();
+        OnWidth("Scalar", scalar);
+        var vector = new LstmCheck();
+        OnWidth(width, vector);
+        for (int i = 0; i < scalar.Outputs.Length; i++)
+        {
+            Assert.True(Math.Abs(scalar.Outputs[i] - vector.Outputs[i]) <= ForwardBound * Math.Max(1, Math.Abs(scalar.Outputs[i])),
+                $"{width} output {i}: {vector.Outputs[i]} vs scalar {scalar.Outputs[i]}");
+        }
+    }
+
+    private interface IWidthCheck
+    {
+        void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct;
+    }
+
+    private static void OnWidth(string width, IWidthCheck check)
+    {
+        switch (width)
+        {
+            case "Vector512": check.Run<Vector512Width, Vector512<float>>(); break;
+            case "Vector256": check.Run<Vector256Width, Vector256<float>>(); break;
+            case "Vector128": check.Run<Vector128Width, Vector128<float>>(); break;
+            default: check.Run<ScalarWidth, float>(); break;
+        }
+    }
+
+    private static float[] Random(int length, int seed, double scale = 3)
+    {
+        var random = new Random(seed);
+        return Enumerable.Range(0, length).Select(_ => (float)((random.NextDouble() * 2 - 1) * scale)).ToArray();
+    }
+
+    private static double Sigmoid(double x) => 1 / (1 + Math.Exp(-x));
+
+    private static void Close(double expected, float actual, double bound, string what) =>
+        Assert.True(Math.Abs(actual - expected) <= bound * Math.Max(1, Math.Abs(expected)), $"{what}: {actual} vs {expected}");
+
+    // d/dx of f at x by central differences in float64.
+    private static double Derivative(Func<double, double> f, double x) => (f(x + 1e-6) - f(x - 1e-6)) / 2e-6;
+
+    private sealed class LstmCheck : IWidthCheck
+    {
+        public float[] Outputs { get; private set; } = [];
+
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            var pre = Random(4 * Stride, 1);
+            var c0 = Random(Units, 2, 1);
+            var dh = Random(Units, 3, 1);
+            var dcIn = Random(Units, 4, 1);
+
+            // Inference: in place on pre, c and h.
+            var activated = (float[])pre.Clone();
+            var c = (float[])c0.Clone();
+            var h = new float[Units];
+            LstmPointwise.Activate<TWidth, TVector>(ref activated[0], ref c[0], ref h[0], Units, Stride);
+
+            // Training's forward: vector by vector, from the same pre-activations, into new buffers and a tape.
+            var tape = new float[LstmPointwise.TapeValues * Stride];
+            var hNew = new float[Units];
+            var cNew = new float[Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                LstmPointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
+                    TWidth.Load(ref pre[0], u + 3 * Stride), ref c0[0], ref tape[0], ref hNew[0], ref cNew[0], u, Stride);
+            }
+
+            Assert.Equal(h, hNew);
+            Assert.Equal(c, cNew);
+
+            // Backward: the gradients of the four pre-activations and dL/dc_{t-1}, for L = Σ dh·h' + Σ dc·c'.
+            var dc = (float[])dcIn.Clone();
+            var gradients = new float[4 * Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                LstmPointwise.Backward<TWidth, TVector>(ref tape[0], ref c0[0], ref dh[0], ref dc[0], u, Stride, out var di, out var df, out var dg, out var dout);
+                TWidth.Store(di, ref gradients[0], u);
+                TWidth.Store(df, ref gradients[0], u + Units);
+                TWidth.Store(dg, ref gradients[0], u + 2 * Units);
+                TWidth.Store(dout, ref gradients[0], u + 3 * Units);
+            }
+
+            for (int j = 0; j < Units; j++)
+            {
+                double[] p = [pre[j], pre[j + Stride], pre[j + 2 * Stride], pre[j + 3 * Stride]];
+                (double H, double C) Forward(double[] q, double cPrevious)
+                {
+                    double cn = Sigmoid(q[1]) * cPrevious + Sigmoid(q[0]) * Math.Tanh(q[2]);
+                    return (Sigmoid(q[3]) * Math.Tanh(cn), cn);
+                }
+
+                var (expectedH, expectedC) = Forward(p, c0[j]);
+                Close(expectedH, h[j], ForwardBound, $"h[{j}]");
+                Close(expectedC, c[j], ForwardBound, $"c[{j}]");
+                Close(Math.Tanh(expectedC), tape[j + 4 * Stride], ForwardBound, $"tape tanh(c)[{j}]");
+                double Loss(double[] q, double cPrevious) => Forward(q, cPrevious) is var (hh, cc) ? dh[j] * hh + dcIn[j] * cc : 0;
+                for (int gate = 0; gate < 4; gate++)
+                {
+                    double expected = Derivative(x => Loss(p.Select((v, k) => k == gate ? x : v).ToArray(), c0[j]), p[gate]);
+                    Close(expected, gradients[gate * Units + j], GradientBound, $"dL/d(gate {gate})[{j}]");
+                }
+
+                Close(Derivative(x => Loss(p, x), c0[j]), dc[j], GradientBound, $"dL/dc_prev[{j}]");
+            }
+
+            Outputs = [.. h, .. c, .. gradients, .. dc];
+        }
+    }
+
+    private sealed class GruCheck : IWidthCheck
+    {
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            var pre = Random(4 * Stride, 5);
+            var h0 = Random(Units, 6, 1);
+            var dh = Random(Units, 7, 1);
+            var dhPreviousIn = Random(Units, 8, 1);
+
+            var activated = (float[])pre.Clone();
+            var h = (float[])h0.Clone();
+            GruPointwise.Activate<TWidth, TVector>(ref activated[0], ref h[0], Units, Stride);
+
+            var tape = new float[GruPointwise.TapeValues * Stride];
+            var hNew = new float[Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                GruPointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
+                    TWidth.Load(ref pre[0], u + 3 * Stride), ref h0[0], ref tape[0], ref hNew[0], u, Stride);
+            }
+
+            Assert.Equal(h, hNew);
+
+            var dhPrevious = (float[])dhPreviousIn.Clone();
+            var gradients = new float[4 * Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                GruPointwise.Backward<TWidth, TVector>(ref tape[0], ref h0[0], ref dh[0], ref dhPrevious[0], u, Stride, out var dr, out var dz, out var dnx, out var dnh);
+                TWidth.Store(dr, ref gradients[0], u);
+                TWidth.Store(dz, ref gradients[0], u + Units);
+                TWidth.Store(dnx, ref gradients[0], u + 2 * Units);
+                TWidth.Store(dnh, ref gradients[0], u + 3 * Units);
+            }
+
+            for (int j = 0; j < Units; j++)
+            {
+                double[] p = [pre[j], pre[j + Stride], pre[j + 2 * Stride], pre[j + 3 * Stride]];
+                // PyTorch: n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), h' = (1 − z) ⊙ n + z ⊙ h.
+                double Forward(double[] q, double hPrevious)
+                {
+                    double z = Sigmoid(q[1]);
+                    return (1 - z) * Math.Tanh(q[2] + Sigmoid(q[0]) * q[3]) + z * hPrevious;
+                }
+
+                Close(Forward(p, h0[j]), h[j], ForwardBound, $"h[{j}]");
+                for (int slot = 0; slot < 4; slot++)
+                {
+                    double expected = Derivative(x => dh[j] * Forward(p.Select((v, k) => k == slot ? x : v).ToArray(), h0[j]), p[slot]);
+                    Close(expected, gradients[slot * Units + j], GradientBound, $"dL/d(slot {slot})[{j}]");
+                }
+
+                // The pointwise step's own path from h_{t-1} to h_t (the path through W_hh is the tile's).
+                Close(dhPreviousIn[j] + Derivative(x => dh[j] * Forward(p, x), h0[j]), dhPrevious[j], GradientBound, $"dL/dh_prev[{j}]");
+            }
+        }
+    }
+
+    private sealed class RnnCheck : IWidthCheck
+    {
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            Check<TWidth, TVector, TanhActivation>(Math.Tanh, 0f);
+            Check<TWidth, TVector, ReluActivation>(x => Math.Max(0, x), 0f);
+            Check<TWidth, TVector, LeakyReluActivation>(x => x > 0 ? x : 0.3 * x, 0.3f);
+        }
+
+        private static void Check<TWidth, TVector, TActivation>(Func<double, double> activation, float slope)
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+            where TActivation : struct, IRecurrentActivation
+        {
+            var pre = Random(Units, 9);
+            var dh = Random(Units, 10, 1);
+            var h = new float[Units];
+            RnnPointwise.Activate<TWidth, TVector, TActivation>(ref pre[0], ref h[0], Units, slope);
+            var tape = new float[RnnPointwise.TapeValues * Units];
+            var hNew = new float[Units];
+            var gradients = new float[Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                RnnPointwise.Record<TWidth, TVector, TActivation>(TWidth.Load(ref pre[0], u), ref tape[0], ref hNew[0], u, slope);
+                TWidth.Store(RnnPointwise.Backward<TWidth, TVector, TActivation>(ref tape[0], ref dh[0], u, slope), ref gradients[0], u);
+            }
+
+            Assert.Equal(h, hNew);
+            for (int j = 0; j < Units; j++)
+            {
+                string what = typeof(TActivation).Name;
+                Close(activation(pre[j]), h[j], ForwardBound, $"{what} h[{j}]");
+                Close(Derivative(x => dh[j] * activation(x), pre[j]), gradients[j], GradientBound, $"{what} dL/dpre[{j}]");
+            }
+        }
+    }
+}
