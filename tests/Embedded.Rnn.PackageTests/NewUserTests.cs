@@ -95,6 +95,51 @@ public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<Pack
     }
 
     [Fact]
+    public void GeneratedCodeIsDocumentedAndTrainingKernelsFollowTheProperty()
+    {
+        Assert.True(consumer.Ready, consumer.SetupLog);
+        string models = Path.Combine(consumer.Project, "docs-models");
+        Directory.CreateDirectory(models);
+        File.WriteAllText(Path.Combine(models, "doc_lstm.rnn.json"), "{ \"cell\": \"lstm\", \"input\": 2, \"hidden\": 5, \"layers\": 2 }");
+        File.WriteAllText(Path.Combine(models, "doc_gru.rnn.json"), "{ \"cell\": \"gru\", \"input\": 3, \"hidden\": 4, \"bidirectional\": true, \"head\": { \"output\": 2, \"activation\": \"softmax\" } }");
+        string source = Path.Combine(consumer.Project, "DocModels.cs");
+        File.WriteAllText(source, """
+            [Embedded.Rnn.RnnModel("docs-models/doc_lstm.rnn.json")]
+            public partial class DocLstm { }
+
+            [Embedded.Rnn.RnnModel("docs-models/doc_gru.rnn.json")]
+            public partial class DocGru { }
+            """);
+        string trainable = Path.Combine(consumer.Project, "TrainableCheck.cs");
+        try
+        {
+            // A consumer that publishes its API docs with warnings as errors: every generated public member is documented.
+            string[] strict = ["build", "-nologo", "-p:GenerateDocumentationFile=true", "-p:TreatWarningsAsErrors=true"];
+            var build = consumer.Dotnet(strict);
+            Assert.True(build.ExitCode == 0, "== dotnet build (docs, warnings as errors)\n" + build);
+            string docs = File.ReadAllText(Path.Combine(consumer.Project, "bin", "Debug", "net10.0", "Gestures.xml"));
+            foreach (string member in new[] { "T:DocLstm", "T:DocLstm.State", "M:DocLstm.FromSafetensors(System.String,System.Nullable{Embedded.Rnn.KernelPath})",
+                "M:DocLstm.State.Cell(System.Int32,System.Int32)", "M:DocGru.RunWorkspaceLength(System.Int32)", "F:DocGru.OutputSize" })
+            {
+                Assert.Contains($"<member name=\"{member}\">", docs);
+            }
+
+            // Training kernels only when asked for: without the property the model is not trainable (a compile error).
+            File.WriteAllText(trainable, "internal static class TrainableCheck { internal static Embedded.Rnn.ITrainableRnnModel Of(DocLstm model) => model; }\n");
+            var inferenceOnly = consumer.Dotnet(strict);
+            Assert.True(inferenceOnly.ExitCode != 0 && inferenceOnly.Output.Contains("error CS0266", StringComparison.Ordinal), "== without EmbeddedRnnTraining\n" + inferenceOnly);
+            var training = consumer.Dotnet([.. strict, "-p:EmbeddedRnnTraining=true"]);
+            Assert.True(training.ExitCode == 0, "== with EmbeddedRnnTraining=true\n" + training);
+        }
+        finally
+        {
+            File.Delete(source);
+            File.Delete(trainable);
+            Directory.Delete(models, recursive: true);
+        }
+    }
+
+    [Fact]
     public void BuildRulesAddEachSpecOnceAndCanBeTurnedOff()
     {
         Assert.True(consumer.Ready, consumer.SetupLog);
