@@ -224,7 +224,7 @@ public sealed class PointwiseOperatorTests
         private static void Check<TWidth, TVector, TActivation>(Func<double, double> activation, float slope)
             where TWidth : struct, IVectorWidth<TVector>
             where TVector : struct
-            where TActivation : struct, IRecurrentActivation
+            where TActivation : struct, IActivation
         {
             var pre = Random(Units, 9);
             var dh = Random(Units, 10, 1);

@@ -10,7 +10,7 @@ namespace Embedded.Rnn.Generator.Emit;
 /// alias, so no body needs a qualified name. Every public member has XML docs, so a consumer that generates its
 /// documentation file with warnings as errors builds clean.
 /// </summary>
-internal sealed class ApiSurfaceEmitter
+internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
 {
     private const string Rnn = "global::Embedded.Rnn";
     private const string List = "global::System.Collections.Generic.IReadOnlyList";
@@ -18,14 +18,8 @@ internal sealed class ApiSurfaceEmitter
     private const string ReadOnlySpan = "global::System.ReadOnlySpan<float>";
     private const string PathDoc = "<param name=\"kernelPath\">The path to run; null picks the widest the hardware accelerates. A wider path than the hardware's still runs (emulated, slowly), which is for verification.</param>";
 
-    private readonly ModelFacts _model;
-    private readonly SourceWriter _w;
-
-    public ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
-    {
-        _model = model;
-        _w = writer;
-    }
+    private readonly ModelFacts _model = model;
+    private readonly SourceWriter _w = writer;
 
     private ModelSpec Spec => _model.Spec;
 

@@ -7,18 +7,11 @@ namespace Embedded.Rnn.Generator.Emit;
 /// Inference in the kernels class: <c>Step</c> and <c>Run</c> behind their argument checks (bidirectional models: <c>Run</c>
 /// with a workspace), one step through the layers and the head, the dispatch to the path's kernels, and those kernels.
 /// </summary>
-internal sealed class InferenceEmitter
+internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 {
-    private readonly ModelFacts _model;
-    private readonly SourceWriter _w;
-    private readonly TileEmitter _tiles;
-
-    public InferenceEmitter(ModelFacts model, SourceWriter writer)
-    {
-        _model = model;
-        _w = writer;
-        _tiles = new TileEmitter(model, writer);
-    }
+    private readonly ModelFacts _model = model;
+    private readonly SourceWriter _w = writer;
+    private readonly TileEmitter _tiles = new(model, writer);
 
     private ModelSpec Spec => _model.Spec;
 

@@ -5,16 +5,10 @@ namespace Embedded.Rnn.Generator.Emit;
 /// the kernels' view of its layout: h of every layer and direction, then c when the cell has one, then the scratch a step
 /// works in, each padded to whole vectors of the widest path (<c>KernelLayout.StatePadding</c>).
 /// </summary>
-internal sealed class StateEmitter
+internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
 {
-    private readonly ModelFacts _model;
-    private readonly SourceWriter _w;
-
-    public StateEmitter(ModelFacts model, SourceWriter writer)
-    {
-        _model = model;
-        _w = writer;
-    }
+    private readonly ModelFacts _model = model;
+    private readonly SourceWriter _w = writer;
 
     private string K => _model.KernelsName;
 

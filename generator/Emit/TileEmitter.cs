@@ -12,21 +12,15 @@ namespace Embedded.Rnn.Generator.Emit;
 /// cell's record step per chunk; backward calls the cell's backward step, then accumulates weight gradients and
 /// back-propagates into the input and the previous state.
 /// </summary>
-internal sealed class TileEmitter
+internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
 {
     /// <summary>Column loops up to this length are fully unrolled; longer ones by <see cref="UnrollFactor"/>.</summary>
     internal const int FullUnrollLimit = 16;
 
     internal const int UnrollFactor = 4;
 
-    private readonly ModelFacts _model;
-    private readonly SourceWriter _w;
-
-    public TileEmitter(ModelFacts model, SourceWriter writer)
-    {
-        _model = model;
-        _w = writer;
-    }
+    private readonly ModelFacts _model = model;
+    private readonly SourceWriter _w = writer;
 
     /// <summary>The kernel's parameters, as declared (tiles add <c>nuint unit</c>, the first unit they compute).</summary>
     public string Parameters(KernelShape shape, KernelVariant variant, bool tile = false) =>

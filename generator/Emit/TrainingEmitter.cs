@@ -5,20 +5,12 @@ namespace Embedded.Rnn.Generator.Emit;
 /// the head's forward and backward for the trainer, their dispatch, and the per-path record and backward kernels. The tape
 /// is the cell's: its runtime operator writes and reads it, and the trainer only sizes it (<c>TapeLength</c>).
 /// </summary>
-internal sealed class TrainingEmitter
+internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
 {
-    private readonly ModelFacts _model;
-    private readonly SourceWriter _w;
-    private readonly TileEmitter _tiles;
-    private readonly InferenceEmitter _dispatch;
-
-    public TrainingEmitter(ModelFacts model, SourceWriter writer)
-    {
-        _model = model;
-        _w = writer;
-        _tiles = new TileEmitter(model, writer);
-        _dispatch = new InferenceEmitter(model, writer);
-    }
+    private readonly ModelFacts _model = model;
+    private readonly SourceWriter _w = writer;
+    private readonly TileEmitter _tiles = new(model, writer);
+    private readonly InferenceEmitter _dispatch = new(model, writer);
 
     public void Emit()
     {

@@ -9,16 +9,10 @@ namespace Embedded.Rnn.Generator.Emit;
 /// which the runtime derives the parameter tensors and the packed blocks), packing for a path, reading safetensors, and
 /// the weights baked in at build time as read-only data.
 /// </summary>
-internal sealed class WeightsEmitter
+internal sealed class WeightsEmitter(ModelFacts model, SourceWriter writer)
 {
-    private readonly ModelFacts _model;
-    private readonly SourceWriter _w;
-
-    public WeightsEmitter(ModelFacts model, SourceWriter writer)
-    {
-        _model = model;
-        _w = writer;
-    }
+    private readonly ModelFacts _model = model;
+    private readonly SourceWriter _w = writer;
 
     public void Emit()
     {

@@ -22,8 +22,8 @@ public static class GruPointwise
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
     {
-        Pointwise.SigmoidInPlace<TWidth, TVector>(ref pre, units);
-        Pointwise.SigmoidInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, stride), units);
+        Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref pre, ref pre, units);
+        Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref Unsafe.Add(ref pre, stride), ref Unsafe.Add(ref pre, stride), units);
         for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
         {
             var r = TWidth.Load(ref pre, unit);

@@ -22,10 +22,10 @@ public static class LstmPointwise
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
     {
-        Pointwise.SigmoidInPlace<TWidth, TVector>(ref pre, units);
-        Pointwise.SigmoidInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, stride), units);
-        Pointwise.TanhInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, 2 * stride), units);
-        Pointwise.SigmoidInPlace<TWidth, TVector>(ref Unsafe.Add(ref pre, 3 * stride), units);
+        Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref pre, ref pre, units);
+        Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref Unsafe.Add(ref pre, stride), ref Unsafe.Add(ref pre, stride), units);
+        Pointwise.Apply<TWidth, TVector, TanhActivation>(ref Unsafe.Add(ref pre, 2 * stride), ref Unsafe.Add(ref pre, 2 * stride), units);
+        Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref Unsafe.Add(ref pre, 3 * stride), ref Unsafe.Add(ref pre, 3 * stride), units);
         for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
         {
             var i = TWidth.Load(ref pre, unit);

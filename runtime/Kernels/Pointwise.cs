@@ -2,31 +2,23 @@ using System.Runtime.CompilerServices;
 
 namespace Embedded.Rnn.Kernels;
 
-/// <summary>Element-wise activations over a run of floats in place, on any width: the loops the cells' operators share.</summary>
+/// <summary>Element-wise activation of a run of floats on any width: the loop the cells' operators share.</summary>
 public static class Pointwise
 {
-    /// <summary>σ(x) for <paramref name="count"/> floats from <paramref name="values"/> (a multiple of the width's lanes).</summary>
+    /// <summary>
+    /// destination = activation(source) for <paramref name="count"/> floats (a multiple of the width's lanes); source and
+    /// destination may be the same. <paramref name="slope"/> is leaky ReLU's (ignored by the other activations).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void SigmoidInPlace<TWidth, TVector>(ref float values, nuint count)
+    public static void Apply<TWidth, TVector, TActivation>(ref float source, ref float destination, nuint count, float slope = 0f)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
+        where TActivation : struct, IActivation
     {
         // One activation per loop: its constants and temporaries fit the registers, and iterations are independent.
         for (nuint i = 0; i < count; i += TWidth.Lanes)
         {
-            TWidth.Store(TWidth.Sigmoid(TWidth.Load(ref values, i)), ref values, i);
-        }
-    }
-
-    /// <summary>tanh(x) for <paramref name="count"/> floats from <paramref name="values"/> (a multiple of the width's lanes).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void TanhInPlace<TWidth, TVector>(ref float values, nuint count)
-        where TWidth : struct, IVectorWidth<TVector>
-        where TVector : struct
-    {
-        for (nuint i = 0; i < count; i += TWidth.Lanes)
-        {
-            TWidth.Store(TWidth.Tanh(TWidth.Load(ref values, i)), ref values, i);
+            TWidth.Store(TActivation.Apply<TWidth, TVector>(TWidth.Load(ref source, i), slope), ref destination, i);
         }
     }
 }
