@@ -19,6 +19,7 @@ public sealed class RnnTrainer : IDisposable
     private readonly float[][] _parameters;
     private readonly float[][] _gradients;
     private readonly ParameterOptimizer _optimizer;
+    private readonly WindowLoss _loss;
     private float[][]? _best;
     private Shard[] _shards = [];
     private ShardPool? _pool;
@@ -42,6 +43,7 @@ public sealed class RnnTrainer : IDisposable
         model.LoadParameters(_parameters);
         _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
         _optimizer = new ParameterOptimizer(options, _parameters);
+        _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
     }
 
     /// <summary>The current parameters in PyTorch layout, in the model's ParameterSpecs order.</summary>
@@ -253,8 +255,8 @@ public sealed class RnnTrainer : IDisposable
         var backprop = new SequenceBackprop(_model, steps);
         var outputs = backprop.Forward(example.Inputs);
         var gradient = new float[outputs.Length];
-        LossPart(outputs, example.Targets, 0, steps, steps, gradient, batch: 1);
-        backprop.Backward(gradient, _options.Loss == LossKind.CrossEntropy);
+        _loss.Evaluate(outputs, example.Targets, 0, steps, steps, gradient, batch: 1);
+        backprop.Backward(gradient, _loss.GradientIsPreActivation);
         return backprop.HiddenGradientNorms(_model.Shape.LayerCount - 1).ToArray();
     }
 
@@ -428,14 +430,13 @@ public sealed class RnnTrainer : IDisposable
                 bool last = start + length == steps;
                 var gradient = shard.OutputGradient.AsSpan(0, outputs.Length);
                 gradient.Clear();
-                if (last || _options.Target == TargetKind.SequenceToSequence)
+                if (_loss.Scores(last))
                 {
-                    shard.Loss += LossPart(outputs, example.Targets, start, length, steps, gradient, _batchCount);
-                }
-
-                if (_training && (last || _options.Target == TargetKind.SequenceToSequence))
-                {
-                    backprop.Backward(gradient, _options.Loss == LossKind.CrossEntropy);
+                    shard.Loss += _loss.Evaluate(outputs, example.Targets, start, length, steps, gradient, _batchCount);
+                    if (_training)
+                    {
+                        backprop.Backward(gradient, _loss.GradientIsPreActivation);
+                    }
                 }
 
                 if (!last)
@@ -444,51 +445,6 @@ public sealed class RnnTrainer : IDisposable
                 }
             }
         }
-    }
-
-    // The loss of one window's outputs and its gradient, scaled for a mean over the batch.
-    private double LossPart(ReadOnlySpan<float> outputs, float[] targets, int start, int length, int steps, Span<float> gradient, int batch)
-    {
-        int o = _model.Shape.OutputSize;
-        if (_options.Target == TargetKind.SequenceToOne)
-        {
-            var y = outputs.Slice((length - 1) * o, o);
-            return LossOf(y, targets, gradient.Slice((length - 1) * o, o), 1, batch);
-        }
-
-        double loss = 0;
-        for (int t = 0; t < length; t++)
-        {
-            loss += LossOf(outputs.Slice(t * o, o), targets.AsSpan((start + t) * o, o), gradient.Slice(t * o, o), steps, batch);
-        }
-
-        return loss;
-    }
-
-    // Per example and step: MSE mean over outputs, or cross-entropy; gradient divided by batch and steps.
-    private double LossOf(ReadOnlySpan<float> y, ReadOnlySpan<float> target, Span<float> gradient, int steps, int batch)
-    {
-        double scale = 1.0 / (batch * (double)steps);
-        double loss = 0;
-        if (_options.Loss == LossKind.CrossEntropy)
-        {
-            for (int i = 0; i < y.Length; i++)
-            {
-                loss -= target[i] * Math.Log(Math.Max(y[i], 1e-30));
-                gradient[i] = (float)((y[i] - target[i]) * scale); // dL/dz of softmax + cross-entropy
-            }
-
-            return loss / steps;
-        }
-
-        for (int i = 0; i < y.Length; i++)
-        {
-            double d = y[i] - target[i];
-            loss += d * d / y.Length;
-            gradient[i] = (float)(2 * d / y.Length * scale);
-        }
-
-        return loss / steps;
     }
 
     private void ResetInitialState(SequenceBackprop backprop)

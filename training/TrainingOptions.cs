@@ -128,6 +128,8 @@ public sealed record TrainingOptions
             }
         }
 
+        Check(Enum.IsDefined(Loss), $"Loss {Loss} is not a LossKind.");
+        Check(Enum.IsDefined(Target), $"Target {Target} is not a TargetKind.");
         Check(Epochs >= 1, "Epochs must be at least 1.");
         Check(BatchSize >= 1, "BatchSize must be at least 1.");
         Check(float.IsFinite(LearningRate) && LearningRate > 0, "LearningRate must be a positive number.");
