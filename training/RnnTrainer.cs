@@ -18,7 +18,7 @@ public sealed class RnnTrainer : IDisposable
     private readonly TrainingOptions _options;
     private readonly float[][] _parameters;
     private readonly float[][] _gradients;
-    private readonly ParameterOptimizer _optimizer;
+    private readonly IOptimizer _optimizer;
     private readonly WindowLoss _loss;
     private float[][]? _best;
     private Shard[] _shards = [];
@@ -42,7 +42,7 @@ public sealed class RnnTrainer : IDisposable
         _parameters = initialParameters?.Select(p => (float[])p.Clone()).ToArray() ?? InitialParameters(model, options.Seed);
         model.LoadParameters(_parameters);
         _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
-        _optimizer = new ParameterOptimizer(options, _parameters);
+        _optimizer = Optimizers.For(options, _parameters);
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
     }
 
@@ -559,7 +559,6 @@ public sealed class RnnTrainer : IDisposable
             .AddMetadata("epoch", progress.Epoch.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("batch", progress.Batch.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("step", _globalStep.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("optimizer_steps", _optimizer.Steps.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("best_validation", progress.BestValidation.ToString("R", CultureInfo.InvariantCulture))
             .AddMetadata("patience", progress.Patience.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("seed", _options.Seed.ToString(CultureInfo.InvariantCulture))
@@ -569,12 +568,12 @@ public sealed class RnnTrainer : IDisposable
         {
             long[] shape = specs[k].Shape.Select(d => (long)d).ToArray();
             writer.Add(specs[k].Name, _parameters[k], shape);
-            writer.Add("optimizer.first." + specs[k].Name, _optimizer.First[k], shape);
-            writer.Add("optimizer.second." + specs[k].Name, _optimizer.Second[k], shape);
-            if (_best is not null)
-            {
-                writer.Add("best." + specs[k].Name, _best[k], shape);
-            }
+        }
+
+        _optimizer.WriteState(writer, specs);
+        for (int k = 0; k < specs.Count && _best is not null; k++)
+        {
+            writer.Add("best." + specs[k].Name, _best[k], specs[k].Shape.Select(d => (long)d).ToArray());
         }
 
         writer.Save(path);
@@ -595,8 +594,6 @@ public sealed class RnnTrainer : IDisposable
         for (int k = 0; k < specs.Count; k++)
         {
             file.ReadAsSingle(specs[k].Name).CopyTo(_parameters[k], 0);
-            file.ReadAsSingle("optimizer.first." + specs[k].Name).CopyTo(_optimizer.First[k], 0);
-            file.ReadAsSingle("optimizer.second." + specs[k].Name).CopyTo(_optimizer.Second[k], 0);
             if (_best is not null)
             {
                 _best[k] = file.ReadAsSingle("best." + specs[k].Name);
@@ -605,7 +602,7 @@ public sealed class RnnTrainer : IDisposable
 
         _model.LoadParameters(_parameters);
         _globalStep = long.Parse(Meta("step"), CultureInfo.InvariantCulture);
-        _optimizer.Steps = long.Parse(Meta("optimizer_steps"), CultureInfo.InvariantCulture);
+        _optimizer.ReadState(file, specs);
         return new Progress(
             int.Parse(Meta("epoch"), CultureInfo.InvariantCulture),
             int.Parse(Meta("batch"), CultureInfo.InvariantCulture),
