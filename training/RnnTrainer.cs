@@ -20,6 +20,8 @@ public sealed class RnnTrainer : IDisposable
     private readonly float[][] _gradients;
     private readonly IOptimizer _optimizer;
     private readonly WindowLoss _loss;
+    private readonly TrainingCheckpoint? _checkpoint;
+    private readonly EpochCsvLog? _log;
     private float[][]? _best;
     private Shard[] _shards = [];
     private ShardPool? _pool;
@@ -44,6 +46,8 @@ public sealed class RnnTrainer : IDisposable
         _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
         _optimizer = Optimizers.For(options, _parameters);
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
+        _checkpoint = options.CheckpointPath is null ? null : new TrainingCheckpoint(options.CheckpointPath, model, options.Seed);
+        _log = options.LogPath is null ? null : new EpochCsvLog(options.LogPath);
     }
 
     /// <summary>The current parameters in PyTorch layout, in the model's ParameterSpecs order.</summary>
@@ -65,9 +69,7 @@ public sealed class RnnTrainer : IDisposable
         (var train, var held) = Split(training, validation);
         CheckExamples(train, "training");
         CheckExamples(held, "validation");
-        var state = resume && _options.CheckpointPath is not null && File.Exists(_options.CheckpointPath)
-            ? LoadCheckpoint(_options.CheckpointPath)
-            : new Progress(0, 0, double.NaN, 0);
+        var state = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint) : FitPosition.Start;
         if (state.Epoch >= _options.Epochs)
         {
             return new TrainingResult([], state.BestValidation, false);
@@ -97,9 +99,9 @@ public sealed class RnnTrainer : IDisposable
                 lossSum += loss;
                 batchesDone++;
                 stepsDone += StepsIn(train, _batchStart, _batchCount);
-                if (_options.CheckpointPath is not null && _globalStep % _options.CheckpointEvery == 0)
+                if (_checkpoint is not null && _globalStep % _options.CheckpointEvery == 0)
                 {
-                    SaveCheckpoint(_options.CheckpointPath, new Progress(epoch, batch + 1, state.BestValidation, state.Patience));
+                    _checkpoint.Save(state with { Epoch = epoch, Batch = batch + 1 }, _globalStep, _parameters, _optimizer, _best);
                 }
             }
 
@@ -119,7 +121,8 @@ public sealed class RnnTrainer : IDisposable
                 stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
                 TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
             reports.Add(report);
-            Log(report);
+            _log?.Append(report);
+            _options.Progress?.Report(report);
             state = state with { Epoch = epoch + 1, Batch = 0 };
             if (_options.EarlyStoppingPatience is int patience && state.Patience >= patience)
             {
@@ -139,10 +142,7 @@ public sealed class RnnTrainer : IDisposable
             _model.LoadParameters(_parameters);
         }
 
-        if (_options.CheckpointPath is not null)
-        {
-            SaveCheckpoint(_options.CheckpointPath, new Progress(stoppedEarly ? _options.Epochs : epoch, 0, state.BestValidation, state.Patience));
-        }
+        _checkpoint?.Save(state with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, _globalStep, _parameters, _optimizer, _best);
 
         return new TrainingResult(reports, state.BestValidation, stoppedEarly);
     }
@@ -268,7 +268,7 @@ public sealed class RnnTrainer : IDisposable
         var specs = _model.ParameterSpecs;
         for (int k = 0; k < specs.Count; k++)
         {
-            writer.Add(specs[k].Name, _parameters[k], specs[k].Shape.Select(d => (long)d).ToArray());
+            writer.Add(specs[k].Name, _parameters[k], specs[k].TensorShape());
         }
 
         writer.Save(path);
@@ -529,85 +529,11 @@ public sealed class RnnTrainer : IDisposable
         return order;
     }
 
-    private void Log(EpochReport report)
+    private FitPosition Restore(TrainingCheckpoint checkpoint)
     {
-        if (_options.LogPath is not null)
-        {
-            bool header = !File.Exists(_options.LogPath);
-            using var writer = new StreamWriter(_options.LogPath, append: true);
-            if (header)
-            {
-                writer.WriteLine("epoch,training_loss,validation_loss,learning_rate,steps_per_second,elapsed_seconds");
-            }
-
-            writer.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"{report.Epoch},{report.TrainingLoss:R},{report.ValidationLoss:R},{report.LearningRate:R},{report.StepsPerSecond:F1},{report.Elapsed.TotalSeconds:F3}"));
-        }
-
-        if (_options.ShowProgress)
-        {
-            ConsoleProgress.Report(report);
-        }
-    }
-
-    private sealed record Progress(int Epoch, int Batch, double BestValidation, int Patience);
-
-    private void SaveCheckpoint(string path, Progress progress)
-    {
-        var writer = new SafetensorsWriter()
-            .AddMetadata("format", "embedded-rnn-checkpoint")
-            .AddMetadata("epoch", progress.Epoch.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("batch", progress.Batch.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("step", _globalStep.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("best_validation", progress.BestValidation.ToString("R", CultureInfo.InvariantCulture))
-            .AddMetadata("patience", progress.Patience.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("seed", _options.Seed.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("shape", _model.Shape.ToString());
-        var specs = _model.ParameterSpecs;
-        for (int k = 0; k < specs.Count; k++)
-        {
-            long[] shape = specs[k].Shape.Select(d => (long)d).ToArray();
-            writer.Add(specs[k].Name, _parameters[k], shape);
-        }
-
-        _optimizer.WriteState(writer, specs);
-        for (int k = 0; k < specs.Count && _best is not null; k++)
-        {
-            writer.Add("best." + specs[k].Name, _best[k], specs[k].Shape.Select(d => (long)d).ToArray());
-        }
-
-        writer.Save(path);
-    }
-
-    private Progress LoadCheckpoint(string path)
-    {
-        var file = SafetensorsFile.Read(path);
-        string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new SafetensorsException($"checkpoint '{path}' lacks '{key}'.");
-        if (Meta("shape") != _model.Shape.ToString() || Meta("seed") != _options.Seed.ToString(CultureInfo.InvariantCulture))
-        {
-            throw new ArgumentException($"checkpoint '{path}' was written for {Meta("shape")} with seed {Meta("seed")}, not this model and seed.");
-        }
-
-        var specs = _model.ParameterSpecs;
-        bool hasBest = file.Contains("best." + specs[0].Name);
-        _best = hasBest ? new float[specs.Count][] : null;
-        for (int k = 0; k < specs.Count; k++)
-        {
-            file.ReadAsSingle(specs[k].Name).CopyTo(_parameters[k], 0);
-            if (_best is not null)
-            {
-                _best[k] = file.ReadAsSingle("best." + specs[k].Name);
-            }
-        }
-
+        (var position, _globalStep, _best) = checkpoint.Load(_parameters, _optimizer);
         _model.LoadParameters(_parameters);
-        _globalStep = long.Parse(Meta("step"), CultureInfo.InvariantCulture);
-        _optimizer.ReadState(file, specs);
-        return new Progress(
-            int.Parse(Meta("epoch"), CultureInfo.InvariantCulture),
-            int.Parse(Meta("batch"), CultureInfo.InvariantCulture),
-            double.Parse(Meta("best_validation"), CultureInfo.InvariantCulture),
-            int.Parse(Meta("patience"), CultureInfo.InvariantCulture));
+        return position;
     }
 
     private sealed class Shard(SequenceBackprop backprop, int maxSteps, int outputs)

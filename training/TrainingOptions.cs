@@ -115,8 +115,12 @@ public sealed record TrainingOptions
     /// <summary>CSV file receiving one line per epoch (null: none).</summary>
     public string? LogPath { get; init; }
 
-    /// <summary>Show a live progress line on the console.</summary>
-    public bool ShowProgress { get; init; }
+    /// <summary>
+    /// Receives each epoch's report when the epoch ends (after its CSV log line), on the thread running Fit
+    /// (null: none). <c>new ConsoleProgress()</c> shows a live line on the console. (System.Progress&lt;T&gt;
+    /// would instead post the reports to a SynchronizationContext or the thread pool, asynchronously.)
+    /// </summary>
+    public IProgress<EpochReport>? Progress { get; init; }
 
     internal void Validate(ITrainableRnnModel model)
     {

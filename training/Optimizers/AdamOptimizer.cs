@@ -74,7 +74,7 @@ internal sealed class AdamOptimizer : IOptimizer
         checkpoint.AddMetadata(Optimizers.StepsKey, Steps.ToString(CultureInfo.InvariantCulture));
         for (int k = 0; k < specs.Count; k++)
         {
-            long[] shape = Optimizers.ShapeOf(specs[k]);
+            long[] shape = specs[k].TensorShape();
             checkpoint.Add(Optimizers.FirstPrefix + specs[k].Name, FirstMoments[k], shape);
             checkpoint.Add(Optimizers.SecondPrefix + specs[k].Name, SecondMoments[k], shape);
         }

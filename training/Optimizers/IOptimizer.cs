@@ -45,6 +45,4 @@ internal static class Optimizers
         checkpoint.Metadata.TryGetValue(StepsKey, out string? steps)
             ? long.Parse(steps, System.Globalization.CultureInfo.InvariantCulture)
             : throw new SafetensorsException($"the checkpoint lacks '{StepsKey}'.");
-
-    internal static long[] ShapeOf(ParameterSpec spec) => spec.Shape.Select(d => (long)d).ToArray();
 }

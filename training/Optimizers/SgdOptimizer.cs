@@ -53,7 +53,7 @@ internal sealed class SgdOptimizer : IOptimizer
         checkpoint.AddMetadata(Optimizers.StepsKey, Steps.ToString(CultureInfo.InvariantCulture));
         for (int k = 0; k < MomentumBuffers.Length; k++)
         {
-            checkpoint.Add(Optimizers.FirstPrefix + specs[k].Name, MomentumBuffers[k], Optimizers.ShapeOf(specs[k]));
+            checkpoint.Add(Optimizers.FirstPrefix + specs[k].Name, MomentumBuffers[k], specs[k].TensorShape());
         }
     }
 
