@@ -12,7 +12,7 @@ namespace Embedded.Rnn.Training;
 public sealed class RnnTrainer : IDisposable
 {
     /// <summary>Shards per mini-batch: fixed, so results do not depend on the number of cores.</summary>
-    public const int MaxShards = 8;
+    public const int MaxShards = BatchRunner.MaxShards;
 
     private readonly ITrainableRnnModel _model;
     private readonly TrainingOptions _options;
@@ -22,13 +22,9 @@ public sealed class RnnTrainer : IDisposable
     private readonly WindowLoss _loss;
     private readonly TrainingCheckpoint? _checkpoint;
     private readonly EpochCsvLog? _log;
+    private readonly BatchRunner _batches;
     private float[][]? _best;
-    private Shard[] _shards = [];
-    private ShardPool? _pool;
-    private IReadOnlyList<TrainingExample> _batchSource = [];
-    private int[] _order = [];
-    private int _batchStart;
-    private int _batchCount;
+    private int[] _identity = [];
     private long _globalStep;
 
     /// <summary>Creates a trainer. Without <paramref name="initialParameters"/>, weights are drawn as PyTorch
@@ -48,6 +44,7 @@ public sealed class RnnTrainer : IDisposable
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
         _checkpoint = options.CheckpointPath is null ? null : new TrainingCheckpoint(options.CheckpointPath, model, options.Seed);
         _log = options.LogPath is null ? null : new EpochCsvLog(options.LogPath);
+        _batches = new BatchRunner(model, options, _loss);
     }
 
     /// <summary>The current parameters in PyTorch layout, in the model's ParameterSpecs order.</summary>
@@ -75,7 +72,7 @@ public sealed class RnnTrainer : IDisposable
             return new TrainingResult([], state.BestValidation, false);
         }
 
-        EnsureShards(Math.Max(MaxSteps(train), MaxSteps(held)));
+        _batches.EnsureCapacity(Math.Max(LongestSequence(train), LongestSequence(held)));
         var reports = new List<EpochReport>();
         var clock = Stopwatch.StartNew();
         int batchesPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
@@ -83,7 +80,7 @@ public sealed class RnnTrainer : IDisposable
         int epoch = state.Epoch;
         for (; epoch < _options.Epochs; epoch++)
         {
-            _order = Permutation(train.Count, new DeterministicRandom(_options.Seed, 2, (ulong)epoch));
+            var order = Permutation(train.Count, new DeterministicRandom(_options.Seed, RandomStreams.EpochShuffle, (ulong)epoch));
             float learningRate = LearningRate(epoch);
             double lossSum = 0;
             int batchesDone = 0;
@@ -92,13 +89,12 @@ public sealed class RnnTrainer : IDisposable
             for (int batch = epoch == state.Epoch ? state.Batch : 0; batch < batchesPerEpoch; batch++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
-                _batchSource = train;
-                _batchStart = batch * _options.BatchSize;
-                _batchCount = Math.Min(_options.BatchSize, train.Count - _batchStart);
-                double loss = UpdateOnBatch(learningRate, epoch, batch);
+                int start = batch * _options.BatchSize;
+                var context = new BatchContext(train, order, start, Math.Min(_options.BatchSize, train.Count - start), Training: true, _globalStep);
+                double loss = UpdateOnBatch(context, learningRate, epoch, batch);
                 lossSum += loss;
                 batchesDone++;
-                stepsDone += StepsIn(train, _batchStart, _batchCount);
+                stepsDone += context.SequenceSteps(_model.Shape.InputSize);
                 if (_checkpoint is not null && _globalStep % _options.CheckpointEvery == 0)
                 {
                     _checkpoint.Save(state with { Epoch = epoch, Batch = batch + 1 }, _globalStep, _parameters, _optimizer, _best);
@@ -161,41 +157,27 @@ public sealed class RnnTrainer : IDisposable
             throw new ArgumentException($"a batch holds 1 to BatchSize ({_options.BatchSize}) examples; got {batch.Count}.", nameof(batch));
         }
 
-        EnsureShards(MaxSteps(batch));
+        _batches.EnsureCapacity(LongestSequence(batch));
         if (_identity.Length < batch.Count)
         {
             _identity = Enumerable.Range(0, batch.Count).ToArray();
         }
 
-        _batchSource = batch;
-        _order = _identity;
-        _batchStart = 0;
-        _batchCount = batch.Count;
-        return UpdateOnBatch(learningRate, 0, 0);
+        return UpdateOnBatch(new BatchContext(batch, _identity, 0, batch.Count, Training: true, _globalStep), learningRate, 0, 0);
     }
 
-    private int[] _identity = [];
+    private int LongestSequence(IReadOnlyList<TrainingExample> examples) => BatchRunner.LongestSequence(examples, _model.Shape.InputSize);
 
-    private int MaxSteps(IReadOnlyList<TrainingExample> examples)
+    // One optimizer step: forward and backward on the batch, gradient reduction and clipping, the update.
+    private double UpdateOnBatch(in BatchContext context, float learningRate, int epoch, int batch)
     {
-        int longest = 0;
-        for (int i = 0; i < examples.Count; i++)
-        {
-            longest = Math.Max(longest, examples[i].Inputs.Length / _model.Shape.InputSize);
-        }
-
-        return longest;
-    }
-
-    private double UpdateOnBatch(float learningRate, int epoch, int batch)
-    {
-        double loss = RunBatch(training: true);
+        double loss = _batches.Run(context);
         if (!double.IsFinite(loss))
         {
             throw new TrainingDivergedException(epoch, batch, "the loss");
         }
 
-        double norm = ReduceGradients();
+        double norm = _batches.SumGradients(_gradients);
         if (!double.IsFinite(norm))
         {
             throw new TrainingDivergedException(epoch, batch, "the gradient");
@@ -229,15 +211,13 @@ public sealed class RnnTrainer : IDisposable
             return double.NaN;
         }
 
-        EnsureShards(MaxSteps(examples));
+        _batches.EnsureCapacity(LongestSequence(examples));
         double total = 0;
-        _batchSource = examples;
-        _order = Enumerable.Range(0, examples.Count).ToArray();
+        var order = Enumerable.Range(0, examples.Count).ToArray();
         for (int start = 0; start < examples.Count; start += _options.BatchSize)
         {
-            _batchStart = start;
-            _batchCount = Math.Min(_options.BatchSize, examples.Count - start);
-            total += RunBatch(training: false) * _batchCount;
+            int count = Math.Min(_options.BatchSize, examples.Count - start);
+            total += _batches.Run(new BatchContext(examples, order, start, count, Training: false, _globalStep)) * count;
         }
 
         return total / examples.Count;
@@ -275,7 +255,7 @@ public sealed class RnnTrainer : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _pool?.Dispose();
+    public void Dispose() => _batches.Dispose();
 
     private static float[][] InitialParameters(ITrainableRnnModel model, ulong seed) => InitialParameters(model.Shape, model.ParameterSpecs, seed);
 
@@ -364,158 +344,12 @@ public sealed class RnnTrainer : IDisposable
         }
     }
 
-    private void EnsureShards(int maxSteps)
-    {
-        int window = Math.Min(maxSteps, _options.TruncatedSteps ?? maxSteps);
-        if (_shards.Length == 0 || _shards[0].Backprop.MaxSteps < window)
-        {
-            CreateShards(window, maxSteps); // apart, so the common path does not allocate the lambda's closure
-        }
-    }
-
-    private void CreateShards(int window, int maxSteps)
-    {
-        _pool?.Dispose();
-        _shards = Enumerable.Range(0, Math.Min(MaxShards, _options.BatchSize))
-            .Select(_ => new Shard(new SequenceBackprop(_model, window), maxSteps, _model.Shape.OutputSize))
-            .ToArray();
-        _pool = new ShardPool(_options.Workers, _shards.Length, ProcessShard);
-    }
-
-    private bool _training;
-
-    private double RunBatch(bool training)
-    {
-        _training = training;
-        _pool!.Run();
-        double loss = 0;
-        foreach (var shard in _shards)
-        {
-            loss += shard.Loss; // fixed order: deterministic
-        }
-
-        return loss / _batchCount;
-    }
-
-    // One shard's share of the current batch: a contiguous run of examples, forward and (in training) backward.
-    private void ProcessShard(int index)
-    {
-        var shard = _shards[index];
-        shard.Loss = 0;
-        shard.Backprop.ClearGradients();
-        int from = _batchStart + _batchCount * index / _shards.Length;
-        int to = _batchStart + _batchCount * (index + 1) / _shards.Length;
-        var shape = _model.Shape;
-        for (int n = from; n < to; n++)
-        {
-            var example = _batchSource[_order[n]];
-            int steps = example.Inputs.Length / shape.InputSize;
-            // Windows carry the state forward, so evaluation through them gives the same outputs as one pass.
-            int window = _options.TruncatedSteps is int k ? Math.Min(k, steps) : steps;
-            var random = new DeterministicRandom(_options.Seed, 3, (ulong)(_globalStep * _options.BatchSize + n - _batchStart));
-            var backprop = shard.Backprop;
-            if (window > backprop.MaxSteps)
-            {
-                throw new InvalidOperationException("internal: shard buffers are shorter than the window");
-            }
-
-            ResetInitialState(backprop);
-            for (int start = 0; start < steps; start += window)
-            {
-                int length = Math.Min(window, steps - start);
-                var inputs = example.Inputs.AsSpan(start * shape.InputSize, length * shape.InputSize);
-                var outputs = _training && _options.Dropout > 0
-                    ? backprop.Forward(inputs, _options.Dropout, ref random)
-                    : backprop.Forward(inputs);
-                bool last = start + length == steps;
-                var gradient = shard.OutputGradient.AsSpan(0, outputs.Length);
-                gradient.Clear();
-                if (_loss.Scores(last))
-                {
-                    shard.Loss += _loss.Evaluate(outputs, example.Targets, start, length, steps, gradient, _batchCount);
-                    if (_training)
-                    {
-                        backprop.Backward(gradient, _loss.GradientIsPreActivation);
-                    }
-                }
-
-                if (!last)
-                {
-                    CarryState(backprop);
-                }
-            }
-        }
-    }
-
-    private void ResetInitialState(SequenceBackprop backprop)
-    {
-        var shape = _model.Shape;
-        for (int layer = 0; layer < shape.LayerCount; layer++)
-        {
-            for (int direction = 0; direction < shape.DirectionCount; direction++)
-            {
-                backprop.InitialHidden(layer, direction).Clear();
-                backprop.InitialCell(layer, direction).Clear();
-            }
-        }
-    }
-
-    // Truncated BPTT: the next window starts from this window's final state, without a gradient through it.
-    private void CarryState(SequenceBackprop backprop)
-    {
-        var shape = _model.Shape;
-        for (int layer = 0; layer < shape.LayerCount; layer++)
-        {
-            backprop.FinalHidden(layer).CopyTo(backprop.InitialHidden(layer));
-            if (_model.HasCellState)
-            {
-                backprop.FinalCell(layer).CopyTo(backprop.InitialCell(layer));
-            }
-        }
-    }
-
-    // Sums the shards' packed gradients into PyTorch layout in shard order; returns the global L2 norm.
-    private double ReduceGradients()
-    {
-        foreach (var g in _gradients)
-        {
-            Array.Clear(g);
-        }
-
-        foreach (var shard in _shards)
-        {
-            _model.AccumulateGradients(shard.Backprop.PackedGradients, _gradients);
-        }
-
-        double squares = 0;
-        foreach (var g in _gradients)
-        {
-            foreach (float v in g)
-            {
-                squares += (double)v * v;
-            }
-        }
-
-        return Math.Sqrt(squares);
-    }
-
     private float LearningRate(int epoch) => _options.Schedule switch
     {
         LearningRateSchedule.StepDecay => _options.LearningRate * MathF.Pow(_options.DecayFactor, epoch / _options.DecayEvery),
         LearningRateSchedule.Cosine => _options.LearningRate * 0.5f * (1f + MathF.Cos(MathF.PI * epoch / _options.Epochs)),
         _ => _options.LearningRate,
     };
-
-    private long StepsIn(IReadOnlyList<TrainingExample> set, int start, int count)
-    {
-        long steps = 0;
-        for (int n = start; n < start + count; n++)
-        {
-            steps += set[_order[n]].Inputs.Length / _model.Shape.InputSize;
-        }
-
-        return steps;
-    }
 
     private static int[] Permutation(int count, DeterministicRandom random)
     {
@@ -534,14 +368,5 @@ public sealed class RnnTrainer : IDisposable
         (var position, _globalStep, _best) = checkpoint.Load(_parameters, _optimizer);
         _model.LoadParameters(_parameters);
         return position;
-    }
-
-    private sealed class Shard(SequenceBackprop backprop, int maxSteps, int outputs)
-    {
-        public SequenceBackprop Backprop { get; } = backprop;
-
-        public float[] OutputGradient { get; } = new float[maxSteps * outputs];
-
-        public double Loss { get; set; }
     }
 }
