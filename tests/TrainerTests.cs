@@ -436,6 +436,16 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Every_schedule_has_a_formula_and_an_undefined_one_is_refused()
+    {
+        var options = new TrainingOptions { Epochs = 4, LearningRate = 0.1f };
+        Assert.All(Enum.GetValues<LearningRateSchedule>(), schedule => Assert.True(LearningRateSchedules.At(options with { Schedule = schedule }, 1) > 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedules.At(options with { Schedule = (LearningRateSchedule)5 }, 1));
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        Assert.Contains("Schedule 5", Assert.Throws<ArgumentException>(() => new RnnTrainer(model, options with { Schedule = (LearningRateSchedule)5 })).Message);
+    }
+
+    [Fact]
     public void Early_stopping_stops_and_keeps_the_best_validation_weights()
     {
         var data = SineExamples(100, 14);

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Globalization;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Training;
@@ -11,6 +10,10 @@ namespace Embedded.Rnn.Training;
 /// </summary>
 public sealed class RnnTrainer : IDisposable
 {
+    // This type is the training loop: epochs, early stopping, the learning-rate schedule, clipping, and when to
+    // checkpoint, log and report. What it drives owns one concern each: BatchRunner (forward and backward of a
+    // mini-batch across cores), ILoss via WindowLoss, IOptimizer, TrainingCheckpoint, EpochCsvLog, Progress.
+
     /// <summary>Shards per mini-batch: fixed, so results do not depend on the number of cores.</summary>
     public const int MaxShards = BatchRunner.MaxShards;
 
@@ -20,9 +23,10 @@ public sealed class RnnTrainer : IDisposable
     private readonly float[][] _gradients;
     private readonly IOptimizer _optimizer;
     private readonly WindowLoss _loss;
+    private readonly BatchRunner _batches;
+    private readonly ExampleValidator _validator;
     private readonly TrainingCheckpoint? _checkpoint;
     private readonly EpochCsvLog? _log;
-    private readonly BatchRunner _batches;
     private float[][]? _best;
     private int[] _identity = [];
     private long _globalStep;
@@ -37,14 +41,16 @@ public sealed class RnnTrainer : IDisposable
         options.Validate(model);
         _model = model;
         _options = options;
-        _parameters = initialParameters?.Select(p => (float[])p.Clone()).ToArray() ?? InitialParameters(model, options.Seed);
+        _parameters = initialParameters?.Select(p => (float[])p.Clone()).ToArray()
+            ?? ParameterInitializer.PyTorchUniform(model.Shape, model.ParameterSpecs, options.Seed);
         model.LoadParameters(_parameters);
         _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
         _optimizer = Optimizers.For(options, _parameters);
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
+        _batches = new BatchRunner(model, options, _loss);
+        _validator = new ExampleValidator(model.Shape, options.Target);
         _checkpoint = options.CheckpointPath is null ? null : new TrainingCheckpoint(options.CheckpointPath, model, options.Seed);
         _log = options.LogPath is null ? null : new EpochCsvLog(options.LogPath);
-        _batches = new BatchRunner(model, options, _loss);
     }
 
     /// <summary>The current parameters in PyTorch layout, in the model's ParameterSpecs order.</summary>
@@ -52,6 +58,17 @@ public sealed class RnnTrainer : IDisposable
 
     /// <summary>Optimizer steps taken.</summary>
     public long Steps => _globalStep;
+
+    /// <summary>
+    /// Draws fresh weights as PyTorch initialises nn.RNN/LSTM/GRU and nn.Linear: uniform in ±1/√fan, where fan
+    /// is the hidden size (the head's input size for the head). The trainer draws these when it is given no
+    /// initial parameters; use them to create a model to train: <c>Net.FromParameters(RnnTrainer.InitialParameters(Net.Shape, Net.Parameters, seed))</c>.
+    /// </summary>
+    public static float[][] InitialParameters(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, ulong seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return ParameterInitializer.PyTorchUniform(shape, parameters, seed);
+    }
 
     /// <summary>
     /// Trains on <paramref name="training"/>. Without <paramref name="validation"/>, ValidationFraction of the
@@ -63,13 +80,13 @@ public sealed class RnnTrainer : IDisposable
     public TrainingResult Fit(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation = null, bool resume = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
-        (var train, var held) = Split(training, validation);
-        CheckExamples(train, "training");
-        CheckExamples(held, "validation");
-        var state = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint) : FitPosition.Start;
-        if (state.Epoch >= _options.Epochs)
+        (var train, var held) = ExampleOrder.Split(training, validation, _options.ValidationFraction, _options.Seed);
+        _validator.Check(train, "training");
+        _validator.Check(held, "validation");
+        var position = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint) : FitPosition.Start;
+        if (position.Epoch >= _options.Epochs)
         {
-            return new TrainingResult([], state.BestValidation, false);
+            return new TrainingResult([], position.BestValidation, false);
         }
 
         _batches.EnsureCapacity(Math.Max(LongestSequence(train), LongestSequence(held)));
@@ -77,39 +94,39 @@ public sealed class RnnTrainer : IDisposable
         var clock = Stopwatch.StartNew();
         int batchesPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
         bool stoppedEarly = false;
-        int epoch = state.Epoch;
+        int epoch = position.Epoch;
         for (; epoch < _options.Epochs; epoch++)
         {
-            var order = Permutation(train.Count, new DeterministicRandom(_options.Seed, RandomStreams.EpochShuffle, (ulong)epoch));
-            float learningRate = LearningRate(epoch);
+            var order = ExampleOrder.Shuffle(train.Count, _options.Seed, epoch);
+            float learningRate = LearningRateSchedules.At(_options, epoch);
             double lossSum = 0;
             int batchesDone = 0;
             long stepsDone = 0;
             var epochClock = Stopwatch.StartNew();
-            for (int batch = epoch == state.Epoch ? state.Batch : 0; batch < batchesPerEpoch; batch++)
+            for (int batch = epoch == position.Epoch ? position.Batch : 0; batch < batchesPerEpoch; batch++)
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 int start = batch * _options.BatchSize;
                 var context = new BatchContext(train, order, start, Math.Min(_options.BatchSize, train.Count - start), Training: true, _globalStep);
-                double loss = UpdateOnBatch(context, learningRate, epoch, batch);
-                lossSum += loss;
+                lossSum += UpdateOnBatch(context, learningRate, epoch, batch);
                 batchesDone++;
                 stepsDone += context.SequenceSteps(_model.Shape.InputSize);
                 if (_checkpoint is not null && _globalStep % _options.CheckpointEvery == 0)
                 {
-                    _checkpoint.Save(state with { Epoch = epoch, Batch = batch + 1 }, _globalStep, _parameters, _optimizer, _best);
+                    _checkpoint.Save(position with { Epoch = epoch, Batch = batch + 1 }, _globalStep, _parameters, _optimizer, _best);
                 }
             }
 
+            // Early stopping: remember the weights of the best validation loss so far, count the epochs since.
             double validationLoss = held.Count > 0 ? Evaluate(held) : double.NaN;
-            if (held.Count > 0 && !(validationLoss >= state.BestValidation))
+            if (held.Count > 0 && !(validationLoss >= position.BestValidation))
             {
-                state = state with { BestValidation = validationLoss, Patience = 0 };
+                position = position with { BestValidation = validationLoss, Patience = 0 };
                 _best = _parameters.Select(p => (float[])p.Clone()).ToArray();
             }
             else if (held.Count > 0)
             {
-                state = state with { Patience = state.Patience + 1 };
+                position = position with { Patience = position.Patience + 1 };
             }
 
             double elapsed = clock.Elapsed.TotalSeconds;
@@ -119,8 +136,8 @@ public sealed class RnnTrainer : IDisposable
             reports.Add(report);
             _log?.Append(report);
             _options.Progress?.Report(report);
-            state = state with { Epoch = epoch + 1, Batch = 0 };
-            if (_options.EarlyStoppingPatience is int patience && state.Patience >= patience)
+            position = position with { Epoch = epoch + 1, Batch = 0 };
+            if (_options.EarlyStoppingPatience is int patience && position.Patience >= patience)
             {
                 stoppedEarly = true;
                 epoch++;
@@ -138,9 +155,8 @@ public sealed class RnnTrainer : IDisposable
             _model.LoadParameters(_parameters);
         }
 
-        _checkpoint?.Save(state with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, _globalStep, _parameters, _optimizer, _best);
-
-        return new TrainingResult(reports, state.BestValidation, stoppedEarly);
+        _checkpoint?.Save(position with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, _globalStep, _parameters, _optimizer, _best);
+        return new TrainingResult(reports, position.BestValidation, stoppedEarly);
     }
 
     /// <summary>
@@ -166,7 +182,61 @@ public sealed class RnnTrainer : IDisposable
         return UpdateOnBatch(new BatchContext(batch, _identity, 0, batch.Count, Training: true, _globalStep), learningRate, 0, 0);
     }
 
-    private int LongestSequence(IReadOnlyList<TrainingExample> examples) => BatchRunner.LongestSequence(examples, _model.Shape.InputSize);
+    /// <summary>Mean loss of the model on <paramref name="examples"/> (no dropout, no update).</summary>
+    public double Evaluate(IReadOnlyList<TrainingExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        _validator.Check(examples, "evaluation");
+        if (examples.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        _batches.EnsureCapacity(LongestSequence(examples));
+        double total = 0;
+        var order = Enumerable.Range(0, examples.Count).ToArray();
+        for (int start = 0; start < examples.Count; start += _options.BatchSize)
+        {
+            int count = Math.Min(_options.BatchSize, examples.Count - start);
+            total += _batches.Run(new BatchContext(examples, order, start, count, Training: false, _globalStep)) * count;
+        }
+
+        return total / examples.Count;
+    }
+
+    /// <summary>
+    /// The gradient-flow diagnostic: ‖dLoss/dh_t‖ of the top layer (forward direction) for every step t of one
+    /// example, so vanishing or exploding gradients can be seen (and plotted) against the distance to the loss.
+    /// </summary>
+    public float[] GradientFlow(TrainingExample example)
+    {
+        ArgumentNullException.ThrowIfNull(example);
+        _validator.Check([example], "the example");
+        int steps = example.Inputs.Length / _model.Shape.InputSize;
+        var backprop = new SequenceBackprop(_model, steps);
+        var outputs = backprop.Forward(example.Inputs);
+        var gradient = new float[outputs.Length];
+        _loss.Evaluate(outputs, example.Targets, 0, steps, steps, gradient, batch: 1);
+        backprop.Backward(gradient, _loss.GradientIsPreActivation);
+        return backprop.HiddenGradientNorms(_model.Shape.LayerCount - 1).ToArray();
+    }
+
+    /// <summary>Writes the parameters as safetensors with PyTorch state_dict names, loadable by the generated
+    /// model's FromSafetensors and by PyTorch's load_state_dict (through safetensors.torch.load_file).</summary>
+    public void ExportSafetensors(string path)
+    {
+        var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "Embedded.Rnn.Training");
+        var specs = _model.ParameterSpecs;
+        for (int k = 0; k < specs.Count; k++)
+        {
+            writer.Add(specs[k].Name, _parameters[k], specs[k].TensorShape());
+        }
+
+        writer.Save(path);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _batches.Dispose();
 
     // One optimizer step: forward and backward on the batch, gradient reduction and clipping, the update.
     private double UpdateOnBatch(in BatchContext context, float learningRate, int epoch, int batch)
@@ -201,167 +271,7 @@ public sealed class RnnTrainer : IDisposable
         return loss;
     }
 
-    /// <summary>Mean loss of the model on <paramref name="examples"/> (no dropout, no update).</summary>
-    public double Evaluate(IReadOnlyList<TrainingExample> examples)
-    {
-        ArgumentNullException.ThrowIfNull(examples);
-        CheckExamples(examples, "evaluation");
-        if (examples.Count == 0)
-        {
-            return double.NaN;
-        }
-
-        _batches.EnsureCapacity(LongestSequence(examples));
-        double total = 0;
-        var order = Enumerable.Range(0, examples.Count).ToArray();
-        for (int start = 0; start < examples.Count; start += _options.BatchSize)
-        {
-            int count = Math.Min(_options.BatchSize, examples.Count - start);
-            total += _batches.Run(new BatchContext(examples, order, start, count, Training: false, _globalStep)) * count;
-        }
-
-        return total / examples.Count;
-    }
-
-    /// <summary>
-    /// The gradient-flow diagnostic: ‖dLoss/dh_t‖ of the top layer (forward direction) for every step t of one
-    /// example, so vanishing or exploding gradients can be seen (and plotted) against the distance to the loss.
-    /// </summary>
-    public float[] GradientFlow(TrainingExample example)
-    {
-        ArgumentNullException.ThrowIfNull(example);
-        CheckExamples([example], "the example");
-        int steps = example.Inputs.Length / _model.Shape.InputSize;
-        var backprop = new SequenceBackprop(_model, steps);
-        var outputs = backprop.Forward(example.Inputs);
-        var gradient = new float[outputs.Length];
-        _loss.Evaluate(outputs, example.Targets, 0, steps, steps, gradient, batch: 1);
-        backprop.Backward(gradient, _loss.GradientIsPreActivation);
-        return backprop.HiddenGradientNorms(_model.Shape.LayerCount - 1).ToArray();
-    }
-
-    /// <summary>Writes the parameters as safetensors with PyTorch state_dict names, loadable by the generated
-    /// model's FromSafetensors and by PyTorch's load_state_dict (through safetensors.torch.load_file).</summary>
-    public void ExportSafetensors(string path)
-    {
-        var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "Embedded.Rnn.Training");
-        var specs = _model.ParameterSpecs;
-        for (int k = 0; k < specs.Count; k++)
-        {
-            writer.Add(specs[k].Name, _parameters[k], specs[k].TensorShape());
-        }
-
-        writer.Save(path);
-    }
-
-    /// <inheritdoc />
-    public void Dispose() => _batches.Dispose();
-
-    private static float[][] InitialParameters(ITrainableRnnModel model, ulong seed) => InitialParameters(model.Shape, model.ParameterSpecs, seed);
-
-    /// <summary>
-    /// Draws fresh weights as PyTorch initialises nn.RNN/LSTM/GRU and nn.Linear: uniform in ±1/√fan, where fan
-    /// is the hidden size (the head's input size for the head). The trainer draws these when it is given no
-    /// initial parameters; use them to create a model to train: <c>Net.FromParameters(RnnTrainer.InitialParameters(Net.Shape, Net.Parameters, seed))</c>.
-    /// </summary>
-    public static float[][] InitialParameters(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, ulong seed = 1)
-    {
-        ArgumentNullException.ThrowIfNull(parameters);
-        var random = new DeterministicRandom(seed, 0);
-        return parameters.Select(spec =>
-        {
-            float bound = spec.Name.StartsWith("head.", StringComparison.Ordinal)
-                ? 1f / MathF.Sqrt(shape.DirectionCount * shape.HiddenSize)
-                : 1f / MathF.Sqrt(shape.HiddenSize);
-            var values = new float[spec.ElementCount];
-            for (int i = 0; i < values.Length; i++)
-            {
-                values[i] = (random.NextSingle() * 2f - 1f) * bound;
-            }
-
-            return values;
-        }).ToArray();
-    }
-
-    private (IReadOnlyList<TrainingExample> Train, IReadOnlyList<TrainingExample> Validation) Split(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation)
-    {
-        if (training.Count == 0)
-        {
-            throw new ArgumentException("The training set is empty.", nameof(training));
-        }
-
-        if (validation is not null || _options.ValidationFraction == 0f)
-        {
-            return (training, validation ?? []);
-        }
-
-        var order = Permutation(training.Count, new DeterministicRandom(_options.Seed, 1));
-        int held = (int)(training.Count * _options.ValidationFraction);
-        return (order.Skip(held).Select(i => training[i]).ToArray(), order.Take(held).Select(i => training[i]).ToArray());
-    }
-
-    private void CheckExamples(IReadOnlyList<TrainingExample> examples, string set)
-    {
-        var shape = _model.Shape;
-        for (int i = 0; i < examples.Count; i++)
-        {
-            var e = examples[i] ?? throw new ArgumentException($"{set} example {i} is null.");
-            if (e.Inputs is null || e.Targets is null)
-            {
-                throw new ArgumentException($"{set} example {i}: {(e.Inputs is null ? "inputs" : "targets")} are null.");
-            }
-
-            if (e.Inputs.Length == 0)
-            {
-                throw new ArgumentException($"{set} example {i}: the sequence is empty; an example needs at least one step of {shape.InputSize} input values.");
-            }
-
-            int steps = e.Inputs.Length / shape.InputSize;
-            if (steps == 0 || steps * shape.InputSize != e.Inputs.Length)
-            {
-                throw new ArgumentException($"{set} example {i}: inputs have {e.Inputs.Length} values; expected T × {shape.InputSize} with T >= 1.");
-            }
-
-            int expected = _options.Target == TargetKind.SequenceToOne ? shape.OutputSize : steps * shape.OutputSize;
-            if (e.Targets.Length != expected)
-            {
-                throw new ArgumentException($"{set} example {i}: targets have {e.Targets.Length} values; expected {expected} ({_options.Target}).");
-            }
-
-            int bad = Array.FindIndex(e.Inputs, v => !float.IsFinite(v));
-            if (bad >= 0)
-            {
-                throw new ArgumentException($"{set} example {i}: input at step {bad / shape.InputSize}, feature {bad % shape.InputSize} is {e.Inputs[bad].ToString(CultureInfo.InvariantCulture)}; inputs must be finite.");
-            }
-
-            bad = Array.FindIndex(e.Targets, v => !float.IsFinite(v));
-            if (bad >= 0)
-            {
-                throw new ArgumentException(_options.Target == TargetKind.SequenceToOne
-                    ? $"{set} example {i}: target {bad} is {e.Targets[bad].ToString(CultureInfo.InvariantCulture)}; targets must be finite."
-                    : $"{set} example {i}: target at step {bad / shape.OutputSize}, output {bad % shape.OutputSize} is {e.Targets[bad].ToString(CultureInfo.InvariantCulture)}; targets must be finite.");
-            }
-        }
-    }
-
-    private float LearningRate(int epoch) => _options.Schedule switch
-    {
-        LearningRateSchedule.StepDecay => _options.LearningRate * MathF.Pow(_options.DecayFactor, epoch / _options.DecayEvery),
-        LearningRateSchedule.Cosine => _options.LearningRate * 0.5f * (1f + MathF.Cos(MathF.PI * epoch / _options.Epochs)),
-        _ => _options.LearningRate,
-    };
-
-    private static int[] Permutation(int count, DeterministicRandom random)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        for (int i = count - 1; i > 0; i--)
-        {
-            int j = random.NextInt(i + 1);
-            (order[i], order[j]) = (order[j], order[i]);
-        }
-
-        return order;
-    }
+    private int LongestSequence(IReadOnlyList<TrainingExample> examples) => BatchRunner.LongestSequence(examples, _model.Shape.InputSize);
 
     private FitPosition Restore(TrainingCheckpoint checkpoint)
     {

@@ -135,6 +135,7 @@ public sealed record TrainingOptions
         Check(Enum.IsDefined(Loss), $"Loss {Loss} is not a LossKind.");
         Check(Enum.IsDefined(Target), $"Target {Target} is not a TargetKind.");
         Check(Enum.IsDefined(Optimizer), $"Optimizer {Optimizer} is not an OptimizerKind.");
+        Check(Enum.IsDefined(Schedule), $"Schedule {Schedule} is not a LearningRateSchedule.");
         Check(Epochs >= 1, "Epochs must be at least 1.");
         Check(BatchSize >= 1, "BatchSize must be at least 1.");
         Check(float.IsFinite(LearningRate) && LearningRate > 0, "LearningRate must be a positive number.");
