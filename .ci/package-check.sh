@@ -17,7 +17,7 @@ check() { # name, command...
 }
 contains() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1:"; sed 's/^/  | /' "$1"; false; }; }
 
-for project in runtime/Embedded.Rnn.csproj runtime/Training/Embedded.Rnn.Training.csproj tools/Embedded.Rnn.Tool/Embedded.Rnn.Tool.csproj; do
+for project in runtime/Embedded.Rnn.csproj training/Embedded.Rnn.Training.csproj tools/Embedded.Rnn.Tool/Embedded.Rnn.Tool.csproj; do
   name=$(basename "$project" .csproj)
   dotnet pack "$project" -c Release -o "$out/feed" --artifacts-path "$out/build" -nologo > "$out/pack-$name.txt" 2>&1
   status=$?

@@ -99,8 +99,17 @@ public sealed class TrainerTests : IDisposable
         var model = LstmTinyClassifier.FromSafetensors(RuntimeBehaviourTests.RandomWeights(LstmTinyClassifier.Parameters));
         var options = new TrainingOptions
         {
-            Epochs = 30, BatchSize = 16, LearningRate = 0.1f, Optimizer = OptimizerKind.Sgd, Momentum = 0.9f, Loss = LossKind.CrossEntropy,
-            Dropout = 0.1f, ClipGradientNorm = 1f, Schedule = LearningRateSchedule.StepDecay, DecayEvery = 10, DecayFactor = 0.5f,
+            Epochs = 30,
+            BatchSize = 16,
+            LearningRate = 0.1f,
+            Optimizer = OptimizerKind.Sgd,
+            Momentum = 0.9f,
+            Loss = LossKind.CrossEntropy,
+            Dropout = 0.1f,
+            ClipGradientNorm = 1f,
+            Schedule = LearningRateSchedule.StepDecay,
+            DecayEvery = 10,
+            DecayFactor = 0.5f,
         };
         using var trainer = new RnnTrainer(model, options);
         var data = ChannelExamples(600, 2);
@@ -148,8 +157,14 @@ public sealed class TrainerTests : IDisposable
         var validation = SineExamples(30, 55);
         TrainingOptions Options(string name) => new()
         {
-            Epochs = 4, BatchSize = 10, LearningRate = 0.01f, Dropout = 0f, CheckpointEvery = 7, Seed = 9,
-            CheckpointPath = Path.Combine(_directory, name), EarlyStoppingPatience = 10,
+            Epochs = 4,
+            BatchSize = 10,
+            LearningRate = 0.01f,
+            Dropout = 0f,
+            CheckpointEvery = 7,
+            Seed = 9,
+            CheckpointPath = Path.Combine(_directory, name),
+            EarlyStoppingPatience = 10,
         };
         var reference = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
         using (var trainer = new RnnTrainer(reference, Options("uninterrupted.ckpt")))
@@ -205,6 +220,18 @@ public sealed class TrainerTests : IDisposable
         var log = File.ReadAllLines(Path.Combine(_directory, "log.csv"));
         Assert.Equal("epoch,training_loss,validation_loss,learning_rate,steps_per_second,elapsed_seconds", log[0]);
         Assert.Equal(3, log.Length);
+    }
+
+    [Fact]
+    public void Progress_receives_every_epoch_report_in_order_on_the_training_thread()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        var progress = new RecordingProgress();
+        using var trainer = new RnnTrainer(model, new TrainingOptions { Epochs = 3, BatchSize = 10, Progress = progress });
+        var result = trainer.Fit(SineExamples(40, 16));
+        Assert.Equal(result.Epochs, progress.Reports);
+        Assert.Equal([0, 1, 2], progress.Reports.Select(r => r.Epoch));
+        Assert.All(progress.Threads, thread => Assert.Equal(Environment.CurrentManagedThreadId, thread));
     }
 
     [Fact]
@@ -362,7 +389,12 @@ public sealed class TrainerTests : IDisposable
             var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
             using var trainer = new RnnTrainer(model, new TrainingOptions
             {
-                Epochs = 15, BatchSize = 8, LearningRate = 0.01f, Target = TargetKind.SequenceToSequence, TruncatedSteps = window, ValidationFraction = 0,
+                Epochs = 15,
+                BatchSize = 8,
+                LearningRate = 0.01f,
+                Target = TargetKind.SequenceToSequence,
+                TruncatedSteps = window,
+                ValidationFraction = 0,
             });
             before = trainer.Evaluate(data);
             trainer.Fit(data);
@@ -404,6 +436,16 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Every_schedule_has_a_formula_and_an_undefined_one_is_refused()
+    {
+        var options = new TrainingOptions { Epochs = 4, LearningRate = 0.1f };
+        Assert.All(Enum.GetValues<LearningRateSchedule>(), schedule => Assert.True(LearningRateSchedules.At(options with { Schedule = schedule }, 1) > 0));
+        Assert.Throws<ArgumentOutOfRangeException>(() => LearningRateSchedules.At(options with { Schedule = (LearningRateSchedule)5 }, 1));
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        Assert.Contains("Schedule 5", Assert.Throws<ArgumentException>(() => new RnnTrainer(model, options with { Schedule = (LearningRateSchedule)5 })).Message);
+    }
+
+    [Fact]
     public void Early_stopping_stops_and_keeps_the_best_validation_weights()
     {
         var data = SineExamples(100, 14);
@@ -416,6 +458,19 @@ public sealed class TrainerTests : IDisposable
         Assert.True(result.Epochs.Count < 40);
         Assert.Equal(result.BestValidationLoss, trainer.Evaluate(validation), 9);
         Assert.Equal(result.BestValidationLoss, result.Epochs.Min(e => e.ValidationLoss), 9);
+    }
+
+    private sealed class RecordingProgress : IProgress<EpochReport>
+    {
+        public List<EpochReport> Reports { get; } = [];
+
+        public List<int> Threads { get; } = [];
+
+        public void Report(EpochReport value)
+        {
+            Reports.Add(value);
+            Threads.Add(Environment.CurrentManagedThreadId);
+        }
     }
 
     private sealed class FailingList(IReadOnlyList<TrainingExample> inner, int failAfter) : IReadOnlyList<TrainingExample>

@@ -103,7 +103,7 @@ internal static class NileLevelShift
             EarlyStoppingPatience = 10,
             Seed = ModelSeed,
             Workers = options.Workers ?? Environment.ProcessorCount,
-            ShowProgress = true,
+            Progress = new ConsoleProgress(),
         };
         Console.WriteLine($"Training a GRU ({NilePredictor.HiddenSize} hidden, kernel path {model.Path}) to predict a year from the {Window} before it, "
             + $"on the reference years {ReferenceFromYear} .. {years[^1]} ({examples.Length} examples, a fifth held out for early stopping):");
@@ -260,7 +260,7 @@ internal static class Co2InjectedAnomalies
             ValidationFraction = 0.1f,
             Seed = 5,
             Workers = options.Workers ?? Environment.ProcessorCount,
-            ShowProgress = true,
+            Progress = new ConsoleProgress(),
         };
         Console.WriteLine($"Training a GRU ({Co2Predictor.HiddenSize} hidden, kernel path {model.Path}) to predict next week's change, on the clean training weeks ({examples.Length} examples):");
         using (var trainer = new RnnTrainer(model, trainingOptions))

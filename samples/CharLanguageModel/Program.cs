@@ -37,9 +37,17 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
     int epochs = options.Fast ? 1 : 10;
     var trainingOptions = new TrainingOptions
     {
-        Epochs = epochs, BatchSize = 16, LearningRate = 5e-3f, Optimizer = OptimizerKind.Adam, ClipGradientNorm = 1f,
-        Schedule = LearningRateSchedule.Cosine, Loss = LossKind.CrossEntropy, Target = TargetKind.SequenceToSequence,
-        Seed = 1, Workers = options.Workers ?? Environment.ProcessorCount, ShowProgress = true,
+        Epochs = epochs,
+        BatchSize = 16,
+        LearningRate = 5e-3f,
+        Optimizer = OptimizerKind.Adam,
+        ClipGradientNorm = 1f,
+        Schedule = LearningRateSchedule.Cosine,
+        Loss = LossKind.CrossEntropy,
+        Target = TargetKind.SequenceToSequence,
+        Seed = 1,
+        Workers = options.Workers ?? Environment.ProcessorCount,
+        Progress = new ConsoleProgress(),
     };
     var results = new List<LanguageModelResult>
     {

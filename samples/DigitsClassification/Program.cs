@@ -48,10 +48,19 @@ return SampleOptions.Run(args, "Classifies handwritten digits read row by row wi
     var model = DigitGru.FromParameters(RnnTrainer.InitialParameters(DigitGru.Shape, DigitGru.Parameters, seed: 1));
     using var trainer = new RnnTrainer(model, new TrainingOptions
     {
-        Epochs = epochs, BatchSize = 32, LearningRate = 3e-3f, Optimizer = OptimizerKind.AdamW, WeightDecay = 0.05f,
-        Loss = LossKind.CrossEntropy, Target = TargetKind.SequenceToOne, ClipGradientNorm = 5f,
-        Schedule = LearningRateSchedule.Cosine, EarlyStoppingPatience = 8, Seed = 1,
-        Workers = options.Workers ?? Environment.ProcessorCount, ShowProgress = true,
+        Epochs = epochs,
+        BatchSize = 32,
+        LearningRate = 3e-3f,
+        Optimizer = OptimizerKind.AdamW,
+        WeightDecay = 0.05f,
+        Loss = LossKind.CrossEntropy,
+        Target = TargetKind.SequenceToOne,
+        ClipGradientNorm = 5f,
+        Schedule = LearningRateSchedule.Cosine,
+        EarlyStoppingPatience = 8,
+        Seed = 1,
+        Workers = options.Workers ?? Environment.ProcessorCount,
+        Progress = new ConsoleProgress(),
         LogPath = options.Output("digits_training.csv"),
     });
     File.Delete(options.Output("digits_training.csv"));

@@ -84,7 +84,7 @@ internal static class Co2Forecast
             EarlyStoppingPatience = options.Fast ? null : 12,
             Seed = 7,
             Workers = options.Workers ?? Environment.ProcessorCount,
-            ShowProgress = true,
+            Progress = new ConsoleProgress(),
         };
         Console.WriteLine($"Model: GRU, {Co2Forecaster.InputSize} inputs, {Co2Forecaster.HiddenSize} hidden, head {Co2Forecaster.OutputSize} outputs; kernel path {model.Path}; "
             + $"{trainingOptions.Epochs} epochs{(options.Fast ? " (--fast)" : " at most (early stopping)")}");

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Diagnostics;
 using System.Globalization;
 using Embedded.Rnn.Safetensors;
 using Embedded.Rnn.Training;
@@ -91,7 +92,13 @@ public static class TrainCommand
                 Epochs = result.GetValue(epochs),
                 BatchSize = result.GetValue(batchSize),
                 LearningRate = result.GetValue(learningRate),
-                Optimizer = result.GetValue(optimizer) switch { "sgd" => OptimizerKind.Sgd, "adamw" => OptimizerKind.AdamW, _ => OptimizerKind.Adam },
+                Optimizer = result.GetValue(optimizer) switch
+                {
+                    "sgd" => OptimizerKind.Sgd,
+                    "adam" => OptimizerKind.Adam,
+                    "adamw" => OptimizerKind.AdamW,
+                    var other => throw new UnreachableException($"--optimizer accepts only sgd, adam or adamw, not '{other}'."),
+                },
                 Loss = crossEntropy ? LossKind.CrossEntropy : LossKind.MeanSquaredError,
                 Target = result.GetValue(sequenceToSequence) ? TargetKind.SequenceToSequence : TargetKind.SequenceToOne,
                 ClipGradientNorm = result.GetValue(clip),
@@ -99,7 +106,7 @@ public static class TrainCommand
                 EarlyStoppingPatience = result.GetValue(patience),
                 Seed = seedValue,
                 LogPath = result.GetValue(log)?.FullName,
-                ShowProgress = result.GetValue(progress),
+                Progress = result.GetValue(progress) ? new ConsoleProgress() : null,
             };
             console.WriteLine($"model: {shape.Cell}, input {shape.InputSize}, hidden {shape.HiddenSize}, {shape.LayerCount} layer(s), output {shape.OutputSize}; kernel path {model.Path}");
             console.WriteLine($"data: {table.RowCount} rows -> {examples.Count} sequences of {result.GetValue(window)} steps");

@@ -1,21 +1,27 @@
 namespace Embedded.Rnn.Training;
 
+/// <summary>Processes one shard of the batch described by <paramref name="context"/>.</summary>
+internal delegate void ShardWork<TContext>(int shard, in TContext context);
+
 /// <summary>
 /// Persistent worker threads that process a mini-batch's shards. Shard s always goes to worker s mod W and
-/// results are reduced in shard order, so the outcome does not depend on timing or on W. Allocation-free
-/// per run (a Barrier, no tasks or closures).
+/// results are reduced in shard order, so the outcome does not depend on timing or on W. Each run hands every
+/// worker the run's context as an argument; it is published before the start barrier and not touched until
+/// every worker has passed the end barrier. Allocation-free per run (a Barrier, no tasks or closures; the
+/// context is a struct).
 /// </summary>
-internal sealed class ShardPool : IDisposable
+internal sealed class ShardPool<TContext> : IDisposable
 {
     private readonly Thread[] _threads;
     private readonly Barrier _start;
     private readonly Barrier _done;
-    private readonly Action<int> _processShard;
+    private readonly ShardWork<TContext> _processShard;
     private readonly int _shards;
+    private TContext _context = default!;
     private Exception? _failure;
     private volatile bool _stopping;
 
-    public ShardPool(int workers, int shards, Action<int> processShard)
+    public ShardPool(int workers, int shards, ShardWork<TContext> processShard)
     {
         _shards = shards;
         _processShard = processShard;
@@ -31,13 +37,15 @@ internal sealed class ShardPool : IDisposable
         }
     }
 
-    /// <summary>Runs every shard once; rethrows the first failure.</summary>
-    public void Run()
+    /// <summary>Runs every shard once on <paramref name="context"/>; rethrows the first failure.</summary>
+    public void Run(in TContext context)
     {
+        _context = context;
         _failure = null;
         _start.SignalAndWait();
         Work(0);
         _done.SignalAndWait();
+        _context = default!; // do not keep the batch's examples alive between runs
         if (_failure is not null)
         {
             throw new AggregateException("A training worker failed.", _failure);
@@ -77,11 +85,12 @@ internal sealed class ShardPool : IDisposable
 
     private void Work(int worker)
     {
+        var context = _context;
         try
         {
             for (int shard = worker; shard < _shards; shard += _threads.Length + 1)
             {
-                _processShard(shard);
+                _processShard(shard, context);
             }
         }
         catch (Exception e)

@@ -115,8 +115,12 @@ public sealed record TrainingOptions
     /// <summary>CSV file receiving one line per epoch (null: none).</summary>
     public string? LogPath { get; init; }
 
-    /// <summary>Show a live progress line on the console.</summary>
-    public bool ShowProgress { get; init; }
+    /// <summary>
+    /// Receives each epoch's report when the epoch ends (after its CSV log line), on the thread running Fit
+    /// (null: none). <c>new ConsoleProgress()</c> shows a live line on the console. (System.Progress&lt;T&gt;
+    /// would instead post the reports to a SynchronizationContext or the thread pool, asynchronously.)
+    /// </summary>
+    public IProgress<EpochReport>? Progress { get; init; }
 
     internal void Validate(ITrainableRnnModel model)
     {
@@ -128,6 +132,10 @@ public sealed record TrainingOptions
             }
         }
 
+        Check(Enum.IsDefined(Loss), $"Loss {Loss} is not a LossKind.");
+        Check(Enum.IsDefined(Target), $"Target {Target} is not a TargetKind.");
+        Check(Enum.IsDefined(Optimizer), $"Optimizer {Optimizer} is not an OptimizerKind.");
+        Check(Enum.IsDefined(Schedule), $"Schedule {Schedule} is not a LearningRateSchedule.");
         Check(Epochs >= 1, "Epochs must be at least 1.");
         Check(BatchSize >= 1, "BatchSize must be at least 1.");
         Check(float.IsFinite(LearningRate) && LearningRate > 0, "LearningRate must be a positive number.");

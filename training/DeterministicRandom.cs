@@ -32,3 +32,22 @@ public struct DeterministicRandom
         return z ^ (z >> 31);
     }
 }
+
+/// <summary>
+/// The streams of <see cref="DeterministicRandom"/> the trainer draws from, one per purpose, so that no two
+/// purposes share numbers and each draw is a function of (seed, purpose, index) alone.
+/// </summary>
+internal static class RandomStreams
+{
+    /// <summary>Initial weights.</summary>
+    public const ulong Initialisation = 0;
+
+    /// <summary>Which examples are held out for validation.</summary>
+    public const ulong ValidationSplit = 1;
+
+    /// <summary>The order of the training set in an epoch (index: the epoch).</summary>
+    public const ulong EpochShuffle = 2;
+
+    /// <summary>Dropout masks of one example in one step (index: step × BatchSize + position in the batch).</summary>
+    public const ulong Dropout = 3;
+}

@@ -1,0 +1,54 @@
+using System.Globalization;
+
+namespace Embedded.Rnn.Training;
+
+/// <summary>
+/// Checks examples before any of them is trained on: whole steps of InputSize values, the target length the
+/// <see cref="TargetKind"/> needs, finite values. The message names the set, the example and the value's place.
+/// </summary>
+internal sealed class ExampleValidator(RnnShape shape, TargetKind target)
+{
+    /// <exception cref="ArgumentException">An example is null, empty, ragged, has the wrong target length or a non-finite value.</exception>
+    public void Check(IReadOnlyList<TrainingExample> examples, string set)
+    {
+        for (int i = 0; i < examples.Count; i++)
+        {
+            var e = examples[i] ?? throw new ArgumentException($"{set} example {i} is null.");
+            if (e.Inputs is null || e.Targets is null)
+            {
+                throw new ArgumentException($"{set} example {i}: {(e.Inputs is null ? "inputs" : "targets")} are null.");
+            }
+
+            if (e.Inputs.Length == 0)
+            {
+                throw new ArgumentException($"{set} example {i}: the sequence is empty; an example needs at least one step of {shape.InputSize} input values.");
+            }
+
+            int steps = e.Inputs.Length / shape.InputSize;
+            if (steps == 0 || steps * shape.InputSize != e.Inputs.Length)
+            {
+                throw new ArgumentException($"{set} example {i}: inputs have {e.Inputs.Length} values; expected T × {shape.InputSize} with T >= 1.");
+            }
+
+            int expected = target == TargetKind.SequenceToOne ? shape.OutputSize : steps * shape.OutputSize;
+            if (e.Targets.Length != expected)
+            {
+                throw new ArgumentException($"{set} example {i}: targets have {e.Targets.Length} values; expected {expected} ({target}).");
+            }
+
+            int bad = Array.FindIndex(e.Inputs, v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new ArgumentException($"{set} example {i}: input at step {bad / shape.InputSize}, feature {bad % shape.InputSize} is {e.Inputs[bad].ToString(CultureInfo.InvariantCulture)}; inputs must be finite.");
+            }
+
+            bad = Array.FindIndex(e.Targets, v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new ArgumentException(target == TargetKind.SequenceToOne
+                    ? $"{set} example {i}: target {bad} is {e.Targets[bad].ToString(CultureInfo.InvariantCulture)}; targets must be finite."
+                    : $"{set} example {i}: target at step {bad / shape.OutputSize}, output {bad % shape.OutputSize} is {e.Targets[bad].ToString(CultureInfo.InvariantCulture)}; targets must be finite.");
+            }
+        }
+    }
+}

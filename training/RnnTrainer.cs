@@ -1,0 +1,282 @@
+using System.Diagnostics;
+using Embedded.Rnn.Safetensors;
+
+namespace Embedded.Rnn.Training;
+
+/// <summary>
+/// Trains a generated model by BPTT on its own generated kernels: the weights it updates are the packed
+/// weights inference runs, so what was trained is what ships. Parameters, gradients and optimizer state are
+/// kept in PyTorch layout (state_dict names), so updates and exported weights match PyTorch's conventions.
+/// </summary>
+public sealed class RnnTrainer : IDisposable
+{
+    // This type is the training loop: epochs, early stopping, the learning-rate schedule, clipping, and when to
+    // checkpoint, log and report. What it drives owns one concern each: BatchRunner (forward and backward of a
+    // mini-batch across cores), ILoss via WindowLoss, IOptimizer, TrainingCheckpoint, EpochCsvLog, Progress.
+
+    /// <summary>Shards per mini-batch: fixed, so results do not depend on the number of cores.</summary>
+    public const int MaxShards = BatchRunner.MaxShards;
+
+    private readonly ITrainableRnnModel _model;
+    private readonly TrainingOptions _options;
+    private readonly float[][] _parameters;
+    private readonly float[][] _gradients;
+    private readonly IOptimizer _optimizer;
+    private readonly WindowLoss _loss;
+    private readonly BatchRunner _batches;
+    private readonly ExampleValidator _validator;
+    private readonly TrainingCheckpoint? _checkpoint;
+    private readonly EpochCsvLog? _log;
+    private float[][]? _best;
+    private int[] _identity = [];
+    private long _globalStep;
+
+    /// <summary>Creates a trainer. Without <paramref name="initialParameters"/>, weights are drawn as PyTorch
+    /// initialises them (uniform ±1/√hidden; the head uniform ±1/√inputs) from <see cref="TrainingOptions.Seed"/>.</summary>
+    /// <exception cref="ArgumentException">An option is out of range, or the parameters do not fit the model.</exception>
+    public RnnTrainer(ITrainableRnnModel model, TrainingOptions options, IReadOnlyList<float[]>? initialParameters = null)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate(model);
+        _model = model;
+        _options = options;
+        _parameters = initialParameters?.Select(p => (float[])p.Clone()).ToArray()
+            ?? ParameterInitializer.PyTorchUniform(model.Shape, model.ParameterSpecs, options.Seed);
+        model.LoadParameters(_parameters);
+        _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
+        _optimizer = Optimizers.For(options, _parameters);
+        _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
+        _batches = new BatchRunner(model, options, _loss);
+        _validator = new ExampleValidator(model.Shape, options.Target);
+        _checkpoint = options.CheckpointPath is null ? null : new TrainingCheckpoint(options.CheckpointPath, model, options.Seed);
+        _log = options.LogPath is null ? null : new EpochCsvLog(options.LogPath);
+    }
+
+    /// <summary>The current parameters in PyTorch layout, in the model's ParameterSpecs order.</summary>
+    public IReadOnlyList<float[]> Parameters => _parameters;
+
+    /// <summary>Optimizer steps taken.</summary>
+    public long Steps => _globalStep;
+
+    /// <summary>
+    /// Draws fresh weights as PyTorch initialises nn.RNN/LSTM/GRU and nn.Linear: uniform in ±1/√fan, where fan
+    /// is the hidden size (the head's input size for the head). The trainer draws these when it is given no
+    /// initial parameters; use them to create a model to train: <c>Net.FromParameters(RnnTrainer.InitialParameters(Net.Shape, Net.Parameters, seed))</c>.
+    /// </summary>
+    public static float[][] InitialParameters(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, ulong seed = 1)
+    {
+        ArgumentNullException.ThrowIfNull(parameters);
+        return ParameterInitializer.PyTorchUniform(shape, parameters, seed);
+    }
+
+    /// <summary>
+    /// Trains on <paramref name="training"/>. Without <paramref name="validation"/>, ValidationFraction of the
+    /// training set (chosen by the seed) is held out. With <paramref name="resume"/> and an existing checkpoint,
+    /// continues from it to exactly the weights an uninterrupted run reaches.
+    /// </summary>
+    /// <exception cref="ArgumentException">An example's inputs or targets have the wrong length, or the set is empty.</exception>
+    /// <exception cref="TrainingDivergedException">The loss or gradients became NaN or infinite.</exception>
+    public TrainingResult Fit(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation = null, bool resume = false, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(training);
+        (var train, var held) = ExampleOrder.Split(training, validation, _options.ValidationFraction, _options.Seed);
+        _validator.Check(train, "training");
+        _validator.Check(held, "validation");
+        var position = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint) : FitPosition.Start;
+        if (position.Epoch >= _options.Epochs)
+        {
+            return new TrainingResult([], position.BestValidation, false);
+        }
+
+        _batches.EnsureCapacity(Math.Max(LongestSequence(train), LongestSequence(held)));
+        var reports = new List<EpochReport>();
+        var clock = Stopwatch.StartNew();
+        int batchesPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        bool stoppedEarly = false;
+        int epoch = position.Epoch;
+        for (; epoch < _options.Epochs; epoch++)
+        {
+            var order = ExampleOrder.Shuffle(train.Count, _options.Seed, epoch);
+            float learningRate = LearningRateSchedules.At(_options, epoch);
+            double lossSum = 0;
+            int batchesDone = 0;
+            long stepsDone = 0;
+            var epochClock = Stopwatch.StartNew();
+            for (int batch = epoch == position.Epoch ? position.Batch : 0; batch < batchesPerEpoch; batch++)
+            {
+                cancellationToken.ThrowIfCancellationRequested();
+                int start = batch * _options.BatchSize;
+                var context = new BatchContext(train, order, start, Math.Min(_options.BatchSize, train.Count - start), Training: true, _globalStep);
+                lossSum += UpdateOnBatch(context, learningRate, epoch, batch);
+                batchesDone++;
+                stepsDone += context.SequenceSteps(_model.Shape.InputSize);
+                if (_checkpoint is not null && _globalStep % _options.CheckpointEvery == 0)
+                {
+                    _checkpoint.Save(position with { Epoch = epoch, Batch = batch + 1 }, _globalStep, _parameters, _optimizer, _best);
+                }
+            }
+
+            // Early stopping: remember the weights of the best validation loss so far, count the epochs since.
+            double validationLoss = held.Count > 0 ? Evaluate(held) : double.NaN;
+            if (held.Count > 0 && !(validationLoss >= position.BestValidation))
+            {
+                position = position with { BestValidation = validationLoss, Patience = 0 };
+                _best = _parameters.Select(p => (float[])p.Clone()).ToArray();
+            }
+            else if (held.Count > 0)
+            {
+                position = position with { Patience = position.Patience + 1 };
+            }
+
+            double elapsed = clock.Elapsed.TotalSeconds;
+            var report = new EpochReport(epoch, _options.Epochs, lossSum / Math.Max(1, batchesDone), validationLoss, learningRate,
+                stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
+                TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
+            reports.Add(report);
+            _log?.Append(report);
+            _options.Progress?.Report(report);
+            position = position with { Epoch = epoch + 1, Batch = 0 };
+            if (_options.EarlyStoppingPatience is int patience && position.Patience >= patience)
+            {
+                stoppedEarly = true;
+                epoch++;
+                break;
+            }
+        }
+
+        if (_best is not null && _options.EarlyStoppingPatience is not null)
+        {
+            for (int k = 0; k < _parameters.Length; k++)
+            {
+                _best[k].CopyTo(_parameters[k], 0);
+            }
+
+            _model.LoadParameters(_parameters);
+        }
+
+        _checkpoint?.Save(position with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, _globalStep, _parameters, _optimizer, _best);
+        return new TrainingResult(reports, position.BestValidation, stoppedEarly);
+    }
+
+    /// <summary>
+    /// One optimizer step on <paramref name="batch"/> (for custom loops): forward, backward, clipping and the
+    /// update. Allocates nothing once the buffers exist (after the first call with the longest sequence).
+    /// </summary>
+    /// <returns>The batch's mean loss before the update.</returns>
+    /// <exception cref="TrainingDivergedException">The loss or gradients are not finite (epoch and batch are reported as 0).</exception>
+    public double TrainStep(IReadOnlyList<TrainingExample> batch, float learningRate)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (batch.Count == 0 || batch.Count > _options.BatchSize)
+        {
+            throw new ArgumentException($"a batch holds 1 to BatchSize ({_options.BatchSize}) examples; got {batch.Count}.", nameof(batch));
+        }
+
+        _batches.EnsureCapacity(LongestSequence(batch));
+        if (_identity.Length < batch.Count)
+        {
+            _identity = Enumerable.Range(0, batch.Count).ToArray();
+        }
+
+        return UpdateOnBatch(new BatchContext(batch, _identity, 0, batch.Count, Training: true, _globalStep), learningRate, 0, 0);
+    }
+
+    /// <summary>Mean loss of the model on <paramref name="examples"/> (no dropout, no update).</summary>
+    public double Evaluate(IReadOnlyList<TrainingExample> examples)
+    {
+        ArgumentNullException.ThrowIfNull(examples);
+        _validator.Check(examples, "evaluation");
+        if (examples.Count == 0)
+        {
+            return double.NaN;
+        }
+
+        _batches.EnsureCapacity(LongestSequence(examples));
+        double total = 0;
+        var order = Enumerable.Range(0, examples.Count).ToArray();
+        for (int start = 0; start < examples.Count; start += _options.BatchSize)
+        {
+            int count = Math.Min(_options.BatchSize, examples.Count - start);
+            total += _batches.Run(new BatchContext(examples, order, start, count, Training: false, _globalStep)) * count;
+        }
+
+        return total / examples.Count;
+    }
+
+    /// <summary>
+    /// The gradient-flow diagnostic: ‖dLoss/dh_t‖ of the top layer (forward direction) for every step t of one
+    /// example, so vanishing or exploding gradients can be seen (and plotted) against the distance to the loss.
+    /// </summary>
+    public float[] GradientFlow(TrainingExample example)
+    {
+        ArgumentNullException.ThrowIfNull(example);
+        _validator.Check([example], "the example");
+        int steps = example.Inputs.Length / _model.Shape.InputSize;
+        var backprop = new SequenceBackprop(_model, steps);
+        var outputs = backprop.Forward(example.Inputs);
+        var gradient = new float[outputs.Length];
+        _loss.Evaluate(outputs, example.Targets, 0, steps, steps, gradient, batch: 1);
+        backprop.Backward(gradient, _loss.GradientIsPreActivation);
+        return backprop.HiddenGradientNorms(_model.Shape.LayerCount - 1).ToArray();
+    }
+
+    /// <summary>Writes the parameters as safetensors with PyTorch state_dict names, loadable by the generated
+    /// model's FromSafetensors and by PyTorch's load_state_dict (through safetensors.torch.load_file).</summary>
+    public void ExportSafetensors(string path)
+    {
+        var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "Embedded.Rnn.Training");
+        var specs = _model.ParameterSpecs;
+        for (int k = 0; k < specs.Count; k++)
+        {
+            writer.Add(specs[k].Name, _parameters[k], specs[k].TensorShape());
+        }
+
+        writer.Save(path);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _batches.Dispose();
+
+    // One optimizer step: forward and backward on the batch, gradient reduction and clipping, the update.
+    private double UpdateOnBatch(in BatchContext context, float learningRate, int epoch, int batch)
+    {
+        double loss = _batches.Run(context);
+        if (!double.IsFinite(loss))
+        {
+            throw new TrainingDivergedException(epoch, batch, "the loss");
+        }
+
+        double norm = _batches.SumGradients(_gradients);
+        if (!double.IsFinite(norm))
+        {
+            throw new TrainingDivergedException(epoch, batch, "the gradient");
+        }
+
+        if (_options.ClipGradientNorm is float clip && norm > clip)
+        {
+            float scale = (float)(clip / norm);
+            foreach (var g in _gradients)
+            {
+                for (int i = 0; i < g.Length; i++)
+                {
+                    g[i] *= scale;
+                }
+            }
+        }
+
+        _optimizer.Update(_parameters, _gradients, learningRate);
+        _model.LoadParameters(_parameters);
+        _globalStep++;
+        return loss;
+    }
+
+    private int LongestSequence(IReadOnlyList<TrainingExample> examples) => BatchRunner.LongestSequence(examples, _model.Shape.InputSize);
+
+    private FitPosition Restore(TrainingCheckpoint checkpoint)
+    {
+        (var position, _globalStep, _best) = checkpoint.Load(_parameters, _optimizer);
+        _model.LoadParameters(_parameters);
+        return position;
+    }
+}
