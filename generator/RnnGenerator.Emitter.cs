@@ -43,9 +43,13 @@ public sealed partial class RnnGenerator
             w.Line();
             using (w.Open("namespace Embedded.Rnn.Generated"))
             {
+                w.Line("using System;");
+                if (spec.Bidirectional)
+                {
+                    w.Line("using System.Buffers; // the pooled workspace of Run");
+                }
+
                 w.Lines($$"""
-                    using System;
-                    using System.Buffers;
                     using System.CodeDom.Compiler;
                     using System.Collections.Generic;
                     using System.IO;
@@ -56,8 +60,7 @@ public sealed partial class RnnGenerator
                     using Embedded.Rnn.Kernels;
                     using Embedded.Rnn.Safetensors;
                     using Model = {{model.QualifiedName}};
-                    // How the packed weights are stored: what the tiles' load step reads.
-                    using Weight = System.Single;
+                    using Weight = System.Single; // how the packed weights are stored: what the tiles' load step reads
 
                     /// <summary>The kernels of {{model.ClassName}}: {{model.Description}}.</summary>
                     """);

@@ -181,6 +181,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     {
         bool cell = _model.Cell.HasCellState;
         _w.Line("// One layer and direction (slot = layer × DirectionCount + direction), one step: the tiles read all of h before the new h is written in place.");
+        _w.Line("// The kernels are calls of their own (NoInlining): inlined into Step or Run, they left the JIT no budget to inline the activations.");
         _w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
         using (_w.Open("private static void LayerStep(PackedWeights weights, int slot, ref float x, ref float values)"))
         {

@@ -54,6 +54,11 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         int tileLength = block.Tile(block.ChunksPerTile).Length;
         int tileUnits = block.ChunksPerTile * width.Lanes;
         _w.Line("// " + Summary(shape, width, variant, block));
+        if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
+        {
+            _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        }
+
         using (_w.Open($"private static void {shape.Name(width, variant)}({Parameters(shape, variant)})"))
         {
             string Call(int chunks, string tileOffset, string unit)
