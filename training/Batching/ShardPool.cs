@@ -7,14 +7,14 @@ internal delegate void ShardWork<TContext>(int shard, in TContext context);
 /// Persistent worker threads that process a mini-batch's shards. Shard s always goes to worker s mod W and
 /// results are reduced in shard order, so the outcome does not depend on timing or on W. Each run hands every
 /// worker the run's context as an argument; it is published before the start barrier and not touched until
-/// every worker has passed the end barrier. Allocation-free per run (a Barrier, no tasks or closures; the
-/// context is a struct).
+/// every worker has passed the end barrier. Allocation-free per run (<see cref="StepBarrier"/>, no tasks or closures;
+/// the context is a struct).
 /// </summary>
 internal sealed class ShardPool<TContext> : IDisposable
 {
     private readonly Thread[] _threads;
-    private readonly Barrier _start;
-    private readonly Barrier _done;
+    private readonly StepBarrier _start;
+    private readonly StepBarrier _done;
     private readonly ShardWork<TContext> _processShard;
     private readonly int _shards;
     private TContext _context = default!;
@@ -26,8 +26,8 @@ internal sealed class ShardPool<TContext> : IDisposable
         _shards = shards;
         _processShard = processShard;
         int count = Math.Max(1, Math.Min(workers, shards));
-        _start = new Barrier(count);
-        _done = new Barrier(count);
+        _start = new StepBarrier(count);
+        _done = new StepBarrier(count);
         _threads = new Thread[count - 1];
         for (int w = 1; w < count; w++)
         {
@@ -63,9 +63,6 @@ internal sealed class ShardPool<TContext> : IDisposable
                 t.Join();
             }
         }
-
-        _start.Dispose();
-        _done.Dispose();
     }
 
     private void Loop(int worker)
