@@ -1,5 +1,7 @@
 using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Tests.Generator;
 using Embedded.Rnn.Tests.Models;
+using Microsoft.CodeAnalysis;
 using Embedded.Rnn.Training;
 using Xunit;
 
@@ -321,6 +323,47 @@ public sealed class TrainerTests : IDisposable
         var data = Enumerable.Range(0, 3).Select(_ => new TrainingExample(new float[5], new float[5])).ToList();
         data[2].Targets[3] = float.PositiveInfinity;
         Assert.Contains("example 2: target at step 3, output 0 is Infinity; targets must be finite", Assert.Throws<ArgumentException>(() => trainer.Evaluate(data)).Message);
+    }
+
+    [Fact]
+    public void A_model_generated_without_training_kernels_is_refused_at_compile_time_naming_the_fix()
+    {
+        const string source = """
+            using Embedded.Rnn;
+            using Embedded.Rnn.Training;
+            namespace App;
+            [RnnModel("models/net.rnn.json")]
+            public partial class Net { }
+            public static class Use
+            {
+                public static RnnTrainer Train(Net net) => new(net, new TrainingOptions());
+                public static SequenceBackprop Backprop(Net net) => new(net, 10);
+            }
+            """;
+        foreach (bool training in new[] { false, true })
+        {
+            var compilation = GeneratorHarness.Compilation(source).AddReferences(MetadataReference.CreateFromFile(typeof(RnnTrainer).Assembly.Location));
+            var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(training, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 2, \"hidden\": 4}")), compilation);
+            var errors = outcome.Output.GetDiagnostics().Where(d => d.Severity == DiagnosticSeverity.Error).ToList();
+            if (training)
+            {
+                Assert.Empty(errors);
+                continue;
+            }
+
+            Assert.Equal(2, errors.Count);
+            Assert.All(errors, e =>
+            {
+                Assert.Equal("CS0619", e.Id);
+                Assert.Contains("<EmbeddedRnnTraining>true</EmbeddedRnnTraining>", e.GetMessage(), StringComparison.Ordinal);
+                Assert.Contains("Embedded.Rnn.Training package", e.GetMessage(), StringComparison.Ordinal);
+            });
+        }
+
+        // Reached anyway (reflection), the refusal throws the same message.
+        var refuse = typeof(RnnTrainer).GetConstructor([typeof(IGeneratedRnnModel), typeof(TrainingOptions), typeof(IReadOnlyList<float[]>)])!;
+        var thrown = Assert.Throws<System.Reflection.TargetInvocationException>(() => refuse.Invoke([LstmTinyClassifier.FromParameters(RnnTrainer.InitialParameters(LstmTinyClassifier.Shape, LstmTinyClassifier.Parameters)), new TrainingOptions(), null]));
+        Assert.Contains("EmbeddedRnnTraining", Assert.IsType<NotSupportedException>(thrown.InnerException).Message, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Diagnostics;
 using Embedded.Rnn.Safetensors;
 
@@ -30,6 +31,13 @@ public sealed class RnnTrainer : IDisposable
     private float[][]? _best;
     private int[] _identity = [];
     private long _globalStep;
+
+    /// <summary>Refuses a model generated without training kernels, at compile time (the message names the fix).</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    [Obsolete(TrainingKernels.Missing, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public RnnTrainer(IGeneratedRnnModel model, TrainingOptions options, IReadOnlyList<float[]>? initialParameters = null) =>
+        throw TrainingKernels.MissingFrom(model);
 
     /// <summary>Creates a trainer. Without <paramref name="initialParameters"/>, weights are drawn as PyTorch
     /// initialises them (uniform ±1/√hidden; the head uniform ±1/√inputs) from <see cref="TrainingOptions.Seed"/>.</summary>

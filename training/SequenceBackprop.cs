@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -49,6 +50,12 @@ public sealed class SequenceBackprop
     /// </summary>
     public ReadOnlySpan<float> HiddenGradientNorms(int layer, int direction = 0) =>
         _hiddenGradientNorms.AsSpan((layer * _shape.DirectionCount + direction) * MaxSteps, _steps);
+
+    /// <summary>Refuses a model generated without training kernels, at compile time (the message names the fix).</summary>
+    /// <exception cref="NotSupportedException">Always.</exception>
+    [Obsolete(TrainingKernels.Missing, error: true)]
+    [EditorBrowsable(EditorBrowsableState.Never)]
+    public SequenceBackprop(IGeneratedRnnModel model, int maxSteps) => throw TrainingKernels.MissingFrom(model);
 
     /// <summary>Creates the buffers for sequences of up to <paramref name="maxSteps"/> steps.</summary>
     public SequenceBackprop(ITrainableRnnModel model, int maxSteps)
