@@ -140,6 +140,42 @@ public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<Pack
     }
 
     [Fact]
+    public void TheTrainerPackageTurnsOnTrainingKernels()
+    {
+        Assert.True(consumer.Ready && consumer.PackTraining?.ExitCode == 0, consumer.SetupLog);
+        string project = Path.Combine(consumer.Project, "Gestures.csproj");
+        string original = File.ReadAllText(project);
+        string spec = Path.Combine(consumer.Project, "trained.rnn.json");
+        string source = Path.Combine(consumer.Project, "Trained.cs");
+        File.WriteAllText(spec, "{ \"cell\": \"gru\", \"input\": 2, \"hidden\": 4 }");
+        File.WriteAllText(source, """
+            [Embedded.Rnn.RnnModel("trained.rnn.json")]
+            public partial class Trained { }
+
+            internal static class TrainerCheck
+            {
+                internal static Embedded.Rnn.Training.RnnTrainer Of(Trained model) => new(model, new Embedded.Rnn.Training.TrainingOptions());
+            }
+            """);
+        try
+        {
+            var add = consumer.Dotnet("add", "package", "Embedded.Rnn.Training", "--version", "0.1.0");
+            Assert.True(add.ExitCode == 0, "== dotnet add package Embedded.Rnn.Training\n" + add);
+            var build = consumer.Dotnet("build", "-nologo");
+            Assert.True(build.ExitCode == 0, "== dotnet build with the trainer's package (no property set)\n" + build);
+            var optOut = consumer.Dotnet("build", "-nologo", "-p:EmbeddedRnnTraining=false");
+            Assert.True(optOut.ExitCode != 0 && optOut.Output.Contains("EmbeddedRnnTraining", StringComparison.Ordinal),
+                "== with EmbeddedRnnTraining=false the trainer refuses the model at compile time, naming the property\n" + optOut);
+        }
+        finally
+        {
+            File.WriteAllText(project, original);
+            File.Delete(spec);
+            File.Delete(source);
+        }
+    }
+
+    [Fact]
     public void BuildRulesAddEachSpecOnceAndCanBeTurnedOff()
     {
         Assert.True(consumer.Ready, consumer.SetupLog);

@@ -22,6 +22,10 @@ public sealed class PackagedConsumer : IDisposable
             return;
         }
 
+        // The trainer's package too, for the tests that add it (the quick start's project does not).
+        PackTraining = ProcessRunner.Dotnet(ProcessRunner.RepositoryRoot, "pack", Path.Combine(ProcessRunner.RepositoryRoot, "training", "Embedded.Rnn.Training.csproj"),
+            "-c", "Release", "-o", Feed, "--artifacts-path", Path.Combine(Root, "artifacts"), "-nologo");
+
         Create = ProcessRunner.Dotnet(Root, "new", "console", "-n", "Gestures", "-o", Project, "--no-restore", "--no-update-check");
         File.WriteAllText(Path.Combine(Project, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
@@ -43,12 +47,14 @@ public sealed class PackagedConsumer : IDisposable
 
     public ProcessRunner.Result Pack { get; }
 
+    public ProcessRunner.Result? PackTraining { get; }
+
     public ProcessRunner.Result? Create { get; }
 
     public ProcessRunner.Result? Add { get; }
 
     /// <summary>What set-up printed, for failure messages.</summary>
-    public string SetupLog => $"== dotnet pack\n{Pack}\n== dotnet new console\n{Create}\n== dotnet add package\n{Add}";
+    public string SetupLog => $"== dotnet pack\n{Pack}\n== dotnet pack (training)\n{PackTraining}\n== dotnet new console\n{Create}\n== dotnet add package\n{Add}";
 
     public bool Ready => Pack.ExitCode == 0 && Create?.ExitCode == 0 && Add?.ExitCode == 0;
 
