@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# A/B timing of streaming Step and Run (T = 100) between a base commit and the working tree, in one run on one machine:
+#   bash bench/ab.sh BASE [ROUNDS]        e.g. bash bench/ab.sh 6000eed 5
+# Builds bench/Embedded.Rnn.Bench.Aot (the Step/Run timing program, JIT) at BASE (in a temporary worktree) and here, then
+# runs the two alternately ROUNDS times (base, new, base, new, ...) so that drift on a shared host hits both alike.
+# Each run reports, per model, the median of 15 rounds of ~20 ms; the table gives, per side, the median of those medians
+# over the ROUNDS runs, and new / base. Extra environment (e.g. DOTNET_EnableAVX512F=0) applies to both sides.
+set -euo pipefail
+base=${1:?usage: bash bench/ab.sh BASE [ROUNDS]}
+rounds=${2:-5}
+cd "$(dirname "$0")/.."
+work=$(mktemp -d)
+trap 'git worktree remove --force "$work/base" >/dev/null 2>&1 || true; rm -rf "$work"' EXIT
+git worktree add --detach "$work/base" "$base" >/dev/null
+dotnet build -c Release "$work/base/bench/Embedded.Rnn.Bench.Aot" -o "$work/base-bin" -nologo -v q >/dev/null
+dotnet build -c Release bench/Embedded.Rnn.Bench.Aot -o "$work/new-bin" -nologo -v q >/dev/null
+for ((r = 1; r <= rounds; r++)); do
+  for side in base new; do
+    dotnet "$work/$side-bin/Embedded.Rnn.Bench.Aot.dll" | grep '^| [a-z]*_i' >"$work/$side.$r"
+  done
+  echo "round $r of $rounds done" >&2
+done
+head -n 3 <(dotnet "$work/new-bin/Embedded.Rnn.Bench.Aot.dll" rnn_i1_h8) | sed -n 1,2p
+echo
+echo "| model | Step base ns | Step new ns | new / base | Run/step base ns | Run/step new ns | new / base |"
+echo "|---|--:|--:|--:|--:|--:|--:|"
+python3 - "$work" "$rounds" <<'EOF'
+import statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+def load(side):
+    rows = {}
+    for r in range(1, rounds + 1):
+        for line in open(f"{work}/{side}.{r}"):
+            cells = [c.strip() for c in line.strip().strip('|').split('|')]
+            rows.setdefault(cells[0], []).append((float(cells[1]), float(cells[3])))
+    return rows
+base, new = load("base"), load("new")
+for model in base:
+    b_step = statistics.median(s for s, _ in base[model]); n_step = statistics.median(s for s, _ in new[model])
+    b_run = statistics.median(r for _, r in base[model]); n_run = statistics.median(r for _, r in new[model])
+    print(f"| {model} | {b_step:,.1f} | {n_step:,.1f} | {n_step / b_step:.3f} | {b_run:,.1f} | {n_run:,.1f} | {n_run / b_run:.3f} |")
+EOF
