@@ -30,6 +30,7 @@ nuspec() { unzip -p "$out/feed/$1.0.1.0.nupkg" "$1.nuspec" > "$out/$1.nuspec"; }
 nuspec Embedded.Rnn; nuspec Embedded.Rnn.Training; nuspec Embedded.Rnn.Tool
 check "Embedded.Rnn holds the generator under analyzers/dotnet/cs" bash -c "unzip -l '$out/feed/Embedded.Rnn.0.1.0.nupkg' | grep -q ' analyzers/dotnet/cs/Embedded.Rnn.Generator.dll$'"
 check "Embedded.Rnn.Training depends on all of Embedded.Rnn 0.1.0 (generator and build rules too)" contains "$out/Embedded.Rnn.Training.nuspec" '<dependency id="Embedded.Rnn" version="0.1.0" include="All" />'
+check "Embedded.Rnn.Training's build rules turn on training kernels (EmbeddedRnnTraining)" bash -c "unzip -p '$out/feed/Embedded.Rnn.Training.0.1.0.nupkg' build/Embedded.Rnn.Training.props | grep -q '<EmbeddedRnnTraining Condition=' && unzip -l '$out/feed/Embedded.Rnn.Training.0.1.0.nupkg' | grep -q ' buildTransitive/Embedded.Rnn.Training.props$'"
 check "Embedded.Rnn.Tool is a dotnet tool" contains "$out/Embedded.Rnn.Tool.nuspec" '<packageType name="DotnetTool" />'
 check "symbol packages" test -f "$out/feed/Embedded.Rnn.0.1.0.snupkg" -a -f "$out/feed/Embedded.Rnn.Training.0.1.0.snupkg"
 

@@ -22,9 +22,14 @@ public sealed class PackagedConsumer : IDisposable
             return;
         }
 
-        // The trainer's package too, for the tests that add it (the quick start's project does not).
+        // The trainer's package too, for the tests that add it (the quick start's project does not), with the packages it
+        // depends on: the feed is the consumer's only source.
         PackTraining = ProcessRunner.Dotnet(ProcessRunner.RepositoryRoot, "pack", Path.Combine(ProcessRunner.RepositoryRoot, "training", "Embedded.Rnn.Training.csproj"),
             "-c", "Release", "-o", Feed, "--artifacts-path", Path.Combine(Root, "artifacts"), "-nologo");
+        if (PackTraining.ExitCode == 0)
+        {
+            CopyPackageDependencies(Path.Combine(Root, "artifacts", "obj", "Embedded.Rnn.Training", "project.assets.json"));
+        }
 
         Create = ProcessRunner.Dotnet(Root, "new", "console", "-n", "Gestures", "-o", Project, "--no-restore", "--no-update-check");
         File.WriteAllText(Path.Combine(Project, "nuget.config"), $"""
@@ -64,6 +69,24 @@ public sealed class PackagedConsumer : IDisposable
 
     public ProcessRunner.Result DotnetWithInput(string input, params string[] arguments) =>
         ProcessRunner.Run(Project, "dotnet", arguments, input, new Dictionary<string, string> { ["NUGET_PACKAGES"] = Path.Combine(Root, "packages") });
+
+    // Copies every NuGet package a restore used (its assets file lists them) from the global packages folder into the feed.
+    private void CopyPackageDependencies(string assetsFile)
+    {
+        using var assets = System.Text.Json.JsonDocument.Parse(File.ReadAllText(assetsFile));
+        string packages = assets.RootElement.GetProperty("packageFolders").EnumerateObject().First().Name;
+        foreach (var library in assets.RootElement.GetProperty("libraries").EnumerateObject())
+        {
+            if (library.Value.GetProperty("type").GetString() != "package")
+            {
+                continue;
+            }
+
+            string folder = Path.Combine(packages, library.Value.GetProperty("path").GetString()!);
+            string package = Directory.GetFiles(folder, "*.nupkg").Single();
+            File.Copy(package, Path.Combine(Feed, Path.GetFileName(package)), overwrite: true);
+        }
+    }
 
     public void Dispose()
     {
