@@ -367,6 +367,26 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Disposing_twice_is_harmless_and_a_disposed_trainer_refuses_to_train()
+    {
+        var model = LstmTinyClassifier.FromParameters(RnnTrainer.InitialParameters(LstmTinyClassifier.Shape, LstmTinyClassifier.Parameters));
+        var trainer = new RnnTrainer(model, new TrainingOptions { BatchSize = 8, Loss = LossKind.CrossEntropy, Workers = 2 });
+        var batch = ChannelExamples(8, 3);
+        trainer.TrainStep(batch, 0.01f);
+        trainer.Dispose();
+        trainer.Dispose(); // used to wait forever for workers that had already left
+        Assert.Throws<ObjectDisposedException>(() => trainer.TrainStep(batch, 0.01f));
+    }
+
+    [Fact]
+    public void Truncated_bptt_is_refused_for_a_bidirectional_model()
+    {
+        var model = GruI6H16T9B2Bidir.FromParameters(RnnTrainer.InitialParameters(GruI6H16T9B2Bidir.Shape, GruI6H16T9B2Bidir.Parameters));
+        var error = Assert.Throws<ArgumentException>(() => new RnnTrainer(model, new TrainingOptions { TruncatedSteps = 4 }));
+        Assert.Contains("TruncatedSteps needs a unidirectional model", error.Message);
+    }
+
+    [Fact]
     public void A_training_step_allocates_nothing_after_set_up()
     {
         var model = LstmTinyClassifier.FromSafetensors(RuntimeBehaviourTests.RandomWeights(LstmTinyClassifier.Parameters));

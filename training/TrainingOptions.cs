@@ -144,6 +144,8 @@ public sealed record TrainingOptions
         Check(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1 && Epsilon > 0, "Adam's betas must be in [0, 1) and epsilon > 0.");
         Check(ClipGradientNorm is null or > 0, "ClipGradientNorm must be positive.");
         Check(TruncatedSteps is null or >= 1, "TruncatedSteps must be at least 1.");
+        Check(TruncatedSteps is null || model.Shape.DirectionCount == 1,
+            "TruncatedSteps needs a unidirectional model: a bidirectional layer's reverse direction reads the whole sequence, so it cannot be cut into windows.");
         Check(Dropout is >= 0 and < 1, "Dropout must be in [0, 1).");
         Check(ValidationFraction is >= 0 and < 1, "ValidationFraction must be in [0, 1).");
         Check(EarlyStoppingPatience is null or >= 1, "EarlyStoppingPatience must be at least 1.");

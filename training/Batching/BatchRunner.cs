@@ -122,7 +122,8 @@ internal sealed class BatchRunner : IDisposable
     {
         var shape = _model.Shape;
         int steps = example.Inputs.Length / shape.InputSize;
-        // Windows carry the state forward, so evaluation through them gives the same outputs as one pass.
+        // Windows carry the state forward, so evaluation through them gives the same outputs as one pass (TrainingOptions
+        // allows windows for unidirectional models only).
         int window = _options.TruncatedSteps is int k ? Math.Min(k, steps) : steps;
         var backprop = shard.Backprop;
         if (window > backprop.MaxSteps)

@@ -38,8 +38,10 @@ internal sealed class ShardPool<TContext> : IDisposable
     }
 
     /// <summary>Runs every shard once on <paramref name="context"/>; rethrows the first failure.</summary>
+    /// <exception cref="ObjectDisposedException">The pool was disposed (its workers have stopped).</exception>
     public void Run(in TContext context)
     {
+        ObjectDisposedException.ThrowIf(_stopping, this);
         _context = context;
         _failure = null;
         _start.SignalAndWait();
@@ -54,6 +56,12 @@ internal sealed class ShardPool<TContext> : IDisposable
 
     public void Dispose()
     {
+        // Once: the workers leave at the next start, and a second start would wait for them forever.
+        if (_stopping)
+        {
+            return;
+        }
+
         _stopping = true;
         if (_threads.Length > 0)
         {
