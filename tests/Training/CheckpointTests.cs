@@ -45,6 +45,7 @@ public sealed class CheckpointTests : IDisposable
         Assert.Equal(trainer.Steps.ToString(System.Globalization.CultureInfo.InvariantCulture), file.Metadata["step"]);
         Assert.Equal(file.Metadata["step"], file.Metadata["optimizer_steps"]);
         Assert.Equal("3", file.Metadata["seed"]);
+        Assert.Equal("Adam", file.Metadata["optimizer"]);
         var names = GruTinyRegression.Parameters.Select(p => p.Name).ToList();
         Assert.Equal(
             names.Concat(names.SelectMany(n => new[] { "optimizer.first." + n, "optimizer.second." + n })).Concat(names.Select(n => "best." + n)),
@@ -108,5 +109,22 @@ public sealed class CheckpointTests : IDisposable
         otherSeed.ExportSafetensors(weights);
         using var fromWeights = new RnnTrainer(Model(), Options("weights.safetensors", 2));
         Assert.Contains("is not a training checkpoint", Assert.Throws<SafetensorsException>(() => fromWeights.Fit(Examples(), resume: true)).Message);
+    }
+
+    [Fact]
+    public void A_checkpoint_resumes_only_an_optimizer_that_keeps_the_same_state()
+    {
+        using (var trainer = new RnnTrainer(Model(), Options("adam.ckpt", 1)))
+        {
+            trainer.Fit(Examples());
+        }
+
+        // SGD's momentum would otherwise read Adam's first moments, which share its entry names.
+        using var sgd = new RnnTrainer(Model(), Options("adam.ckpt", 2) with { Optimizer = OptimizerKind.Sgd, Momentum = 0.9f });
+        Assert.Contains("holds the state of the Adam optimizer, not Sgd", Assert.Throws<ArgumentException>(() => sgd.Fit(Examples(), resume: true)).Message);
+
+        // AdamW keeps the same moments; plain SGD keeps none: both may follow.
+        using var adamW = new RnnTrainer(Model(), Options("adam.ckpt", 2) with { Optimizer = OptimizerKind.AdamW });
+        adamW.Fit(Examples(), resume: true);
     }
 }

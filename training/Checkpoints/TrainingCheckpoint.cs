@@ -59,7 +59,7 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
     /// Reads the checkpoint: copies the parameters into <paramref name="parameters"/>, restores the optimizer's state,
     /// and returns the run's position, the trainer's step and the best weights (null when none were kept).
     /// </summary>
-    /// <exception cref="ArgumentException">The checkpoint was written for another model shape or seed.</exception>
+    /// <exception cref="ArgumentException">The checkpoint was written for another model shape or seed, or holds another optimizer's state.</exception>
     /// <exception cref="SafetensorsException">The file is not a complete checkpoint.</exception>
     public (FitPosition Position, long Step, float[][]? Best) Load(float[][] parameters, IOptimizer optimizer)
     {
@@ -74,7 +74,6 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
         {
             throw new ArgumentException($"checkpoint '{Path}' was written for {Meta("shape")} with seed {Meta("seed")}, not this model and seed.");
         }
-
         var specs = model.ParameterSpecs;
         var best = file.Contains(BestPrefix + specs[0].Name) ? new float[specs.Count][] : null;
         for (int k = 0; k < specs.Count; k++)

@@ -71,6 +71,7 @@ internal sealed class AdamOptimizer : IOptimizer
 
     public void WriteState(SafetensorsWriter checkpoint, IReadOnlyList<ParameterSpec> specs)
     {
+        checkpoint.AddMetadata(Optimizers.KindKey, _decoupled ? nameof(OptimizerKind.AdamW) : nameof(OptimizerKind.Adam));
         checkpoint.AddMetadata(Optimizers.StepsKey, Steps.ToString(CultureInfo.InvariantCulture));
         for (int k = 0; k < specs.Count; k++)
         {
@@ -82,6 +83,8 @@ internal sealed class AdamOptimizer : IOptimizer
 
     public void ReadState(SafetensorsFile checkpoint, IReadOnlyList<ParameterSpec> specs)
     {
+        // Adam and AdamW keep the same moments (they differ only in how weight decay enters).
+        Optimizers.RequireKind(checkpoint, nameof(OptimizerKind.Adam), nameof(OptimizerKind.AdamW));
         Steps = Optimizers.ReadSteps(checkpoint);
         for (int k = 0; k < specs.Count; k++)
         {

@@ -28,6 +28,9 @@ internal static class Optimizers
     /// are the names checkpoints have always used, so older checkpoints still resume.
     /// </summary>
     internal const string StepsKey = "optimizer_steps";
+
+    /// <summary>Which optimizer wrote the state (SGD's momentum and Adam's first moment share their entry names).</summary>
+    internal const string KindKey = "optimizer";
     internal const string FirstPrefix = "optimizer.first.";
     internal const string SecondPrefix = "optimizer.second.";
 
@@ -40,6 +43,19 @@ internal static class Optimizers
         OptimizerKind.AdamW => new AdamOptimizer(options.Beta1, options.Beta2, options.Epsilon, options.WeightDecay, decoupledWeightDecay: true, parameters),
         _ => throw new ArgumentOutOfRangeException(nameof(options), options.Optimizer, "not an OptimizerKind this trainer knows."),
     };
+
+    /// <summary>
+    /// Refuses state another kind of optimizer wrote, since entry names are shared: SGD's momentum would read Adam's first
+    /// moments. Checkpoints from before the kind was recorded carry none and are taken as they are.
+    /// </summary>
+    /// <exception cref="ArgumentException">The checkpoint's optimizer state is of another kind.</exception>
+    internal static void RequireKind(SafetensorsFile checkpoint, params string[] kinds)
+    {
+        if (checkpoint.Metadata.TryGetValue(KindKey, out string? writtenBy) && Array.IndexOf(kinds, writtenBy) < 0)
+        {
+            throw new ArgumentException($"the checkpoint holds the state of the {writtenBy} optimizer, not {string.Join(" or ", kinds)}; resume with the same optimizer, or start a new checkpoint.");
+        }
+    }
 
     internal static long ReadSteps(SafetensorsFile checkpoint) =>
         checkpoint.Metadata.TryGetValue(StepsKey, out string? steps)

@@ -50,6 +50,7 @@ internal sealed class SgdOptimizer : IOptimizer
 
     public void WriteState(SafetensorsWriter checkpoint, IReadOnlyList<ParameterSpec> specs)
     {
+        checkpoint.AddMetadata(Optimizers.KindKey, nameof(OptimizerKind.Sgd));
         checkpoint.AddMetadata(Optimizers.StepsKey, Steps.ToString(CultureInfo.InvariantCulture));
         for (int k = 0; k < MomentumBuffers.Length; k++)
         {
@@ -59,6 +60,11 @@ internal sealed class SgdOptimizer : IOptimizer
 
     public void ReadState(SafetensorsFile checkpoint, IReadOnlyList<ParameterSpec> specs)
     {
+        if (MomentumBuffers.Length > 0)
+        {
+            Optimizers.RequireKind(checkpoint, nameof(OptimizerKind.Sgd)); // plain SGD keeps no state, so it can follow anything
+        }
+
         Steps = Optimizers.ReadSteps(checkpoint);
         for (int k = 0; k < MomentumBuffers.Length; k++)
         {
