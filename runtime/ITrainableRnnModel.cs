@@ -56,6 +56,9 @@ public interface ITrainableRnnModel : IGeneratedRnnModel
     /// <summary>
     /// One layer and direction, one step forward from (<paramref name="h"/>, <paramref name="c"/>): writes h_t to
     /// <paramref name="hNew"/>, c_t to <paramref name="cNew"/> (cells with a cell state) and the step's tape.
+    /// <paramref name="hNew"/> and <paramref name="cNew"/> must not overlap <paramref name="h"/>: the kernel writes a
+    /// tile's new h while later tiles still read the old one. For cells without a cell state, c and cNew are unused
+    /// (pass any float, e.g. h and hNew).
     /// </summary>
     void ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew);
 

@@ -27,14 +27,14 @@ public static class KernelPaths
         _ => true,
     };
 
-    /// <summary>The path a model runs: <paramref name="requested"/>, or <see cref="Best"/> when null.</summary>
+    /// <summary>The path a model runs: <paramref name="kernelPath"/>, or <see cref="Best"/> when null.</summary>
     /// <exception cref="ArgumentOutOfRangeException">The requested value is not a <see cref="KernelPath"/>.</exception>
-    public static KernelPath Resolve(KernelPath? requested)
+    public static KernelPath Resolve(KernelPath? kernelPath)
     {
-        var path = requested ?? Best;
+        var path = kernelPath ?? Best;
         if (path is < KernelPath.Scalar or > KernelPath.Vector512)
         {
-            throw new ArgumentOutOfRangeException(nameof(requested), path, $"{nameof(requested)} must be a {nameof(KernelPath)} (Scalar, Vector128, Vector256 or Vector512).");
+            throw new ArgumentOutOfRangeException(nameof(kernelPath), path, $"{nameof(kernelPath)} must be a {nameof(KernelPath)} (Scalar, Vector128, Vector256 or Vector512).");
         }
 
         return path;

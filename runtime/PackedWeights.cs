@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -8,6 +9,7 @@ namespace Embedded.Rnn;
 /// it loads (PyTorch state_dict names, <see cref="ParameterLayout"/>) and the packed blocks its kernels stream (one per layer
 /// and direction, then the head; <see cref="RecurrentPacking"/>). The generated class holds one, built from constants.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class ModelLayout
 {
     private readonly int[] _inputBlocks;
@@ -78,13 +80,12 @@ public sealed class ModelLayout
     public RecurrentPacking Packing(int block, KernelPath path)
     {
         int lanes = KernelLayout.Lanes(path);
-        int layerBlocks = LayerCount * DirectionCount;
-        if (block >= layerBlocks)
+        if (block >= LayerCount * DirectionCount)
         {
-            return new RecurrentPacking(DirectionCount * HiddenSize, 0, HeadOutput, lanes, [0], [-1]);
+            return new RecurrentPacking(DirectionCount * HiddenSize, 0, HeadOutput, lanes, [KernelLayout.HeadInputBlock], [KernelLayout.HeadRecurrentBlock]);
         }
 
-        int input = block < DirectionCount ? InputSize : DirectionCount * HiddenSize;
+        int input = KernelLayout.LayerInput(block / DirectionCount, InputSize, HiddenSize, DirectionCount);
         return new RecurrentPacking(input, HiddenSize, HiddenSize, lanes, _inputBlocks, _recurrentBlocks);
     }
 }
@@ -93,6 +94,7 @@ public sealed class ModelLayout
 /// A model's weights packed for one kernel path, one 64-byte-aligned block per layer and direction, then the head, in
 /// the order the kernels stream them. Loading takes PyTorch-layout tensors; the trainer reloads after each update.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public sealed class PackedWeights
 {
     private readonly ModelLayout _layout;
@@ -106,6 +108,12 @@ public sealed class PackedWeights
     public PackedWeights(ModelLayout layout, KernelPath path, IReadOnlyList<float[]> parameters)
     {
         ArgumentNullException.ThrowIfNull(layout);
+        if (layout.Storage != WeightStorage.Float32)
+        {
+            // The seam a narrower storage type extends: its packing (conversion, scales) goes here.
+            throw new NotSupportedException($"weights stored as {layout.Storage} cannot be packed by this runtime.");
+        }
+
         _layout = layout;
         Path = path;
         _packings = Enumerable.Range(0, layout.BlockCount).Select(b => layout.Packing(b, path)).ToArray();
@@ -135,7 +143,7 @@ public sealed class PackedWeights
     /// <exception cref="ArgumentException">The tensors' count or lengths differ from the layout's parameters.</exception>
     public void Load(IReadOnlyList<float[]> parameters)
     {
-        RnnThrow.IfParametersMismatch(parameters, _layout.Parameters);
+        RnnThrow.IfParametersMismatch(parameters, _layout.Parameters, nameof(parameters));
         for (int b = 0; b < _packings.Length; b++)
         {
             var tensors = _blockTensors[b];
@@ -149,7 +157,12 @@ public sealed class PackedWeights
     public void AccumulateGradients(IReadOnlyList<float[]> packedGradients, IReadOnlyList<float[]> parameterGradients)
     {
         ArgumentNullException.ThrowIfNull(packedGradients);
-        RnnThrow.IfParametersMismatch(parameterGradients, _layout.Parameters);
+        RnnThrow.IfParametersMismatch(parameterGradients, _layout.Parameters, nameof(parameterGradients));
+        if (packedGradients.Count != _packings.Length)
+        {
+            throw new ArgumentException($"expected {_packings.Length} packed gradient blocks; got {packedGradients.Count}.", nameof(packedGradients));
+        }
+
         for (int b = 0; b < _packings.Length; b++)
         {
             var tensors = _blockTensors[b];

@@ -113,8 +113,14 @@ public sealed class RecurrentPacking
     /// Adds a gradient held in packed order to gradients in PyTorch layout. A packed bias feeds both
     /// bias_ih and bias_hh, so both receive its gradient, as in PyTorch.
     /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="packed"/> is not <see cref="Length"/> floats long.</exception>
     public void AccumulateGradient(ReadOnlySpan<float> packed, Span<float> weightIh, Span<float> weightHh, Span<float> biasIh, Span<float> biasHh)
     {
+        if (packed.Length != Length)
+        {
+            throw new ArgumentException($"packed has length {packed.Length}; expected {Length}.", nameof(packed));
+        }
+
         for (int p = 0; p < packed.Length; p++)
         {
             float g = packed[p];

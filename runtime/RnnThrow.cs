@@ -18,19 +18,22 @@ public static class RnnThrow
         throw new ArgumentOutOfRangeException(parameter, value, $"{parameter} must be in [0, {count}).");
 
     /// <summary>Throws unless <paramref name="tensors"/> has one tensor per spec, each of the spec's size.</summary>
-    public static void IfParametersMismatch(IReadOnlyList<float[]> tensors, IReadOnlyList<ParameterSpec> specs)
+    /// <param name="tensors">The tensors.</param>
+    /// <param name="specs">What they must be.</param>
+    /// <param name="parameter">The caller's parameter that holds them, for the exception.</param>
+    public static void IfParametersMismatch(IReadOnlyList<float[]> tensors, IReadOnlyList<ParameterSpec> specs, string parameter)
     {
-        ArgumentNullException.ThrowIfNull(tensors);
+        ArgumentNullException.ThrowIfNull(tensors, parameter);
         if (tensors.Count != specs.Count)
         {
-            throw new ArgumentException($"expected {specs.Count} tensors ({string.Join(", ", specs.Select(s => s.Name))}); got {tensors.Count}.", nameof(tensors));
+            throw new ArgumentException($"expected {specs.Count} tensors ({string.Join(", ", specs.Select(s => s.Name))}); got {tensors.Count}.", parameter);
         }
 
         for (int i = 0; i < specs.Count; i++)
         {
             if (tensors[i] is null || tensors[i].Length != specs[i].ElementCount)
             {
-                throw new ArgumentException($"tensor '{specs[i].Name}' has {tensors[i]?.Length ?? 0} values; expected {specs[i].ElementCount} ({specs[i].ShapeText}).", nameof(tensors));
+                throw new ArgumentException($"tensor '{specs[i].Name}' has {tensors[i]?.Length ?? 0} values; expected {specs[i].ElementCount} ({specs[i].ShapeText}).", parameter);
             }
         }
     }

@@ -31,21 +31,42 @@ public sealed class PointwiseOperatorTests
     [MemberData(nameof(Widths))]
     public void Rnn_matches_its_equations_and_derivatives_for_each_activation(string width) => OnWidth(width, new RnnCheck());
 
-    [Theory]
-    [InlineData("Vector512")]
-    [InlineData("Vector256")]
-    [InlineData("Vector128")]
-    public void Vector_widths_agree_with_the_scalar_twin(string width)
+    public static TheoryData<string, string> VectorWidthsAndCells()
     {
-        var scalar = new LstmCheck();
-        OnWidth("Scalar", scalar);
-        var vector = new LstmCheck();
-        OnWidth(width, vector);
-        for (int i = 0; i < scalar.Outputs.Length; i++)
+        var data = new TheoryData<string, string>();
+        foreach (string width in new[] { "Vector512", "Vector256", "Vector128" })
         {
-            Assert.True(Math.Abs(scalar.Outputs[i] - vector.Outputs[i]) <= ForwardBound * Math.Max(1, Math.Abs(scalar.Outputs[i])),
-                $"{width} output {i}: {vector.Outputs[i]} vs scalar {scalar.Outputs[i]}");
+            foreach (string cell in new[] { "lstm", "gru", "rnn" })
+            {
+                data.Add(width, cell);
+            }
         }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(VectorWidthsAndCells))]
+    public void Vector_widths_agree_with_the_scalar_twin(string width, string cell)
+    {
+        IWidthCheck Check() => cell switch { "lstm" => new LstmCheck(), "gru" => new GruCheck(), _ => new RnnCheck() };
+        var scalar = Check();
+        OnWidth("Scalar", scalar);
+        var vector = Check();
+        OnWidth(width, vector);
+        float[] expected = ((IOutputs)scalar).Outputs, actual = ((IOutputs)vector).Outputs;
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+        {
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= ForwardBound * Math.Max(1, Math.Abs(expected[i])),
+                $"{width} {cell} output {i}: {actual[i]} vs scalar {expected[i]}");
+        }
+    }
+
+    // Everything a check computed, in order, for comparing widths.
+    private interface IOutputs
+    {
+        float[] Outputs { get; }
     }
 
     private interface IWidthCheck
@@ -80,7 +101,7 @@ public sealed class PointwiseOperatorTests
     // d/dx of f at x by central differences in float64.
     private static double Derivative(Func<double, double> f, double x) => (f(x + 1e-6) - f(x - 1e-6)) / 2e-6;
 
-    private sealed class LstmCheck : IWidthCheck
+    private sealed class LstmCheck : IWidthCheck, IOutputs
     {
         public float[] Outputs { get; private set; } = [];
 
@@ -151,8 +172,10 @@ public sealed class PointwiseOperatorTests
         }
     }
 
-    private sealed class GruCheck : IWidthCheck
+    private sealed class GruCheck : IWidthCheck, IOutputs
     {
+        public float[] Outputs { get; private set; } = [];
+
         public void Run<TWidth, TVector>()
             where TWidth : struct, IVectorWidth<TVector>
             where TVector : struct
@@ -207,21 +230,27 @@ public sealed class PointwiseOperatorTests
                 // The pointwise step's own path from h_{t-1} to h_t (the path through W_hh is the tile's).
                 Close(dhPreviousIn[j] + Derivative(x => dh[j] * Forward(p, x), h0[j]), dhPrevious[j], GradientBound, $"dL/dh_prev[{j}]");
             }
+
+            Outputs = [.. h, .. gradients, .. dhPrevious];
         }
     }
 
-    private sealed class RnnCheck : IWidthCheck
+    private sealed class RnnCheck : IWidthCheck, IOutputs
     {
+        public float[] Outputs { get; private set; } = [];
+
         public void Run<TWidth, TVector>()
             where TWidth : struct, IVectorWidth<TVector>
             where TVector : struct
         {
-            Check<TWidth, TVector, TanhActivation>(Math.Tanh, 0f);
-            Check<TWidth, TVector, ReluActivation>(x => Math.Max(0, x), 0f);
-            Check<TWidth, TVector, LeakyReluActivation>(x => x > 0 ? x : 0.3 * x, 0.3f);
+            Outputs = [
+                .. Check<TWidth, TVector, TanhActivation>(Math.Tanh, 0f),
+                .. Check<TWidth, TVector, ReluActivation>(x => Math.Max(0, x), 0f),
+                .. Check<TWidth, TVector, LeakyReluActivation>(x => x > 0 ? x : 0.3 * x, 0.3f),
+            ];
         }
 
-        private static void Check<TWidth, TVector, TActivation>(Func<double, double> activation, float slope)
+        private static float[] Check<TWidth, TVector, TActivation>(Func<double, double> activation, float slope)
             where TWidth : struct, IVectorWidth<TVector>
             where TVector : struct
             where TActivation : struct, IActivation
@@ -246,6 +275,8 @@ public sealed class PointwiseOperatorTests
                 Close(activation(pre[j]), h[j], ForwardBound, $"{what} h[{j}]");
                 Close(Derivative(x => dh[j] * activation(x), pre[j]), gradients[j], GradientBound, $"{what} dL/dpre[{j}]");
             }
+
+            return [.. h, .. gradients];
         }
     }
 }

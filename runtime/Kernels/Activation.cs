@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace Embedded.Rnn.Kernels;
@@ -6,6 +7,7 @@ namespace Embedded.Rnn.Kernels;
 /// An element-wise activation and its derivative as a type, so the JIT specialises the code that uses it (no branch at run
 /// time): the gates' sigmoid and tanh, and the vanilla RNN's choice of tanh, ReLU or leaky ReLU.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IActivation
 {
     /// <summary>The activation of a pre-activation; <paramref name="slope"/> is leaky ReLU's negative slope (ignored by the others).</summary>
@@ -20,6 +22,7 @@ public interface IActivation
 }
 
 /// <summary>The logistic sigmoid, whose derivative y(1 − y) needs only its output.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct SigmoidActivation : IActivation
 {
     /// <inheritdoc />
@@ -36,6 +39,7 @@ public readonly struct SigmoidActivation : IActivation
 }
 
 /// <summary>tanh, whose derivative 1 − h² needs only its output.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct TanhActivation : IActivation
 {
     /// <inheritdoc />
@@ -52,6 +56,7 @@ public readonly struct TanhActivation : IActivation
 }
 
 /// <summary>max(0, x): its output is positive exactly where its input was.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct ReluActivation : IActivation
 {
     /// <inheritdoc />
@@ -68,6 +73,7 @@ public readonly struct ReluActivation : IActivation
 }
 
 /// <summary>x for x &gt; 0, else slope · x (slope ≥ 0, so the output's sign is the input's).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct LeakyReluActivation : IActivation
 {
     /// <inheritdoc />

@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace Embedded.Rnn.Kernels;
@@ -8,6 +9,7 @@ namespace Embedded.Rnn.Kernels;
 /// W_in x + b_in and W_hn h + b_hn in separate accumulators because r multiplies only the second. The tape of one step
 /// holds r, z, n and W_hn h + b_hn, each at <c>k · stride</c>.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class GruPointwise
 {
     /// <summary>Values the tape keeps per unit and step.</summary>
@@ -26,10 +28,8 @@ public static class GruPointwise
         Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref Unsafe.Add(ref pre, stride), ref Unsafe.Add(ref pre, stride), units);
         for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
         {
-            var r = TWidth.Load(ref pre, unit);
-            var z = TWidth.Load(ref pre, unit + stride);
-            var n = TWidth.Tanh(TWidth.Add(TWidth.Load(ref pre, unit + 2 * stride), TWidth.Multiply(r, TWidth.Load(ref pre, unit + 3 * stride))));
-            TWidth.Store(TWidth.Add(TWidth.Multiply(TWidth.Subtract(TWidth.One, z), n), TWidth.Multiply(z, TWidth.Load(ref h, unit))), ref h, unit);
+            var n = Candidate<TWidth, TVector>(TWidth.Load(ref pre, unit), TWidth.Load(ref pre, unit + 2 * stride), TWidth.Load(ref pre, unit + 3 * stride));
+            TWidth.Store(NewHidden<TWidth, TVector>(TWidth.Load(ref pre, unit + stride), n, TWidth.Load(ref h, unit)), ref h, unit);
         }
     }
 
@@ -45,12 +45,12 @@ public static class GruPointwise
     {
         var r = TWidth.Sigmoid(preR);
         var z = TWidth.Sigmoid(preZ);
-        var n = TWidth.Tanh(TWidth.Add(inputN, TWidth.Multiply(r, hiddenN)));
+        var n = Candidate<TWidth, TVector>(r, inputN, hiddenN);
         TWidth.Store(r, ref tape, unit);
         TWidth.Store(z, ref tape, unit + stride);
         TWidth.Store(n, ref tape, unit + 2 * stride);
         TWidth.Store(hiddenN, ref tape, unit + 3 * stride);
-        TWidth.Store(TWidth.Add(TWidth.Multiply(TWidth.Subtract(TWidth.One, z), n), TWidth.Multiply(z, TWidth.Load(ref hPrevious, unit))), ref h, unit);
+        TWidth.Store(NewHidden<TWidth, TVector>(z, n, TWidth.Load(ref hPrevious, unit)), ref h, unit);
     }
 
     /// <summary>
@@ -76,4 +76,16 @@ public static class GruPointwise
         dHiddenN = TWidth.Multiply(gradN, r);
         TWidth.Store(TWidth.Add(TWidth.Load(ref dhPrevious, unit), TWidth.Multiply(gradH, z)), ref dhPrevious, unit);
     }
+
+    // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) and h' = (1 − z) ⊙ n + z ⊙ h: the one place inference and training
+    // compute them.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector Candidate<TWidth, TVector>(TVector r, TVector inputN, TVector hiddenN)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct => TWidth.Tanh(TWidth.Add(inputN, TWidth.Multiply(r, hiddenN)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector NewHidden<TWidth, TVector>(TVector z, TVector n, TVector h)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct => TWidth.Add(TWidth.Multiply(TWidth.Subtract(TWidth.One, z), n), TWidth.Multiply(z, h));
 }

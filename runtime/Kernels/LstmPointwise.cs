@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace Embedded.Rnn.Kernels;
@@ -8,6 +9,7 @@ namespace Embedded.Rnn.Kernels;
 /// pre-activations; these operators do the rest for inference, for training's forward pass (keeping a tape), and backward.
 /// The tape of one step holds i, f, g, o and tanh(c'), each at <c>k · stride</c>.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class LstmPointwise
 {
     /// <summary>Values the tape keeps per unit and step.</summary>
@@ -28,13 +30,9 @@ public static class LstmPointwise
         Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref Unsafe.Add(ref pre, 3 * stride), ref Unsafe.Add(ref pre, 3 * stride), units);
         for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
         {
-            var i = TWidth.Load(ref pre, unit);
-            var f = TWidth.Load(ref pre, unit + stride);
-            var g = TWidth.Load(ref pre, unit + 2 * stride);
-            var o = TWidth.Load(ref pre, unit + 3 * stride);
-            var cNew = TWidth.Add(TWidth.Multiply(f, TWidth.Load(ref c, unit)), TWidth.Multiply(i, g));
+            var cNew = NewCell<TWidth, TVector>(TWidth.Load(ref pre, unit), TWidth.Load(ref pre, unit + stride), TWidth.Load(ref pre, unit + 2 * stride), TWidth.Load(ref c, unit));
             TWidth.Store(cNew, ref c, unit);
-            TWidth.Store(TWidth.Multiply(o, TWidth.Tanh(cNew)), ref h, unit);
+            TWidth.Store(TWidth.Multiply(TWidth.Load(ref pre, unit + 3 * stride), TWidth.Tanh(cNew)), ref h, unit);
         }
     }
 
@@ -52,7 +50,7 @@ public static class LstmPointwise
         var f = TWidth.Sigmoid(preF);
         var g = TWidth.Tanh(preG);
         var o = TWidth.Sigmoid(preO);
-        var cNew = TWidth.Add(TWidth.Multiply(f, TWidth.Load(ref cPrevious, unit)), TWidth.Multiply(i, g));
+        var cNew = NewCell<TWidth, TVector>(i, f, g, TWidth.Load(ref cPrevious, unit));
         var tanhC = TWidth.Tanh(cNew);
         TWidth.Store(i, ref tape, unit);
         TWidth.Store(f, ref tape, unit + stride);
@@ -87,4 +85,10 @@ public static class LstmPointwise
         dO = TWidth.Multiply(TWidth.Multiply(TWidth.Multiply(gradH, tanhC), o), TWidth.Subtract(one, o));
         TWidth.Store(TWidth.Multiply(gradC, f), ref dc, unit);
     }
+
+    // c' = f ⊙ c + i ⊙ g, the one place inference and training compute it (h' = o ⊙ tanh(c') follows at each).
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector NewCell<TWidth, TVector>(TVector i, TVector f, TVector g, TVector c)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct => TWidth.Add(TWidth.Multiply(f, c), TWidth.Multiply(i, g));
 }

@@ -1,8 +1,10 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace Embedded.Rnn.Kernels;
 
 /// <summary>Element-wise activation of a run of floats on any width: the loop the cells' operators share.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class Pointwise
 {
     /// <summary>

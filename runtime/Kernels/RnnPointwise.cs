@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 
 namespace Embedded.Rnn.Kernels;
@@ -7,6 +8,7 @@ namespace Embedded.Rnn.Kernels;
 /// (<see cref="TanhActivation"/>, <see cref="ReluActivation"/>, <see cref="LeakyReluActivation"/>). The tape of one step
 /// holds h'.
 /// </summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public static class RnnPointwise
 {
     /// <summary>Values the tape keeps per unit and step.</summary>

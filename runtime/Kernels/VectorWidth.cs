@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -11,6 +12,7 @@ namespace Embedded.Rnn.Kernels;
 /// with the scalar twin within the activations' bounds.
 /// </summary>
 /// <typeparam name="TVector">The vector type: <c>Vector512&lt;float&gt;</c>, <c>Vector256&lt;float&gt;</c>, <c>Vector128&lt;float&gt;</c> or <c>float</c>.</typeparam>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public interface IVectorWidth<TVector>
     where TVector : struct
 {
@@ -58,6 +60,7 @@ public interface IVectorWidth<TVector>
 }
 
 /// <summary>512-bit vectors (AVX-512).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct Vector512Width : IVectorWidth<Vector512<float>>
 {
     /// <inheritdoc />
@@ -116,6 +119,7 @@ public readonly struct Vector512Width : IVectorWidth<Vector512<float>>
 }
 
 /// <summary>256-bit vectors (AVX2 + FMA).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct Vector256Width : IVectorWidth<Vector256<float>>
 {
     /// <inheritdoc />
@@ -174,6 +178,7 @@ public readonly struct Vector256Width : IVectorWidth<Vector256<float>>
 }
 
 /// <summary>128-bit vectors (SSE on x64, AdvSimd on Arm64).</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct Vector128Width : IVectorWidth<Vector128<float>>
 {
     /// <inheritdoc />
@@ -232,6 +237,7 @@ public readonly struct Vector128Width : IVectorWidth<Vector128<float>>
 }
 
 /// <summary>One float at a time: the scalar twin of the vector paths, and the path of hardware without SIMD.</summary>
+[EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct ScalarWidth : IVectorWidth<float>
 {
     /// <inheritdoc />

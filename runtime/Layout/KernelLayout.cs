@@ -1,6 +1,7 @@
 // Layout facts that the generator (which emits kernels assuming them) and the runtime (which packs weights and sizes
 // buffers for them) must agree on. This file is compiled into both: the generator links it, in its own namespace so
-// that code seeing both assemblies (the tests) finds no ambiguity. Each fact has this one owner.
+// that code seeing both assemblies (the tests) finds no ambiguity. Each fact has this one owner. The layout types are
+// public for generated code and the trainer, not for applications (hidden from IntelliSense; they may change).
 #if EMBEDDED_RNN_GENERATOR
 namespace Embedded.Rnn.Generator.Layout;
 #else
@@ -42,6 +43,15 @@ public static class KernelLayout
     /// <summary>Accumulators a tile keeps live: enough independent FMA chains to hide latency, few enough for 16 registers.</summary>
     public const int TargetAccumulators = 8;
 
+    /// <summary>The dense head's one accumulator reads a row block of head.weight (its weight_ih: block 0)...</summary>
+    public const int HeadInputBlock = 0;
+
+    /// <summary>...and has no recurrent part (-1).</summary>
+    public const int HeadRecurrentBlock = -1;
+
+    /// <summary>Input columns of <paramref name="layer"/>: the model's input for layer 0, the layer below's output (every direction's h) after.</summary>
+    public static int LayerInput(int layer, int inputSize, int hiddenSize, int directions) => layer == 0 ? inputSize : directions * hiddenSize;
+
     /// <summary>Floats one vector of <paramref name="path"/> holds (1 for scalar).</summary>
     public static int Lanes(KernelPath path) => path switch
     {
@@ -65,6 +75,7 @@ public static class KernelLayout
 /// vectors (chunks), grouped in tiles of <see cref="ChunksPerTile"/> chunks with a shorter last tile when they do not
 /// divide. A slot is one accumulator per chunk; some slots read the input, some the recurrent state.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly struct BlockLayout
 {
     /// <summary>The layout of a block.</summary>
@@ -135,6 +146,7 @@ public readonly struct BlockLayout
 /// One tile of a packed block: the bias vectors of every (chunk, slot), then for each input column the weight vectors of
 /// every (chunk, input slot), then the same for each recurrent column. Offsets are in floats from the tile's start.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly struct TileLayout
 {
     private readonly BlockLayout _block;
@@ -180,6 +192,7 @@ public readonly struct TileLayout
 /// layer and direction weight_ih_l{k}, weight_hh_l{k} and, with bias, bias_ih_l{k}, bias_hh_l{k} (suffix _reverse for the
 /// reverse direction); then head.weight and head.bias. A block is one layer and direction, then the head.
 /// </summary>
+[System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public sealed class ParameterLayout
 {
     private readonly string[] _names;
@@ -211,7 +224,7 @@ public sealed class ParameterLayout
             for (int direction = 0; direction < directions; direction++)
             {
                 string suffix = layer.ToString(System.Globalization.CultureInfo.InvariantCulture) + (direction == 1 ? "_reverse" : string.Empty);
-                int weightIh = Add("weight_ih_l" + suffix, gates * hiddenSize, layer == 0 ? inputSize : directions * hiddenSize);
+                int weightIh = Add("weight_ih_l" + suffix, gates * hiddenSize, KernelLayout.LayerInput(layer, inputSize, hiddenSize, directions));
                 int weightHh = Add("weight_hh_l" + suffix, gates * hiddenSize, hiddenSize);
                 int biasIh = bias ? Add("bias_ih_l" + suffix, gates * hiddenSize) : -1;
                 int biasHh = bias ? Add("bias_hh_l" + suffix, gates * hiddenSize) : -1;
