@@ -15,8 +15,9 @@ public sealed partial class RnnGenerator
     /// </summary>
     internal static class Emitter
     {
-        /// <summary>The generator's name and version in the [GeneratedCode] attributes.</summary>
-        internal const string GeneratedCode = "[GeneratedCode(\"Embedded.Rnn.Generator\", \"1.0.0\")]";
+        /// <summary>The generator's name and version (the packages' version) for the [GeneratedCode] attributes.</summary>
+        internal static readonly string GeneratedCodeArguments =
+            $"\"Embedded.Rnn.Generator\", \"{typeof(RnnGenerator).Assembly.GetName().Version!.ToString(3)}\"";
 
         public static string Emit(ModelSpec spec)
         {
@@ -44,7 +45,7 @@ public sealed partial class RnnGenerator
             using (w.Open("namespace Embedded.Rnn.Generated"))
             {
                 w.Line("using System;");
-                if (spec.Bidirectional)
+                if (model.RunBuffers > 0)
                 {
                     w.Line("using System.Buffers; // the pooled workspace of Run");
                 }
@@ -60,11 +61,11 @@ public sealed partial class RnnGenerator
                     using Embedded.Rnn.Kernels;
                     using Embedded.Rnn.Safetensors;
                     using Model = {{model.QualifiedName}};
-                    using Weight = System.Single; // how the packed weights are stored: what the tiles' load step reads
+                    using Weight = {{VectorWidth.WeightType(spec.Storage)}}; // how the packed weights are stored: what the tiles' load step reads
 
                     /// <summary>The kernels of {{model.ClassName}}: {{model.Description}}.</summary>
                     """);
-                w.Line(GeneratedCode);
+                w.Line($"[GeneratedCode({GeneratedCodeArguments})]");
                 using (w.Open($"file static class {model.KernelsName}"))
                 {
                     new WeightsEmitter(model, w).Emit();

@@ -277,32 +277,34 @@ public sealed partial class RnnGenerator
 
             private void EmitPublicApi()
             {
-                _w.Line("private static int CheckSteps(float[] xs, float[] ys)");
-                _w.Open();
-                _w.Line("if (xs == null)");
-                _w.Open();
-                _w.Line($"throw new {Sys}.ArgumentNullException(\"xs\");");
-                _w.Close();
-                _w.Line();
-                _w.Line("if (ys == null)");
-                _w.Open();
-                _w.Line($"throw new {Sys}.ArgumentNullException(\"ys\");");
-                _w.Close();
-                _w.Line();
-                _w.Line("int steps = xs.Length / InputSize;");
-                _w.Line("if (steps * InputSize != xs.Length)");
-                _w.Open();
-                _w.Line($"throw new {Sys}.ArgumentException(\"xs must hold a whole number of steps of InputSize ({Literals.Int(_spec.Input)}) floats\", \"xs\");");
-                _w.Close();
-                _w.Line();
-                _w.Line("if (ys.Length < steps * OutputSize)");
-                _w.Open();
-                _w.Line($"throw new {Sys}.ArgumentException(\"ys must hold steps x OutputSize ({Literals.Int(_spec.Output)}) floats\", \"ys\");");
-                _w.Close();
-                _w.Line();
-                _w.Line("return steps;");
-                _w.Close();
-                _w.Line();
+                _w.Lines($$"""
+                    private static int CheckSteps(float[] xs, float[] ys)
+                    {
+                        if (xs == null)
+                        {
+                            throw new {{Sys}}.ArgumentNullException("xs");
+                        }
+
+                        if (ys == null)
+                        {
+                            throw new {{Sys}}.ArgumentNullException("ys");
+                        }
+
+                        int steps = xs.Length / InputSize;
+                        if (steps * InputSize != xs.Length)
+                        {
+                            throw new {{Sys}}.ArgumentException("xs must hold a whole number of steps of InputSize ({{Literals.Int(_spec.Input)}}) floats", "xs");
+                        }
+
+                        if (ys.Length < steps * OutputSize)
+                        {
+                            throw new {{Sys}}.ArgumentException("ys must hold steps x OutputSize ({{Literals.Int(_spec.Output)}}) floats", "ys");
+                        }
+
+                        return steps;
+                    }
+
+                    """);
 
                 if (!_spec.Bidirectional)
                 {
@@ -439,16 +441,18 @@ public sealed partial class RnnGenerator
                 _w.Line($"{Sys}.Array.Copy(scratch, 0, h, offset, HiddenSize);");
                 _w.Close();
                 _w.Line();
-                _w.Line("// acc + the dot product of w[wOffset..+n) and v[vOffset..+n).");
-                _w.Line("private static float Dot(float[] w, int wOffset, float[] v, int vOffset, int n, float acc)");
-                _w.Open();
-                _w.Line("for (int k = 0; k < n; k++)");
-                _w.Open();
-                _w.Line("acc += w[wOffset + k] * v[vOffset + k];");
-                _w.Close();
-                _w.Line();
-                _w.Line("return acc;");
-                _w.Close();
+                _w.Lines("""
+                    // acc + the dot product of w[wOffset..+n) and v[vOffset..+n).
+                    private static float Dot(float[] w, int wOffset, float[] v, int vOffset, int n, float acc)
+                    {
+                        for (int k = 0; k < n; k++)
+                        {
+                            acc += w[wOffset + k] * v[vOffset + k];
+                        }
+
+                        return acc;
+                    }
+                    """);
                 _w.Line();
             }
 
@@ -506,62 +510,62 @@ public sealed partial class RnnGenerator
                 _w.Line();
             }
 
-            private void EmitMath()
-            {
-                _w.Line("// e^x as Embedded.Rnn.ExpOperator (Cephes expf, S. L. Moshier): clamp to [-87.3, 88.3], x = n ln2 + r with n rounded");
-                _w.Line("// by the 1.5 x 2^23 trick, e^r by a degree-6 polynomial, times 2^n. nanoFramework's mscorlib has no");
-                _w.Line("// BitConverter.Int32BitsToSingle, so 2^n is built by squaring: exact, so the result equals the runtime's.");
-                _w.Line("private static float Exp(float x)");
-                _w.Open();
-                _w.Line("if (x < -87.3f)");
-                _w.Open();
-                _w.Line("x = -87.3f;");
-                _w.Close();
-                _w.Line("else if (x > 88.3f)");
-                _w.Open();
-                _w.Line("x = 88.3f;");
-                _w.Close();
-                _w.Line();
-                _w.Line("float n = (float)((float)(x * 1.44269504088896341f + 12582912f) - 12582912f);");
-                _w.Line("float r = (float)((float)(x - n * 0.693359375f) - n * -2.12194440e-4f);");
-                _w.Line("float r2 = r * r;");
-                _w.Line("float p = ((1.9875691500e-4f * r + 1.3981999507e-3f) * r2 + (8.3334519073e-3f * r + 4.1665795894e-2f)) * r2 + (1.6666665459e-1f * r + 5.0000001201e-1f);");
-                _w.Line("float y = p * r2 + r + 1f;");
-                _w.Line("int e = (int)n;");
-                _w.Line("float b = 2f;");
-                _w.Line("if (e < 0)");
-                _w.Open();
-                _w.Line("e = -e;");
-                _w.Line("b = 0.5f;");
-                _w.Close();
-                _w.Line();
-                _w.Line("float scale = 1f;");
-                _w.Line("while (e != 0)");
-                _w.Open();
-                _w.Line("if ((e & 1) != 0)");
-                _w.Open();
-                _w.Line("scale *= b;");
-                _w.Close();
-                _w.Line();
-                _w.Line("b *= b;");
-                _w.Line("e >>= 1;");
-                _w.Close();
-                _w.Line();
-                _w.Line("return y * scale;");
-                _w.Close();
-                _w.Line();
-                _w.Line("// 1 / (1 + e^-x), as Embedded.Rnn.SigmoidOperator.");
-                _w.Line("private static float Sigmoid(float x)");
-                _w.Open();
-                _w.Line("return 1f / (1f + Exp(-x));");
-                _w.Close();
-                _w.Line();
-                _w.Line("// 1 - 2 / (e^2x + 1), as Embedded.Rnn.TanhOperator: saturates to +-1, never overflows.");
-                _w.Line("private static float Tanh(float x)");
-                _w.Open();
-                _w.Line("return 1f - 2f / (Exp(x + x) + 1f);");
-                _w.Close();
-            }
+            // The runtime's activations, spelled for nanoFramework (fixed text).
+            private void EmitMath() => _w.Lines("""
+                // e^x as Embedded.Rnn.ExpOperator (Cephes expf, S. L. Moshier): clamp to [-87.3, 88.3], x = n ln2 + r with n rounded
+                // by the 1.5 x 2^23 trick, e^r by a degree-6 polynomial, times 2^n. nanoFramework's mscorlib has no
+                // BitConverter.Int32BitsToSingle, so 2^n is built by squaring: exact, so the result equals the runtime's.
+                private static float Exp(float x)
+                {
+                    if (x < -87.3f)
+                    {
+                        x = -87.3f;
+                    }
+                    else if (x > 88.3f)
+                    {
+                        x = 88.3f;
+                    }
+
+                    float n = (float)((float)(x * 1.44269504088896341f + 12582912f) - 12582912f);
+                    float r = (float)((float)(x - n * 0.693359375f) - n * -2.12194440e-4f);
+                    float r2 = r * r;
+                    float p = ((1.9875691500e-4f * r + 1.3981999507e-3f) * r2 + (8.3334519073e-3f * r + 4.1665795894e-2f)) * r2 + (1.6666665459e-1f * r + 5.0000001201e-1f);
+                    float y = p * r2 + r + 1f;
+                    int e = (int)n;
+                    float b = 2f;
+                    if (e < 0)
+                    {
+                        e = -e;
+                        b = 0.5f;
+                    }
+
+                    float scale = 1f;
+                    while (e != 0)
+                    {
+                        if ((e & 1) != 0)
+                        {
+                            scale *= b;
+                        }
+
+                        b *= b;
+                        e >>= 1;
+                    }
+
+                    return y * scale;
+                }
+
+                // 1 / (1 + e^-x), as Embedded.Rnn.SigmoidOperator.
+                private static float Sigmoid(float x)
+                {
+                    return 1f / (1f + Exp(-x));
+                }
+
+                // 1 - 2 / (e^2x + 1), as Embedded.Rnn.TanhOperator: saturates to +-1, never overflows.
+                private static float Tanh(float x)
+                {
+                    return 1f - 2f / (Exp(x + x) + 1f);
+                }
+                """);
         }
 
         // The dot products of unit j, written as calls to the generated Dot (nanoFramework has no Span or LINQ).

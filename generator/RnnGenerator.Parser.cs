@@ -6,6 +6,7 @@ using System.Linq;
 using System.Threading;
 using Embedded.Rnn.Generator.Cells;
 using Embedded.Rnn.Generator.Diagnostics;
+using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Json;
 using Embedded.Rnn.Generator.Model;
 using Microsoft.CodeAnalysis;
@@ -189,7 +190,7 @@ public sealed partial class RnnGenerator
                     return null;
                 }
 
-                var spec = new ModelSpec(_target.Namespace, _target.ClassName, _target.SpecPath ?? _file.Path, cell, input.Value, hidden.Value,
+                var spec = new ModelSpec(_target.Namespace, _target.ClassName, _target.SpecPath!, cell, input.Value, hidden.Value,
                     layers.Value, bidirectional.Value, bias.Value, head.Value.Spec, default);
                 var targetValue = Member(root, "target");
                 if (targetValue is not null)
@@ -297,16 +298,25 @@ public sealed partial class RnnGenerator
 
             JsonValue? ISpecFields.Field(string name) => Member(_root, name);
 
-            string? ISpecFields.Choice(JsonValue value, string what, params string[] choices)
+            string? ISpecFields.Activation(JsonValue value, string what, params string[] choices)
             {
-                string? text = value.Kind == JsonKind.String ? value.Text : null;
-                if (text is not null && Array.IndexOf(choices, text) >= 0)
+                if (value.Kind == JsonKind.String && Array.IndexOf(choices, value.Text) >= 0)
                 {
-                    return text;
+                    return value.Text;
                 }
 
-                string list = string.Join(", ", choices.Take(choices.Length - 1).Select(c => "\"" + c + "\"")) + " or \"" + choices[choices.Length - 1] + "\"";
-                Report(DiagnosticDescriptors.UnknownActivation, value, what, value.Text ?? value.Display, list);
+                Report(DiagnosticDescriptors.UnknownActivation, value, what, value.Text ?? value.Display, Literals.Alternatives(choices));
+                return null;
+            }
+
+            string? ISpecFields.OneOf(JsonValue value, string name, params string[] choices)
+            {
+                if (value.Kind == JsonKind.String && Array.IndexOf(choices, value.Text) >= 0)
+                {
+                    return value.Text;
+                }
+
+                Report(DiagnosticDescriptors.InvalidValue, value, name, Literals.Alternatives(choices), value.Display);
                 return null;
             }
 
@@ -354,7 +364,7 @@ public sealed partial class RnnGenerator
                         case "softmax": activation = HeadActivation.Softmax; break;
                         default:
                             Report(DiagnosticDescriptors.UnknownActivation, activationValue, "head activation", activationValue.Text ?? activationValue.Display,
-                                "\"none\", \"sigmoid\", \"tanh\" or \"softmax\"");
+                                Literals.Alternatives(new[] { "none", "sigmoid", "tanh", "softmax" }));
                             activation = null;
                             break;
                     }

@@ -16,7 +16,7 @@ public sealed class DerivedNumericsTests
     public static TheoryData<string, KernelPath> ModelsAndPaths()
     {
         var data = new TheoryData<string, KernelPath>();
-        foreach (string model in new[] { "lstm_head_softmax", "gru_bidir_head_sigmoid", "rnn_leaky_deep", "rnn_relu_bidir3_head_tanh", "lstm_wide_head", "gru_nobias_bidir" })
+        foreach (string model in new[] { "lstm_head_softmax", "gru_bidir_head_sigmoid", "rnn_leaky_deep", "rnn_relu_bidir3_head_tanh", "lstm_wide_head", "gru_nobias_bidir", "gru_same_width_deep" })
         {
             foreach (var path in Enum.GetValues<KernelPath>())
             {
@@ -44,6 +44,7 @@ public sealed class DerivedNumericsTests
             "rnn_leaky_deep" => ModelHarness.Run(RnnLeakyDeep.FromSafetensors(weights, path), xs, h0, c0),
             "rnn_relu_bidir3_head_tanh" => ModelHarness.Run(RnnReluBidir3HeadTanh.FromSafetensors(weights, path), xs, h0, c0),
             "lstm_wide_head" => ModelHarness.Run(LstmWideHead.FromSafetensors(weights, path), xs, h0, c0),
+            "gru_same_width_deep" => ModelHarness.Run(GruSameWidthDeep.FromSafetensors(weights, path), xs, h0, c0),
             _ => ModelHarness.Run(GruNobiasBidir.FromSafetensors(weights, path), xs, h0, c0),
         };
 
@@ -81,6 +82,7 @@ public sealed class DerivedNumericsTests
         "rnn_relu_bidir3_head_tanh" => (new ReferenceSpec("rnn_relu", 2, 9, 3, Bidirectional: true, HeadOutput: 17, HeadActivation: "tanh"), RnnReluBidir3HeadTanh.Parameters),
         "lstm_wide_head" => (new ReferenceSpec("lstm", 20, 70, HeadOutput: 2), LstmWideHead.Parameters),
         "gru_nobias_bidir" => (new ReferenceSpec("gru", 3, 5, Bidirectional: true, Bias: false), GruNobiasBidir.Parameters),
+        "gru_same_width_deep" => (new ReferenceSpec("gru", 18, 18, 3, HeadOutput: 3, HeadActivation: "tanh"), GruSameWidthDeep.Parameters),
         _ => throw new ArgumentException(model),
     };
 
@@ -92,6 +94,7 @@ public sealed class DerivedNumericsTests
         "rnn_relu_bidir3_head_tanh" => RnnReluBidir3HeadTanh.FromSafetensors(weights, path),
         "lstm_wide_head" => LstmWideHead.FromSafetensors(weights, path),
         "gru_nobias_bidir" => GruNobiasBidir.FromSafetensors(weights, path),
+        "gru_same_width_deep" => GruSameWidthDeep.FromSafetensors(weights, path),
         _ => throw new ArgumentException(model),
     };
 }

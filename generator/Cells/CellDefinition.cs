@@ -26,6 +26,9 @@ internal abstract record CellDefinition
     /// <summary>The cell's name in prose, for comments and docs, e.g. "LSTM".</summary>
     public abstract string Title { get; }
 
+    /// <summary>"a" or "an", as <see cref="Title"/> is said ("an LSTM", "a GRU").</summary>
+    public abstract string Article { get; }
+
     /// <summary>Gate row blocks per PyTorch weight matrix.</summary>
     public abstract int Gates { get; }
 
@@ -104,8 +107,11 @@ internal interface ISpecFields
     /// <summary>The field's value, or null when the spec does not have it.</summary>
     JsonValue? Field(string name);
 
-    /// <summary>The JSON string in <paramref name="choices"/> that <paramref name="value"/> holds; null after reporting an unknown <paramref name="what"/>.</summary>
-    string? Choice(JsonValue value, string what, params string[] choices);
+    /// <summary>The activation in <paramref name="choices"/> that <paramref name="value"/> names; null after reporting an unknown <paramref name="what"/> (ERNN004).</summary>
+    string? Activation(JsonValue value, string what, params string[] choices);
+
+    /// <summary>The JSON string in <paramref name="choices"/> that <paramref name="value"/> holds; null after reporting an invalid <paramref name="name"/> (ERNN006).</summary>
+    string? OneOf(JsonValue value, string name, params string[] choices);
 
     /// <summary>A finite number &gt;= 0; null after reporting an invalid value.</summary>
     float? NonNegativeNumber(JsonValue value, string name);

@@ -9,8 +9,7 @@ internal static class Cells
     public static readonly CellReader[] All = { RnnCell.Reader, LstmCell.Reader, GruCell.Reader };
 
     /// <summary>The "cell" values, for messages: "rnn", "lstm" or "gru".</summary>
-    public static string Names =>
-        string.Join(", ", All.Take(All.Length - 1).Select(c => "\"" + c.Name + "\"")) + " or \"" + All[All.Length - 1].Name + "\"";
+    public static string Names => Emit.Literals.Alternatives(All.Select(c => c.Name).ToArray());
 
     /// <summary>Every cell-specific field, for the list of known spec fields.</summary>
     public static IEnumerable<string> FieldNames => All.SelectMany(c => c.Fields).Select(f => f.Name).Distinct();

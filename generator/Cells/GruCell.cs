@@ -19,6 +19,8 @@ internal sealed record GruCell : CellDefinition
 
     public override string Title => "GRU";
 
+    public override string Article => "a";
+
     public override int Gates => 3;
 
     public override string GateOrder => "r, z, n";
@@ -30,7 +32,7 @@ internal sealed record GruCell : CellDefinition
     public override string Operator => "GruPointwise";
 
     public override string Activate(VectorWidth width, int units) =>
-        $"GruPointwise.Activate<{width.PointwiseArguments}>(ref pre, ref h, {Literals.Int(units)}, PaddedHidden);";
+        $"GruPointwise.Activate<{width.PointwiseArguments}>(ref pre, ref h, units: {Literals.Int(units)}, PaddedHidden);";
 
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"GruPointwise.Record<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, {a[3]}, ref h, ref tape, ref hNew, {unit}, PaddedHidden);";

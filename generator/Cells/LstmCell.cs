@@ -17,6 +17,8 @@ internal sealed record LstmCell : CellDefinition
 
     public override string Title => "LSTM";
 
+    public override string Article => "an";
+
     public override int Gates => 4;
 
     public override string GateOrder => "i, f, g, o";
@@ -28,7 +30,7 @@ internal sealed record LstmCell : CellDefinition
     public override string Operator => "LstmPointwise";
 
     public override string Activate(VectorWidth width, int units) =>
-        $"LstmPointwise.Activate<{width.PointwiseArguments}>(ref pre, ref c, ref h, {Literals.Int(units)}, PaddedHidden);";
+        $"LstmPointwise.Activate<{width.PointwiseArguments}>(ref pre, ref c, ref h, units: {Literals.Int(units)}, PaddedHidden);";
 
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"LstmPointwise.Record<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, {a[3]}, ref c, ref tape, ref hNew, ref cNew, {unit}, PaddedHidden);";

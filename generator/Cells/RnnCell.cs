@@ -30,7 +30,15 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
 
     public override string Kind => "rnn (" + ActivationName + ")";
 
-    public override string Title => ActivationName + " RNN";
+    public override string Title => Activation switch
+    {
+        RecurrentActivation.Tanh => "tanh RNN",
+        RecurrentActivation.Relu => "ReLU RNN",
+        RecurrentActivation.LeakyRelu => "leaky ReLU RNN",
+        _ => throw Unknown(),
+    };
+
+    public override string Article => "a";
 
     public override int Gates => 1;
 
@@ -42,25 +50,28 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
 
     public override string Operator => "RnnPointwise";
 
+    // The spec's name of the activation.
     private string ActivationName => Activation switch
     {
+        RecurrentActivation.Tanh => "tanh",
         RecurrentActivation.Relu => "relu",
         RecurrentActivation.LeakyRelu => "leaky_relu",
-        _ => "tanh",
+        _ => throw Unknown(),
     };
 
     // The runtime's activation type, and the slope argument it takes (0 when it has none).
     private string TypeArguments(VectorWidth width) => width.PointwiseArguments + ", " + Activation switch
     {
+        RecurrentActivation.Tanh => "TanhActivation",
         RecurrentActivation.Relu => "ReluActivation",
         RecurrentActivation.LeakyRelu => "LeakyReluActivation",
-        _ => "TanhActivation",
+        _ => throw Unknown(),
     };
 
     private string Slope => Activation == RecurrentActivation.LeakyRelu ? Literals.Float(NegativeSlope) : "0f";
 
     public override string Activate(VectorWidth width, int units) =>
-        $"RnnPointwise.Activate<{TypeArguments(width)}>(ref pre, ref h, {Literals.Int(units)}, {Slope});";
+        $"RnnPointwise.Activate<{TypeArguments(width)}>(ref pre, ref h, units: {Literals.Int(units)}, {Slope});";
 
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"RnnPointwise.Record<{TypeArguments(width)}>({a[0]}, ref tape, ref hNew, {unit}, {Slope});";
@@ -73,9 +84,10 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
         w.Line($"float a = {dots.Sum(0)};");
         w.Line(Activation switch
         {
+            RecurrentActivation.Tanh => "scratch[j] = Tanh(a);",
             RecurrentActivation.Relu => "scratch[j] = a < 0f ? 0f : a;",
             RecurrentActivation.LeakyRelu => $"scratch[j] = a > 0f ? a : a * {Literals.Float(NegativeSlope)};",
-            _ => "scratch[j] = Tanh(a);",
+            _ => throw Unknown(),
         });
     }
 
@@ -85,7 +97,7 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
         var activationValue = spec.Field(ActivationField);
         if (activationValue is not null)
         {
-            switch (spec.Choice(activationValue, "rnn activation", "tanh", "relu", "leaky_relu"))
+            switch (spec.Activation(activationValue, "rnn activation", "tanh", "relu", "leaky_relu"))
             {
                 case "tanh": activation = RecurrentActivation.Tanh; break;
                 case "relu": activation = RecurrentActivation.Relu; break;
@@ -114,4 +126,7 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
 
         return new RnnCell(activation, slope);
     }
+
+    // Every switch names every activation: a new one that is not handled everywhere fails loudly, never as tanh.
+    private System.ArgumentOutOfRangeException Unknown() => new(nameof(Activation), Activation, "an activation this cell does not handle");
 }

@@ -45,6 +45,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     private void EmitStepAndRun()
     {
         _w.Lines("""
+            // Step and Run behind their argument checks: one step through every layer (StepCore) at a time.
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void Step(PackedWeights weights, ReadOnlySpan<float> x, ref Model.State state, Span<float> y)
             {
@@ -57,7 +58,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             {
                 int steps = xs.Length / Model.InputSize;
                 if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
-                if (ys.Length != steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
                 ref float x = ref MemoryMarshal.GetReference(xs);
                 ref float y = ref MemoryMarshal.GetReference(ys);
                 ref float values = ref state.Values;
@@ -93,40 +94,56 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
     private void EmitBidirectionalRun()
     {
-        int buffers = Math.Min(2, Spec.Layers - 1 + (Spec.Head is null ? 0 : 1));
+        int buffers = _model.RunBuffers;
         string output = Spec.Head is null
             ? "ref float output = ref layer == Model.LayerCount - 1 ? ref MemoryMarshal.GetReference(ys) : ref Unsafe.Add(ref work, (layer % 2) * steps * Model.LayerOutputSize);"
             : "ref float output = ref Unsafe.Add(ref work, (layer % 2) * steps * Model.LayerOutputSize);";
+        if (buffers == 0)
+        {
+            _w.Lines("""
+                // One layer without a head writes straight into ys: no workspace.
+                public static int RunWorkspaceLength(int steps) => 0;
+
+                public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys) => Run(weights, xs, ref state, ys, default);
+
+                """);
+        }
+        else
+        {
+            _w.Lines($$"""
+                // {{ModelFacts.Plural(buffers, "buffer")}} of T × LayerOutputSize floats (an overflowing T is refused, not wrapped).
+                public static int RunWorkspaceLength(int steps) => checked({{Literals.Int(buffers)}} * steps * Model.LayerOutputSize);
+
+                public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
+                {
+                    int length = RunWorkspaceLength(xs.Length / Model.InputSize);
+                    if (length == 0)
+                    {
+                        Run(weights, xs, ref state, ys, default);
+                        return;
+                    }
+
+                    float[] rented = ArrayPool<float>.Shared.Rent(length);
+                    try
+                    {
+                        Run(weights, xs, ref state, ys, rented);
+                    }
+                    finally
+                    {
+                        ArrayPool<float>.Shared.Return(rented);
+                    }
+                }
+
+                """);
+        }
+
         _w.Lines($$"""
-            // Layers read the whole output of the layer below, so a sequence needs {{Literals.Int(buffers)}} buffer(s) of T × LayerOutputSize floats.
-            public static int RunWorkspaceLength(int steps) => {{Literals.Int(buffers)}} * steps * Model.LayerOutputSize;
-
-            public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
-            {
-                int length = RunWorkspaceLength(xs.Length / Model.InputSize);
-                if (length == 0)
-                {
-                    Run(weights, xs, ref state, ys, default);
-                    return;
-                }
-
-                float[] rented = ArrayPool<float>.Shared.Rent(length);
-                try
-                {
-                    Run(weights, xs, ref state, ys, rented);
-                }
-                finally
-                {
-                    ArrayPool<float>.Shared.Return(rented);
-                }
-            }
-
             // Each layer runs forward over the sequence, then backward, each direction writing its half of every step's output.
             public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys, Span<float> workspace)
             {
                 int steps = xs.Length / Model.InputSize;
                 if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
-                if (ys.Length != steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
                 if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.Length(nameof(workspace), "at least RunWorkspaceLength(steps)", workspace.Length); }
                 if (steps == 0)
                 {
@@ -181,7 +198,6 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     {
         bool cell = _model.Cell.HasCellState;
         _w.Line("// One layer and direction (slot = layer × DirectionCount + direction), one step: the tiles read all of h before the new h is written in place.");
-        _w.Line("// The kernels are calls of their own (NoInlining): inlined into Step or Run, they left the JIT no budget to inline the activations.");
         _w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
         using (_w.Open("private static void LayerStep(PackedWeights weights, int slot, ref float x, ref float values)"))
         {

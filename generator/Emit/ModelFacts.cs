@@ -83,8 +83,8 @@ internal sealed class ModelFacts
         Cell = spec.Cell;
         PaddedHidden = KernelLayout.Padded(spec.Hidden);
         StateSlots = spec.Layers * spec.Directions;
-        LayerShapes = new[] { spec.Input, spec.LayerOutput }
-            .Take(spec.Layers > 1 ? 2 : 1)
+        LayerShapes = Enumerable.Range(0, Math.Min(2, spec.Layers))
+            .Select(layer => KernelLayout.LayerInput(layer, spec.Input, spec.Hidden, spec.Directions))
             .Distinct()
             .Select(input => new KernelShape(KernelKind.Layer, input, spec.Hidden, spec.Hidden, spec.Cell.Slots))
             .ToArray();
@@ -92,7 +92,7 @@ internal sealed class ModelFacts
     }
 
     /// <summary>The head's one accumulator: a row of weight_ih (head.weight), no recurrent part.</summary>
-    public static readonly Slot[] HeadSlots = { new("y", 0, -1) };
+    public static readonly Slot[] HeadSlots = { new("y", KernelLayout.HeadInputBlock, KernelLayout.HeadRecurrentBlock) };
 
     public ModelSpec Spec { get; }
 
@@ -125,6 +125,12 @@ internal sealed class ModelFacts
     /// <summary>Floats of the state struct.</summary>
     public int StateLength => ScratchOffset + ScratchLength;
 
+    /// <summary>
+    /// Sequence buffers a bidirectional Run needs: layers read the whole output of the layer below (and the head the top
+    /// layer's), so up to two alternate; a single layer without a head writes straight into ys and needs none.
+    /// </summary>
+    public int RunBuffers => Spec.Bidirectional ? Math.Min(2, Spec.Layers - 1 + (Spec.Head is null ? 0 : 1)) : 0;
+
     /// <summary>Block index of the head among the packed blocks.</summary>
     public int HeadBlock => StateSlots;
 
@@ -139,9 +145,8 @@ internal sealed class ModelFacts
         get
         {
             var s = Spec;
-            string noun = (s.Bidirectional ? "bidirectional " : string.Empty) + Cell.Title;
-            string article = "aeiou".IndexOf(char.ToLowerInvariant(noun[0])) >= 0 || noun.StartsWith("LSTM", StringComparison.Ordinal) ? "an" : "a";
-            string text = $"{article} {noun} ({Plural(s.Input, "input")}, {Plural(s.Hidden, "hidden unit")}, {Plural(s.Layers, "layer")}";
+            string noun = s.Bidirectional ? "a bidirectional " + Cell.Title : Cell.Article + " " + Cell.Title;
+            string text = $"{noun} ({Plural(s.Input, "input")}, {Plural(s.Hidden, "hidden unit")}, {Plural(s.Layers, "layer")}";
             if (!s.Bias)
             {
                 text += ", no bias";

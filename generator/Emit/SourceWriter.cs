@@ -38,12 +38,12 @@ internal sealed class SourceWriter
     }
 
     /// <summary>Writes <paramref name="header"/>, then '{', and indents until the returned scope is disposed (which writes '}').</summary>
-    public Block Open(string header, string closing = "}")
+    public Block Open(string header)
     {
         Line(header);
         Line("{");
         _indent++;
-        return new Block(this, closing);
+        return new Block(this, "}");
     }
 
     /// <summary>Writes '{' and indents; for blocks whose end the caller writes elsewhere with <see cref="Close"/>.</summary>
@@ -54,12 +54,12 @@ internal sealed class SourceWriter
         return this;
     }
 
-    /// <summary>Outdents and writes <paramref name="closing"/>, ending a block begun with <see cref="Open()"/>.</summary>
-    public SourceWriter Close(string closing = "}")
+    /// <summary>Outdents and writes '}', ending a block begun with <see cref="Open()"/>.</summary>
+    public SourceWriter Close()
     {
         _indent--;
         TrimBlankLine();
-        return Line(closing);
+        return Line("}");
     }
 
     /// <summary>Indents the lines written until the returned scope is disposed.</summary>

@@ -1,3 +1,5 @@
+using Embedded.Rnn.Generator.Layout;
+
 namespace Embedded.Rnn.Generator.Emit;
 
 /// <summary>
@@ -28,12 +30,12 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
             /// A value type with no references: keep one per sensor or stream; all may share one model instance.
             /// <c>default</c> is the zero state.
             /// </summary>
-            [global::System.CodeDom.Compiler.GeneratedCode("Embedded.Rnn.Generator", "1.0.0")]
+            [global::System.CodeDom.Compiler.GeneratedCode({{RnnGenerator.Emitter.GeneratedCodeArguments}})]
             """);
         using (_w.Open("public struct State : global::Embedded.Rnn.IRnnState"))
         {
             _w.Lines($$"""
-                // h of every layer and direction{{(cell ? ", then c" : string.Empty)}}, then the scratch a step works in; each part padded to whole 16-float vectors.
+                // h of every layer and direction{{(cell ? ", then c" : string.Empty)}}, then the scratch a step works in; each part padded to whole {{Literals.Int(KernelLayout.StatePadding)}}-float vectors.
                 private Buffer _buffer;
 
                 /// <summary>The hidden state h of a layer and direction (HiddenSize values), readable and writable.</summary>
@@ -84,7 +86,7 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
     public void EmitKernelSide()
     {
         bool cell = _model.Cell.HasCellState;
-        _w.Line($"// The state: h of every layer and direction{(cell ? ", then c" : string.Empty)}, then the scratch; HiddenSize padded to whole 16-float vectors.");
+        _w.Line($"// The state: h of every layer and direction{(cell ? ", then c" : string.Empty)}, then the scratch; HiddenSize padded to whole {Literals.Int(KernelLayout.StatePadding)}-float vectors.");
         _w.Line($"private const int PaddedHidden = {Literals.Int(_model.PaddedHidden)};");
         if (cell)
         {

@@ -37,8 +37,8 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         bool layer = shape.Kind == KernelKind.Layer;
         string[] names = variant switch
         {
-            KernelVariant.Backward when layer => new[] { "w", "g", "x", "h", "c", "tape", "dh", "dc", "dx", "dhPrev" },
-            KernelVariant.Backward => new[] { "w", "g", "x", "dz", "dx" },
+            KernelVariant.Backward when layer => new[] { "w", "dw", "x", "h", "c", "tape", "dh", "dc", "dx", "dhPrev" },
+            KernelVariant.Backward => new[] { "w", "dw", "x", "dz", "dx" },
             KernelVariant.Record => new[] { "w", "x", "h", "c", "tape", "hNew", "cNew" },
             _ when !layer => new[] { "w", "x", "pre" },
             // A layer's inference tiles only read h; the kernel also passes c on to the cell's step when there is one.
@@ -56,6 +56,8 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         _w.Line("// " + Summary(shape, width, variant, block));
         if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
         {
+            // A call of its own: inlined through Step or Run (which inline their layer step), the kernel left the JIT no
+            // budget to inline the activations of the pointwise step, and ExpOperator became a call per vector.
             _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
         }
 
@@ -67,7 +69,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
                 {
                     "unit" => unit,
                     // The packed weights and gradients advance to the tile's start.
-                    "w" or "g" when tileOffset != "0" => $"ref Unsafe.Add(ref {name}, {tileOffset})",
+                    "w" or "dw" when tileOffset != "0" => $"ref Unsafe.Add(ref {name}, {tileOffset})",
                     _ => "ref " + name,
                 });
                 return $"{shape.TileName(width, chunks, variant)}({string.Join(", ", arguments)});";
@@ -104,7 +106,8 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         }
     }
 
-    // "Layer with 8 inputs on Vector512: 2 tiles of 16 units × (i, f, g, o), then the LSTM's pointwise step."
+    // e.g. "One step of a layer with 8 input and 32 recurrent columns on Vector512: 1 tile of 32 units × (i, f, g, o), then
+    // the LSTM's pointwise step."
     private string Summary(KernelShape shape, VectorWidth width, KernelVariant variant, BlockLayout block)
     {
         string tiles = block.RemainderChunks == 0
@@ -112,10 +115,16 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             : block.FullTiles == 0
                 ? $"1 tile of {Literals.Int(block.RemainderChunks * width.Lanes)} units"
                 : ModelFacts.Plural(block.FullTiles, "tile") + $" of {Literals.Int(block.ChunksPerTile * width.Lanes)} units and 1 of {Literals.Int(block.RemainderChunks * width.Lanes)}";
+        if (block.Chunks * width.Lanes != shape.Units)
+        {
+            // Units past the real ones are padding: zero weights and bias, so they stay zero.
+            tiles += $" ({Literals.Int(shape.Units)} real, padded to whole vectors)";
+        }
+
         string slots = string.Join(", ", shape.Slots.Select(s => s.Name));
         if (shape.Kind == KernelKind.Head)
         {
-            string what = variant == KernelVariant.Backward ? "back-propagates the dense head" : "the dense head's pre-activations";
+            string what = variant == KernelVariant.Backward ? "Back-propagates the dense head" : "The dense head's pre-activations";
             return $"{what} on {width.Name} ({Literals.Int(shape.Input)} inputs → {Literals.Int(shape.Units)} outputs): {tiles}.";
         }
 
@@ -132,11 +141,14 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     {
         string units = tile.Chunks * width.Lanes == 1 ? "Unit unit" : $"Units unit .. unit + {Literals.Int(tile.Chunks * width.Lanes - 1)}";
         string columns = shape.Recurrent > 0 ? $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns" : $"{Literals.Int(shape.Input)} input columns";
+        int sets = variant == KernelVariant.Backward ? 1 : PartialSums(shape, tile.Chunks);
+        string first = sets > 1 ? shape.Slots[shape.RecurrentSlots[0]].Name + "0" : string.Empty;
+        string chains = sets > 1 ? $"; the recurrent columns take turns over {Literals.Int(sets)} partial sums ({first}, {first}_1, ...: shorter dependency chains)" : string.Empty;
         _w.Line("// " + units + " of " + string.Join(", ", shape.Slots.Select(s => s.Name)) + variant switch
         {
             KernelVariant.Backward => $": the pointwise backward step, then the gradients of the bias and {columns}, and of their inputs.",
-            KernelVariant.Record => $": the bias plus {columns}, then the {_model.Cell.Title}'s forward step keeping the tape.",
-            _ => $": the bias plus {columns}, into pre.",
+            KernelVariant.Record => $": the bias plus {columns}{chains}, then the {_model.Cell.Title}'s forward step keeping the tape.",
+            _ => $": the bias plus {columns}{chains}, into pre.",
         });
         using (_w.Open($"private static void {shape.TileName(width, tile.Chunks, variant)}({Parameters(shape, variant, tile: true)})"))
         {
@@ -170,14 +182,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
         if (shape.Recurrent > 0)
         {
-            // Small tiles are latency-bound: the recurrent columns are one FMA chain per accumulator, on the
-            // step-to-step critical path. Spread them over independent partial sums while registers allow.
-            int sets = 1;
-            while (sets < 4 && 2 * sets <= shape.Recurrent &&
-                   chunks * (slots.Count + (2 * sets - 1) * shape.RecurrentSlots.Length) <= KernelLayout.TargetAccumulators)
-            {
-                sets *= 2;
-            }
+            int sets = PartialSums(shape, chunks);
 
             if (shape.Recurrent > FullUnrollLimit)
             {
@@ -247,7 +252,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             for (int s = 0; s < slots.Count; s++)
             {
                 string at = Literals.Int(tile.Bias(k, s));
-                _w.Line(width.Store($"{width.Load("g", at)} + d{Accumulator(shape, s, k)}", "g", at));
+                _w.Line(width.Store($"{width.Load("dw", at)} + d{Accumulator(shape, s, k)}", "dw", at));
             }
         }
 
@@ -256,6 +261,20 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             EmitColumns(width, "h", "dhPrev", shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets: 1);
         }
+    }
+
+    // Small tiles are latency-bound: the recurrent columns are one FMA chain per accumulator, on the step-to-step
+    // critical path. Spread them over independent partial sums (1, 2 or 4 sets) while registers allow.
+    private static int PartialSums(KernelShape shape, int chunks)
+    {
+        int sets = 1;
+        while (sets < 4 && 2 * sets <= shape.Recurrent &&
+               chunks * (shape.Slots.Count + (2 * sets - 1) * shape.RecurrentSlots.Length) <= KernelLayout.TargetAccumulators)
+        {
+            sets *= 2;
+        }
+
+        return sets;
     }
 
     // An accumulator: the slot's name and the chunk, e.g. i0, nh1, y2.
@@ -293,7 +312,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
                     else
                     {
                         string d = "d" + slots[s].Name + Literals.Int(k);
-                        string gradients = weights == "w" ? "g" : "gj";
+                        string gradients = weights == "w" ? "dw" : "dwj";
                         _w.Line(width.Store(width.MultiplyAdd(d, name, width.Load(gradients, at)), gradients, at));
                         _w.Line(first ? $"var {sum} = {weight} * {d};" : $"{sum} = {width.MultiplyAdd(weight, d, sum)};");
                         first = false;
@@ -325,7 +344,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             _w.Line($"ref Weight wj = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
             if (target is not null)
             {
-                _w.Line($"ref float gj = ref Unsafe.Add(ref g, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
+                _w.Line($"ref float dwj = ref Unsafe.Add(ref dw, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
             }
 
             for (int u = 0; u < UnrollFactor; u++)

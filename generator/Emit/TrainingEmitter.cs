@@ -18,6 +18,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         _w.Line("// Training: the tape of one step, per layer and direction, is the cell's (its operator writes and reads it).");
         _w.Line($"public const int TapeLength = {_model.Cell.Operator}.TapeValues * PaddedHidden;");
         _w.Line();
+        _w.Line("// Training's forward step of one layer and direction (ITrainableRnnModel.ForwardStep): the path's record kernel.");
         using (_w.Open("public static void ForwardStep(PackedWeights weights, int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew)"))
         {
             _w.Line("int slot = Slot(layer, direction);");
@@ -27,20 +28,22 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Line();
+        _w.Line("// Backward through one step of one layer and direction (ITrainableRnnModel.BackwardStep): the path's backward kernel.");
         using (_w.Open("public static void BackwardStep(PackedWeights weights, int layer, int direction, Span<float> gradient, ref float x, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)"))
         {
             _w.Line("int slot = Slot(layer, direction);");
             _w.Line("if (gradient.Length != weights.BlockLengths[slot]) { RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }");
             _w.Line("ref Weight w = ref weights.Block(slot);");
-            _w.Line("ref float g = ref MemoryMarshal.GetReference(gradient);");
+            _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
             _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
-                $"{shape.Name(width, KernelVariant.Backward)}(ref w, ref g, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);"));
+                $"{shape.Name(width, KernelVariant.Backward)}(ref w, ref dw, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);"));
         }
 
         _w.Line();
         if (head is null)
         {
             _w.Lines("""
+                // The trainer asks for the head only when the model has one.
                 public static void HeadForward(PackedWeights weights, ref float input, ref float preActivation) => throw new InvalidOperationException("The model has no head.");
 
                 public static void HeadBackward(PackedWeights weights, Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput) =>
@@ -50,6 +53,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         }
         else
         {
+            _w.Line("// The head's pre-activations for the trainer (ITrainableRnnModel.HeadForward): the path's inference kernel.");
             using (_w.Open("public static void HeadForward(PackedWeights weights, ref float input, ref float preActivation)"))
             {
                 _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
@@ -57,12 +61,13 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             }
 
             _w.Line();
+            _w.Line("// Backward through the head (ITrainableRnnModel.HeadBackward): the path's backward kernel.");
             using (_w.Open("public static void HeadBackward(PackedWeights weights, Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput)"))
             {
                 _w.Line("if (gradient.Length != weights.BlockLengths[HeadBlock]) { RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }");
                 _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
-                _w.Line("ref float g = ref MemoryMarshal.GetReference(gradient);");
-                _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Backward)}(ref w, ref g, ref input, ref dPreActivation, ref dInput);");
+                _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
+                _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Backward)}(ref w, ref dw, ref input, ref dPreActivation, ref dInput);");
             }
 
             _w.Line();

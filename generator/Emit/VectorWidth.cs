@@ -12,7 +12,6 @@ internal sealed class VectorWidth
 {
     private VectorWidth(KernelPath path)
     {
-        Path = path;
         Name = path.ToString();
         Lanes = KernelLayout.Lanes(path);
         Type = Lanes == 1 ? "float" : Name + "<float>";
@@ -20,8 +19,6 @@ internal sealed class VectorWidth
 
     /// <summary>Every path, widest first (the order kernels are emitted and chosen in).</summary>
     public static readonly VectorWidth[] All = KernelLayout.WidestFirst.Select(p => new VectorWidth(p)).ToArray();
-
-    public KernelPath Path { get; }
 
     /// <summary>"Vector512", ..., "Scalar": the KernelPath member and the suffix of this path's kernels.</summary>
     public string Name { get; }
@@ -50,6 +47,13 @@ internal sealed class VectorWidth
     {
         WeightStorage.Float32 => Load(reference, offset),
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no load step for this weight storage"),
+    };
+
+    /// <summary>The C# type packed weights are stored in (the generated <c>Weight</c> alias).</summary>
+    public static string WeightType(WeightStorage storage) => storage switch
+    {
+        WeightStorage.Float32 => "System.Single",
+        _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no C# type for this weight storage"),
     };
 
     public string Store(string value, string reference, string offset) =>

@@ -21,6 +21,10 @@ public partial class LstmWideHead { }
 [RnnModel("Models/gru_nobias_bidir.rnn.json")]
 public partial class GruNobiasBidir { }
 
+// Input = hidden: every layer runs one kernel; 18 columns: rolled loops with a remainder, and remainder tiles.
+[RnnModel("Models/gru_same_width_deep.rnn.json")]
+public partial class GruSameWidthDeep { }
+
 // Small models the trainer tests train.
 
 [RnnModel("Models/gru_tiny_regression.rnn.json")]
