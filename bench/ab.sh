@@ -2,9 +2,11 @@
 # A/B timing of streaming Step and Run (T = 100) between a base commit and the working tree, in one run on one machine:
 #   bash bench/ab.sh BASE [ROUNDS]        e.g. bash bench/ab.sh 6000eed 5
 # Builds bench/Embedded.Rnn.Bench.Aot (the Step/Run timing program, JIT) at BASE (in a temporary worktree) and here, then
-# runs the two alternately ROUNDS times (base, new, base, new, ...) so that drift on a shared host hits both alike.
-# Each run reports, per model, the median of 15 rounds of ~20 ms; the table gives, per side, the median of those medians
-# over the ROUNDS runs, and new / base. Extra environment (e.g. DOTNET_EnableAVX512F=0) applies to both sides.
+# runs the two alternately ROUNDS times (base, new, base, new, ...) so that drift on a shared host hits both alike, each
+# pinned to the same core. Each run reports, per model, the median of 15 rounds of ~20 ms. A process's JIT output and
+# code placement vary from run to run (a model can settle at one of two speeds for a whole run), so the table gives,
+# per side, the median of those medians over the ROUNDS runs and new / base, then the same for the fastest run.
+# Extra environment (e.g. DOTNET_EnableAVX512F=0) applies to both sides.
 set -euo pipefail
 base=${1:?usage: bash bench/ab.sh BASE [ROUNDS]}
 rounds=${2:-5}
@@ -16,14 +18,14 @@ dotnet build -c Release "$work/base/bench/Embedded.Rnn.Bench.Aot" -o "$work/base
 dotnet build -c Release bench/Embedded.Rnn.Bench.Aot -o "$work/new-bin" -nologo -v q >/dev/null
 for ((r = 1; r <= rounds; r++)); do
   for side in base new; do
-    dotnet "$work/$side-bin/Embedded.Rnn.Bench.Aot.dll" | grep '^| [a-z]*_i' >"$work/$side.$r"
+    taskset -c 1 dotnet "$work/$side-bin/Embedded.Rnn.Bench.Aot.dll" | grep '^| [a-z]*_i' >"$work/$side.$r"
   done
   echo "round $r of $rounds done" >&2
 done
 head -n 3 <(dotnet "$work/new-bin/Embedded.Rnn.Bench.Aot.dll" rnn_i1_h8) | sed -n 1,2p
 echo
-echo "| model | Step base ns | Step new ns | new / base | Run/step base ns | Run/step new ns | new / base |"
-echo "|---|--:|--:|--:|--:|--:|--:|"
+echo "| model | Step base ns | Step new ns | new / base | fastest run: new / base | Run/step base ns | Run/step new ns | new / base | fastest run: new / base |"
+echo "|---|--:|--:|--:|--:|--:|--:|--:|--:|"
 python3 - "$work" "$rounds" <<'EOF'
 import statistics, sys
 work, rounds = sys.argv[1], int(sys.argv[2])
@@ -38,5 +40,7 @@ base, new = load("base"), load("new")
 for model in base:
     b_step = statistics.median(s for s, _ in base[model]); n_step = statistics.median(s for s, _ in new[model])
     b_run = statistics.median(r for _, r in base[model]); n_run = statistics.median(r for _, r in new[model])
-    print(f"| {model} | {b_step:,.1f} | {n_step:,.1f} | {n_step / b_step:.3f} | {b_run:,.1f} | {n_run:,.1f} | {n_run / b_run:.3f} |")
+    fast_step = min(s for s, _ in new[model]) / min(s for s, _ in base[model])
+    fast_run = min(r for _, r in new[model]) / min(r for _, r in base[model])
+    print(f"| {model} | {b_step:,.1f} | {n_step:,.1f} | {n_step / b_step:.3f} | {fast_step:.3f} | {b_run:,.1f} | {n_run:,.1f} | {n_run / b_run:.3f} | {fast_run:.3f} |")
 EOF
