@@ -2,8 +2,8 @@
 # A/B timing of streaming Step and Run (T = 100) between a base commit and the working tree, in one run on one machine:
 #   bash bench/ab.sh BASE [ROUNDS]        e.g. bash bench/ab.sh 6000eed 5
 # Builds bench/Embedded.Rnn.Bench.Aot (the Step/Run timing program, JIT) at BASE (in a temporary worktree) and here, then
-# runs the two alternately ROUNDS times (base, new, base, new, ...) so that drift on a shared host hits both alike, each
-# pinned to the same core. Each run reports, per model, the median of 15 rounds of ~20 ms. A process's JIT output and
+# runs the two alternately ROUNDS times (base, new, base, new, ...) so that drift on a shared host hits both alike (not
+# pinned to a core: the JIT's tier-1 compilation runs on a thread of its own). Each run reports, per model, the median of 15 rounds of ~20 ms. A process's JIT output and
 # code placement vary from run to run (a model can settle at one of two speeds for a whole run), so the table gives,
 # per side, the median of those medians over the ROUNDS runs and new / base, then the same for the fastest run.
 # Extra environment (e.g. DOTNET_EnableAVX512F=0) applies to both sides.
@@ -18,7 +18,7 @@ dotnet build -c Release "$work/base/bench/Embedded.Rnn.Bench.Aot" -o "$work/base
 dotnet build -c Release bench/Embedded.Rnn.Bench.Aot -o "$work/new-bin" -nologo -v q >/dev/null
 for ((r = 1; r <= rounds; r++)); do
   for side in base new; do
-    taskset -c 1 dotnet "$work/$side-bin/Embedded.Rnn.Bench.Aot.dll" | grep '^| [a-z]*_i' >"$work/$side.$r"
+    dotnet "$work/$side-bin/Embedded.Rnn.Bench.Aot.dll" | grep '^| [a-z]*_i' >"$work/$side.$r"
   done
   echo "round $r of $rounds done" >&2
 done
