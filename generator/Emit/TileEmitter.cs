@@ -338,13 +338,23 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             return;
         }
 
+        // The section's start is a local of its own, not folded into the index: the JIT then forms each column's
+        // address as base + j·stride and the loads as [address + constant]. Folded, it computes base + 4·(j·stride) +
+        // offset per column and GRU (32, 128) on Vector512 ran 6-9 % slower (bench/RESULTS.md, issue 13).
         int main = columns - columns % UnrollFactor;
+        string section = "w" + source, gradientSection = "dw" + source;
+        _w.Line($"ref Weight {section} = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)});");
+        if (target is not null)
+        {
+            _w.Line($"ref float {gradientSection} = ref Unsafe.Add(ref dw, {Literals.Int(sectionOffset)});");
+        }
+
         using (_w.Open($"for (nuint j = 0; j < {Literals.Int(main)}; j += {Literals.Int(UnrollFactor)})"))
         {
-            _w.Line($"ref Weight wj = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
+            _w.Line($"ref Weight wj = ref Unsafe.Add(ref {section}, j * {Literals.Int(stride)});");
             if (target is not null)
             {
-                _w.Line($"ref float dwj = ref Unsafe.Add(ref dw, {Literals.Int(sectionOffset)} + j * {Literals.Int(stride)});");
+                _w.Line($"ref float dwj = ref Unsafe.Add(ref {gradientSection}, j * {Literals.Int(stride)});");
             }
 
             for (int u = 0; u < UnrollFactor; u++)
