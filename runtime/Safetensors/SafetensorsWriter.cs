@@ -94,18 +94,11 @@ public sealed class SafetensorsWriter
         return result;
     }
 
-    /// <summary>Writes the file to <paramref name="path"/> (through a temporary file, then a rename).</summary>
-    public void Save(string path)
-    {
-        string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            stream.Write(ToArray());
-            stream.Flush(flushToDisk: true);
-        }
-
-        File.Move(temporary, path, overwrite: true);
-    }
+    /// <summary>
+    /// Writes the file to <paramref name="path"/> so that a crash or power cut leaves the old file or the new one, never a
+    /// torn one: a temporary file, flushed to the disk, renamed over the path, then the directory flushed (Linux).
+    /// </summary>
+    public void Save(string path) => DurableFile.Write(path, ToArray());
 
     private void Check(string name, int count, long[] shape)
     {

@@ -14,8 +14,9 @@ namespace Embedded.Rnn.Training;
 /// (<see cref="IOptimizer.WriteState"/>); <c>best.</c> + name for the best weights early stopping keeps.</item>
 /// </list>
 /// Entries are found by name, so their order in the file does not matter. SafetensorsWriter.Save writes a
-/// temporary file, flushes it to disk and renames it over the old one: a crash at any moment leaves either the
-/// previous checkpoint or the new one, whole (CrashResumeTests kills a trainer to check this).
+/// temporary file, flushes it to disk, renames it over the old one and flushes the directory: a crash or a power cut at
+/// any moment leaves either the previous checkpoint or the new one, whole (CrashResumeTests kills a trainer to check
+/// this; .ci/durability-check.sh checks the order of the system calls).
 /// </summary>
 internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, ulong seed)
 {
