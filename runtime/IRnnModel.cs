@@ -14,12 +14,16 @@ public readonly record struct RnnShape(string Cell, int InputSize, int HiddenSiz
 /// <summary>The state of one sequence of a generated model (implemented by its nested <c>State</c> struct).</summary>
 public interface IRnnState
 {
-    /// <summary>The hidden state h of a layer and direction, readable and writable.</summary>
+    /// <summary>The hidden state h of a layer and direction (HiddenSize values), readable and writable.</summary>
+    /// <param name="layer">The layer, from 0.</param>
+    /// <param name="direction">0, or 1 for the reverse direction.</param>
     /// <exception cref="ArgumentOutOfRangeException">layer or direction is out of range.</exception>
     [UnscopedRef]
     Span<float> Hidden(int layer, int direction = 0);
 
-    /// <summary>The cell state c of a layer and direction (LSTM models).</summary>
+    /// <summary>The cell state c of a layer and direction (HiddenSize values; LSTM models), readable and writable.</summary>
+    /// <param name="layer">The layer, from 0.</param>
+    /// <param name="direction">0, or 1 for the reverse direction.</param>
     /// <exception cref="NotSupportedException">The model's cell has no cell state (rnn, gru).</exception>
     /// <exception cref="ArgumentOutOfRangeException">layer or direction is out of range.</exception>
     [UnscopedRef]
@@ -27,6 +31,30 @@ public interface IRnnState
 
     /// <summary>Sets every value to zero.</summary>
     void Reset();
+
+    /// <summary>
+    /// Whether every value of h (and c) is finite. One NaN or infinite input makes the state NaN from then on, and every
+    /// later output with it: check after a step whose input may be bad, and <see cref="Reset"/> the state or put back a
+    /// copy of an earlier one (the state is a value type, so a copy is a snapshot) when this is false.
+    /// </summary>
+    bool IsFinite();
+
+    /// <summary>
+    /// Writes the state to <paramref name="destination"/> (the struct's <c>SavedLength</c> bytes: the model's fingerprint
+    /// and sizes, h and c, a checksum), to carry it across a restart; allocates nothing.
+    /// </summary>
+    /// <param name="destination">At least <c>SavedLength</c> bytes.</param>
+    /// <returns>The bytes written, <c>SavedLength</c>.</returns>
+    /// <exception cref="ArgumentException">destination is shorter than <c>SavedLength</c>.</exception>
+    int WriteTo(Span<byte> destination);
+
+    /// <summary>
+    /// Replaces the state with one <see cref="WriteTo"/> saved. Bytes saved by another model or spec, truncated or
+    /// damaged ones are refused and the state is left as it was.
+    /// </summary>
+    /// <param name="source">Exactly the bytes <see cref="WriteTo"/> wrote.</param>
+    /// <exception cref="System.IO.InvalidDataException">The bytes are not a state of this model, or are damaged.</exception>
+    void ReadFrom(ReadOnlySpan<byte> source);
 }
 
 /// <summary>

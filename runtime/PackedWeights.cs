@@ -70,6 +70,19 @@ public sealed class ModelLayout
     /// <summary>The parameter tensors the model loads, in state_dict order.</summary>
     public IReadOnlyList<ParameterSpec> Parameters { get; }
 
+    /// <summary>The parameters of a safetensors file, checked against <see cref="Parameters"/> (names, shapes, F32).</summary>
+    /// <exception cref="Safetensors.SafetensorsException">The file is malformed or its tensors differ from Parameters.</exception>
+    public float[][] Read(Safetensors.SafetensorsFile file) => StateDictLoader.Load(file, Parameters);
+
+    /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
+    public float[][] Read(string path) => Read(Safetensors.SafetensorsFile.Read(path));
+
+    /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
+    public float[][] Read(Stream stream) => Read(Safetensors.SafetensorsFile.Read(stream));
+
+    /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
+    public float[][] Read(ReadOnlyMemory<byte> bytes) => Read(Safetensors.SafetensorsFile.Parse(bytes));
+
     /// <summary>Packed blocks: one per layer and direction, then one for the head.</summary>
     public int BlockCount => _tensors.BlockCount;
 

@@ -23,6 +23,9 @@ internal abstract record CellDefinition
     /// <summary>The value of the generated <c>CellKind</c> constant, e.g. "lstm" or "rnn (relu)".</summary>
     public abstract string Kind { get; }
 
+    /// <summary>What distinguishes this cell's maths from every other cell's, for the fingerprint of a saved state: <see cref="Kind"/>, plus any parameter the kind leaves open.</summary>
+    public virtual string Identity => Kind;
+
     /// <summary>The cell's name in prose, for comments and docs, e.g. "LSTM".</summary>
     public abstract string Title { get; }
 

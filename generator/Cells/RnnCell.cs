@@ -30,6 +30,8 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
 
     public override string Kind => "rnn (" + ActivationName + ")";
 
+    public override string Identity => Activation == RecurrentActivation.LeakyRelu ? Kind + " slope " + Slope : Kind;
+
     public override string Title => Activation switch
     {
         RecurrentActivation.Tanh => "tanh RNN",

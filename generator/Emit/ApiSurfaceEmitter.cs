@@ -107,7 +107,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
                 _w.Line($"/// <inheritdoc cref=\"FromSafetensors(string, {Rnn}.KernelPath?)\" path=\"/*[not(self::summary)]\"/>");
             }
 
-            _w.Line($"public static {c} FromSafetensors({parameter}, {Rnn}.KernelPath? kernelPath = null) => new({K}.Read({name}), kernelPath);");
+            _w.Line($"public static {c} FromSafetensors({parameter}, {Rnn}.KernelPath? kernelPath = null) => new({K}.Layout.Read({name}), kernelPath);");
             _w.Line();
         }
 

@@ -131,6 +131,31 @@ internal sealed class ModelFacts
     /// </summary>
     public int RunBuffers => Spec.Bidirectional ? Math.Min(2, Spec.Layers - 1 + (Spec.Head is null ? 0 : 1)) : 0;
 
+    /// <summary>Bytes of a saved state (the shared layout's rule).</summary>
+    public int SavedStateLength => KernelLayout.SavedStateLength(StateSlots, Spec.Hidden, Cell.HasCellState);
+
+    /// <summary>
+    /// The fingerprint a saved state carries: FNV-1a (64-bit) of the spec's meaning (cell, sizes, bias, head), so a state
+    /// saved by another spec is refused even when its sizes match. Not the class name (one spec in two classes is one
+    /// model) and not the weights (a retrained model keeps its states' meaning).
+    /// </summary>
+    public ulong Fingerprint
+    {
+        get
+        {
+            var s = Spec;
+            string text = $"{Cell.Identity}|input {Literals.Int(s.Input)}|hidden {Literals.Int(s.Hidden)}|layers {Literals.Int(s.Layers)}|directions {Literals.Int(s.Directions)}|bias {s.Bias}" +
+                (s.Head is null ? "|no head" : $"|head {Literals.Int(s.Head.Output)} {s.Head.Activation}");
+            ulong hash = 14695981039346656037;
+            foreach (char c in text)
+            {
+                hash = (hash ^ c) * 1099511628211;
+            }
+
+            return hash;
+        }
+    }
+
     /// <summary>Block index of the head among the packed blocks.</summary>
     public int HeadBlock => StateSlots;
 

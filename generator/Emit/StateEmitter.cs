@@ -19,11 +19,6 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
     {
         bool cell = _model.Cell.HasCellState;
         const string Unscoped = "[global::System.Diagnostics.CodeAnalysis.UnscopedRef]";
-        const string Parameters = """
-            /// <param name="layer">The layer, from 0.</param>
-            /// <param name="direction">0, or 1 for the reverse direction.</param>
-            /// <exception cref="global::System.ArgumentOutOfRangeException">layer or direction is out of range.</exception>
-            """;
         _w.Lines($$"""
             /// <summary>
             /// The recurrent state of one sequence: every layer's and direction's hidden state h{{(cell ? " and cell state c" : string.Empty)}}.
@@ -38,8 +33,7 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
                 // h of every layer and direction{{(cell ? ", then c" : string.Empty)}}, then the scratch a step works in; each part padded to whole {{Literals.Int(KernelLayout.StatePadding)}}-float vectors.
                 private Buffer _buffer;
 
-                /// <summary>The hidden state h of a layer and direction (HiddenSize values), readable and writable.</summary>
-                {{Parameters}}
+                /// <inheritdoc/>
                 {{Unscoped}}
                 public global::System.Span<float> Hidden(int layer, int direction = 0) => {{K}}.Hidden(ref this, layer, direction);
 
@@ -47,8 +41,7 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
             if (cell)
             {
                 _w.Lines($$"""
-                    /// <summary>The cell state c of a layer and direction (HiddenSize values), readable and writable.</summary>
-                    {{Parameters}}
+                    /// <inheritdoc/>
                     {{Unscoped}}
                     public global::System.Span<float> Cell(int layer, int direction = 0) => {{K}}.Cell(ref this, layer, direction);
 
@@ -63,9 +56,22 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
                     """);
             }
 
+            string parts = cell ? "h and c" : "h";
             _w.Lines($$"""
                 /// <summary>Sets every state value to zero.</summary>
                 public void Reset() => this = default;
+
+                /// <summary>Bytes <see cref="WriteTo"/> writes: a header (this model's fingerprint and sizes, a checksum), then {{parts}} of every layer and direction.</summary>
+                public const int SavedLength = {{Literals.Int(_model.SavedStateLength)}};
+
+                /// <inheritdoc/>
+                public bool IsFinite() => {{K}}.StateFormat.AllFinite(ref Values);
+
+                /// <inheritdoc/>
+                public int WriteTo(global::System.Span<byte> destination) => {{K}}.StateFormat.Write(ref Values, destination);
+
+                /// <inheritdoc/>
+                public void ReadFrom(global::System.ReadOnlySpan<byte> source) => {{K}}.StateFormat.Read(source, ref Values, {{Literals.Int(_model.StateLength)}});
 
                 // The first float of the buffer: the kernels' view of the state.
                 {{Unscoped}}
@@ -86,7 +92,7 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
     public void EmitKernelSide()
     {
         bool cell = _model.Cell.HasCellState;
-        _w.Line($"// The state: h of every layer and direction{(cell ? ", then c" : string.Empty)}, then the scratch; HiddenSize padded to whole {Literals.Int(KernelLayout.StatePadding)}-float vectors.");
+        _w.Line($"// The state: h of every layer and direction{(cell ? ", then c" : string.Empty)}, then the scratch; HiddenSize padded to whole {Literals.Int(KernelLayout.StatePadding)}-float vectors. StateFormat saves it as bytes (under the fingerprint of this model's spec) and checks that it is finite.");
         _w.Line($"private const int PaddedHidden = {Literals.Int(_model.PaddedHidden)};");
         if (cell)
         {
@@ -94,6 +100,7 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Line($"private const int ScratchOffset = {Literals.Int(_model.ScratchOffset)};");
+        _w.Line($"public static readonly StateFormat StateFormat = new(0x{_model.Fingerprint:x16}UL, Model.LayerCount, Model.DirectionCount, Model.HiddenSize, hasCellState: {(cell ? "true" : "false")}, \"{_model.Description}\");");
         _w.Line();
         _w.Lines("""
             // The slot of a layer and direction in the state and among the packed blocks, checked: public entry points take these.

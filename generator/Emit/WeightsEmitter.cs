@@ -27,12 +27,6 @@ internal sealed class WeightsEmitter(ModelFacts model, SourceWriter writer)
 
             public static PackedWeights Pack(IReadOnlyList<float[]> parameters, KernelPath? path) => new(Layout, KernelPaths.Resolve(path), parameters);
 
-            // The parameters of a safetensors file, checked against Layout.Parameters.
-            public static float[][] Read(string path) => Read(SafetensorsFile.Read(path));
-            public static float[][] Read(Stream stream) => Read(SafetensorsFile.Read(stream));
-            public static float[][] Read(ReadOnlyMemory<byte> bytes) => Read(SafetensorsFile.Parse(bytes));
-            public static float[][] Read(SafetensorsFile file) => StateDictLoader.Load(file, Layout.Parameters);
-
             """);
         if (s.Head is not null || s.TrainingKernels)
         {

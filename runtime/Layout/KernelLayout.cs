@@ -62,6 +62,12 @@ public static class KernelLayout
         _ => throw new System.ArgumentOutOfRangeException(nameof(path)),
     };
 
+    /// <summary>Bytes of a saved state's header: format, the model's fingerprint and sizes, and a checksum (<c>StateFormat</c>).</summary>
+    public const int SavedStateHeader = 32;
+
+    /// <summary>Bytes of a saved state: the header, then h (and c) of every layer and direction as little-endian float32.</summary>
+    public static int SavedStateLength(int slots, int hidden, bool hasCellState) => SavedStateHeader + slots * hidden * (hasCellState ? 2 : 1) * sizeof(float);
+
     /// <summary><paramref name="length"/> rounded up to whole <see cref="StatePadding"/> blocks: the floats one layer and direction takes in a state buffer.</summary>
     public static int Padded(int length) => (length + StatePadding - 1) / StatePadding * StatePadding;
 
