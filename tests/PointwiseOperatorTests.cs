@@ -63,6 +63,36 @@ public sealed class PointwiseOperatorTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void FlushSubnormal_zeroes_subnormals_only_and_keeps_nan_and_infinities(string width) => OnWidth(width, new FlushCheck());
+
+    private sealed class FlushCheck : IWidthCheck
+    {
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            float smallestNormal = BitConverter.Int32BitsToSingle(0x00800000); // 2^-126, from its bits
+            float largestSubnormal = BitConverter.Int32BitsToSingle(0x007FFFFF);
+            float[] input = [smallestNormal, -smallestNormal, largestSubnormal, -largestSubnormal, float.Epsilon, -float.Epsilon,
+                smallestNormal / 2, 0f, -0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1f, -1e-30f, 2.5e-38f, -3f];
+            float[] expected = [smallestNormal, -smallestNormal, 0f, 0f, 0f, 0f,
+                0f, 0f, 0f, float.NaN, float.PositiveInfinity, float.NegativeInfinity, 1f, -1e-30f, 2.5e-38f, -3f];
+            var output = new float[input.Length];
+            for (nuint i = 0; i < (nuint)input.Length; i += TWidth.Lanes)
+            {
+                TWidth.Store(TWidth.FlushSubnormal(TWidth.Load(ref input[0], i)), ref output[0], i);
+            }
+
+            Assert.Equal(Pointwise.SmallestNormal, smallestNormal);
+            for (int i = 0; i < input.Length; i++)
+            {
+                Assert.True(expected[i].Equals(output[i]) || (expected[i] == 0f && output[i] == 0f), $"lane {i}: {input[i]:R} gave {output[i]:R}, expected {expected[i]:R}");
+            }
+        }
+    }
+
     // Everything a check computed, in order, for comparing widths.
     private interface IOutputs
     {

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using Embedded.Rnn.Hosting;
 using Embedded.Rnn.Tests.Models;
 using Embedded.Rnn.Tests.Support;
 using Xunit;
@@ -83,6 +84,72 @@ public sealed class StateLifetimeTests
         reluState.Reset();
         relu.Step([0.5f], ref reluState, y);
         Assert.True(reluState.IsFinite());
+    }
+
+    private const float SmallestNormal = 1.17549435e-38f;
+
+    public static TheoryData<string> DecayingModels() => ["lstm", "gru", "rnn", "rnn (relu)"];
+
+    // A stream that goes quiet after a burst: with DecayingWeights the state decays towards zero so slowly that, without
+    // the cells' flush (Pointwise.SmallestNormal), it settles in subnormal floats for good (the GRU's h: 64 of 64 values
+    // in the benchmark before the flush; a ReLU RNN with a recurrence of 0.99 likewise). With it, no subnormal stays in
+    // the state on any path (a tanh RNN never needed it: tanh's output is never subnormal). Every path must stay
+    // finite and agree with the scalar path: a relative bound means nothing near zero, so after the quiet phase the bar
+    // is 1e-5 relative plus float's smallest normal value in absolute terms; during the burst it is the usual 1e-5
+    // relative to the largest output.
+    [Theory]
+    [MemberData(nameof(DecayingModels))]
+    public void A_stream_that_decays_towards_zero_keeps_no_subnormals_stays_finite_and_matches_the_scalar_path(string cell)
+    {
+        var scalar = QuietStream(cell, KernelPath.Scalar);
+        foreach (var path in new[] { KernelPath.Scalar, KernelPath.Vector128, KernelPath.Vector256, KernelPath.Vector512 })
+        {
+            var vector = path == KernelPath.Scalar ? scalar : QuietStream(cell, path);
+            Assert.True(vector.Subnormals == 0, $"{cell} on {path}: {vector.Subnormals} subnormal state values after the quiet phase");
+            float scale = scalar.Burst.Max(MathF.Abs);
+            for (int i = 0; i < scalar.Burst.Length; i++)
+            {
+                Assert.True(MathF.Abs(vector.Burst[i] - scalar.Burst[i]) <= 1e-5f * scale, $"{cell} on {path}: burst output {i} is {vector.Burst[i]:R}, scalar {scalar.Burst[i]:R}");
+            }
+
+            Assert.All(vector.Quiet, v => Assert.True(float.IsFinite(v)));
+            for (int i = 0; i < scalar.Quiet.Length; i++)
+            {
+                Assert.True(MathF.Abs(vector.Quiet[i] - scalar.Quiet[i]) <= 1e-5f * MathF.Abs(scalar.Quiet[i]) + SmallestNormal, $"{cell} on {path}: h[{i}] after the quiet phase is {vector.Quiet[i]:R}, scalar {scalar.Quiet[i]:R}");
+            }
+        }
+    }
+
+    private static (float[] Burst, float[] Quiet, int Subnormals) QuietStream(string cell, KernelPath path) => cell switch
+    {
+        "lstm" => QuietStream<LstmI1H8T5B1, LstmI1H8T5B1.State>(LstmI1H8T5B1.FromParameters(DecayingWeights.For(cell, LstmI1H8T5B1.Parameters, 8), path)),
+        "gru" => QuietStream<GruI1H8T5B1, GruI1H8T5B1.State>(GruI1H8T5B1.FromParameters(DecayingWeights.For(cell, GruI1H8T5B1.Parameters, 8), path)),
+        "rnn (relu)" => QuietStream<RnnReluI1H8T5B1, RnnReluI1H8T5B1.State>(RnnReluI1H8T5B1.FromParameters(DecayingWeights.For(cell, RnnReluI1H8T5B1.Parameters, 8), path)),
+        _ => QuietStream<RnnTanhI1H8T5B1, RnnTanhI1H8T5B1.State>(RnnTanhI1H8T5B1.FromParameters(DecayingWeights.For(cell, RnnTanhI1H8T5B1.Parameters, 8), path)),
+    };
+
+    // 200 steps of a burst (outputs kept), then 1,000,000 steps of zero input; returns the burst's outputs and the final h.
+    private static (float[] Burst, float[] Quiet, int Subnormals) QuietStream<TModel, TState>(TModel model)
+        where TModel : IStreamingRnnModel<TState>
+        where TState : struct, IRnnState
+    {
+        var state = default(TState);
+        var burst = new float[200 * 8];
+        for (int t = 0; t < 200; t++)
+        {
+            model.Step([MathF.Sin(0.2f * t) * 3f], ref state, burst.AsSpan(t * 8, 8));
+        }
+
+        var y = new float[8];
+        float[] zero = [0f];
+        for (int t = 0; t < 1_000_000; t++)
+        {
+            model.Step(zero, ref state, y);
+        }
+
+        var quiet = state.Hidden(0).ToArray();
+        int subnormals = DecayingWeights.Subnormals(quiet) + (typeof(TState) == typeof(LstmI1H8T5B1.State) ? DecayingWeights.Subnormals(state.Cell(0)) : 0);
+        return (burst, quiet, subnormals);
     }
 
     [Fact]

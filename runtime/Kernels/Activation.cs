@@ -19,12 +19,21 @@ public interface IActivation
     static abstract TVector Backward<TWidth, TVector>(TVector h, TVector dh, float slope)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct;
+
+    /// <summary>
+    /// Whether the output can be a subnormal float, so that a state made of it needs flushing
+    /// (<see cref="Pointwise.SmallestNormal"/>). A constant: the JIT drops the flush where it is false.
+    /// </summary>
+    static abstract bool MayOutputSubnormal { get; }
 }
 
 /// <summary>The logistic sigmoid, whose derivative y(1 − y) needs only its output.</summary>
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct SigmoidActivation : IActivation
 {
+    /// <inheritdoc />
+    public static bool MayOutputSubnormal => true; // 1 / (1 + e^-x) is subnormal for x below about -87
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVector Apply<TWidth, TVector>(TVector x, float slope)
@@ -43,6 +52,9 @@ public readonly struct SigmoidActivation : IActivation
 public readonly struct TanhActivation : IActivation
 {
     /// <inheritdoc />
+    public static bool MayOutputSubnormal => false; // 1 - 2 / (e^2x + 1) is exactly 0 where e^2x rounds to 1 (|x| below about 3e-8), and larger in magnitude than 5e-8 elsewhere
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVector Apply<TWidth, TVector>(TVector x, float slope)
         where TWidth : struct, IVectorWidth<TVector>
@@ -60,6 +72,9 @@ public readonly struct TanhActivation : IActivation
 public readonly struct ReluActivation : IActivation
 {
     /// <inheritdoc />
+    public static bool MayOutputSubnormal => true; // max(0, x) passes a subnormal x through
+
+    /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVector Apply<TWidth, TVector>(TVector x, float slope)
         where TWidth : struct, IVectorWidth<TVector>
@@ -76,6 +91,9 @@ public readonly struct ReluActivation : IActivation
 [EditorBrowsable(EditorBrowsableState.Never)]
 public readonly struct LeakyReluActivation : IActivation
 {
+    /// <inheritdoc />
+    public static bool MayOutputSubnormal => true; // x or slope · x: a subnormal in, a subnormal out
+
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static TVector Apply<TWidth, TVector>(TVector x, float slope)

@@ -87,5 +87,5 @@ public static class GruPointwise
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector NewHidden<TWidth, TVector>(TVector z, TVector n, TVector h)
         where TWidth : struct, IVectorWidth<TVector>
-        where TVector : struct => TWidth.Add(TWidth.Multiply(TWidth.Subtract(TWidth.One, z), n), TWidth.Multiply(z, h));
+        where TVector : struct => TWidth.FlushSubnormal(TWidth.Add(TWidth.Multiply(TWidth.Subtract(TWidth.One, z), n), TWidth.Multiply(z, h)));
 }

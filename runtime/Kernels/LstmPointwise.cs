@@ -86,9 +86,12 @@ public static class LstmPointwise
         TWidth.Store(TWidth.Multiply(gradC, f), ref dc, unit);
     }
 
-    // c' = f ⊙ c + i ⊙ g, the one place inference and training compute it (h' = o ⊙ tanh(c') follows at each).
+    // c' = f ⊙ c + i ⊙ g, the one place inference and training compute it (h' = o ⊙ tanh(c') follows at each). c' is
+    // flushed (see Pointwise.SmallestNormal): a long-memory cell (f near 1) otherwise keeps c in subnormals for good. h'
+    // needs no flush: tanh's output is 0 or above 5e-8 in magnitude, so h' is subnormal only if o is, which takes an output
+    // gate pre-activation below about -87.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector NewCell<TWidth, TVector>(TVector i, TVector f, TVector g, TVector c)
         where TWidth : struct, IVectorWidth<TVector>
-        where TVector : struct => TWidth.Add(TWidth.Multiply(f, c), TWidth.Multiply(i, g));
+        where TVector : struct => TWidth.FlushSubnormal(TWidth.Add(TWidth.Multiply(f, c), TWidth.Multiply(i, g)));
 }

@@ -20,7 +20,12 @@ public static class RnnPointwise
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
         where TActivation : struct, IActivation
-        => Pointwise.Apply<TWidth, TVector, TActivation>(ref pre, ref h, units, slope);
+    {
+        for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
+        {
+            TWidth.Store(NewHidden<TWidth, TVector, TActivation>(TWidth.Load(ref pre, unit), slope), ref h, unit);
+        }
+    }
 
     /// <summary>Training's forward step for one vector of units: writes the new h and the tape.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -29,7 +34,7 @@ public static class RnnPointwise
         where TVector : struct
         where TActivation : struct, IActivation
     {
-        var hNew = TActivation.Apply<TWidth, TVector>(pre, slope);
+        var hNew = NewHidden<TWidth, TVector, TActivation>(pre, slope);
         TWidth.Store(hNew, ref tape, unit);
         TWidth.Store(hNew, ref h, unit);
     }
@@ -41,4 +46,17 @@ public static class RnnPointwise
         where TVector : struct
         where TActivation : struct, IActivation =>
         TActivation.Backward<TWidth, TVector>(TWidth.Load(ref tape, unit), TWidth.Load(ref dh, unit), slope);
+
+    // h' = activation(pre), flushed (see Pointwise.SmallestNormal) where the activation can output a subnormal: a ReLU
+    // RNN with a recurrence near 1 otherwise keeps h in subnormals; tanh's output never is one. The one place inference
+    // and training compute it.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector NewHidden<TWidth, TVector, TActivation>(TVector pre, float slope)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+        where TActivation : struct, IActivation
+    {
+        var h = TActivation.Apply<TWidth, TVector>(pre, slope);
+        return TActivation.MayOutputSubnormal ? TWidth.FlushSubnormal(h) : h;
+    }
 }

@@ -57,6 +57,12 @@ public interface IVectorWidth<TVector>
 
     /// <summary><see cref="LeakyReluOperator"/> on each lane.</summary>
     static abstract TVector LeakyRelu(TVector x, float slope);
+
+    /// <summary>
+    /// Zero in the lanes whose magnitude is below float's smallest normal value (<see cref="Pointwise.SmallestNormal"/>),
+    /// <paramref name="x"/> elsewhere; NaN and infinities pass unchanged.
+    /// </summary>
+    static abstract TVector FlushSubnormal(TVector x);
 }
 
 /// <summary>512-bit vectors (AVX-512).</summary>
@@ -116,6 +122,11 @@ public readonly struct Vector512Width : IVectorWidth<Vector512<float>>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> LeakyRelu(Vector512<float> x, float slope) => LeakyReluOperator.Invoke(x, slope);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector512<float> FlushSubnormal(Vector512<float> x) =>
+        Vector512.AndNot(x, Vector512.LessThan(Vector512.Abs(x), Vector512.Create(Pointwise.SmallestNormal)));
 }
 
 /// <summary>256-bit vectors (AVX2 + FMA).</summary>
@@ -175,6 +186,11 @@ public readonly struct Vector256Width : IVectorWidth<Vector256<float>>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector256<float> LeakyRelu(Vector256<float> x, float slope) => LeakyReluOperator.Invoke(x, slope);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector256<float> FlushSubnormal(Vector256<float> x) =>
+        Vector256.AndNot(x, Vector256.LessThan(Vector256.Abs(x), Vector256.Create(Pointwise.SmallestNormal)));
 }
 
 /// <summary>128-bit vectors (SSE on x64, AdvSimd on Arm64).</summary>
@@ -234,6 +250,11 @@ public readonly struct Vector128Width : IVectorWidth<Vector128<float>>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> LeakyRelu(Vector128<float> x, float slope) => LeakyReluOperator.Invoke(x, slope);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static Vector128<float> FlushSubnormal(Vector128<float> x) =>
+        Vector128.AndNot(x, Vector128.LessThan(Vector128.Abs(x), Vector128.Create(Pointwise.SmallestNormal)));
 }
 
 /// <summary>One float at a time: the scalar twin of the vector paths, and the path of hardware without SIMD.</summary>
@@ -292,4 +313,8 @@ public readonly struct ScalarWidth : IVectorWidth<float>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float LeakyRelu(float x, float slope) => LeakyReluOperator.Invoke(x, slope);
+
+    /// <inheritdoc />
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static float FlushSubnormal(float x) => MathF.Abs(x) < Pointwise.SmallestNormal ? 0f : x;
 }
