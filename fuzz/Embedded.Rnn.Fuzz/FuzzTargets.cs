@@ -40,21 +40,29 @@ public static class FuzzTargets
     });
 
     /// <summary>
+    /// One generated model in <see cref="CompileEvery"/> is compiled (chosen by a hash of the input, so a replay
+    /// compiles the same ones): compiling costs hundreds of times a generator run, and AFL needs executions.
+    /// <c>replay --compile-all</c> and CI compile every model the corpus generates.
+    /// </summary>
+    public const int CompileEvery = 64;
+
+    /// <summary>Sampled compiles skip generated files longer than this (characters): compiling the largest valid spec's
+    /// megabytes of unrolled code would outlast AFL's 10 s limit and be reported as a hang. Their emitters are the same
+    /// as a small model's, only with more iterations.</summary>
+    public const int CompileLimit = 512 * 1024;
+
+    /// <summary>
     /// Runs the generator on <paramref name="input"/> (UTF-8) as the spec of a fixed project. Invariants: no
     /// exception escapes the generator (the driver would turn one into warning CS8785), every diagnostic is one of
-    /// ours and points inside the spec or the source, and the result is a generated model or at least one error.
+    /// ours and points inside the spec or the source, the result is a generated model or at least one error, and
+    /// a generated model compiles without errors or warnings (for a sample of inputs, or all with
+    /// <paramref name="compileAll"/>).
     /// </summary>
     /// <returns>True when a model was generated.</returns>
-    public static bool Spec(ReadOnlySpan<byte> input)
+    public static bool Spec(ReadOnlySpan<byte> input, bool compileAll = false)
     {
         string text = Encoding.UTF8.GetString(input);
-        GeneratorDriver driver = CSharpGeneratorDriver.Create(
-            [new RnnGenerator().AsSourceGenerator()],
-            [new InMemoryAdditionalText(SpecPath, text), BakeableWeights.Value],
-            ParseOptions,
-            InMemoryBuildProperties.Training); // the training kernels too: every emitter runs
-        driver = driver.RunGenerators(UserProject.Value);
-        var result = driver.GetRunResult().Results.Single();
+        var result = Generate(text);
         if (result.Exception is not null)
         {
             throw new FuzzInvariantException($"the generator threw {result.Exception.GetType().Name}: {result.Exception.Message}", result.Exception);
@@ -91,7 +99,46 @@ public static class FuzzTargets
             throw new FuzzInvariantException($"one spec produced {result.GeneratedSources.Length} sources");
         }
 
+        if (generated && (compileAll || (Hash(input) % CompileEvery == 0 && result.GeneratedSources[0].SourceText.Length <= CompileLimit)))
+        {
+            Compile(result.GeneratedSources[0]);
+        }
+
         return generated;
+    }
+
+    /// <summary>The generator's run on <paramref name="spec"/> as the spec of the fixed project, with training kernels (so every emitter runs).</summary>
+    public static GeneratorRunResult Generate(string spec)
+    {
+        GeneratorDriver driver = CSharpGeneratorDriver.Create(
+            [new RnnGenerator().AsSourceGenerator()],
+            [new InMemoryAdditionalText(SpecPath, spec), BakeableWeights.Value],
+            ParseOptions,
+            InMemoryBuildProperties.Training);
+        return driver.RunGenerators(UserProject.Value).GetRunResult().Results.Single();
+    }
+
+    /// <summary>Compiles the user's project with the generated source; any error or warning breaks the invariant.</summary>
+    public static void Compile(GeneratedSourceResult source)
+    {
+        var compilation = UserProject.Value.AddSyntaxTrees(source.SyntaxTree);
+        var problems = compilation.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToArray();
+        if (problems.Length > 0)
+        {
+            throw new FuzzInvariantException($"the generated code does not compile cleanly: {problems.Length} problem(s), first {problems[0]}");
+        }
+    }
+
+    // FNV-1a: stable across runs and machines (string.GetHashCode is randomised per process).
+    private static uint Hash(ReadOnlySpan<byte> input)
+    {
+        uint hash = 2166136261;
+        foreach (byte b in input)
+        {
+            hash = (hash ^ b) * 16777619;
+        }
+
+        return hash;
     }
 
     /// <summary>

@@ -5,6 +5,7 @@ using Embedded.Rnn.Safetensors;
 // Usage:
 //   Embedded.Rnn.Fuzz fuzz <spec|safetensors>              under afl-fuzz (SharpFuzz), see fuzz/run.sh
 //   Embedded.Rnn.Fuzz replay <spec|safetensors> <paths...>  runs files (or folders of files) through a target
+//   Embedded.Rnn.Fuzz replay spec --compile-all <paths...>   the same, compiling every model generated (not a sample)
 //   Embedded.Rnn.Fuzz seed <folder>                          writes the safetensors seed for FuzzNet
 if (args.Length < 2)
 {
@@ -27,9 +28,10 @@ if (args[0] == "seed")
     return 0;
 }
 
+bool compileAll = args.Contains("--compile-all");
 Func<byte[], bool> target = args[1] switch
 {
-    "spec" => bytes => FuzzTargets.Spec(bytes),
+    "spec" => bytes => FuzzTargets.Spec(bytes, compileAll),
     "safetensors" => bytes => FuzzTargets.Safetensors(bytes),
     _ => throw new ArgumentException($"unknown target '{args[1]}'; use spec or safetensors"),
 };
@@ -47,7 +49,7 @@ if (args[0] == "fuzz")
 
 // replay: report every input that breaks an invariant, with its exception.
 int passed = 0, failed = 0;
-var files = args.Skip(2).SelectMany<string, string>(p => Directory.Exists(p) ? Directory.GetFiles(p).Order(StringComparer.Ordinal) : new[] { p });
+var files = args.Skip(2).Where(a => a != "--compile-all").SelectMany<string, string>(p => Directory.Exists(p) ? Directory.GetFiles(p).Order(StringComparer.Ordinal) : new[] { p });
 foreach (string file in files)
 {
     var watch = Stopwatch.StartNew();
