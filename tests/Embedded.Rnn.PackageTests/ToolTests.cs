@@ -200,6 +200,28 @@ public sealed class ToolTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
     }
 
+    [Theory]
+    [InlineData("--window", "two", "Cannot parse argument 'two' for option '--window'")]
+    [InlineData("--window", "0", "--window must be at least 1 (got 0).")]
+    [InlineData("--epochs", "1e3", "Cannot parse argument '1e3' for option '--epochs'")]
+    [InlineData("--learning-rate", "fast", "Cannot parse argument 'fast' for option '--learning-rate'")]
+    [InlineData("--learning-rate", "-1", "--learning-rate must be a positive number (got -1).")]
+    [InlineData("--validation", "half", "Cannot parse argument 'half' for option '--validation'")]
+    public void TrainReportsAMistypedNumberInOneLineWithExitCode1(string option, string value, string message)
+    {
+        string data = Path.Combine(_temp, "series.csv");
+        File.WriteAllText(data, "a,b\n1,2\n3,4\n5,6\n7,8\n");
+        File.WriteAllText(Path.Combine(_temp, "m.rnn.json"), "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4, \"head\": { \"output\": 1 } }");
+        string[] window = option == "--window" ? [] : ["--window", "2"];
+        var (code, output, error) = Run(["train", data, "--spec", Path.Combine(_temp, "m.rnn.json"), "--targets", "b", .. window, option, value, "--out", Path.Combine(_temp, "m.safetensors")]);
+        Assert.Equal(1, code); // README: 1 for bad arguments
+        var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        Assert.Equal([message], lines.Select(line => line.StartsWith(message, StringComparison.Ordinal) ? message : line));
+        Assert.DoesNotContain("Usage:", output + error);
+        Assert.DoesNotContain("Exception", output + error);
+        Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
+    }
+
     [Fact]
     public void TrainClassifiesWithAClassIndexColumn()
     {
@@ -321,7 +343,7 @@ public sealed class ToolTests : IDisposable
     {
         var output = new StringWriter();
         var error = new StringWriter();
-        int code = ToolCommands.Build().Parse(args).Invoke(new InvocationConfiguration { Output = output, Error = error });
+        int code = ToolCommands.Run(args, new InvocationConfiguration { Output = output, Error = error });
         return (code, output.ToString(), error.ToString());
     }
 

@@ -16,15 +16,10 @@ public static class ImportCommand
     public static Command Create()
     {
         var file = ToolCommands.ExistingFile("weights", "PyTorch weights as safetensors: a module's state_dict (safetensors.torch.save_file(model.state_dict(), ...)) or an nn.RNN/LSTM/GRU's.");
-        var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors.", Required = true };
-        name.Validators.Add(r =>
-        {
-            string? value = r.GetValueOrDefault<string>();
-            if (string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\'))
-            {
-                r.AddError($"--name must be a plain file name (got '{value}').");
-            }
-        });
+        var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors.", Required = true }
+            .Check(value => string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\')
+                ? $"--name must be a plain file name (got '{value}')."
+                : null);
         var outDir = new Option<DirectoryInfo>("--out") { Description = "Folder to write the spec and weights to.", DefaultValueFactory = _ => new DirectoryInfo(".") };
         var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\" for self.lstm); found automatically when one tensor name ends in weight_ih_l0." };
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the nn.Linear head's weight and bias (e.g. \"fc.\"); written as head.weight and head.bias.", DefaultValueFactory = _ => "head." };

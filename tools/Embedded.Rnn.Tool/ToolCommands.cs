@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Invocation;
 using System.CommandLine.Parsing;
 using Embedded.Rnn.Safetensors;
 using Embedded.Rnn.Training;
@@ -24,6 +25,21 @@ public static class ToolCommands
         TrainCommand.Create(),
         ExportCommand.Create(),
     };
+
+    /// <summary>
+    /// Parses and runs a command line (what <c>embedded-rnn</c> does). Wrong arguments print their errors alone, one line
+    /// each, not the whole help page under them (--help shows it), and exit with 1.
+    /// </summary>
+    public static int Run(string[] args, InvocationConfiguration? configuration = null)
+    {
+        var result = Build().Parse(args);
+        if (result.Action is ParseErrorAction usageError)
+        {
+            usageError.ShowHelp = false;
+        }
+
+        return configuration is null ? result.Invoke() : result.Invoke(configuration);
+    }
 
     /// <summary>Sets the command's action, turning the user's errors (files, specs, CSV, tensors) into one clear line and exit code 2.</summary>
     public static void SetGuardedAction(this Command command, Func<ParseResult, TextWriter, int> action) =>
@@ -74,13 +90,31 @@ public static class ToolCommands
 
     /// <summary>Adds a validator that the option's value is at least <paramref name="minimum"/>.</summary>
     public static Option<T> AtLeast<T>(this Option<T> option, T minimum)
-        where T : struct, IComparable<T>
+        where T : struct, IComparable<T> =>
+        option.Check(value => value.CompareTo(minimum) < 0 ? $"{option.Name} must be at least {minimum} (got {value})." : null);
+
+    /// <summary>
+    /// Adds a check of the option's value: <paramref name="problem"/> returns the error to report, or null. A value that
+    /// does not parse at all ("--window two") is left to System.CommandLine's own one-line error; reading it here
+    /// would throw.
+    /// </summary>
+    public static Option<T> Check<T>(this Option<T> option, Func<T, string?> problem)
     {
         option.Validators.Add(result =>
         {
-            if (result.GetValueOrDefault<T>() is var value && value.CompareTo(minimum) < 0)
+            T value;
+            try
             {
-                result.AddError($"{option.Name} must be at least {minimum} (got {value}).");
+                value = result.GetValueOrDefault<T>()!;
+            }
+            catch (InvalidOperationException)
+            {
+                return; // the conversion error is reported by the parser
+            }
+
+            if (problem(value) is string error)
+            {
+                result.AddError(error);
             }
         });
         return option;

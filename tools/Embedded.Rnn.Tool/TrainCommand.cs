@@ -29,24 +29,11 @@ public static class TrainCommand
         var optimizer = ToolCommands.Choice("--optimizer", "The update rule (PyTorch's formulas).", "adam", "sgd", "adam", "adamw");
         var epochs = new Option<int>("--epochs") { Description = "Passes over the training set.", DefaultValueFactory = _ => 10 }.AtLeast(1);
         var batchSize = new Option<int>("--batch-size") { Description = "Sequences per mini-batch.", DefaultValueFactory = _ => 32 }.AtLeast(1);
-        var learningRate = new Option<float>("--learning-rate") { Description = "Step size.", DefaultValueFactory = _ => 1e-3f };
-        learningRate.Validators.Add(r =>
-        {
-            float v = r.GetValueOrDefault<float>();
-            if (!float.IsFinite(v) || v <= 0)
-            {
-                r.AddError($"--learning-rate must be a positive number (got {v.ToString(CultureInfo.InvariantCulture)}).");
-            }
-        });
+        var learningRate = new Option<float>("--learning-rate") { Description = "Step size.", DefaultValueFactory = _ => 1e-3f }
+            .Check(v => float.IsFinite(v) && v > 0 ? null : $"--learning-rate must be a positive number (got {v.ToString(CultureInfo.InvariantCulture)}).");
         var clip = new Option<float?>("--clip") { Description = "Clip gradients to this global norm." };
-        var validation = new Option<float>("--validation") { Description = "Fraction of sequences held out for validation (0 to 0.9).", DefaultValueFactory = _ => 0.1f };
-        validation.Validators.Add(r =>
-        {
-            if (r.GetValueOrDefault<float>() is var v && !(v is >= 0f and <= 0.9f))
-            {
-                r.AddError($"--validation must be between 0 and 0.9 (got {v.ToString(CultureInfo.InvariantCulture)}).");
-            }
-        });
+        var validation = new Option<float>("--validation") { Description = "Fraction of sequences held out for validation (0 to 0.9).", DefaultValueFactory = _ => 0.1f }
+            .Check(v => v is >= 0f and <= 0.9f ? null : $"--validation must be between 0 and 0.9 (got {v.ToString(CultureInfo.InvariantCulture)}).");
         var patience = new Option<int?>("--patience") { Description = "Stop after this many epochs without validation improvement (keeps the best weights)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and dropout (same seed, same weights on any machine).", DefaultValueFactory = _ => 1UL };
         var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.");
