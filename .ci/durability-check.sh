@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Checkpoints survive a power cut: under strace, every save of tests/CrashTrainee's checkpoint (one per optimizer step)
 # must fsync the temporary file, then rename it over the checkpoint, then fsync the directory that holds it (without
-# the last step a power cut can lose the rename). The trainer writes checkpoints, its exported weights and the tool's
-# files through the same SafetensorsWriter.Save, so this checks all of them. Ends with "N passed, N failed".
+# the last step a power cut can lose the rename). Checkpoints, exported weights and the tool's files are all written by
+# the same DurableFile.Write, so this checks all of them. Ends with "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
 passed=0

@@ -7,11 +7,15 @@ namespace Embedded.Rnn;
 /// Writes a file so that a power cut leaves either the old or the new content at its path, never a torn or empty file:
 /// the bytes go to <c>path.tmp</c>, which is flushed to the disk (fsync), renamed over <c>path</c>, and then the
 /// directory is flushed so that the rename itself is on the disk (Linux and other Unix systems). On Windows the rename
-/// is made with <c>MOVEFILE_WRITE_THROUGH</c>, which returns only once the move is on the disk.
+/// is made with <c>MOVEFILE_WRITE_THROUGH</c>, which returns only once the move is on the disk. Checkpoints, exported
+/// weights and the embedded-rnn tool's output are written this way.
 /// </summary>
-internal static partial class DurableFile
+public static partial class DurableFile
 {
-    /// <summary>Writes <paramref name="contents"/> to <paramref name="path"/> durably (see the type's remarks).</summary>
+    /// <summary>Writes <paramref name="contents"/> to <paramref name="path"/> durably (see the type).</summary>
+    /// <param name="path">The file to write or replace; <c>path.tmp</c> is used on the way.</param>
+    /// <param name="contents">The file's bytes.</param>
+    /// <exception cref="IOException">The file could not be written, moved or flushed.</exception>
     public static void Write(string path, ReadOnlySpan<byte> contents)
     {
         string temporary = path + ".tmp";

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Text;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Tool;
@@ -89,8 +90,8 @@ public static class ImportCommand
                 output.WriteLine("no golden check: pass --golden with PyTorch's input and output to prove the gate layout");
             }
 
-            File.WriteAllText(specPath, spec);
-            File.WriteAllBytes(weightsPath, weightsBytes);
+            DurableFile.Write(specPath, Encoding.UTF8.GetBytes(spec));
+            DurableFile.Write(weightsPath, weightsBytes);
             output.WriteLine($"wrote {specPath}");
             output.WriteLine($"wrote {weightsPath}");
             output.Write("spec: " + spec);
