@@ -56,8 +56,23 @@ public static class DecayingWeights
         return tensors;
     }
 
-    /// <summary>How many values of <paramref name="values"/> are subnormal (nonzero, below float's smallest normal).</summary>
-    public static int Subnormals(ReadOnlySpan<float> values)
+    /// <summary>How many values of h (and, for an LSTM, c) of every layer and direction of <paramref name="state"/> are subnormal.</summary>
+    public static int Subnormals<TState>(ref TState state, RnnShape shape)
+        where TState : struct, IRnnState
+    {
+        int count = 0;
+        for (int layer = 0; layer < shape.LayerCount; layer++)
+        {
+            for (int direction = 0; direction < shape.DirectionCount; direction++)
+            {
+                count += Subnormals(state.Hidden(layer, direction)) + (shape.Cell == "lstm" ? Subnormals(state.Cell(layer, direction)) : 0);
+            }
+        }
+
+        return count;
+    }
+
+    private static int Subnormals(ReadOnlySpan<float> values)
     {
         int count = 0;
         foreach (float v in values)
