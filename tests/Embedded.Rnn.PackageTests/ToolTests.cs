@@ -193,8 +193,8 @@ public sealed class ToolTests : IDisposable
     {
         string data = Path.Combine(_temp, "bad.csv");
         File.WriteAllText(data, "a,b\n1,2\n3,4\n5,x\n7,8\n");
-        File.WriteAllText(Path.Combine(_temp, "m.rnn.json"), "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4, \"head\": { \"output\": 1 } }");
-        var (code, _, error) = Run("train", data, "--spec", Path.Combine(_temp, "m.rnn.json"), "--targets", "b", "--window", "2", "--out", Path.Combine(_temp, "m.safetensors"));
+        string spec = WriteSmallGruSpec();
+        var (code, _, error) = Run("train", data, "--spec", spec, "--targets", "b", "--window", "2", "--out", Path.Combine(_temp, "m.safetensors"));
         Assert.Equal(ToolCommands.BadInput, code);
         Assert.Contains("bad.csv, line 4, column 2", error);
         Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
@@ -211,9 +211,9 @@ public sealed class ToolTests : IDisposable
     {
         string data = Path.Combine(_temp, "series.csv");
         File.WriteAllText(data, "a,b\n1,2\n3,4\n5,6\n7,8\n");
-        File.WriteAllText(Path.Combine(_temp, "m.rnn.json"), "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4, \"head\": { \"output\": 1 } }");
+        string spec = WriteSmallGruSpec();
         string[] window = option == "--window" ? [] : ["--window", "2"];
-        var (code, output, error) = Run(["train", data, "--spec", Path.Combine(_temp, "m.rnn.json"), "--targets", "b", .. window, option, value, "--out", Path.Combine(_temp, "m.safetensors")]);
+        var (code, output, error) = Run(["train", data, "--spec", spec, "--targets", "b", .. window, option, value, "--out", Path.Combine(_temp, "m.safetensors")]);
         Assert.Equal(1, code); // README: 1 for bad arguments
         var lines = error.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal([message], lines.Select(line => line.StartsWith(message, StringComparison.Ordinal) ? message : line));
@@ -348,6 +348,14 @@ public sealed class ToolTests : IDisposable
     }
 
     private static string Reference(string stem) => Path.Combine(AppContext.BaseDirectory, "refs", stem.Length == 0 ? string.Empty : stem + ".safetensors");
+
+    // A GRU (1 input, 4 hidden, one output) for the train command's argument and CSV checks.
+    private string WriteSmallGruSpec()
+    {
+        string spec = Path.Combine(_temp, "m.rnn.json");
+        File.WriteAllText(spec, "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 4, \"head\": { \"output\": 1 } }");
+        return spec;
+    }
 
     private string WriteGestureSpec()
     {
