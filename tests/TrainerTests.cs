@@ -201,6 +201,62 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void Cancelling_saves_the_position_reached_and_resuming_reaches_the_uninterrupted_weights()
+    {
+        var data = SineExamples(120, 5);
+        TrainingOptions Options(string name, IProgress<EpochReport>? progress = null) => new()
+        {
+            Epochs = 4, BatchSize = 10, LearningRate = 0.01f, CheckpointEvery = 1000, Seed = 4, CheckpointPath = Path.Combine(_directory, name), Progress = progress,
+        };
+        var reference = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using (var trainer = new RnnTrainer(reference, Options("whole.ckpt")))
+        {
+            trainer.Fit(data);
+        }
+
+        // Cancelled when epoch 2 ends: no periodic checkpoint was due (every 1000 steps), so only the cancellation saves one.
+        using var cancellation = new CancellationTokenSource();
+        var interrupted = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        long stepsBeforeCancel;
+        using (var trainer = new RnnTrainer(interrupted, Options("cancelled.ckpt", new CancelAfter(epochs: 2, cancellation))))
+        {
+            Assert.Throws<OperationCanceledException>(() => trainer.Fit(data, cancellationToken: cancellation.Token));
+            stepsBeforeCancel = trainer.Steps;
+        }
+
+        Assert.Equal(2 * 11, stepsBeforeCancel); // 108 training examples in batches of 10
+        var resumed = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters, seed: 78));
+        using (var trainer = new RnnTrainer(resumed, Options("cancelled.ckpt")))
+        {
+            Assert.Equal(2, trainer.Fit(data, resume: true).Epochs.Count);
+        }
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_directory, "whole.ckpt")), File.ReadAllBytes(Path.Combine(_directory, "cancelled.ckpt")));
+    }
+
+    [Fact]
+    public void Early_stopping_without_a_validation_set_is_refused()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { EarlyStoppingPatience = 2, ValidationFraction = 0.1f });
+        var e = Assert.Throws<ArgumentException>(() => trainer.Fit(SineExamples(9, 3))); // ⌊0.1 × 9⌋ = 0 held out
+        Assert.Contains("Early stopping needs a validation set, but ValidationFraction 0.1 of 9 examples holds out none", e.Message);
+        Assert.Equal(0, new TrainingOptions { ValidationFraction = 0.1f }.ValidationHoldOut(9));
+        Assert.Equal(1, new TrainingOptions { ValidationFraction = 0.1f }.ValidationHoldOut(10));
+        Assert.Contains("the one given is empty", Assert.Throws<ArgumentException>(() => trainer.Fit(SineExamples(20, 3), [])).Message);
+    }
+
+    [Fact]
+    public void Non_finite_initial_parameters_are_refused_naming_the_tensor_and_index()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        var start = RnnTrainer.InitialParameters(GruTinyRegression.Shape, GruTinyRegression.Parameters);
+        start[1][3] = float.PositiveInfinity;
+        var e = Assert.Throws<ArgumentException>(() => new RnnTrainer(model, new TrainingOptions(), start));
+        Assert.Contains($"Initial parameter '{GruTinyRegression.Parameters[1].Name}' holds Infinity at index 3", e.Message);
+    }
+
+    [Fact]
     public void Exported_weights_load_into_the_generated_model_with_identical_outputs()
     {
         var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
@@ -251,7 +307,7 @@ public sealed class TrainerTests : IDisposable
         using var diverging = new RnnTrainer(model, options with { Epochs = 6, Optimizer = OptimizerKind.Sgd, Momentum = 0, LearningRate = 1e30f });
         var e = Assert.Throws<TrainingDivergedException>(() => diverging.Fit(data, resume: true));
         Assert.Equal(5, e.Epoch);
-        Assert.Contains($"epoch 5, batch {e.Batch}", e.Message);
+        Assert.Contains($"in epoch 6, batch {e.Batch + 1} (counting from 1)", e.Message); // 0-based Epoch 5 is the 6th
         var last = SafetensorsFile.Read(checkpoint); // readable, never partial
         Assert.All(GruTinyRegression.Parameters, p => Assert.All(last.ReadAsSingle(p.Name), v => Assert.True(float.IsFinite(v))));
     }
@@ -547,5 +603,17 @@ public sealed class TrainerTests : IDisposable
         public IEnumerator<TrainingExample> GetEnumerator() => inner.GetEnumerator();
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    // Cancels the token when the given number of epochs has ended (progress is reported on the training thread).
+    private sealed class CancelAfter(int epochs, CancellationTokenSource cancellation) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value)
+        {
+            if (value.Epoch + 1 == epochs)
+            {
+                cancellation.Cancel();
+            }
+        }
     }
 }

@@ -4,26 +4,26 @@ namespace Embedded.Rnn.Training;
 internal static class ExampleOrder
 {
     /// <summary>
-    /// The training and validation sets: <paramref name="validation"/> when given (or when
-    /// <paramref name="fraction"/> is 0), otherwise ⌊fraction × count⌋ examples held out of
+    /// The training and validation sets: <paramref name="validation"/> when given (or when the options'
+    /// ValidationFraction is 0), otherwise <see cref="TrainingOptions.ValidationHoldOut"/> examples held out of
     /// <paramref name="training"/>, chosen by the seed.
     /// </summary>
     /// <exception cref="ArgumentException">The training set is empty.</exception>
     public static (IReadOnlyList<TrainingExample> Train, IReadOnlyList<TrainingExample> Validation) Split(
-        IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation, float fraction, ulong seed)
+        IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation, TrainingOptions options)
     {
         if (training.Count == 0)
         {
             throw new ArgumentException("The training set is empty.", nameof(training));
         }
 
-        if (validation is not null || fraction == 0f)
+        if (validation is not null || options.ValidationFraction == 0f)
         {
             return (training, validation ?? []);
         }
 
-        var order = Permutation(training.Count, new DeterministicRandom(seed, RandomStreams.ValidationSplit));
-        int held = (int)(training.Count * fraction);
+        var order = Permutation(training.Count, new DeterministicRandom(options.Seed, RandomStreams.ValidationSplit));
+        int held = options.ValidationHoldOut(training.Count);
         return (order.Skip(held).Select(i => training[i]).ToArray(), order.Take(held).Select(i => training[i]).ToArray());
     }
 

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using System.Globalization;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Training;
@@ -51,7 +52,8 @@ public sealed class RnnTrainer : IDisposable
         _options = options;
         _parameters = initialParameters?.Select(p => (float[])p.Clone()).ToArray()
             ?? ParameterInitializer.PyTorchUniform(model.Shape, model.ParameterSpecs, options.Seed);
-        model.LoadParameters(_parameters);
+        model.LoadParameters(_parameters); // checks the count and lengths first
+        RefuseNonFinite(_parameters, model.ParameterSpecs);
         _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
         _optimizer = Optimizers.For(options, _parameters);
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
@@ -83,14 +85,24 @@ public sealed class RnnTrainer : IDisposable
     /// training set (chosen by the seed) is held out. With <paramref name="resume"/> and an existing checkpoint,
     /// continues from it to exactly the weights an uninterrupted run reaches.
     /// </summary>
-    /// <exception cref="ArgumentException">An example's inputs or targets have the wrong length, or the set is empty.</exception>
+    /// <exception cref="ArgumentException">An example's inputs or targets have the wrong length, the set is empty, or
+    /// early stopping is asked for but the validation set is empty (it would never stop).</exception>
     /// <exception cref="TrainingDivergedException">The loss or gradients became NaN or infinite.</exception>
+    /// <exception cref="OperationCanceledException"><paramref name="cancellationToken"/> was cancelled. It is checked before
+    /// each batch; with a checkpoint path, the position reached is saved first, so <c>resume</c> continues from there.</exception>
     public TrainingResult Fit(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation = null, bool resume = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
-        (var train, var held) = ExampleOrder.Split(training, validation, _options.ValidationFraction, _options.Seed);
+        (var train, var held) = ExampleOrder.Split(training, validation, _options);
         _validator.Check(train, "training");
         _validator.Check(held, "validation");
+        if (_options.EarlyStoppingPatience is not null && held.Count == 0)
+        {
+            throw new ArgumentException(validation is null
+                ? $"Early stopping needs a validation set, but ValidationFraction {_options.ValidationFraction.ToString(CultureInfo.InvariantCulture)} of {training.Count} examples holds out none."
+                : "Early stopping needs a validation set, but the one given is empty.", nameof(training));
+        }
+
         var position = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint) : FitPosition.Start;
         if (position.Epoch >= _options.Epochs)
         {
@@ -113,7 +125,12 @@ public sealed class RnnTrainer : IDisposable
             var epochClock = Stopwatch.StartNew();
             for (int batch = epoch == position.Epoch ? position.Batch : 0; batch < batchesPerEpoch; batch++)
             {
-                cancellationToken.ThrowIfCancellationRequested();
+                if (cancellationToken.IsCancellationRequested)
+                {
+                    _checkpoint?.Save(position with { Epoch = epoch, Batch = batch }, _globalStep, _parameters, _optimizer, _best);
+                    cancellationToken.ThrowIfCancellationRequested();
+                }
+
                 int start = batch * _options.BatchSize;
                 var context = new BatchContext(train, order, start, Math.Min(_options.BatchSize, train.Count - start), Training: true, _globalStep);
                 lossSum += UpdateOnBatch(context, learningRate, epoch, batch);
@@ -280,6 +297,19 @@ public sealed class RnnTrainer : IDisposable
     }
 
     private int LongestSequence(IReadOnlyList<TrainingExample> examples) => BatchRunner.LongestSequence(examples, _model.Shape.InputSize);
+
+    private static void RefuseNonFinite(float[][] parameters, IReadOnlyList<ParameterSpec> specs)
+    {
+        for (int k = 0; k < parameters.Length; k++)
+        {
+            int bad = Array.FindIndex(parameters[k], v => !float.IsFinite(v));
+            if (bad >= 0)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"Initial parameter '{specs[k].Name}' holds {parameters[k][bad]} at index {bad}: training cannot start from non-finite weights."), "initialParameters");
+            }
+        }
+    }
 
     private FitPosition Restore(TrainingCheckpoint checkpoint)
     {

@@ -4,11 +4,16 @@ namespace Embedded.Rnn.Training;
 public sealed class TrainingDivergedException : Exception
 {
     /// <summary>Creates the exception for the batch where it happened.</summary>
-    public TrainingDivergedException(int epoch, int batch, string what)
-        : base($"Training diverged at epoch {epoch}, batch {batch}: {what} is not finite. The weights were not updated and the last checkpoint is intact; lower the learning rate or clip gradients (ClipGradientNorm).")
+    /// <param name="epoch">0-based epoch.</param>
+    /// <param name="batch">0-based batch within the epoch.</param>
+    /// <param name="quantity">What is not finite: "the loss" or "the gradient".</param>
+    public TrainingDivergedException(int epoch, int batch, string quantity)
+        : base($"Training diverged in epoch {epoch + 1}, batch {batch + 1} (counting from 1): {quantity} is not finite. The weights were not " +
+            "updated, and a checkpoint, if one is written, still holds the last good step. Lower the learning rate or clip gradients (ClipGradientNorm).")
     {
         Epoch = epoch;
         Batch = batch;
+        Quantity = quantity;
     }
 
     /// <summary>Epoch (0-based) of the failing batch.</summary>
@@ -16,4 +21,7 @@ public sealed class TrainingDivergedException : Exception
 
     /// <summary>Batch (0-based, within the epoch) that failed.</summary>
     public int Batch { get; }
+
+    /// <summary>What was not finite: "the loss" or "the gradient".</summary>
+    public string Quantity { get; }
 }

@@ -97,6 +97,12 @@ public sealed record TrainingOptions
     /// <summary>Fraction of the training set held out for validation when no validation set is given.</summary>
     public float ValidationFraction { get; init; } = 0.1f;
 
+    /// <summary>
+    /// How many of <paramref name="exampleCount"/> examples Fit holds out for validation when it is given no validation
+    /// set: ⌊ValidationFraction × count⌋, so none from a set smaller than 1 / ValidationFraction.
+    /// </summary>
+    public int ValidationHoldOut(int exampleCount) => (int)(exampleCount * ValidationFraction);
+
     /// <summary>Stop after this many epochs without a better validation loss, keeping the best weights (null: never).</summary>
     public int? EarlyStoppingPatience { get; init; }
 
