@@ -18,13 +18,36 @@ public static partial class DurableFile
     /// <exception cref="IOException">The file could not be written, moved or flushed.</exception>
     public static void Write(string path, ReadOnlySpan<byte> contents)
     {
-        string temporary = path + ".tmp";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+        if (Directory.Exists(path))
         {
-            stream.Write(contents);
-            stream.Flush(flushToDisk: true);
+            throw new IOException($"'{path}' is a directory; give the path of the file to write.");
         }
 
+        string temporary = path + ".tmp";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                stream.Write(contents);
+                stream.Flush(flushToDisk: true);
+            }
+
+            Replace(temporary, path);
+        }
+        catch
+        {
+            File.Delete(temporary); // a failed write leaves the old file (or none), never a stray temporary beside it
+            throw;
+        }
+
+        if (!OperatingSystem.IsWindows())
+        {
+            FlushDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        }
+    }
+
+    private static void Replace(string temporary, string path)
+    {
         if (OperatingSystem.IsWindows())
         {
             if (!MoveFileEx(temporary, path, MoveFileReplaceExisting | MoveFileWriteThrough))
@@ -36,7 +59,6 @@ public static partial class DurableFile
         }
 
         File.Move(temporary, path, overwrite: true);
-        FlushDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
     }
 
     // .NET cannot open a directory as a file, so this goes to libc: open(O_RDONLY), fsync, close. O_RDONLY is 0 on every

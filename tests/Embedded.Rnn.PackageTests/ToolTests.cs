@@ -164,8 +164,7 @@ public sealed class ToolTests : IDisposable
     public void TrainLearnsToForecastASeriesFromCsv()
     {
         // One series, windows of 12 rows, target = the next row: y(t+1) from y(t-11..t) on sin(0.3 t).
-        string data = Path.Combine(_temp, "series.csv");
-        File.WriteAllLines(data, ["t,y", .. Enumerable.Range(0, 240).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t},{Math.Sin(0.3 * t):R}"))]);
+        string data = WriteSineSeries(240);
         string spec = Path.Combine(_temp, "series.rnn.json");
         File.WriteAllText(spec, "{ \"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"head\": { \"output\": 1 } }");
         string weights = Path.Combine(_temp, "series.safetensors");
@@ -220,6 +219,108 @@ public sealed class ToolTests : IDisposable
         Assert.DoesNotContain("Usage:", output + error);
         Assert.DoesNotContain("Exception", output + error);
         Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
+    }
+
+    [Fact]
+    public void TrainInterruptedByCtrlCResumesToTheWeightsOfAnUninterruptedRun()
+    {
+        string data = WriteSineSeries(600);
+        string spec = WriteSmallGruSpec();
+        string[] training = ["train", data, "--spec", spec, "--inputs", "y", "--targets", "y", "--window", "12", "--horizon", "1",
+            "--epochs", "40", "--batch-size", "8", "--learning-rate", "0.01", "--seed", "3", "--checkpoint-every", "25"];
+        string whole = Path.Combine(_temp, "whole.safetensors");
+        var (code, output, error) = Run([.. training, "--out", whole]);
+        Assert.True(code == 0, output + error);
+
+        // The real tool in its own process, stopped with SIGINT once it has printed epoch 2's line (lines come as epochs end).
+        string checkpoint = Path.Combine(_temp, "run.ckpt");
+        string resumed = Path.Combine(_temp, "resumed.safetensors");
+        var interrupted = ToolProcess.RunUntil([.. training, "--checkpoint", checkpoint, "--out", resumed], line => line.StartsWith("epoch 2/40:", StringComparison.Ordinal));
+        Assert.True(interrupted.ExitCode == ToolCommands.Interrupted, interrupted.ToString());
+        Assert.Contains($"progress saved in {checkpoint}: run the same command with --resume to continue", interrupted.Output);
+        Assert.DoesNotContain("epoch 40/40", interrupted.Output);
+        Assert.False(File.Exists(resumed));
+
+        (code, output, error) = Run([.. training, "--checkpoint", checkpoint, "--resume", "--out", resumed]);
+        Assert.True(code == 0, output + error);
+        Assert.Contains($"resuming from {checkpoint}", output);
+        Assert.Contains("epoch 40/40", output);
+        Assert.DoesNotContain("epoch 1/40", output);
+        Assert.Equal(File.ReadAllBytes(whole), File.ReadAllBytes(resumed));
+    }
+
+    [Fact]
+    public void TrainChecksItsOutputPathsBeforeTraining()
+    {
+        string data = WriteSineSeries(40);
+        string spec = WriteSmallGruSpec();
+        string[] training = ["train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "1"];
+
+        string folder = Directory.CreateDirectory(Path.Combine(_temp, "weights")).FullName;
+        var (code, output, error) = Run([.. training, "--out", folder]);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains($"--out {folder} is a folder; give the path of the file to write.", error);
+        Assert.False(File.Exists(folder + ".tmp"));
+        Assert.DoesNotContain("epoch", output); // refused before training
+
+        // /proc refuses new files even to root, as a read-only folder refuses a user.
+        (code, output, error) = Run([.. training, "--out", "/proc/self/trained.safetensors"]);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("--out /proc/self/trained.safetensors: cannot write files in /proc/self", error);
+        Assert.DoesNotContain("epoch", output);
+
+        string checkpoint = Path.Combine(_temp, "old.ckpt");
+        File.WriteAllText(checkpoint, "an earlier run's");
+        (code, _, error) = Run([.. training, "--checkpoint", checkpoint, "--out", Path.Combine(_temp, "m.safetensors")]);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains($"{checkpoint} exists; pass --resume to continue from it, or --force to start over.", error);
+
+        (code, _, error) = Run([.. training, "--resume", "--out", Path.Combine(_temp, "m.safetensors")]);
+        Assert.Equal(1, code);
+        Assert.Contains("--resume needs --checkpoint", error);
+    }
+
+    [Fact]
+    public void TrainSaysWhenTheValidationSplitIsEmpty()
+    {
+        string data = WriteSineSeries(12); // windows of 4: 9 sequences, and ⌊0.1 × 9⌋ = 0 held out
+        string spec = WriteSmallGruSpec();
+        string weights = Path.Combine(_temp, "m.safetensors");
+        string[] training = ["train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "2", "--out", weights];
+
+        var (code, output, error) = Run([.. training, "--patience", "3"]);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("--patience needs validation loss, but --validation 0.1 of 9 sequences holds out none (it needs at least 10 sequences)", error);
+        Assert.False(File.Exists(weights));
+
+        (code, output, error) = Run(training);
+        Assert.True(code == 0, output + error);
+        Assert.Contains("warning: --validation 0.1 of 9 sequences holds out none (it needs at least 10 sequences); no validation loss is computed.", output);
+        Assert.Contains("epoch 2/2: training loss ", output);
+        Assert.DoesNotContain("NaN", output);
+    }
+
+    [Fact]
+    public void TrainExplainsDivergenceWithTheToolsOptions()
+    {
+        string data = WriteSineSeries(80);
+        string spec = WriteSmallGruSpec();
+        string checkpoint = Path.Combine(_temp, "diverge.ckpt");
+        var (code, output, error) = Run("train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "3", "--optimizer", "sgd",
+            "--learning-rate", "1e30", "--checkpoint", checkpoint, "--checkpoint-every", "1", "--out", Path.Combine(_temp, "m.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Matches(@"^embedded-rnn train: error: training diverged in epoch 1/3, batch \d+: the (loss|gradient) is not finite\. ", error);
+        Assert.Contains($"Nothing was written; {checkpoint} still holds the last checkpoint before it", error);
+        Assert.Contains("Try a lower --learning-rate (now 1E+30) or --clip 1.", error);
+        Assert.DoesNotContain("ClipGradientNorm", error);
+        Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
+        var last = SafetensorsFile.Read(checkpoint);
+        Assert.All(last.Tensors, t => Assert.All(last.ReadAsSingle(t.Name), v => Assert.True(float.IsFinite(v))));
+
+        (code, _, error) = Run("train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "3", "--optimizer", "sgd",
+            "--learning-rate", "1e30", "--clip", "5", "--out", Path.Combine(_temp, "m.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("Nothing was written. Try a lower --learning-rate (now 1E+30) or a smaller --clip (now 5).", error);
     }
 
     [Fact]
@@ -348,6 +449,14 @@ public sealed class ToolTests : IDisposable
     }
 
     private static string Reference(string stem) => Path.Combine(AppContext.BaseDirectory, "refs", stem.Length == 0 ? string.Empty : stem + ".safetensors");
+
+    // Columns t,y with y = sin(0.3 t), one row per step.
+    private string WriteSineSeries(int rows)
+    {
+        string data = Path.Combine(_temp, $"sine{rows}.csv");
+        File.WriteAllLines(data, ["t,y", .. Enumerable.Range(0, rows).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t},{Math.Sin(0.3 * t):R}"))]);
+        return data;
+    }
 
     // A GRU (1 input, 4 hidden, one output) for the train command's argument and CSV checks.
     private string WriteSmallGruSpec()

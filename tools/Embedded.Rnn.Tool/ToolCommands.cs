@@ -15,6 +15,12 @@ public static class ToolCommands
     /// <summary>Exit code of bad input: a missing or malformed file, an invalid spec, arguments that do not fit.</summary>
     public const int BadInput = 2;
 
+    /// <summary>Exit code after Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, what shells report for an interrupted command.</summary>
+    public const int Interrupted = 130;
+
+    // How long an interrupted command may take to stop cleanly (train saves its checkpoint) before the process exits anyway.
+    private static readonly TimeSpan StopTimeout = TimeSpan.FromSeconds(30);
+
     /// <summary>The root command with every subcommand.</summary>
     public static RootCommand Build() => new(
         "Works with Embedded.Rnn models: inspect PyTorch weights, import them into a spec + weights pair (checked by a golden run), " +
@@ -38,24 +44,30 @@ public static class ToolCommands
             usageError.ShowHelp = false;
         }
 
-        return configuration is null ? result.Invoke() : result.Invoke(configuration);
+        return result.Invoke(configuration ?? new InvocationConfiguration { ProcessTerminationTimeout = StopTimeout });
     }
 
     /// <summary>Sets the command's action, turning the user's errors (files, specs, CSV, tensors) into one clear line and exit code 2.</summary>
     public static void SetGuardedAction(this Command command, Func<ParseResult, TextWriter, int> action) =>
-        command.SetAction(result =>
+        command.SetGuardedAction((result, output, _) => action(result, output));
+
+    /// <summary>
+    /// Sets an action that can be interrupted: the token is cancelled on Ctrl-C or SIGTERM, and the action has
+    /// <see cref="StopTimeout"/> to stop cleanly. Errors become one line and exit code 2, as for any command.
+    /// </summary>
+    public static void SetGuardedAction(this Command command, Func<ParseResult, TextWriter, CancellationToken, int> action) =>
+        command.SetAction((result, cancellation) =>
         {
-            var output = result.InvocationConfiguration.Output;
             var error = result.InvocationConfiguration.Error;
             try
             {
-                return action(result, output);
+                return Task.FromResult(action(result, result.InvocationConfiguration.Output, cancellation));
             }
             catch (Exception e) when (e is ToolException or SafetensorsException or CsvFormatException or IOException or UnauthorizedAccessException
-                or TrainingDivergedException or ArgumentException)
+                or ArgumentException)
             {
                 error.WriteLine($"embedded-rnn {command.Name}: error: {e.Message}");
-                return BadInput;
+                return Task.FromResult(BadInput);
             }
         });
 
@@ -133,18 +145,35 @@ public static class ToolCommands
         }
     }
 
-    /// <summary>Refuses to overwrite an existing file unless allowed, and creates the folder it goes in.</summary>
-    public static void CheckWritable(string path, bool overwrite)
+    /// <summary>
+    /// Checks, before any work, that <paramref name="path"/> can be written: it is not a folder, it does not exist
+    /// unless <paramref name="overwrite"/>, and its folder exists (it is created) and accepts new files (a probe file
+    /// is created and deleted, as the atomic write's temporary file will be).
+    /// </summary>
+    public static void CheckWritable(string path, bool overwrite, string option = "--out", string overwriteHint = "pass --force to overwrite it")
     {
-        if (File.Exists(path) && !overwrite)
+        if (Directory.Exists(path))
         {
-            throw new ToolException($"{path} exists; pass --force to overwrite it.");
+            throw new ToolException($"{option} {path} is a folder; give the path of the file to write.");
         }
 
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
+        if (File.Exists(path) && !overwrite)
+        {
+            throw new ToolException($"{path} exists; {overwriteHint}.");
+        }
+
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string probe = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.probe");
+        try
         {
             Directory.CreateDirectory(directory);
+            using (File.Create(probe, 1, FileOptions.DeleteOnClose))
+            {
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ToolException($"{option} {path}: cannot write files in {directory} ({e.Message}).");
         }
     }
 }

@@ -38,17 +38,40 @@ public static class TrainCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and dropout (same seed, same weights on any machine).", DefaultValueFactory = _ => 1UL };
         var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.");
         var log = new Option<FileInfo?>("--log") { Description = "Write a CSV log of every epoch." };
-        var progress = new Option<bool>("--progress") { Description = "Show a live progress line." };
-        var force = new Option<bool>("--force") { Description = "Overwrite an existing output file." };
+        var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Save training progress to this file (atomically) every --checkpoint-every steps, at the end, and on Ctrl-C, so --resume can continue an interrupted or crashed run." };
+        var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Optimizer steps (mini-batches) between checkpoints.", DefaultValueFactory = _ => 100 }.AtLeast(1);
+        var resume = new Option<bool>("--resume") { Description = "Continue from --checkpoint (run the interrupted command again with --resume): ends with the weights an uninterrupted run writes. Starts afresh when the checkpoint does not exist yet." };
+        var progress = new Option<bool>("--progress") { Description = "Show a live progress bar instead of a plain line per epoch." };
+        var force = new Option<bool>("--force") { Description = "Overwrite an existing output file (and start over from an existing --checkpoint)." };
         var command = new Command("train", "Trains a model from a CSV file: each row is a time step, windows of --window rows are the sequences, --targets the values to predict (--horizon rows ahead). Uses the kernels the generator makes from --spec, so the trained weights run identically in your build.")
         {
             data, spec, output, inputs, targets, window, stride, horizon, sequenceToSequence, loss, optimizer, epochs, batchSize, learningRate, clip,
-            validation, patience, seed, initial, log, progress, force,
+            validation, patience, seed, initial, log, checkpoint, checkpointEvery, resume, progress, force,
         };
-        command.SetGuardedAction((result, console) =>
+        command.Validators.Add(result =>
         {
+            if (result.GetValue(resume) && result.GetValue(checkpoint) is null)
+            {
+                result.AddError("--resume needs --checkpoint: the file to continue from.");
+            }
+        });
+        command.SetGuardedAction((result, console, cancellation) =>
+        {
+            // Every file is checked before the data is read and the model compiled, so a bad path cannot waste a run.
             string destination = result.GetValue(output)!.FullName;
             ToolCommands.CheckWritable(destination, result.GetValue(force));
+            string? checkpointPath = result.GetValue(checkpoint)?.FullName;
+            bool resuming = result.GetValue(resume);
+            if (checkpointPath is not null)
+            {
+                ToolCommands.CheckWritable(checkpointPath, overwrite: resuming || result.GetValue(force), "--checkpoint",
+                    "pass --resume to continue from it, or --force to start over");
+            }
+
+            if (result.GetValue(log) is { } logFile)
+            {
+                ToolCommands.CheckWritable(logFile.FullName, overwrite: true, "--log");
+            }
             var table = CsvTable.Read(result.GetValue(data)!.FullName); // first: a bad line fails before the spec is compiled
             using var compiled = ModelCompiler.CompileFile(result.GetValue(spec)!.FullName);
             foreach (string warning in compiled.Warnings)
@@ -60,6 +83,21 @@ public static class TrainCommand
             bool crossEntropy = result.GetValue(loss) == "cross-entropy";
             var examples = CsvSequences.Build(table, result.GetValue(inputs), result.GetValue(targets)!, shape, result.GetValue(window), result.GetValue(stride),
                 result.GetValue(horizon), result.GetValue(sequenceToSequence), classIndex: crossEntropy && result.GetValue(targets)!.Length == 1 && shape.OutputSize > 1);
+
+            float validationFraction = result.GetValue(validation);
+            int? patienceValue = result.GetValue(patience);
+            var options = new TrainingOptions { ValidationFraction = validationFraction };
+            if (validationFraction > 0 && options.ValidationHoldOut(examples.Count) == 0)
+            {
+                string why = string.Create(CultureInfo.InvariantCulture,
+                    $"--validation {validationFraction} of {examples.Count} sequences holds out none (it needs at least {Math.Ceiling(1 / validationFraction)} sequences)");
+                if (patienceValue is not null)
+                {
+                    throw new ToolException($"--patience needs validation loss, but {why}; use more data or a larger --validation, or drop --patience.");
+                }
+
+                console.WriteLine($"warning: {why}; no validation loss is computed.");
+            }
 
             ulong seedValue = result.GetValue(seed);
             IReadOnlyList<float[]> start;
@@ -74,7 +112,7 @@ public static class TrainCommand
             }
 
             var model = compiled.FromParameters(start);
-            var options = new TrainingOptions
+            options = options with
             {
                 Epochs = result.GetValue(epochs),
                 BatchSize = result.GetValue(batchSize),
@@ -89,20 +127,36 @@ public static class TrainCommand
                 Loss = crossEntropy ? LossKind.CrossEntropy : LossKind.MeanSquaredError,
                 Target = result.GetValue(sequenceToSequence) ? TargetKind.SequenceToSequence : TargetKind.SequenceToOne,
                 ClipGradientNorm = result.GetValue(clip),
-                ValidationFraction = result.GetValue(validation),
-                EarlyStoppingPatience = result.GetValue(patience),
+                EarlyStoppingPatience = patienceValue,
                 Seed = seedValue,
+                CheckpointPath = checkpointPath,
+                CheckpointEvery = result.GetValue(checkpointEvery),
                 LogPath = result.GetValue(log)?.FullName,
-                Progress = result.GetValue(progress) ? new ConsoleProgress() : null,
+                Progress = result.GetValue(progress) ? new ConsoleProgress() : new EpochLines(console),
             };
             console.WriteLine($"model: {shape.Cell}, input {shape.InputSize}, hidden {shape.HiddenSize}, {shape.LayerCount} layer(s), output {shape.OutputSize}; kernel path {model.Path}");
             console.WriteLine($"data: {table.RowCount} rows -> {examples.Count} sequences of {result.GetValue(window)} steps");
-            using var trainer = new RnnTrainer(model, options, start);
-            var outcome = trainer.Fit(examples);
-            foreach (var epoch in outcome.Epochs)
+            if (resuming)
             {
-                console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"epoch {epoch.Epoch + 1}/{epoch.Epochs}: training loss {epoch.TrainingLoss:G6}, validation loss {epoch.ValidationLoss:G6}"));
+                console.WriteLine(File.Exists(checkpointPath) ? $"resuming from {checkpointPath}" : $"no checkpoint at {checkpointPath} yet: starting from the beginning");
+            }
+
+            using var trainer = new RnnTrainer(model, options, start);
+            try
+            {
+                trainer.Fit(examples, resume: resuming, cancellationToken: cancellation);
+            }
+            catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
+            {
+                result.InvocationConfiguration.Error.WriteLine(checkpointPath is null
+                    ? $"embedded-rnn train: interrupted after {trainer.Steps} steps; nothing was written (--checkpoint keeps the progress of a run)."
+                    : $"embedded-rnn train: interrupted after {trainer.Steps} steps; progress saved in {checkpointPath}: run the same command with --resume to continue.");
+                return ToolCommands.Interrupted;
+            }
+            catch (TrainingDivergedException e)
+            {
+                result.InvocationConfiguration.Error.WriteLine(DivergenceMessage(e, options, checkpointPath));
+                return ToolCommands.BadInput;
             }
 
             trainer.ExportSafetensors(destination);
@@ -110,6 +164,30 @@ public static class TrainCommand
             return 0;
         });
         return command;
+    }
+
+    // The library's TrainingDivergedException speaks of TrainingOptions; this says the same with the tool's options.
+    private static string DivergenceMessage(TrainingDivergedException e, TrainingOptions options, string? checkpointPath)
+    {
+        string kept = checkpointPath is null
+            ? "Nothing was written."
+            : $"Nothing was written; {checkpointPath} still holds the last checkpoint before it (its steps were finite).";
+        string advice = options.ClipGradientNorm is null
+            ? string.Create(CultureInfo.InvariantCulture, $"Try a lower --learning-rate (now {options.LearningRate}) or --clip 1.")
+            : string.Create(CultureInfo.InvariantCulture, $"Try a lower --learning-rate (now {options.LearningRate}) or a smaller --clip (now {options.ClipGradientNorm}).");
+        return string.Create(CultureInfo.InvariantCulture,
+            $"embedded-rnn train: error: training diverged in epoch {e.Epoch + 1}/{options.Epochs}, batch {e.Batch + 1}: {e.Quantity} is not finite. {kept} {advice}");
+    }
+
+    // One plain line per epoch as it ends (--progress draws a live bar instead).
+    private sealed class EpochLines(TextWriter console) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value)
+        {
+            string validation = double.IsNaN(value.ValidationLoss) ? string.Empty : string.Create(CultureInfo.InvariantCulture, $", validation loss {value.ValidationLoss:G6}");
+            console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"epoch {value.Epoch + 1}/{value.Epochs}: training loss {value.TrainingLoss:G6}{validation}"));
+            console.Flush();
+        }
     }
 
     // "--targets a,b" and "--targets a --targets b" both work.
