@@ -80,6 +80,48 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ImportWithTheUsersSpecWritesOnlyTheWeightsAndChecksThemAgainstIt()
+    {
+        // The quick start's layout: the spec the user wrote lives in models/, the weights go in the project folder.
+        string models = Directory.CreateDirectory(Path.Combine(_temp, "models")).FullName;
+        string spec = Path.Combine(models, "gesture.rnn.json");
+        File.WriteAllText(spec, Readme.QuickStartBlock("spec"));
+        var (code, output, error) = Run("import", ProcessRunner.Data("gesture.module.safetensors"), "--spec", spec, "--out", _temp,
+            "--head-prefix", "fc.", "--golden", ProcessRunner.Data("gesture.golden.safetensors"));
+        Assert.True(code == 0, output + error);
+        Assert.Contains("golden check passed", output);
+        Assert.Equal([Path.Combine(_temp, "gesture.safetensors"), models], Directory.GetFileSystemEntries(_temp).Order(StringComparer.Ordinal));
+        Assert.Equal(Readme.QuickStartBlock("spec"), File.ReadAllText(spec)); // untouched
+        AssertSameTensors(SafetensorsFile.Read(ProcessRunner.Data("gesture.safetensors")), SafetensorsFile.Read(Path.Combine(_temp, "gesture.safetensors")));
+
+        // Weights of another shape: refused, naming the spec and the tensor.
+        File.WriteAllText(spec, Readme.QuickStartBlock("spec").Replace("\"hidden\": 32", "\"hidden\": 16", StringComparison.Ordinal));
+        (code, _, error) = Run("import", ProcessRunner.Data("gesture.module.safetensors"), "--spec", spec, "--out", _temp, "--head-prefix", "fc.", "--force");
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("the weights do not fit gesture.rnn.json (lstm (input 6, hidden 32", error);
+        Assert.Contains("weight_ih_l0", error);
+
+        (code, _, error) = Run("import", ProcessRunner.Data("gesture.module.safetensors"), "--spec", spec, "--head-activation", "softmax");
+        Assert.Equal(1, code);
+        Assert.Contains("--activation and --head-activation come from the spec when --spec is given.", error);
+        (code, _, error) = Run("import", ProcessRunner.Data("gesture.module.safetensors"));
+        Assert.Equal(1, code);
+        Assert.Contains("import needs --name", error);
+    }
+
+    [Fact]
+    public void ImportWarnsWhenItsSpecShadowsOneOfTheSameNameBelow()
+    {
+        string models = Directory.CreateDirectory(Path.Combine(_temp, "models")).FullName;
+        File.WriteAllText(Path.Combine(models, "gesture.rnn.json"), Readme.QuickStartBlock("spec"));
+        var (code, output, error) = Run("import", ProcessRunner.Data("gesture.module.safetensors"), "--name", "gesture", "--out", _temp,
+            "--head-prefix", "fc.", "--head-activation", "softmax");
+        Assert.True(code == 0, output + error);
+        Assert.Contains($"warning: {Path.Combine("models", "gesture.rnn.json")} exists too, and a project makes both AdditionalFiles. " +
+            $"To keep that spec, delete gesture.rnn.json and import with --spec {Path.Combine("models", "gesture.rnn.json")} (it writes only the weights).", output);
+    }
+
+    [Fact]
     public void ImportFailsTheGoldenRunWhenTheGateLayoutDiffers()
     {
         // TensorFlow orders LSTM gates i, c, f, o; PyTorch (and Embedded.Rnn) i, f, g, o. Weights exported in the

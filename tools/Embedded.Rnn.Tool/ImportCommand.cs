@@ -17,7 +17,7 @@ public static class ImportCommand
     public static Command Create()
     {
         var file = ToolCommands.ExistingFile("weights", "PyTorch weights as safetensors: a module's state_dict (safetensors.torch.save_file(model.state_dict(), ...)) or an nn.RNN/LSTM/GRU's.");
-        var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors.", Required = true }
+        var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors (with --spec, the spec's name by default)." }
             .Check(value => string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\')
                 ? $"--name must be a plain file name (got '{value}')."
                 : null);
@@ -28,11 +28,24 @@ public static class ImportCommand
         var headActivation = ToolCommands.Choice("--head-activation", "The head's activation, applied after the linear layer (weights cannot tell).", "none", "none", "sigmoid", "tanh", "softmax");
         var golden = ToolCommands.ExistingFileOption("--golden", "Golden run to check against (reference-case format: input [T, B, I], output [T, B, O] from PyTorch, optional h0/c0). Proves the gate layout; strongly recommended.");
         var batchFirst = new Option<bool>("--batch-first") { Description = "The golden tensors are [B, T, ...] (PyTorch batch_first=True)." };
+        var userSpec = ToolCommands.ExistingFileOption("--spec", "Your spec (*.rnn.json) for these weights: they are checked against it and only <name>.safetensors is written, so the project does not get a second spec.");
         var force = new Option<bool>("--force") { Description = "Overwrite existing files." };
         var command = new Command("import", "Imports PyTorch weights: infers cell, sizes, layers, direction and bias from the tensors, writes <name>.rnn.json and <name>.safetensors, and with --golden checks the compiled model against PyTorch's output within 1e-5 (scaled) before writing anything.")
         {
-            file, name, outDir, prefix, headPrefix, activation, headActivation, golden, batchFirst, force,
+            file, name, userSpec, outDir, prefix, headPrefix, activation, headActivation, golden, batchFirst, force,
         };
+        command.Validators.Add(result =>
+        {
+            if (result.GetValue(name) is null && result.GetValue(userSpec) is null)
+            {
+                result.AddError("import needs --name (writes <name>.rnn.json and <name>.safetensors) or --spec (writes the weights for your spec).");
+            }
+
+            if (result.GetValue(userSpec) is not null && (result.GetResult(activation) is { Implicit: false } || result.GetResult(headActivation) is { Implicit: false }))
+            {
+                result.AddError("--activation and --head-activation come from the spec when --spec is given.");
+            }
+        });
         command.SetGuardedAction((result, output) =>
         {
             var source = ToolCommands.ReadSafetensors(result.GetValue(file)!);
@@ -56,13 +69,18 @@ public static class ImportCommand
             }
 
             string directory = result.GetValue(outDir)!.FullName;
-            string specPath = Path.Combine(directory, result.GetValue(name) + ".rnn.json");
-            string weightsPath = Path.Combine(directory, result.GetValue(name) + ".safetensors");
+            var existingSpec = result.GetValue(userSpec);
+            string modelName = result.GetValue(name) ?? SpecName(existingSpec!);
+            string specPath = existingSpec?.FullName ?? Path.Combine(directory, modelName + ".rnn.json");
+            string weightsPath = Path.Combine(directory, modelName + ".safetensors");
             bool overwrite = result.GetValue(force);
-            ToolCommands.CheckWritable(specPath, overwrite);
+            if (existingSpec is null)
+            {
+                ToolCommands.CheckWritable(specPath, overwrite);
+            }
+
             ToolCommands.CheckWritable(weightsPath, overwrite);
 
-            string spec = layout.SpecJson(layout.Cell == "rnn" ? rnnActivation ?? "tanh" : null, layout.HeadOutput is null ? null : head);
             var weights = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "embedded-rnn import");
             foreach (var (sourceName, target, shape) in layout.Tensors)
             {
@@ -70,8 +88,23 @@ public static class ImportCommand
             }
 
             byte[] weightsBytes = weights.ToArray();
-            using var compiled = ModelCompiler.Compile(specPath, spec);
-            var model = compiled.FromSafetensors(SafetensorsFile.Parse(weightsBytes)); // strict: the spec and the weights agree
+            string? spec = existingSpec is null ? layout.SpecJson(layout.Cell == "rnn" ? rnnActivation ?? "tanh" : null, layout.HeadOutput is null ? null : head) : null;
+            using var compiled = spec is null ? ModelCompiler.CompileFile(specPath) : ModelCompiler.Compile(specPath, spec);
+            foreach (string warning in compiled.Warnings)
+            {
+                output.WriteLine(warning);
+            }
+
+            ITrainableRnnModel model;
+            try
+            {
+                model = compiled.FromSafetensors(SafetensorsFile.Parse(weightsBytes)); // strict: the spec and the weights agree
+            }
+            catch (SafetensorsException e) when (existingSpec is not null)
+            {
+                throw new ToolException($"the weights do not fit {existingSpec.Name} ({layout.Summary}): {e.Message}");
+            }
+
             if (result.GetValue(golden) is { } goldenFile)
             {
                 var outcome = GoldenCheck.Run(compiled, model, ToolCommands.ReadSafetensors(goldenFile), result.GetValue(batchFirst));
@@ -90,13 +123,42 @@ public static class ImportCommand
                 output.WriteLine("no golden check: pass --golden with PyTorch's input and output to prove the gate layout");
             }
 
-            DurableFile.Write(specPath, Encoding.UTF8.GetBytes(spec));
+            if (spec is not null)
+            {
+                DurableFile.Write(specPath, Encoding.UTF8.GetBytes(spec));
+                output.WriteLine($"wrote {specPath}");
+            }
+
             DurableFile.Write(weightsPath, weightsBytes);
-            output.WriteLine($"wrote {specPath}");
             output.WriteLine($"wrote {weightsPath}");
-            output.Write("spec: " + spec);
+            if (spec is not null)
+            {
+                output.Write("spec: " + spec);
+                WarnAboutOtherSpecs(output, directory, specPath);
+            }
+
             return 0;
         });
         return command;
+    }
+
+    private static string SpecName(FileInfo spec) =>
+        spec.Name.EndsWith(".rnn.json", StringComparison.OrdinalIgnoreCase) ? spec.Name[..^".rnn.json".Length] : Path.GetFileNameWithoutExtension(spec.Name);
+
+    // A project makes every *.rnn.json below it an AdditionalFiles item: a second spec of the same name is almost always
+    // the one the user wrote before importing, now shadowed by a copy nobody edits.
+    private static void WarnAboutOtherSpecs(TextWriter output, string directory, string written)
+    {
+        var search = new EnumerationOptions { RecurseSubdirectories = true, MaxRecursionDepth = 4, IgnoreInaccessible = true };
+        foreach (string other in Directory.EnumerateFiles(directory, Path.GetFileName(written), search))
+        {
+            string relative = Path.GetRelativePath(directory, other);
+            bool built = relative.Split(Path.DirectorySeparatorChar).Any(part => part is "bin" or "obj");
+            if (!built && !string.Equals(Path.GetFullPath(other), written, StringComparison.Ordinal))
+            {
+                output.WriteLine($"warning: {relative} exists too, and a project makes both AdditionalFiles. To keep that spec, delete {Path.GetFileName(written)} " +
+                    $"and import with --spec {relative} (it writes only the weights).");
+            }
+        }
     }
 }
