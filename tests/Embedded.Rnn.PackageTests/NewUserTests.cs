@@ -39,21 +39,86 @@ public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<Pack
     [Fact]
     public void ReadmeQuickStartBuildsAndRunsLikePyTorch()
     {
+        FollowQuickStartToTheWeights();
+        var build = consumer.Dotnet("build", "-nologo");
+        Assert.True(build.ExitCode == 0, consumer.SetupLog + "\n== dotnet build\n" + build);
+        var run = consumer.DotnetWithInput(File.ReadAllText(ProcessRunner.Data("input.csv")), "run", "--no-build");
+        Assert.True(run.ExitCode == 0, "== dotnet run\n" + run);
+        AssertMatchesPyTorch(run);
+        Assert.Equal($"kernel path: {KernelPaths.Best}", run.StandardError.Trim()); // the JIT takes the widest path
+    }
+
+    [Fact]
+    public void ReadmeNativeAotPublishRunsFromAnyFolderOnTheWidestPath()
+    {
+        FollowQuickStartToTheWeights();
+        string[] publish = Readme.QuickStartBlock("publish").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(2, publish.Length);
+        string[] command = publish[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("dotnet", command[0]);
+        var published = consumer.Dotnet(command[1..]);
+        Assert.True(published.ExitCode == 0, "== " + publish[0] + "\n" + published);
+        Assert.DoesNotContain("warning", published.Output, StringComparison.OrdinalIgnoreCase); // no AOT or trim warnings
+
+        // The binary, started from a folder without the weights: it finds the copy the package put beside it.
+        string[] run = publish[1].Split(" < ");
+        Assert.Equal("steps.csv", run[1]);
+        string binary = Path.Combine(consumer.Project, run[0]);
+        Assert.True(File.Exists(Path.Combine(Path.GetDirectoryName(binary)!, "gesture.safetensors")), "the weights were not published beside the binary");
+        string elsewhere = Directory.CreateTempSubdirectory("embedded-rnn-elsewhere-").FullName;
+        try
+        {
+            var result = ProcessRunner.Run(elsewhere, binary, [], File.ReadAllText(ProcessRunner.Data("input.csv")));
+            Assert.True(result.ExitCode == 0, "== " + publish[1] + "\n" + result);
+            AssertMatchesPyTorch(result);
+            Assert.Equal($"kernel path: {KernelPaths.Best}", result.StandardError.Trim()); // IlcInstructionSet=native: this machine's widest
+
+            // Without an instruction set the package picks x86-64-v3 and says so: Vector256 on any AVX2 machine.
+            string defaultOutput = Path.Combine(consumer.Root, "publish-default");
+            var plain = consumer.Dotnet("publish", "-c", "Release", "-r", "linux-x64", "-p:PublishAot=true", "-o", defaultOutput);
+            Assert.True(plain.ExitCode == 0, "== default publish\n" + plain);
+            Assert.Contains("Embedded.Rnn: NativeAOT compiles for IlcInstructionSet=x86-64-v3", plain.Output);
+            var plainRun = ProcessRunner.Run(elsewhere, Path.Combine(defaultOutput, "Gestures"), [], File.ReadAllText(ProcessRunner.Data("input.csv")));
+            Assert.True(plainRun.ExitCode == 0, "== default binary\n" + plainRun);
+            AssertMatchesPyTorch(plainRun);
+            Assert.True(System.Runtime.Intrinsics.X86.Avx2.IsSupported, "this test expects an x64 machine with AVX2");
+            Assert.Equal("kernel path: Vector256", plainRun.StandardError.Trim());
+        }
+        finally
+        {
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
+
+    // README quick start steps 1-3 in the consumer project: the spec, the program, and the weights made by the README's
+    // import command from a PyTorch module's state_dict (Data/make_gesture.py wrote it in the format save_file writes).
+    private void FollowQuickStartToTheWeights()
+    {
         Assert.True(consumer.Ready, consumer.SetupLog);
         string models = Path.Combine(consumer.Project, "models");
         Directory.CreateDirectory(models);
         File.WriteAllText(Path.Combine(models, "gesture.rnn.json"), Readme.QuickStartBlock("spec"));
         File.WriteAllText(Path.Combine(consumer.Project, "Program.cs"), Readme.QuickStartBlock("program"));
-        File.Copy(ProcessRunner.Data("gesture.safetensors"), Path.Combine(consumer.Project, "gesture.safetensors"), overwrite: true);
+        File.Copy(ProcessRunner.Data("gesture.module.safetensors"), Path.Combine(consumer.Project, "model.safetensors"), overwrite: true);
+        File.Delete(Path.Combine(consumer.Project, "gesture.safetensors"));
 
-        var build = consumer.Dotnet("build", "-nologo");
-        Assert.True(build.ExitCode == 0, consumer.SetupLog + "\n== dotnet build\n" + build);
-        var run = consumer.DotnetWithInput(File.ReadAllText(ProcessRunner.Data("input.csv")), "run", "--no-build");
-        Assert.True(run.ExitCode == 0, "== dotnet run\n" + run);
+        string[] import = Readme.QuickStartBlock("import").Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("embedded-rnn", import[0]);
+        var imported = ProcessRunner.Run(consumer.Project, "dotnet", [Path.Combine(AppContext.BaseDirectory, "embedded-rnn.dll"), .. import[1..]]);
+        Assert.True(imported.ExitCode == 0, "== " + string.Join(' ', import) + "\n" + imported);
+        Assert.True(File.Exists(Path.Combine(consumer.Project, "gesture.safetensors")), imported.Output);
+        Assert.False(File.Exists(Path.Combine(consumer.Project, "gesture.rnn.json")), "import wrote a second spec:\n" + imported.Output);
 
-        // PyTorch's float64 run of the same weights and input from a zero state (Data/make_gesture.py).
+        // The steps.csv the README shows is what the tests feed in.
+        var shown = Readme.QuickStartBlock("steps").Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(shown, File.ReadAllLines(ProcessRunner.Data("input.csv")).Take(shown.Length));
+    }
+
+    // PyTorch's float64 run of the same weights and input from a zero state (Data/make_gesture.py).
+    private static void AssertMatchesPyTorch(ProcessRunner.Result run)
+    {
         var expected = ReadCsv(File.ReadAllText(ProcessRunner.Data("expected-output.csv")));
-        var actual = ReadCsv(run.Output);
+        var actual = ReadCsv(run.StandardOutput);
         Assert.True(expected.Length == actual.Length, $"{actual.Length} output lines, expected {expected.Length}:\n{run.Output}");
         for (int t = 0; t < expected.Length; t++)
         {

@@ -32,19 +32,40 @@ public sealed class PackagedConsumer : IDisposable
         }
 
         Create = ProcessRunner.Dotnet(Root, "new", "console", "-n", "Gestures", "-o", Project, "--no-restore", "--no-update-check");
+        // Embedded.Rnn* come only from the fresh feed. Everything else (the NativeAOT compiler and runtime packs a publish
+        // needs) from the machine's packages folder, which NuGet reads as a folder feed, or else from nuget.org.
         File.WriteAllText(Path.Combine(Project, "nuget.config"), $"""
             <?xml version="1.0" encoding="utf-8"?>
             <configuration>
               <packageSources>
                 <clear />
                 <add key="local" value="{Feed}" />
+                <add key="machine" value="{MachinePackages}" />
+                <add key="nuget.org" value="https://api.nuget.org/v3/index.json" />
               </packageSources>
+              <packageSourceMapping>
+                <packageSource key="local">
+                  <package pattern="Embedded.Rnn*" />
+                </packageSource>
+                <packageSource key="machine">
+                  <package pattern="*" />
+                </packageSource>
+                <packageSource key="nuget.org">
+                  <package pattern="*" />
+                </packageSource>
+              </packageSourceMapping>
             </configuration>
             """);
         Add = Dotnet("add", "package", "Embedded.Rnn", "--version", "0.1.0");
     }
 
     public string Root { get; }
+
+    // The packages folder of the user running the tests (NuGet's global packages folder).
+    private static string MachinePackages =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } configured
+            ? configured
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     public string Feed { get; }
 

@@ -6,7 +6,10 @@ namespace Embedded.Rnn.PackageTests;
 /// <summary>Runs dotnet and other commands as a user would type them, capturing everything they print.</summary>
 public static class ProcessRunner
 {
-    public sealed record Result(int ExitCode, string Output)
+    /// <param name="Output">Everything printed, standard output and error interleaved as they came.</param>
+    /// <param name="StandardOutput">Standard output alone.</param>
+    /// <param name="StandardError">Standard error alone.</param>
+    public sealed record Result(int ExitCode, string Output, string StandardOutput = "", string StandardError = "")
     {
         /// <summary>Everything the command printed, for failure messages.</summary>
         public override string ToString() => $"exit code {ExitCode}\n{Output}";
@@ -45,9 +48,11 @@ public static class ProcessRunner
         }
 
         var output = new StringBuilder();
+        var standardOutput = new StringBuilder();
+        var standardError = new StringBuilder();
         using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); standardOutput.AppendLine(e.Data); } } };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); standardError.AppendLine(e.Data); } } };
         process.Start();
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -66,7 +71,7 @@ public static class ProcessRunner
         process.WaitForExit(); // drains the output events
         lock (output)
         {
-            return new Result(process.ExitCode, output.ToString());
+            return new Result(process.ExitCode, output.ToString(), standardOutput.ToString(), standardError.ToString());
         }
     }
 
