@@ -335,6 +335,10 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("--patience needs validation loss, but --validation 0.1 of 9 sequences holds out none (it needs at least 10 sequences)", error);
         Assert.False(File.Exists(weights));
 
+        (code, _, error) = Run([.. training, "--patience", "3", "--validation", "0"]);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("--patience needs validation loss, but --validation 0 holds out no sequence;", error);
+
         (code, output, error) = Run(training);
         Assert.True(code == 0, output + error);
         Assert.Contains("warning: --validation 0.1 of 9 sequences holds out none (it needs at least 10 sequences); no validation loss is computed.", output);

@@ -87,10 +87,12 @@ public static class TrainCommand
             float validationFraction = result.GetValue(validation);
             int? patienceValue = result.GetValue(patience);
             var options = new TrainingOptions { ValidationFraction = validationFraction };
-            if (validationFraction > 0 && options.ValidationHoldOut(examples.Count) == 0)
+            if (options.ValidationHoldOut(examples.Count) == 0 && (validationFraction > 0 || patienceValue is not null))
             {
-                string why = string.Create(CultureInfo.InvariantCulture,
-                    $"--validation {validationFraction} of {examples.Count} sequences holds out none (it needs at least {Math.Ceiling(1 / validationFraction)} sequences)");
+                string why = validationFraction == 0
+                    ? "--validation 0 holds out no sequence"
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"--validation {validationFraction} of {examples.Count} sequences holds out none (it needs at least {Math.Ceiling(1 / validationFraction)} sequences)");
                 if (patienceValue is not null)
                 {
                     throw new ToolException($"--patience needs validation loss, but {why}; use more data or a larger --validation, or drop --patience.");
