@@ -114,6 +114,38 @@ public sealed class SafetensorsFile
         return result;
     }
 
+    /// <summary>
+    /// Checks that a floating-point tensor (F16, BF16, F32 or F64) holds no NaN and no infinity; integer and bool tensors
+    /// always pass. Loading a model does this for every tensor; this is for tools that look at any file.
+    /// </summary>
+    /// <exception cref="SafetensorsException">The tensor is missing, or holds a non-finite value (the message names the tensor, the first such index and the value).</exception>
+    public void CheckFinite(string name)
+    {
+        var t = GetTensor(name);
+        if (t.DType is not (SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F32 or SafetensorsDType.F64))
+        {
+            return;
+        }
+
+        var bytes = GetBytes(t);
+        int size = SafetensorsDTypes.Size(t.DType);
+        for (int i = 0; i * size < bytes.Length; i++)
+        {
+            var element = bytes[(i * size)..];
+            double value = t.DType switch
+            {
+                SafetensorsDType.F16 => (double)BinaryPrimitives.ReadHalfLittleEndian(element),
+                SafetensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(element) << 16),
+                SafetensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(element),
+                _ => BinaryPrimitives.ReadDoubleLittleEndian(element),
+            };
+            if (!double.IsFinite(value))
+            {
+                throw NonFiniteValues.Exception(name, t.Shape, i, value);
+            }
+        }
+    }
+
     /// <summary>Copies a tensor's values as double, converting from F32 if needed.</summary>
     /// <exception cref="SafetensorsException">The tensor is missing or is neither F32 nor F64.</exception>
     public double[] ReadAsDouble(string name)
