@@ -265,4 +265,74 @@ public sealed class SafetensorsTests
         var integers = SafetensorsFile.Parse(File("{\"i\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8));
         integers.CheckFinite("i");
     }
+
+    [Fact]
+    public void A_directory_is_named_as_a_directory()
+    {
+        string directory = Directory.CreateTempSubdirectory("ernn-").FullName;
+        try
+        {
+            var e = Assert.Throws<IOException>(() => SafetensorsFile.Read(directory));
+            Assert.Equal($"{directory} is a directory, not a safetensors file.", e.Message);
+            Assert.Contains("is a directory", Assert.Throws<IOException>(() => LstmI1H8T5B1.FromSafetensors(directory)).Message);
+        }
+        finally
+        {
+            Directory.Delete(directory);
+        }
+    }
+
+    [Fact]
+    public void A_missing_absolute_path_is_named()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ernn-absent-{Guid.NewGuid():N}.safetensors");
+        var e = Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(path));
+        Assert.Equal($"safetensors file {path} does not exist.", e.Message);
+        Assert.Equal(path, e.FileName);
+    }
+}
+
+/// <summary>
+/// Tests that change the process's current directory run alone: xunit runs a collection that disables parallelization
+/// after all the others.
+/// </summary>
+[CollectionDefinition(nameof(CurrentDirectoryCollection), DisableParallelization = true)]
+public sealed class CurrentDirectoryCollection;
+
+/// <summary>Where <see cref="SafetensorsFile.Read(string)"/> looks for a relative path; each test puts the current directory back.</summary>
+[Collection(nameof(CurrentDirectoryCollection))]
+public sealed class CurrentDirectoryTests
+{
+    [Fact]
+    public void A_relative_path_missing_here_is_read_beside_the_application()
+    {
+        string previous = Environment.CurrentDirectory;
+        string elsewhere = Directory.CreateTempSubdirectory("ernn-cwd-").FullName;
+        string name = $"ernn-beside-app-{Guid.NewGuid():N}.safetensors";
+        string besideApplication = Path.Combine(AppContext.BaseDirectory, name);
+        try
+        {
+            System.IO.File.WriteAllBytes(besideApplication, ReferenceCase.Load("lstm_i1_h8_t5_b1").ParameterFile());
+            Environment.CurrentDirectory = elsewhere;
+            Assert.False(System.IO.File.Exists(name));
+            Assert.Equal(4, SafetensorsFile.Read(name).Tensors.Count);
+            Assert.NotNull(LstmI1H8T5B1.FromSafetensors(name));
+
+            // A file in the current directory wins over one beside the application.
+            System.IO.File.WriteAllBytes(Path.Combine(elsewhere, name), new SafetensorsWriter().Add("only", [1f], 1).ToArray());
+            Assert.Equal("only", SafetensorsFile.Read(name).Tensors.Single().Name);
+
+            string absent = "absent-" + name;
+            var e = Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(absent));
+            Assert.Contains($"safetensors file {absent} does not exist", e.Message);
+            Assert.Contains($"current directory ({Path.GetFullPath(absent)})", e.Message);
+            Assert.Contains($"beside the application ({Path.Combine(AppContext.BaseDirectory, absent)})", e.Message);
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+            System.IO.File.Delete(besideApplication);
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
 }

@@ -98,9 +98,10 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             _w.Line($"/// <summary>Loads the model from {doc} holding exactly <see cref=\"Parameters\"/> (F32, finite).</summary>");
             if (name == "path")
             {
-                _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout.</param>");
+                _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout. A relative path is looked up in the current directory, then beside the application (AppContext.BaseDirectory).</param>");
                 _w.Line("/// " + PathDoc);
                 _w.Line(throws);
+                _w.Line("/// <exception cref=\"global::System.IO.IOException\">The file does not exist (the message names every place looked in), is a directory, or cannot be read.</exception>");
             }
             else
             {
