@@ -36,7 +36,7 @@ public static class TrainCommand
             .Check(v => v is >= 0f and <= 0.9f ? null : $"--validation must be between 0 and 0.9 (got {v.ToString(CultureInfo.InvariantCulture)}).");
         var patience = new Option<int?>("--patience") { Description = "Stop after this many epochs without validation improvement (keeps the best weights)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and dropout (same seed, same weights on any machine).", DefaultValueFactory = _ => 1UL };
-        var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.");
+        var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.", kind: "a safetensors file");
         var log = new Option<FileInfo?>("--log") { Description = "Write a CSV log of every epoch." };
         var progress = new Option<bool>("--progress") { Description = "Show a live progress line." };
         var force = new Option<bool>("--force") { Description = "Overwrite an existing output file." };
@@ -66,7 +66,14 @@ public static class TrainCommand
             if (result.GetValue(initial) is { } weightsFile)
             {
                 var weights = ToolCommands.ReadSafetensors(weightsFile);
-                start = StateDictLoader.Load(weights, compiled.Parameters);
+                try
+                {
+                    start = StateDictLoader.Load(weights, compiled.Parameters); // strict, and finite: training from a NaN goes nowhere
+                }
+                catch (SafetensorsException e)
+                {
+                    throw new ToolException($"{weightsFile.Name}: {e.Message}");
+                }
             }
             else
             {
