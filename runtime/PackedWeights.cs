@@ -83,19 +83,6 @@ public sealed class ModelLayout
     /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
     public float[][] Read(ReadOnlyMemory<byte> bytes) => Read(Safetensors.SafetensorsFile.Parse(bytes));
 
-    /// <summary>As <see cref="Read(Safetensors.SafetensorsFile)"/>; <paramref name="options"/> can let non-finite weights through.</summary>
-    /// <exception cref="Safetensors.SafetensorsException">The file is malformed, its tensors differ from Parameters, or (unless allowed) a weight is not finite.</exception>
-    public float[][] Read(Safetensors.SafetensorsFile file, Safetensors.SafetensorsLoadOptions options) => StateDictLoader.Load(file, Parameters, options);
-
-    /// <inheritdoc cref="Read(Safetensors.SafetensorsFile, Safetensors.SafetensorsLoadOptions)"/>
-    public float[][] Read(string path, Safetensors.SafetensorsLoadOptions options) => Read(Safetensors.SafetensorsFile.Read(path), options);
-
-    /// <inheritdoc cref="Read(Safetensors.SafetensorsFile, Safetensors.SafetensorsLoadOptions)"/>
-    public float[][] Read(Stream stream, Safetensors.SafetensorsLoadOptions options) => Read(Safetensors.SafetensorsFile.Read(stream), options);
-
-    /// <inheritdoc cref="Read(Safetensors.SafetensorsFile, Safetensors.SafetensorsLoadOptions)"/>
-    public float[][] Read(ReadOnlyMemory<byte> bytes, Safetensors.SafetensorsLoadOptions options) => Read(Safetensors.SafetensorsFile.Parse(bytes), options);
-
     /// <summary>Baked weights (in <see cref="Parameters"/> order), checked for NaN and infinities unless <paramref name="options"/> allows them.</summary>
     /// <exception cref="Safetensors.SafetensorsException">A weight is not finite (the message names the tensor and index).</exception>
     public IReadOnlyList<float[]> Baked(IReadOnlyList<float[]> parameters, Safetensors.SafetensorsLoadOptions options = Safetensors.SafetensorsLoadOptions.None) =>

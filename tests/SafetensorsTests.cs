@@ -241,12 +241,9 @@ public sealed class SafetensorsTests
     public void Loads_non_finite_weights_when_allowed()
     {
         var bytes = WeightsWith("weight_hh_l0", 29, float.NaN);
-        var model = LstmI1H8T5B1.FromSafetensors(bytes, SafetensorsLoadOptions.AllowNonFinite, KernelPath.Scalar);
-        Assert.Equal(KernelPath.Scalar, model.Path);
-        using var stream = new MemoryStream(bytes);
-        Assert.NotNull(LstmI1H8T5B1.FromSafetensors(stream, SafetensorsLoadOptions.AllowNonFinite));
-        Assert.NotNull(LstmI1H8T5B1.FromSafetensors(SafetensorsFile.Parse(bytes), SafetensorsLoadOptions.AllowNonFinite));
-        Assert.Equal(float.NaN, StateDictLoader.Load(SafetensorsFile.Parse(bytes), LstmI1H8T5B1.Parameters, SafetensorsLoadOptions.AllowNonFinite)[1][29]);
+        var parameters = StateDictLoader.Load(SafetensorsFile.Parse(bytes), LstmI1H8T5B1.Parameters, SafetensorsLoadOptions.AllowNonFinite);
+        Assert.Equal(float.NaN, parameters[1][29]);
+        var model = LstmI1H8T5B1.FromParameters(parameters, KernelPath.Scalar);
 
         // What the check protects against: the NaN reaches every output.
         var state = default(LstmI1H8T5B1.State);

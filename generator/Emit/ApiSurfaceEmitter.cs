@@ -68,7 +68,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
     private void EmitConstruction()
     {
         string c = _model.ClassName;
-        string throws = $"/// <exception cref=\"{Rnn}.Safetensors.SafetensorsException\">The file is malformed, its tensors differ from <see cref=\"Parameters\"/>, or a weight is NaN or infinite (the message names the tensor, and the index of a non-finite value).</exception>";
+        string throws = $"/// <exception cref=\"{Rnn}.Safetensors.SafetensorsException\">The file is malformed, its tensors differ from <see cref=\"Parameters\"/>, or a weight is NaN or infinite (the message names the tensor, and the index of a non-finite value; to load such weights anyway, see <see cref=\"{Rnn}.Safetensors.SafetensorsLoadOptions.AllowNonFinite\"/>).</exception>";
         _w.Lines($$"""
             private readonly {{Rnn}}.PackedWeights _weights; // packed for the kernel path, in the order its tiles stream them
 
@@ -98,10 +98,9 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             _w.Line($"/// <summary>Loads the model from {doc} holding exactly <see cref=\"Parameters\"/> (F32, finite).</summary>");
             if (name == "path")
             {
-                _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout. A relative path is looked up in the current directory, then beside the application (AppContext.BaseDirectory).</param>");
+                _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout. A relative path missing from the current directory is read from beside the application (AppContext.BaseDirectory); a missing file (its message names both places) or a directory throws an IOException.</param>");
                 _w.Line("/// " + PathDoc);
                 _w.Line(throws);
-                _w.Line("/// <exception cref=\"global::System.IO.IOException\">The file does not exist (the message names every place looked in), is a directory, or cannot be read.</exception>");
             }
             else
             {
@@ -109,17 +108,6 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             }
 
             _w.Line($"public static {c} FromSafetensors({parameter}, {Rnn}.KernelPath? kernelPath = null) => new({K}.Layout.Read({name}), kernelPath);");
-            _w.Line();
-        }
-
-        foreach (string parameter in new[] { "string path", "global::System.IO.Stream stream", "global::System.ReadOnlyMemory<byte> bytes", $"{Rnn}.Safetensors.SafetensorsFile file" })
-        {
-            string name = parameter.Split(' ').Last();
-            string type = parameter.Substring(0, parameter.LastIndexOf(' ')).Replace("<", "{").Replace(">", "}");
-            _w.Line($"/// <summary>As <see cref=\"FromSafetensors({type}, {Rnn}.KernelPath?)\"/>, with <paramref name=\"options\"/>: <see cref=\"{Rnn}.Safetensors.SafetensorsLoadOptions.AllowNonFinite\"/> loads NaN and infinite weights instead of refusing them.</summary>");
-            _w.Line($"/// <inheritdoc cref=\"FromSafetensors({type}, {Rnn}.KernelPath?)\" path=\"/*[not(self::summary)]\"/>");
-            _w.Line("/// <param name=\"options\">What to let through that loading refuses by default.</param>");
-            _w.Line($"public static {c} FromSafetensors({parameter}, {Rnn}.Safetensors.SafetensorsLoadOptions options, {Rnn}.KernelPath? kernelPath = null) => new({K}.Layout.Read({name}, options), kernelPath);");
             _w.Line();
         }
 

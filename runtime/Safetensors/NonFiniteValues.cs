@@ -37,6 +37,6 @@ internal static class NonFiniteValues
         string at = shape.Count > 1 ? $"index {index} ({SafetensorsTensor.FormatShape(position)} in shape {SafetensorsTensor.FormatShape(shape)})" : $"index {index}";
         string what = double.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
         return new SafetensorsException(string.Create(CultureInfo.InvariantCulture,
-            $"tensor '{tensor}' holds {what} at {at}: a model with non-finite weights outputs NaN. Fix the checkpoint (in code, SafetensorsLoadOptions.AllowNonFinite loads it anyway)."));
+            $"tensor '{tensor}' holds {what} at {at}: a model with non-finite weights outputs NaN. Fix the checkpoint, or see SafetensorsLoadOptions.AllowNonFinite to load it anyway."));
     }
 }

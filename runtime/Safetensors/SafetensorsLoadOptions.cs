@@ -1,8 +1,12 @@
 namespace Embedded.Rnn.Safetensors;
 
 /// <summary>
-/// How a model loads its weights. A flags enum, not an options class, so that the overloads taking it never compete
-/// with the existing <c>FromSafetensors(..., KernelPath? kernelPath = null)</c> for a <c>null</c> argument.
+/// How weights load: what to let through that loading refuses by default. Pass it to
+/// <see cref="StateDictLoader.Load(SafetensorsFile, IReadOnlyList{ParameterSpec}, SafetensorsLoadOptions)"/> and hand the
+/// tensors to the model's <c>FromParameters</c>, or to a model's <c>FromBakedWeights(options)</c>:
+/// <code>var model = Gesture.FromParameters(StateDictLoader.Load(SafetensorsFile.Read(path), Gesture.Parameters, SafetensorsLoadOptions.AllowNonFinite));</code>
+/// The generated <c>FromSafetensors</c> overloads always check, so their shape is unchanged. A flags enum, not an
+/// options class, so that <c>FromBakedWeights(null)</c> still means the kernel path.
 /// </summary>
 [Flags]
 public enum SafetensorsLoadOptions
