@@ -140,6 +140,8 @@ public sealed partial class RnnGenerator
                 }
 
                 _w.Line("/// the arrays are kept, not copied. Throws ArgumentException naming the first tensor of the wrong length.");
+                _w.Line("/// Values are not checked for NaN or infinity (a pass over every weight on the device): check the file where it is");
+                _w.Line("/// made, e.g. with embedded-rnn inspect or the .NET model's FromSafetensors, which refuse non-finite weights.");
                 _w.Line("/// </summary>");
                 _w.Line($"public {c}(float[][] parameters)");
                 _w.Open();
@@ -172,7 +174,7 @@ public sealed partial class RnnGenerator
                 }
 
                 var tensors = _spec.BakedWeights;
-                _w.Line("/// <summary>A model on the weights baked in at build time from the spec's weights file (shared, read-only arrays).</summary>");
+                _w.Line("/// <summary>A model on the weights baked in at build time from the spec's weights file (shared, read-only arrays), not checked for NaN or infinity.</summary>");
                 _w.Line($"public static {c} FromBakedWeights()");
                 _w.Open();
                 _w.Line($"return new {c}(new float[][] {{ {string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => "Baked" + Literals.Int(i)))} }});");

@@ -70,8 +70,8 @@ public sealed class ModelLayout
     /// <summary>The parameter tensors the model loads, in state_dict order.</summary>
     public IReadOnlyList<ParameterSpec> Parameters { get; }
 
-    /// <summary>The parameters of a safetensors file, checked against <see cref="Parameters"/> (names, shapes, F32).</summary>
-    /// <exception cref="Safetensors.SafetensorsException">The file is malformed or its tensors differ from Parameters.</exception>
+    /// <summary>The parameters of a safetensors file, checked against <see cref="Parameters"/> (names, shapes, F32) and for NaN and infinities.</summary>
+    /// <exception cref="Safetensors.SafetensorsException">The file is malformed, its tensors differ from Parameters, or a weight is not finite.</exception>
     public float[][] Read(Safetensors.SafetensorsFile file) => StateDictLoader.Load(file, Parameters);
 
     /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
@@ -82,6 +82,11 @@ public sealed class ModelLayout
 
     /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
     public float[][] Read(ReadOnlyMemory<byte> bytes) => Read(Safetensors.SafetensorsFile.Parse(bytes));
+
+    /// <summary>Baked weights (in <see cref="Parameters"/> order), checked for NaN and infinities unless <paramref name="options"/> allows them.</summary>
+    /// <exception cref="Safetensors.SafetensorsException">A weight is not finite (the message names the tensor and index).</exception>
+    public IReadOnlyList<float[]> Baked(IReadOnlyList<float[]> parameters, Safetensors.SafetensorsLoadOptions options = Safetensors.SafetensorsLoadOptions.None) =>
+        (options & Safetensors.SafetensorsLoadOptions.AllowNonFinite) != 0 ? parameters : StateDictLoader.CheckFinite(parameters, Parameters);
 
     /// <summary>Packed blocks: one per layer and direction, then one for the head.</summary>
     public int BlockCount => _tensors.BlockCount;

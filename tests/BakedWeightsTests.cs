@@ -1,3 +1,4 @@
+using Embedded.Rnn.Safetensors;
 using Embedded.Rnn.Tests.Models;
 using Embedded.Rnn.Tests.Support;
 using Xunit;
@@ -33,5 +34,13 @@ public sealed class BakedWeightsTests
         baked.Run(c.Sequence(0), ref a, ya);
         loaded.Run(c.Sequence(0), ref b, yb);
         Assert.Equal(ya, yb);
+    }
+
+    [Fact]
+    public void Baked_infinite_weight_is_refused_unless_allowed()
+    {
+        var e = Assert.Throws<SafetensorsException>(() => LstmBakedNegInf.FromBakedWeights());
+        Assert.Contains("tensor 'weight_hh_l0' holds -Infinity at index 29 ([3, 5] in shape [32, 8])", e.Message);
+        Assert.NotNull(LstmBakedNegInf.FromBakedWeights(SafetensorsLoadOptions.AllowNonFinite, KernelPath.Scalar));
     }
 }

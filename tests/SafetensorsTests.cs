@@ -199,4 +199,137 @@ public sealed class SafetensorsTests
             System.IO.File.Delete(path);
         }
     }
+
+    // The reference weights with one value replaced: weight_hh_l0 is [32, 8], so flat index 29 is [3, 5].
+    private static byte[] WeightsWith(string tensor, int index, float value)
+    {
+        var reference = ReferenceCase.Load("lstm_i1_h8_t5_b1");
+        var writer = new SafetensorsWriter();
+        foreach (var parameter in LstmI1H8T5B1.Parameters)
+        {
+            var values = reference.File.ReadAsSingle(parameter.Name);
+            if (parameter.Name == tensor)
+            {
+                values[index] = value;
+            }
+
+            writer.Add(parameter.Name, values, parameter.Shape.Select(d => (long)d).ToArray());
+        }
+
+        return writer.ToArray();
+    }
+
+    [Theory]
+    [InlineData(float.NaN, "NaN")]
+    [InlineData(float.PositiveInfinity, "+Infinity")]
+    [InlineData(float.NegativeInfinity, "-Infinity")]
+    public void Refuses_a_non_finite_weight_naming_the_tensor_index_and_value(float value, string text)
+    {
+        var bytes = WeightsWith("weight_hh_l0", 29, value);
+        string expected = $"tensor 'weight_hh_l0' holds {text} at index 29 ([3, 5] in shape [32, 8])";
+        Assert.Contains(expected, Assert.Throws<SafetensorsException>(() => LstmI1H8T5B1.FromSafetensors(bytes)).Message);
+        Assert.Contains(expected, Assert.Throws<SafetensorsException>(() => LstmI1H8T5B1.FromSafetensors(SafetensorsFile.Parse(bytes))).Message);
+        Assert.Contains(expected, Assert.Throws<SafetensorsException>(() => StateDictLoader.Load(SafetensorsFile.Parse(bytes), LstmI1H8T5B1.Parameters)).Message);
+        Assert.Contains(expected, Assert.Throws<SafetensorsException>(() => SafetensorsFile.Parse(bytes).CheckFinite("weight_hh_l0")).Message);
+
+        // A 1-D tensor: the flat index is the index.
+        Assert.Contains($"tensor 'bias_hh_l0' holds {text} at index 31:",
+            Assert.Throws<SafetensorsException>(() => LstmI1H8T5B1.FromSafetensors(WeightsWith("bias_hh_l0", 31, value))).Message);
+    }
+
+    [Fact]
+    public void Loads_non_finite_weights_when_allowed()
+    {
+        var bytes = WeightsWith("weight_hh_l0", 29, float.NaN);
+        var parameters = StateDictLoader.Load(SafetensorsFile.Parse(bytes), LstmI1H8T5B1.Parameters, SafetensorsLoadOptions.AllowNonFinite);
+        Assert.Equal(float.NaN, parameters[1][29]);
+        var model = LstmI1H8T5B1.FromParameters(parameters, KernelPath.Scalar);
+
+        // What the check protects against: the NaN reaches every output.
+        var state = default(LstmI1H8T5B1.State);
+        var y = new float[8];
+        model.Step([0.7f], ref state, y);
+        model.Step([0.7f], ref state, y);
+        Assert.All(y, v => Assert.True(float.IsNaN(v)));
+    }
+
+    [Fact]
+    public void CheckFinite_reads_F64_as_stored_and_passes_integer_tensors()
+    {
+        var file = SafetensorsFile.Parse(new SafetensorsWriter().Add("big", [1e300, 2], 2).Add("bad", [0.0, 1, double.NaN, 3], 2, 2).ToArray());
+        file.CheckFinite("big"); // finite as F64 (ReadAsSingle would make it infinite; models take F32 only)
+        Assert.Contains("tensor 'bad' holds NaN at index 2 ([1, 0] in shape [2, 2])", Assert.Throws<SafetensorsException>(() => file.CheckFinite("bad")).Message);
+        var integers = SafetensorsFile.Parse(File("{\"i\":{\"dtype\":\"I32\",\"shape\":[2],\"data_offsets\":[0,8]}}", 8));
+        integers.CheckFinite("i");
+    }
+
+    [Fact]
+    public void A_directory_is_named_as_a_directory()
+    {
+        string directory = Directory.CreateTempSubdirectory("ernn-").FullName;
+        try
+        {
+            var e = Assert.Throws<IOException>(() => SafetensorsFile.Read(directory));
+            Assert.Equal($"{directory} is a directory, not a safetensors file.", e.Message);
+            Assert.Contains("is a directory", Assert.Throws<IOException>(() => LstmI1H8T5B1.FromSafetensors(directory)).Message);
+        }
+        finally
+        {
+            Directory.Delete(directory);
+        }
+    }
+
+    [Fact]
+    public void A_missing_absolute_path_is_named()
+    {
+        string path = Path.Combine(Path.GetTempPath(), $"ernn-absent-{Guid.NewGuid():N}.safetensors");
+        var e = Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(path));
+        Assert.Equal($"safetensors file {path} does not exist.", e.Message);
+        Assert.Equal(path, e.FileName);
+    }
+}
+
+/// <summary>
+/// Tests that change the process's current directory run alone: xunit runs a collection that disables parallelization
+/// after all the others.
+/// </summary>
+[CollectionDefinition(nameof(CurrentDirectoryCollection), DisableParallelization = true)]
+public sealed class CurrentDirectoryCollection;
+
+/// <summary>Where <see cref="SafetensorsFile.Read(string)"/> looks for a relative path; each test puts the current directory back.</summary>
+[Collection(nameof(CurrentDirectoryCollection))]
+public sealed class CurrentDirectoryTests
+{
+    [Fact]
+    public void A_relative_path_missing_here_is_read_beside_the_application()
+    {
+        string previous = Environment.CurrentDirectory;
+        string elsewhere = Directory.CreateTempSubdirectory("ernn-cwd-").FullName;
+        string name = $"ernn-beside-app-{Guid.NewGuid():N}.safetensors";
+        string besideApplication = Path.Combine(AppContext.BaseDirectory, name);
+        try
+        {
+            System.IO.File.WriteAllBytes(besideApplication, ReferenceCase.Load("lstm_i1_h8_t5_b1").ParameterFile());
+            Environment.CurrentDirectory = elsewhere;
+            Assert.False(System.IO.File.Exists(name));
+            Assert.Equal(4, SafetensorsFile.Read(name).Tensors.Count);
+            Assert.NotNull(LstmI1H8T5B1.FromSafetensors(name));
+
+            // A file in the current directory wins over one beside the application.
+            System.IO.File.WriteAllBytes(Path.Combine(elsewhere, name), new SafetensorsWriter().Add("only", [1f], 1).ToArray());
+            Assert.Equal("only", SafetensorsFile.Read(name).Tensors.Single().Name);
+
+            string absent = "absent-" + name;
+            var e = Assert.Throws<FileNotFoundException>(() => SafetensorsFile.Read(absent));
+            Assert.Contains($"safetensors file {absent} does not exist", e.Message);
+            Assert.Contains($"current directory ({Path.GetFullPath(absent)})", e.Message);
+            Assert.Contains($"beside the application ({Path.Combine(AppContext.BaseDirectory, absent)})", e.Message);
+        }
+        finally
+        {
+            Environment.CurrentDirectory = previous;
+            System.IO.File.Delete(besideApplication);
+            Directory.Delete(elsewhere, recursive: true);
+        }
+    }
 }

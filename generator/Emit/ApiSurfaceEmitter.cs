@@ -68,7 +68,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
     private void EmitConstruction()
     {
         string c = _model.ClassName;
-        string throws = $"/// <exception cref=\"{Rnn}.Safetensors.SafetensorsException\">The file is malformed or its tensors differ from <see cref=\"Parameters\"/> (the message names the tensor).</exception>";
+        string throws = $"/// <exception cref=\"{Rnn}.Safetensors.SafetensorsException\">The file is malformed, its tensors differ from <see cref=\"Parameters\"/>, or a weight is NaN or infinite (the message names the tensor, and the index of a non-finite value; to load such weights anyway, see <see cref=\"{Rnn}.Safetensors.SafetensorsLoadOptions.AllowNonFinite\"/>).</exception>";
         _w.Lines($$"""
             private readonly {{Rnn}}.PackedWeights _weights; // packed for the kernel path, in the order its tiles stream them
 
@@ -95,10 +95,10 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
         })
         {
             string name = parameter.Split(' ').Last();
-            _w.Line($"/// <summary>Loads the model from {doc} holding exactly <see cref=\"Parameters\"/> (F32).</summary>");
+            _w.Line($"/// <summary>Loads the model from {doc} holding exactly <see cref=\"Parameters\"/> (F32, finite).</summary>");
             if (name == "path")
             {
-                _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout.</param>");
+                _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout. A relative path missing from the current directory is read from beside the application (AppContext.BaseDirectory); a missing file (its message names both places) or a directory throws an IOException.</param>");
                 _w.Line("/// " + PathDoc);
                 _w.Line(throws);
             }
@@ -112,7 +112,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Lines($$"""
-            /// <summary>Creates the model from PyTorch-layout tensors in <see cref="Parameters"/> order (copied; for example freshly initialised weights to train).</summary>
+            /// <summary>Creates the model from PyTorch-layout tensors in <see cref="Parameters"/> order (copied; for example freshly initialised weights to train). Values are not checked for NaN or infinity.</summary>
             /// <param name="parameters">One array per tensor of <see cref="Parameters"/>, row-major.</param>
             /// {{PathDoc}}
             /// <exception cref="global::System.ArgumentException">The tensors' count or lengths differ from Parameters.</exception>
@@ -124,7 +124,13 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             _w.Lines($$"""
                 /// <summary>Creates the model from the weights baked in at build time (the spec's "weights" file).</summary>
                 /// {{PathDoc}}
-                public static {{c}} FromBakedWeights({{Rnn}}.KernelPath? kernelPath = null) => new({{K}}.BakedWeights(), kernelPath);
+                /// <exception cref="{{Rnn}}.Safetensors.SafetensorsException">A baked weight is NaN or infinite (the message names the tensor and index).</exception>
+                public static {{c}} FromBakedWeights({{Rnn}}.KernelPath? kernelPath = null) => new({{K}}.Layout.Baked({{K}}.BakedWeights()), kernelPath);
+
+                /// <summary>As <see cref="FromBakedWeights({{Rnn}}.KernelPath?)"/>; <see cref="{{Rnn}}.Safetensors.SafetensorsLoadOptions.AllowNonFinite"/> loads NaN and infinite weights instead of refusing them.</summary>
+                /// <param name="options">What to let through that loading refuses by default.</param>
+                /// {{PathDoc}}
+                public static {{c}} FromBakedWeights({{Rnn}}.Safetensors.SafetensorsLoadOptions options, {{Rnn}}.KernelPath? kernelPath = null) => new({{K}}.Layout.Baked({{K}}.BakedWeights(), options), kernelPath);
 
                 """);
         }

@@ -36,9 +36,51 @@ public sealed class SafetensorsFile
     /// <summary>The <c>__metadata__</c> entries (empty when the header has none).</summary>
     public IReadOnlyDictionary<string, string> Metadata { get; }
 
-    /// <summary>Reads and parses a file.</summary>
+    /// <summary>
+    /// Reads and parses a file. A relative <paramref name="path"/> is looked up in the current directory first, then
+    /// beside the application (<see cref="AppContext.BaseDirectory"/>), so weights deployed next to the executable
+    /// load whatever folder it is started from.
+    /// </summary>
     /// <exception cref="SafetensorsException">The file is not a valid safetensors file.</exception>
-    public static SafetensorsFile Read(string path) => Parse(File.ReadAllBytes(path));
+    /// <exception cref="FileNotFoundException">There is no such file; the message names every place looked in.</exception>
+    /// <exception cref="IOException">The path is a directory, or the file cannot be read.</exception>
+    public static SafetensorsFile Read(string path) => Parse(File.ReadAllBytes(Resolve(path)));
+
+    // File.ReadAllBytes on a directory says "Access to the path is denied", and a relative path is read from the
+    // current directory only, which a deployed executable rarely runs in.
+    private static string Resolve(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        if (File.Exists(path))
+        {
+            return path;
+        }
+
+        ThrowIfDirectory(path);
+        if (Path.IsPathRooted(path))
+        {
+            throw new FileNotFoundException($"safetensors file {path} does not exist.", path);
+        }
+
+        string besideApplication = Path.Combine(AppContext.BaseDirectory, path);
+        if (File.Exists(besideApplication))
+        {
+            return besideApplication;
+        }
+
+        ThrowIfDirectory(besideApplication);
+        throw new FileNotFoundException(
+            $"safetensors file {path} does not exist: looked in the current directory ({Path.GetFullPath(path)}) and beside the application ({Path.GetFullPath(besideApplication)}).",
+            path);
+
+        static void ThrowIfDirectory(string candidate)
+        {
+            if (Directory.Exists(candidate))
+            {
+                throw new IOException($"{candidate} is a directory, not a safetensors file.");
+            }
+        }
+    }
 
     /// <summary>Reads a stream to its end and parses it.</summary>
     /// <exception cref="SafetensorsException">The content is not a valid safetensors file.</exception>
@@ -112,6 +154,38 @@ public sealed class SafetensorsFile
         }
 
         return result;
+    }
+
+    /// <summary>
+    /// Checks that a floating-point tensor (F16, BF16, F32 or F64) holds no NaN and no infinity; integer and bool tensors
+    /// always pass. Loading a model does this for every tensor; this is for tools that look at any file.
+    /// </summary>
+    /// <exception cref="SafetensorsException">The tensor is missing, or holds a non-finite value (the message names the tensor, the first such index and the value).</exception>
+    public void CheckFinite(string name)
+    {
+        var t = GetTensor(name);
+        if (t.DType is not (SafetensorsDType.F16 or SafetensorsDType.BF16 or SafetensorsDType.F32 or SafetensorsDType.F64))
+        {
+            return;
+        }
+
+        var bytes = GetBytes(t);
+        int size = SafetensorsDTypes.Size(t.DType);
+        for (int i = 0; i * size < bytes.Length; i++)
+        {
+            var element = bytes[(i * size)..];
+            double value = t.DType switch
+            {
+                SafetensorsDType.F16 => (double)BinaryPrimitives.ReadHalfLittleEndian(element),
+                SafetensorsDType.BF16 => BitConverter.Int32BitsToSingle(BinaryPrimitives.ReadUInt16LittleEndian(element) << 16),
+                SafetensorsDType.F32 => BinaryPrimitives.ReadSingleLittleEndian(element),
+                _ => BinaryPrimitives.ReadDoubleLittleEndian(element),
+            };
+            if (!double.IsFinite(value))
+            {
+                throw NonFiniteValues.Exception(name, t.Shape, i, value);
+            }
+        }
     }
 
     /// <summary>Copies a tensor's values as double, converting from F32 if needed.</summary>

@@ -459,6 +459,77 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void NonFiniteWeightsAreRefusedByEveryCommand()
+    {
+        // The reference LSTM's parameters with weight_hh_l0 [32, 8] holding NaN at flat index 29, i.e. [3, 5].
+        var reference = SafetensorsFile.Read(Reference("lstm_i1_h8_t5_b1"));
+        var writer = new SafetensorsWriter();
+        foreach (string name in new[] { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" })
+        {
+            var values = reference.ReadAsSingle(name);
+            if (name == "weight_hh_l0")
+            {
+                values[29] = float.NaN;
+            }
+
+            writer.Add(name, values, reference.GetTensor(name).Shape.ToArray());
+        }
+
+        string weights = Path.Combine(_temp, "nan.safetensors");
+        writer.Save(weights);
+        const string Problem = "tensor 'weight_hh_l0' holds NaN at index 29 ([3, 5] in shape [32, 8])";
+
+        // inspect still shows the whole file, marks the tensor and says why, then exits as for bad input.
+        var (code, output, error) = Run("inspect", weights);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("weight_hh_l0  F32  [32, 8]  NOT FINITE", output);
+        Assert.Contains("non-finite: " + Problem, output);
+        Assert.Contains("{ \"cell\": \"lstm\", \"input\": 1, \"hidden\": 8 }", output);
+        Assert.Contains("nan.safetensors holds NaN or infinite values in 1 tensor (listed above)", error);
+
+        (code, _, error) = Run("import", weights, "--name", "imported", "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains(Problem, error);
+        Assert.False(File.Exists(Path.Combine(_temp, "imported.rnn.json")));
+
+        string spec = Path.Combine(_temp, "lstm.rnn.json");
+        File.WriteAllText(spec, "{ \"cell\": \"lstm\", \"input\": 1, \"hidden\": 8 }");
+        (code, _, error) = Run("export", weights, "--spec", spec, "--out", Path.Combine(_temp, "torch.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("nan.safetensors does not fit lstm.rnn.json: " + Problem, error);
+        Assert.False(File.Exists(Path.Combine(_temp, "torch.safetensors")));
+
+        string data = Path.Combine(_temp, "d.csv");
+        File.WriteAllLines(data, ["x,a,b,c,d,e,f,g,h", "1,0,0,0,0,0,0,0,0", "2,0,0,0,0,0,0,0,0", "3,0,0,0,0,0,0,0,0"]); // 8 targets: no head
+        (code, _, error) = Run("train", data, "--spec", spec, "--inputs", "x", "--targets", "a,b,c,d,e,f,g,h", "--window", "2", "--weights", weights,
+            "--out", Path.Combine(_temp, "o.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("nan.safetensors: " + Problem, error);
+    }
+
+    [Fact]
+    public void ADirectoryGivenAsWeightsIsNamedAsADirectory()
+    {
+        string directory = Directory.CreateDirectory(Path.Combine(_temp, "weights.safetensors")).FullName;
+        var (code, _, error) = Run("inspect", directory);
+        Assert.NotEqual(0, code); // a bad argument, like a missing file
+        Assert.Contains($"{directory} is a directory, not a safetensors file.", error);
+        Assert.DoesNotContain("denied", error);
+
+        (code, _, error) = Run("import", directory, "--name", "d", "--out", _temp);
+        Assert.Contains($"{directory} is a directory, not a safetensors file.", error);
+
+        (code, _, error) = Run("import", Reference("lstm_i1_h8_t5_b1"), "--name", "d", "--out", _temp, "--golden", directory);
+        Assert.NotEqual(0, code);
+        Assert.Contains($"{directory} is a directory, not a safetensors file.", error);
+
+        (code, _, error) = Run("export", directory, "--spec", directory, "--out", Path.Combine(_temp, "x.safetensors"));
+        Assert.NotEqual(0, code);
+        Assert.Contains($"{directory} is a directory, not a safetensors file.", error);
+        Assert.Contains($"{directory} is a directory, not a file.", error); // --spec
+    }
+
+    [Fact]
     public void HelpDescribesEveryCommandAndOption()
     {
         var root = ToolCommands.Build();

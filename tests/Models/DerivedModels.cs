@@ -37,3 +37,7 @@ public partial class LstmTinyClassifier { }
 
 [RnnModel("Models/lstm_baked.rnn.json")]
 public partial class LstmBaked { }
+
+// The same weights with weight_hh_l0[3, 5] (flat index 29) set to -Infinity: FromBakedWeights must refuse them.
+[RnnModel("Models/lstm_baked_neginf.rnn.json")]
+public partial class LstmBakedNegInf { }

@@ -13,7 +13,7 @@ public static class ExportCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("weights", "Embedded.Rnn weights (safetensors; from the trainer, embedded-rnn train or import).");
+        var file = ToolCommands.ExistingFile("weights", "Embedded.Rnn weights (safetensors; from the trainer, embedded-rnn train or import).", "a safetensors file");
         var spec = ToolCommands.ExistingFileOption("--spec", "The model's spec (*.rnn.json): the weights are checked against it.", required: true);
         var output = new Option<FileInfo>("--out") { Description = "The safetensors file to write for PyTorch.", Required = true };
         var prefix = new Option<string>("--prefix") { Description = "Prefix for the recurrent tensors, for a module holding the rnn as an attribute (e.g. \"lstm.\" for self.lstm). Default: none (an nn.LSTM/GRU/RNN's own state_dict).", DefaultValueFactory = _ => string.Empty };
@@ -31,7 +31,7 @@ public static class ExportCommand
             var weights = ToolCommands.ReadSafetensors(weightsFile);
             try
             {
-                compiled.FromSafetensors(weights); // strict: every tensor present, F32, with the spec's shape
+                compiled.FromSafetensors(weights); // strict: every tensor present, F32, with the spec's shape, finite
             }
             catch (SafetensorsException e)
             {

@@ -16,7 +16,7 @@ public static class ImportCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("weights", "PyTorch weights as safetensors: a module's state_dict (safetensors.torch.save_file(model.state_dict(), ...)) or an nn.RNN/LSTM/GRU's.");
+        var file = ToolCommands.ExistingFile("weights", "PyTorch weights as safetensors: a module's state_dict (safetensors.torch.save_file(model.state_dict(), ...)) or an nn.RNN/LSTM/GRU's.", "a safetensors file");
         var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors (with --spec, the spec's name by default)." }
             .Check(value => string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\')
                 ? $"--name must be a plain file name (got '{value}')."
@@ -26,9 +26,9 @@ public static class ImportCommand
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the nn.Linear head's weight and bias (e.g. \"fc.\"); written as head.weight and head.bias.", DefaultValueFactory = _ => "head." };
         var activation = ToolCommands.Choice("--activation", "An rnn cell's nonlinearity (weights cannot tell; PyTorch's default is tanh). Not allowed for lstm and gru.", null, "tanh", "relu", "leaky_relu");
         var headActivation = ToolCommands.Choice("--head-activation", "The head's activation, applied after the linear layer (weights cannot tell).", "none", "none", "sigmoid", "tanh", "softmax");
-        var golden = ToolCommands.ExistingFileOption("--golden", "Golden run to check against (reference-case format: input [T, B, I], output [T, B, O] from PyTorch, optional h0/c0). Proves the gate layout; strongly recommended.");
+        var golden = ToolCommands.ExistingFileOption("--golden", "Golden run to check against (reference-case format: input [T, B, I], output [T, B, O] from PyTorch, optional h0/c0). Proves the gate layout; strongly recommended.", kind: "a safetensors file");
         var batchFirst = new Option<bool>("--batch-first") { Description = "The golden tensors are [B, T, ...] (PyTorch batch_first=True)." };
-        var userSpec = ToolCommands.ExistingFileOption("--spec", "Your spec (*.rnn.json) for these weights: they are checked against it and only <name>.safetensors is written, so the project does not get a second spec.");
+        var userSpec = ToolCommands.ExistingFileOption("--spec", "Your spec (*.rnn.json) for these weights: they are checked against it and only <name>.safetensors is written, so the project does not get a second spec.", kind: "a spec file");
         var force = new Option<bool>("--force") { Description = "Overwrite existing files." };
         var command = new Command("import", "Imports PyTorch weights: infers cell, sizes, layers, direction and bias from the tensors, writes <name>.rnn.json and <name>.safetensors, and with --golden checks the compiled model against PyTorch's output within 1e-5 (scaled) before writing anything.")
         {
@@ -50,6 +50,11 @@ public static class ImportCommand
         {
             var source = ToolCommands.ReadSafetensors(result.GetValue(file)!);
             var layout = StateDictLayout.Infer(source, result.GetValue(prefix), result.GetValue(headPrefix)!);
+            foreach (var tensor in layout.Tensors)
+            {
+                source.CheckFinite(tensor.Source); // first, and by the name in the user's file (the strict load below names the imported tensor)
+            }
+
             string? rnnActivation = result.GetValue(activation);
             if (rnnActivation is not null && layout.Cell != "rnn")
             {

@@ -9,7 +9,7 @@ public static class InspectCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("file", "A safetensors file: PyTorch weights (a module's state_dict), Embedded.Rnn weights or a reference case.");
+        var file = ToolCommands.ExistingFile("file", "A safetensors file: PyTorch weights (a module's state_dict), Embedded.Rnn weights or a reference case.", "a safetensors file");
         var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\"); found automatically when one tensor name ends in weight_ih_l0." };
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the dense head's weight and bias.", DefaultValueFactory = _ => "head." };
         var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need.")
@@ -27,9 +27,20 @@ public static class InspectCommand
             }
 
             int width = weights.Tensors.Count == 0 ? 0 : weights.Tensors.Max(t => t.Name.Length);
+            var nonFinite = new List<string>();
             foreach (var tensor in weights.Tensors.OrderBy(t => t.Begin))
             {
-                output.WriteLine($"  {tensor.Name.PadRight(width)}  {tensor.DType.ToString().ToUpperInvariant(),-4} {tensor.ShapeText}");
+                string? problem = NonFiniteProblem(weights, tensor);
+                output.WriteLine($"  {tensor.Name.PadRight(width)}  {tensor.DType.ToString().ToUpperInvariant(),-4} {tensor.ShapeText}{(problem is null ? string.Empty : "  NOT FINITE")}");
+                if (problem is not null)
+                {
+                    nonFinite.Add(problem);
+                }
+            }
+
+            foreach (string problem in nonFinite)
+            {
+                output.WriteLine($"non-finite: {problem}");
             }
 
             StateDictLayout layout;
@@ -40,7 +51,7 @@ public static class InspectCommand
             catch (ToolException e)
             {
                 output.WriteLine($"model: none inferred: {e.Message}");
-                return 0;
+                return Outcome(nonFinite, result, path);
             }
 
             output.WriteLine($"model: {layout.Summary}" + (layout.Prefix.Length > 0 ? $" (tensors under '{layout.Prefix}')" : string.Empty));
@@ -66,8 +77,35 @@ public static class InspectCommand
                 output.WriteLine($"not part of the model ({layout.Ignored.Count}): {string.Join(", ", layout.Ignored)}");
             }
 
-            return 0;
+            return Outcome(nonFinite, result, path);
         });
         return command;
+    }
+
+    // The file is still listed in full (inspect is for looking at broken files too), then refused as bad input, as every
+    // loader refuses it.
+    private static int Outcome(List<string> nonFinite, ParseResult result, FileInfo path)
+    {
+        if (nonFinite.Count == 0)
+        {
+            return 0;
+        }
+
+        result.InvocationConfiguration.Error.WriteLine(
+            $"embedded-rnn inspect: error: {path.Name} holds NaN or infinite values in {nonFinite.Count} tensor{(nonFinite.Count == 1 ? string.Empty : "s")} (listed above); models refuse to load it.");
+        return ToolCommands.BadInput;
+    }
+
+    private static string? NonFiniteProblem(SafetensorsFile weights, SafetensorsTensor tensor)
+    {
+        try
+        {
+            weights.CheckFinite(tensor.Name);
+            return null;
+        }
+        catch (SafetensorsException e)
+        {
+            return e.Message;
+        }
     }
 }

@@ -71,20 +71,41 @@ public static class ToolCommands
             }
         });
 
-    /// <summary>An input file argument that must exist (System.CommandLine reports a missing file by name).</summary>
-    public static Argument<FileInfo> ExistingFile(string name, string description)
+    /// <summary>
+    /// An input file argument that must exist and be a file: a missing file and a directory are each named in a one-line
+    /// error (a directory would otherwise fail later as "Access to the path is denied").
+    /// </summary>
+    /// <param name="name">The argument's name.</param>
+    /// <param name="description">Its help text.</param>
+    /// <param name="kind">What the file is, for the error about a directory: "a safetensors file".</param>
+    public static Argument<FileInfo> ExistingFile(string name, string description, string kind = "a file")
     {
         var argument = new Argument<FileInfo>(name) { Description = description };
-        argument.AcceptExistingOnly();
+        argument.Validators.Add(result => AddFileProblem(result, kind));
         return argument;
     }
 
-    /// <summary>A file option that must exist when given.</summary>
-    public static Option<FileInfo> ExistingFileOption(string name, string description, bool required = false)
+    /// <summary>A file option that must exist, and be a file, when given.</summary>
+    public static Option<FileInfo> ExistingFileOption(string name, string description, bool required = false, string kind = "a file")
     {
         var option = new Option<FileInfo>(name) { Description = description, Required = required };
-        option.AcceptExistingOnly();
+        option.Validators.Add(result => AddFileProblem(result, kind));
         return option;
+    }
+
+    private static void AddFileProblem(SymbolResult result, string kind)
+    {
+        foreach (var token in result.Tokens)
+        {
+            if (Directory.Exists(token.Value))
+            {
+                result.AddError($"{token.Value} is a directory, not {kind}.");
+            }
+            else if (!File.Exists(token.Value))
+            {
+                result.AddError($"File does not exist: '{token.Value}'.");
+            }
+        }
     }
 
     /// <summary>A string option restricted to the given values (listed in help and in the error).</summary>

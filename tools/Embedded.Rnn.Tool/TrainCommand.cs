@@ -36,7 +36,7 @@ public static class TrainCommand
             .Check(v => v is >= 0f and <= 0.9f ? null : $"--validation must be between 0 and 0.9 (got {v.ToString(CultureInfo.InvariantCulture)}).");
         var patience = new Option<int?>("--patience") { Description = "Stop after this many epochs without validation improvement (keeps the best weights)." };
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and dropout (same seed, same weights on any machine).", DefaultValueFactory = _ => 1UL };
-        var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.");
+        var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.", kind: "a safetensors file");
         var log = new Option<FileInfo?>("--log") { Description = "Write a CSV log of every epoch." };
         var checkpoint = new Option<FileInfo?>("--checkpoint") { Description = "Save training progress to this file (atomically) every --checkpoint-every steps, at the end, and on Ctrl-C, so --resume can continue an interrupted or crashed run." };
         var checkpointEvery = new Option<int>("--checkpoint-every") { Description = "Optimizer steps (mini-batches) between checkpoints.", DefaultValueFactory = _ => 100 }.AtLeast(1);
@@ -106,7 +106,14 @@ public static class TrainCommand
             if (result.GetValue(initial) is { } weightsFile)
             {
                 var weights = ToolCommands.ReadSafetensors(weightsFile);
-                start = StateDictLoader.Load(weights, compiled.Parameters);
+                try
+                {
+                    start = StateDictLoader.Load(weights, compiled.Parameters); // strict, and finite: training from a NaN goes nowhere
+                }
+                catch (SafetensorsException e)
+                {
+                    throw new ToolException($"{weightsFile.Name}: {e.Message}");
+                }
             }
             else
             {
