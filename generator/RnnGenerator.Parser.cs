@@ -71,7 +71,7 @@ public sealed partial class RnnGenerator
         }
 
         /// <summary>Finds the target's spec among the additional files, parses and validates it.</summary>
-        public static ModelResult Parse(ModelTarget target, ImmutableArray<SpecFile> files, CancellationToken cancellationToken)
+        public static ModelResult Parse(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, CancellationToken cancellationToken)
         {
             var diagnostics = new List<DiagnosticInfo>();
             ModelResult Done(ModelSpec? spec) => new(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
@@ -96,7 +96,7 @@ public sealed partial class RnnGenerator
                 diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClass, target.ClassNameLocation, target.ClassName));
             }
 
-            var file = FindSpecFile(target, files, diagnostics);
+            var file = FindSpecFile(target, files, options, diagnostics);
             if (file is null || diagnostics.Count > 0)
             {
                 return Done(null);
@@ -107,7 +107,7 @@ public sealed partial class RnnGenerator
             return Done(diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id) ? null : spec);
         }
 
-        private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, List<DiagnosticInfo> diagnostics)
+        private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, List<DiagnosticInfo> diagnostics)
         {
             string path = Normalize(target.SpecPath ?? string.Empty).TrimStart('.', '/');
             var matches = path.Length == 0
@@ -130,7 +130,8 @@ public sealed partial class RnnGenerator
 
             if (matches.Count == 0)
             {
-                diagnostics.Add(Info(DiagnosticDescriptors.SpecFileNotFound, target.AttributeLocation, target.SpecPath ?? string.Empty));
+                diagnostics.Add(Info(DiagnosticDescriptors.SpecFileNotFound, target.AttributeLocation, target.SpecPath ?? string.Empty,
+                    SpecFileNotFoundAdvice(target, path, options)));
                 return null;
             }
 
@@ -138,6 +139,56 @@ public sealed partial class RnnGenerator
         }
 
         private static string Normalize(string path) => path.Replace('\\', '/');
+
+        // ERNN001's advice. When the package's build rules make every *.rnn.json in the project an AdditionalFiles item
+        // (EmbeddedRnnDefaultSpecItems) and the path would lie inside the project, no such file exists: say so, with where
+        // the matcher would have found it (beside the source file, or under the project). Otherwise an item may simply be
+        // missing; the advice says to check the path or add the item, without claiming the file exists.
+        private static string SpecFileNotFoundAdvice(ModelTarget target, string path, BuildOptions options)
+        {
+            string project = Collapse(Normalize(options.ProjectDirectory ?? string.Empty)).TrimEnd('/');
+            string written = Normalize(target.SpecPath ?? string.Empty);
+            bool rooted = written.StartsWith("/", StringComparison.Ordinal) || (written.Length > 2 && written[1] == ':' && written[2] == '/');
+            // Where the path points as written: relative to the source file (which the matcher prefers) and, unless it climbs
+            // out of the source's folder, under the project directory.
+            string sourceDirectory = Normalize(System.IO.Path.GetDirectoryName(target.SourceFilePath) ?? string.Empty);
+            var candidates = (rooted ? new[] { Collapse(written) }
+                : written.StartsWith("../", StringComparison.Ordinal) ? new[] { Collapse(sourceDirectory + "/" + written) }
+                : new[] { Collapse(sourceDirectory + "/" + written), Collapse(project + "/" + written) })
+                .Distinct().ToList();
+            bool InsideProject(string candidate) => candidate.StartsWith(project + "/", StringComparison.Ordinal);
+            if (options.DefaultSpecItems && project.Length > 0 && path.EndsWith(".rnn.json", StringComparison.OrdinalIgnoreCase) && candidates.All(InsideProject))
+            {
+                string looked = string.Join("' or '", candidates.Select(c => c.Substring(project.Length + 1)));
+                return $"does not exist: every *.rnn.json in the project is an AdditionalFiles item, and there is no '{looked}' in the project ('{project}'); create the file or correct the path";
+            }
+
+            return $"matches no AdditionalFiles item: check the path, or add the file as <AdditionalFiles Include=\"{target.SpecPath}\" />";
+        }
+
+        private static string Collapse(string path)
+        {
+            var parts = new List<string>();
+            foreach (string part in path.Split('/'))
+            {
+                if (part == "..")
+                {
+                    if (parts.Count > 0 && parts[parts.Count - 1] != "..")
+                    {
+                        parts.RemoveAt(parts.Count - 1);
+                        continue;
+                    }
+                }
+                else if (part == "." || (part.Length == 0 && parts.Count > 0))
+                {
+                    continue;
+                }
+
+                parts.Add(part);
+            }
+
+            return string.Join("/", parts);
+        }
 
         private static DiagnosticInfo Info(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments) =>
             new(descriptor.Id, location, new EquatableArray<string>(arguments));
@@ -240,30 +291,6 @@ public sealed partial class RnnGenerator
                 }
 
                 return baked;
-            }
-
-            private static string Collapse(string path)
-            {
-                var parts = new List<string>();
-                foreach (string part in path.Split('/'))
-                {
-                    if (part == "..")
-                    {
-                        if (parts.Count > 0 && parts[parts.Count - 1] != "..")
-                        {
-                            parts.RemoveAt(parts.Count - 1);
-                            continue;
-                        }
-                    }
-                    else if (part == "." || (part.Length == 0 && parts.Count > 0))
-                    {
-                        continue;
-                    }
-
-                    parts.Add(part);
-                }
-
-                return string.Join("/", parts);
             }
 
             // "cell" names a definition (Cells.All), which reads the fields that are its own; a field of another cell is an error.

@@ -19,6 +19,12 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
     /// <summary>The MSBuild property that asks for training kernels (the Embedded.Rnn.Training package sets it).</summary>
     internal const string TrainingProperty = "build_property.EmbeddedRnnTraining";
 
+    /// <summary>Set by the Embedded.Rnn package's build rules when they make every *.rnn.json in the project an AdditionalFiles item.</summary>
+    internal const string DefaultSpecItemsProperty = "build_property.EmbeddedRnnDefaultSpecItems";
+
+    /// <summary>The project's directory, for ERNN001's "does not exist" message.</summary>
+    internal const string ProjectDirectoryProperty = "build_property.MSBuildProjectDirectory";
+
     /// <summary>Tracking names of the pipeline steps, for incremental-caching tests.</summary>
     internal static class Steps
     {
@@ -26,6 +32,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         public const string SpecFiles = "SpecFiles";
         public const string Models = "Models";
         public const string Training = "Training";
+        public const string BuildOptions = "BuildOptions";
         public const string Specs = "Specs";
         public const string Diagnostics = "Diagnostics";
     }
@@ -54,9 +61,20 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
                 && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase))
             .WithTrackingName(Steps.Training);
 
+        var buildOptions = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) =>
+            {
+                options.GlobalOptions.TryGetValue(ProjectDirectoryProperty, out string? directory);
+                return new BuildOptions(
+                    options.GlobalOptions.TryGetValue(DefaultSpecItemsProperty, out string? on) && string.Equals(on?.Trim(), "true", StringComparison.OrdinalIgnoreCase),
+                    string.IsNullOrWhiteSpace(directory) ? null : directory!.Trim());
+            })
+            .WithTrackingName(Steps.BuildOptions);
+
         var models = targets
             .Combine(specFiles)
-            .Select(static (pair, ct) => Parser.Parse(pair.Left, pair.Right, ct))
+            .Combine(buildOptions)
+            .Select(static (pair, ct) => Parser.Parse(pair.Left.Left, pair.Left.Right, pair.Right, ct))
             .WithTrackingName(Steps.Models);
 
         var specs = models

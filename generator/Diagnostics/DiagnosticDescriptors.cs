@@ -11,7 +11,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor SpecFileNotFound = Error(
         "ERNN001", "Spec file not found",
-        "Spec file '{0}' is not among the project's AdditionalFiles; add <AdditionalFiles Include=\"{0}\" /> to the project or correct the path");
+        // {1}: "does not exist: ..." when the build rules make every *.rnn.json in the project an AdditionalFiles item, else
+        // "matches no AdditionalFiles item: check the path, or add ..." (the parser's SpecFileNotFoundAdvice).
+        "Spec file '{0}' {1}");
 
     public static readonly DiagnosticDescriptor MalformedJson = Error(
         "ERNN002", "Spec is not valid JSON",

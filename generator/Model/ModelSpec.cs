@@ -86,6 +86,12 @@ internal sealed record ModelTarget(
     LocationInfo? AttributeLocation,
     LocationInfo? ClassNameLocation);
 
+/// <summary>
+/// The MSBuild facts the generator reads (build_property.*): whether the Embedded.Rnn build rules make every *.rnn.json in
+/// the project an AdditionalFiles item, and the project's directory. Only ERNN001's wording depends on them.
+/// </summary>
+internal sealed record BuildOptions(bool DefaultSpecItems, string? ProjectDirectory);
+
 /// <summary>An additional file that may hold a spec.</summary>
 internal sealed record SpecFile(string Path, string? Text);
 

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
 
 namespace Embedded.Rnn.Tests.Generator;
@@ -42,6 +43,12 @@ public sealed class DiagnosticTests
 
     private static void NothingGenerated(GeneratorHarness.Outcome outcome) => Assert.Empty(outcome.Result.GeneratedSources);
 
+    private static readonly Dictionary<string, string> DefaultSpecItems = new()
+    {
+        ["build_property.EmbeddedRnnDefaultSpecItems"] = "true",
+        ["build_property.MSBuildProjectDirectory"] = GeneratorHarness.ProjectDirectory,
+    };
+
     [Fact]
     public void ERNN001_spec_file_not_found_points_at_the_attribute_argument()
     {
@@ -49,8 +56,40 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN001");
         Assert.Equal(DiagnosticSeverity.Error, d.Severity);
         Assert.Equal("\"models/net.rnn.json\"", Model.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
-        Assert.Contains("<AdditionalFiles Include=\"models/net.rnn.json\" />", d.GetMessage());
+        // Without the package's default items the file may exist and only lack an item: the advice claims neither.
+        Assert.Equal("Spec file 'models/net.rnn.json' matches no AdditionalFiles item: check the path, or add the file as <AdditionalFiles Include=\"models/net.rnn.json\" />", d.GetMessage());
         NothingGenerated(outcome);
+    }
+
+    // With the package's build rules every *.rnn.json in the project is an AdditionalFiles item: a path inside the project
+    // that matches none names a file that does not exist, and the message says so, with the path it resolved to.
+    [Theory]
+    [InlineData("Source0.cs", "models/net.rnn.json", "there is no 'models/net.rnn.json' in the project ('/project')")]
+    [InlineData("src/Program.cs", "models/net.rnn.json", "there is no 'src/models/net.rnn.json' or 'models/net.rnn.json' in the project ('/project')")]
+    [InlineData("src/Program.cs", "../models/net.rnn.json", "there is no 'models/net.rnn.json' in the project ('/project')")]
+    public void ERNN001_says_the_spec_does_not_exist_when_every_spec_in_the_project_is_an_additional_file(string sourcePath, string specPath, string message)
+    {
+        string source = Model.Replace("models/net.rnn.json", specPath);
+        var compilation = GeneratorHarness.Compilation().AddSyntaxTrees(
+            CSharpSyntaxTree.ParseText(source, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview), path: $"{GeneratorHarness.ProjectDirectory}/{sourcePath}"));
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(DefaultSpecItems, ("models/other.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}")), compilation);
+        var d = Single(outcome, "ERNN001");
+        Assert.Equal($"\"{specPath}\"", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.StartsWith($"Spec file '{specPath}' does not exist: every *.rnn.json in the project is an AdditionalFiles item, and ", d.GetMessage());
+        Assert.EndsWith(message + "; create the file or correct the path", d.GetMessage());
+        Assert.DoesNotContain("<AdditionalFiles", d.GetMessage());
+        NothingGenerated(outcome);
+    }
+
+    // Outside the project, or not a *.rnn.json, the default items would not have picked the file up: the AdditionalFiles advice.
+    [Theory]
+    [InlineData("../../shared/net.rnn.json")]
+    [InlineData("/elsewhere/net.rnn.json")]
+    [InlineData("models/net.json")]
+    public void ERNN001_keeps_the_additional_files_advice_for_a_path_the_default_items_do_not_cover(string specPath)
+    {
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(DefaultSpecItems), GeneratorHarness.Compilation(Model.Replace("models/net.rnn.json", specPath)));
+        Assert.Equal($"Spec file '{specPath}' matches no AdditionalFiles item: check the path, or add the file as <AdditionalFiles Include=\"{specPath}\" />", Single(outcome, "ERNN001").GetMessage());
     }
 
     [Fact]
