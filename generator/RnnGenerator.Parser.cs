@@ -57,6 +57,7 @@ public sealed partial class RnnGenerator
                 .All(c => c.Modifiers.Any(SyntaxKind.PartialKeyword));
             bool supported = type.ContainingType is null && !type.IsGenericType && !type.IsStatic && !type.IsAbstract;
             string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+            bool referencesRuntime = context.SemanticModel.Compilation.GetTypeByMetadataName(RuntimeMarkerMetadataName) is not null;
             return new ModelTarget(
                 ns,
                 type.Name,
@@ -67,7 +68,55 @@ public sealed partial class RnnGenerator
                 type.IsRecord,
                 attributes.Length,
                 LocationInfo.From(argumentLocation),
-                LocationInfo.From(declaration.Identifier.GetLocation()));
+                LocationInfo.From(declaration.Identifier.GetLocation()),
+                new EquatableArray<UserMember>(UserMembers(type, cancellationToken)),
+                referencesRuntime);
+        }
+
+        // A type only the .NET runtime package has: a nanoFramework project (mscorlib only) does not reference it.
+        private const string RuntimeMarkerMetadataName = "Embedded.Rnn.KernelPath";
+
+        // The members of every part of the class, from syntax (the compilation the generator sees holds the user's parts only).
+        // Constructors are kept as ".ctor" (the nanoFramework stand-ins' constructor steps aside for one); explicit interface
+        // implementations, operators and indexers take no name that can clash.
+        private static IEnumerable<UserMember> UserMembers(INamedTypeSymbol type, CancellationToken cancellationToken)
+        {
+            UserMember Member(SyntaxToken identifier) => new(identifier.ValueText, LocationInfo.From(identifier.GetLocation()));
+
+            foreach (var part in type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>())
+            {
+                foreach (var member in part.Members)
+                {
+                    switch (member)
+                    {
+                        case BaseFieldDeclarationSyntax field:
+                            foreach (var variable in field.Declaration.Variables)
+                            {
+                                yield return Member(variable.Identifier);
+                            }
+
+                            break;
+                        case MethodDeclarationSyntax { ExplicitInterfaceSpecifier: null } method:
+                            yield return Member(method.Identifier);
+                            break;
+                        case PropertyDeclarationSyntax { ExplicitInterfaceSpecifier: null } property:
+                            yield return Member(property.Identifier);
+                            break;
+                        case EventDeclarationSyntax { ExplicitInterfaceSpecifier: null } @event:
+                            yield return Member(@event.Identifier);
+                            break;
+                        case BaseTypeDeclarationSyntax nested:
+                            yield return Member(nested.Identifier);
+                            break;
+                        case DelegateDeclarationSyntax @delegate:
+                            yield return Member(@delegate.Identifier);
+                            break;
+                        case ConstructorDeclarationSyntax { Modifiers: var modifiers } constructor when !modifiers.Any(SyntaxKind.StaticKeyword):
+                            yield return new UserMember(".ctor", LocationInfo.From(constructor.Identifier.GetLocation()));
+                            break;
+                    }
+                }
+            }
         }
 
         /// <summary>Finds the target's spec among the additional files, parses and validates it.</summary>
@@ -75,6 +124,16 @@ public sealed partial class RnnGenerator
         {
             var diagnostics = new List<DiagnosticInfo>();
             ModelResult Done(ModelSpec? spec) => new(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
+
+            // A spec error (the class can take members: its shape was checked first) gives the stand-in surface instead of the model.
+            ModelResult Failed(TargetRuntime? readTarget)
+            {
+                var flavour = readTarget ?? (target.ReferencesRuntime ? TargetRuntime.Dotnet : TargetRuntime.NanoFramework);
+                string errorId = diagnostics.First(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error).Id;
+                var stub = new StubSpec(target.Namespace, target.ClassName, target.SpecPath ?? string.Empty, errorId, flavour,
+                    new EquatableArray<string>(target.Members.Select(m => m.Name).Distinct()));
+                return new ModelResult(null, new EquatableArray<DiagnosticInfo>(diagnostics), stub);
+            }
 
             if (target.AttributeCount > 1)
             {
@@ -96,15 +155,26 @@ public sealed partial class RnnGenerator
                 diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClass, target.ClassNameLocation, target.ClassName));
             }
 
-            var file = FindSpecFile(target, files, options, diagnostics);
-            if (file is null || diagnostics.Count > 0)
+            if (diagnostics.Count > 0)
             {
                 return Done(null);
             }
 
+            var file = FindSpecFile(target, files, options, diagnostics);
+            if (file is null)
+            {
+                return Failed(null);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
-            var spec = new SpecReader(target, file, files, diagnostics).Read();
-            return Done(diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id) ? null : spec);
+            var reader = new SpecReader(target, file, files, diagnostics);
+            var spec = reader.Read();
+            if (diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id))
+            {
+                return Failed(reader.Target);
+            }
+
+            return Done(spec);
         }
 
         private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, List<DiagnosticInfo> diagnostics)
@@ -213,6 +283,9 @@ public sealed partial class RnnGenerator
 
             private JsonValue _root = null!;
 
+            /// <summary>The spec's "target" when it reads as one, even if other fields have errors: which stand-ins to emit.</summary>
+            public TargetRuntime? Target { get; private set; }
+
             public ModelSpec? Read()
             {
                 if (!JsonParser.TryParse(_file.Text!, out var root, out string? error, out int errorPosition))
@@ -229,6 +302,12 @@ public sealed partial class RnnGenerator
 
                 WarnUnknown(root, TopLevelFields);
                 _root = root;
+                Target = Member(root, "target")?.Text switch
+                {
+                    "dotnet" => TargetRuntime.Dotnet,
+                    "nanoFramework" => TargetRuntime.NanoFramework,
+                    _ => null,
+                };
                 var cell = ReadCell(root);
                 int? input = Size(root, "input", MaxInput, required: true, fallback: 0);
                 int? hidden = Size(root, "hidden", MaxHidden, required: true, fallback: 0);

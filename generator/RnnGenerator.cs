@@ -1,4 +1,5 @@
 using System;
+using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -33,6 +34,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         public const string Models = "Models";
         public const string Training = "Training";
         public const string BuildOptions = "BuildOptions";
+        public const string Stubs = "Stubs";
         public const string Specs = "Specs";
         public const string Diagnostics = "Diagnostics";
     }
@@ -84,12 +86,22 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
             .WithTrackingName(Steps.Specs);
 
+        // The error-time surface: a model with errors still gives its class the members user code names (StubEmitter).
+        var stubs = models
+            .Select(static (result, _) => result.Stub)
+            .Where(static stub => stub is not null)
+            .Combine(training)
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
+            .WithTrackingName(Steps.Stubs);
+
         var diagnostics = models
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(Steps.Diagnostics);
 
         context.RegisterSourceOutput(specs, static (spc, spec) =>
             spc.AddSource(spec.HintName, spec.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(spec) : Emitter.Emit(spec)));
+
+        context.RegisterSourceOutput(stubs, static (spc, stub) => spc.AddSource(stub.HintName, StubEmitter.Emit(stub)));
 
         context.RegisterSourceOutput(diagnostics, static (spc, found) =>
         {

@@ -260,6 +260,8 @@ public sealed class GeneratorOutputTests
         Walk(typeof(ModelResult), nameof(ModelResult));
         Walk(typeof(SpecFile), nameof(SpecFile));
         Walk(typeof(BuildOptions), nameof(BuildOptions));
+        Assert.Contains(typeof(StubSpec), seen);
+        Assert.Contains(typeof(UserMember), seen);
         Assert.Contains(typeof(RnnCell), seen);
     }
 }
