@@ -126,9 +126,15 @@ public sealed partial class RnnGenerator
             ModelResult Done(ModelSpec? spec) => new(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
 
             // A spec error (the class can take members: its shape was checked first) gives the stand-in surface instead of the model.
-            ModelResult Failed(TargetRuntime? readTarget)
+            ModelResult Failed(TargetRuntime? readTarget, bool clashesReported = false)
             {
                 var flavour = readTarget ?? (target.ReferencesRuntime ? TargetRuntime.Dotnet : TargetRuntime.NanoFramework);
+                if (!clashesReported)
+                {
+                    // Without a model, the stand-ins' names are the ones that would clash (and the real model's, once the spec is fixed).
+                    ReportClashes(target, StubEmitter.Names(flavour), diagnostics);
+                }
+
                 string errorId = diagnostics.First(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error).Id;
                 var stub = new StubSpec(target.Namespace, target.ClassName, target.SpecPath ?? string.Empty, errorId, flavour,
                     new EquatableArray<string>(target.Members.Select(m => m.Name).Distinct()));
@@ -174,7 +180,23 @@ public sealed partial class RnnGenerator
                 return Failed(reader.Target);
             }
 
-            return Done(spec);
+            return ReportClashes(target, GeneratedMembers.Of(spec!), diagnostics) ? Failed(spec!.Target, clashesReported: true) : Done(spec);
+        }
+
+        // ERNN017 at each member of the user's part that takes a name the generated code declares: the compiler would
+        // report the clash inside the generated file (CS0102/CS0111), which the user cannot open. Methods are included
+        // (an overload of a generated method is refused too), so the check needs no signatures. True when any clashed.
+        private static bool ReportClashes(ModelTarget target, IReadOnlyList<string> generated, List<DiagnosticInfo> diagnostics)
+        {
+            var names = new HashSet<string>(generated, StringComparer.Ordinal);
+            bool any = false;
+            foreach (var member in target.Members.Where(m => names.Contains(m.Name)))
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.MemberNameTaken, member.Location, member.Name, target.ClassName));
+                any = true;
+            }
+
+            return any;
         }
 
         private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, List<DiagnosticInfo> diagnostics)

@@ -5,7 +5,7 @@ using Embedded.Rnn.Generator.Model;
 namespace Embedded.Rnn.Generator.Emit;
 
 /// <summary>
-/// THE ERROR-TIME SURFACE. When a model's spec has errors, the generator
+/// THE ERROR-TIME SURFACE. When a model's spec has errors (or the class takes a generated name, ERNN017), the generator
 /// emits no model, yet the user's code still names <c>InputSize</c>, <c>State</c>, <c>Step</c>, <c>FromSafetensors</c>...:
 /// without these stand-ins every such use is one more CS0117, burying the one error that matters. So the class gets the
 /// public surface of a model (ApiSurfaceEmitter and StateEmitter for .NET, NanoEmitter's for nanoFramework), every size 1
@@ -40,7 +40,9 @@ internal sealed class StubEmitter(StubSpec stub)
 
     private string Throw => $"throw new global::System.InvalidOperationException(\"{Literals.OneLine(Message).Replace("\\", "\\\\").Replace("\"", "\\\"")}\")";
 
-    private string Message => $"{_stub.ClassName} has spec errors ({_stub.ErrorId}): fix the spec {_stub.SpecPath}, and the model is generated";
+    private string Message => _stub.ErrorId == "ERNN017"
+        ? $"{_stub.ClassName} declares a member the generated model defines ({_stub.ErrorId}): rename it, and the model is generated"
+        : $"{_stub.ClassName} has spec errors ({_stub.ErrorId}): fix the spec {_stub.SpecPath}, and the model is generated";
 
     private string Doc => $"/// <summary>Stand-in while {Xml(_stub.ClassName)} has build errors ({_stub.ErrorId}): throws <see cref=\"global::System.InvalidOperationException\"/>.</summary>";
 

@@ -75,7 +75,7 @@ internal sealed record BakedTensor(string Name, EquatableArray<float> Values);
 
 /// <summary>A class carrying [RnnModel], as found in syntax.</summary>
 /// <param name="Members">The members the user's own parts declare (the generator's are not in the compilation it sees), by
-/// name: the stand-ins leave these names out.</param>
+/// name: the stand-ins leave these names out, and none may take a name the generated model defines (ERNN017).</param>
 /// <param name="ReferencesRuntime">Whether the compilation references the Embedded.Rnn runtime (a nanoFramework project
 /// does not): which stand-in surface a class gets when its spec cannot be read.</param>
 internal sealed record ModelTarget(
@@ -102,7 +102,8 @@ internal sealed record UserMember(string Name, LocationInfo? Location);
 internal sealed record BuildOptions(bool DefaultSpecItems, string? ProjectDirectory);
 
 /// <summary>
-/// A model class that gets the error-time stand-in surface (StubEmitter): its spec has errors. <paramref name="ErrorId"/> is the first error, named in the stand-ins' exception message;
+/// A model class that gets the error-time stand-in surface (StubEmitter): its spec has errors or a member of the class
+/// takes a generated name. <paramref name="ErrorId"/> is the first error, named in the stand-ins' exception message;
 /// <paramref name="Taken"/> the names the user's part declares, which the stand-ins leave out.
 /// </summary>
 internal sealed record StubSpec(

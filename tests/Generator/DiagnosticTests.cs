@@ -322,6 +322,49 @@ public sealed class DiagnosticTests
         OnlyStandIns(outcome);
     }
 
+    // A member of the user's part named like a generated one would be CS0102/CS0111 inside the generated file: instead the
+    // one error is ERNN017 at the user's member, and the class gets only the stand-ins, less the user's name.
+    [Theory]
+    [InlineData("public const int HiddenSize = 3;", "HiddenSize", false)]
+    [InlineData("public class State { }", "State", false)]
+    [InlineData("public void Step() { }", "Step", false)]
+    [InlineData("public int Path { get; set; }", "Path", true)]
+    public void ERNN017_member_named_like_a_generated_one_is_reported_at_the_member(string member, string name, bool inAnotherPart)
+    {
+        string user = $"namespace App;\npublic partial class Net\n{{\n    {member}\n}}\n";
+        string model = inAnotherPart ? Model : Model.Replace("public partial class Net { }", user["namespace App;\n".Length..]);
+        var sources = inAnotherPart ? new[] { model, user } : new[] { model };
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(("models/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}")), GeneratorHarness.Compilation(sources));
+        var d = Assert.Single(GeneratorHarness.BuildDiagnostics(outcome));
+        Assert.Equal("ERNN017", d.Id);
+        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+        string file = sources[^1];
+        Assert.Equal($"{GeneratorHarness.ProjectDirectory}/Source{sources.Length - 1}.cs", d.Location.GetLineSpan().Path);
+        Assert.Equal(name, file.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Equal(file.IndexOf(member, StringComparison.Ordinal) + member.IndexOf(" " + name, StringComparison.Ordinal) + 1, d.Location.SourceSpan.Start);
+        Assert.Equal($"'{name}' is a member the generator defines in 'Net' (the model's generated part declares it); rename yours", d.GetMessage());
+        OnlyStandIns(outcome);
+    }
+
+    [Fact]
+    public void ERNN017_overloads_and_explicit_implementations_of_other_names_are_not_clashes()
+    {
+        const string source = """
+            using Embedded.Rnn;
+            namespace App;
+            [RnnModel("models/net.rnn.json")]
+            public partial class Net : System.IDisposable
+            {
+                public Net(int unused) : this(new float[][] { }, null) { }
+                void System.IDisposable.Dispose() { }
+                public float[] Predict(float[] x) => x;
+            }
+            """;
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}"));
+        Assert.Empty(GeneratorHarness.BuildDiagnostics(outcome));
+        Assert.Contains("HiddenSize = 8", outcome.Source("App.Net.Rnn.g.cs"));
+    }
+
     [Fact]
     public void Baked_weights_are_emitted_as_read_only_data()
     {

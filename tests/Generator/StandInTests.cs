@@ -9,7 +9,8 @@ namespace Embedded.Rnn.Tests.Generator;
 
 /// <summary>
 /// The error-time surface (StubEmitter): with a spec error, code that uses the model class gets the ERNN error alone, not a
-/// CS0117 at every use of the class, and the stand-ins offer every public member of the model.
+/// CS0117 at every use of the class; the stand-ins offer every public member of the model; and the names the clash check
+/// (ERNN017) guards are exactly the ones the generated code declares.
 /// </summary>
 public sealed class StandInTests
 {
@@ -242,6 +243,29 @@ public sealed class StandInTests
 
     [Theory]
     [MemberData(nameof(Models))]
+    public void The_clash_check_names_exactly_the_members_the_generated_class_declares(string spec, bool training)
+    {
+        var outcome = Generate(spec, training);
+        Assert.Empty(GeneratorHarness.BuildDiagnostics(outcome));
+        var net = outcome.Output.GetTypeByMetadataName("App.Net")!;
+        var generated = outcome.Output.SyntaxTrees.Last();
+        var declared = net.GetMembers()
+            .Where(m => !m.IsImplicitlyDeclared && m.Locations.Any(l => l.SourceTree == generated))
+            .Where(m => m is not IMethodSymbol { MethodKind: MethodKind.Constructor or MethodKind.ExplicitInterfaceImplementation or MethodKind.PropertyGet or MethodKind.PropertySet })
+            .Where(m => m is not IPropertySymbol { ExplicitInterfaceImplementations.Length: > 0 })
+            .Select(m => m.Name)
+            .Distinct()
+            .OrderBy(n => n, StringComparer.Ordinal);
+        var parsed = ParsedSpec(outcome);
+        Assert.Equal(declared, Embedded.Rnn.Generator.Emit.GeneratedMembers.Of(parsed).Distinct().OrderBy(n => n, StringComparer.Ordinal));
+    }
+
+    // The spec as the generator's parser made it (the Models step's output).
+    private static ModelSpec ParsedSpec(GeneratorHarness.Outcome outcome) =>
+        outcome.Result.TrackedSteps["Models"].SelectMany(s => s.Outputs).Select(o => ((ModelResult)o.Value).Spec).Single()!;
+
+    [Theory]
+    [MemberData(nameof(Models))]
     public void The_stand_ins_offer_every_public_member_of_the_model_with_its_signature(string spec, bool training)
     {
         var real = GeneratedMembers(Generate(spec, training), Public);
@@ -254,7 +278,7 @@ public sealed class StandInTests
     [Theory]
     [InlineData(false, "")]
     [InlineData(true, ", \"target\": \"nanoFramework\"")]
-    public void The_stand_ins_declare_the_names_StubEmitter_lists(bool nano, string field)
+    public void The_stand_ins_declare_the_names_the_clash_check_uses_for_them(bool nano, string field)
     {
         var target = nano ? TargetRuntime.NanoFramework : TargetRuntime.Dotnet;
         var broken = GeneratorHarness.Run(Model, ("models/net.rnn.json", "{\"cell\": \"xlstm\", \"input\": 1, \"hidden\": 8" + field + "}"));
