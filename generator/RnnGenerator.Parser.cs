@@ -57,6 +57,7 @@ public sealed partial class RnnGenerator
                 .All(c => c.Modifiers.Any(SyntaxKind.PartialKeyword));
             bool supported = type.ContainingType is null && !type.IsGenericType && !type.IsStatic && !type.IsAbstract;
             string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
+            bool referencesRuntime = context.SemanticModel.Compilation.GetTypeByMetadataName(RuntimeMarkerMetadataName) is not null;
             return new ModelTarget(
                 ns,
                 type.Name,
@@ -67,14 +68,78 @@ public sealed partial class RnnGenerator
                 type.IsRecord,
                 attributes.Length,
                 LocationInfo.From(argumentLocation),
-                LocationInfo.From(declaration.Identifier.GetLocation()));
+                LocationInfo.From(declaration.Identifier.GetLocation()),
+                new EquatableArray<UserMember>(UserMembers(type, cancellationToken)),
+                referencesRuntime);
+        }
+
+        // A type only the .NET runtime package has: a nanoFramework project (mscorlib only) does not reference it.
+        private const string RuntimeMarkerMetadataName = "Embedded.Rnn.KernelPath";
+
+        // The members of every part of the class, from syntax (the compilation the generator sees holds the user's parts only).
+        // Constructors are kept as ".ctor" (the nanoFramework stand-ins' constructor steps aside for one); explicit interface
+        // implementations, operators and indexers take no name that can clash.
+        private static IEnumerable<UserMember> UserMembers(INamedTypeSymbol type, CancellationToken cancellationToken)
+        {
+            UserMember Member(SyntaxToken identifier) => new(identifier.ValueText, LocationInfo.From(identifier.GetLocation()));
+
+            foreach (var part in type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>())
+            {
+                foreach (var member in part.Members)
+                {
+                    switch (member)
+                    {
+                        case BaseFieldDeclarationSyntax field:
+                            foreach (var variable in field.Declaration.Variables)
+                            {
+                                yield return Member(variable.Identifier);
+                            }
+
+                            break;
+                        case MethodDeclarationSyntax { ExplicitInterfaceSpecifier: null } method:
+                            yield return Member(method.Identifier);
+                            break;
+                        case PropertyDeclarationSyntax { ExplicitInterfaceSpecifier: null } property:
+                            yield return Member(property.Identifier);
+                            break;
+                        case EventDeclarationSyntax { ExplicitInterfaceSpecifier: null } @event:
+                            yield return Member(@event.Identifier);
+                            break;
+                        case BaseTypeDeclarationSyntax nested:
+                            yield return Member(nested.Identifier);
+                            break;
+                        case DelegateDeclarationSyntax @delegate:
+                            yield return Member(@delegate.Identifier);
+                            break;
+                        case ConstructorDeclarationSyntax { Modifiers: var modifiers } constructor when !modifiers.Any(SyntaxKind.StaticKeyword):
+                            yield return new UserMember(".ctor", LocationInfo.From(constructor.Identifier.GetLocation()));
+                            break;
+                    }
+                }
+            }
         }
 
         /// <summary>Finds the target's spec among the additional files, parses and validates it.</summary>
-        public static ModelResult Parse(ModelTarget target, ImmutableArray<SpecFile> files, CancellationToken cancellationToken)
+        public static ModelResult Parse(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, CancellationToken cancellationToken)
         {
             var diagnostics = new List<DiagnosticInfo>();
             ModelResult Done(ModelSpec? spec) => new(spec, new EquatableArray<DiagnosticInfo>(diagnostics));
+
+            // A spec error (the class can take members: its shape was checked first) gives the stand-in surface instead of the model.
+            ModelResult Failed(TargetRuntime? readTarget, bool clashesReported = false)
+            {
+                var flavour = readTarget ?? (target.ReferencesRuntime ? TargetRuntime.Dotnet : TargetRuntime.NanoFramework);
+                if (!clashesReported)
+                {
+                    // Without a model, the stand-ins' names are the ones that would clash (and the real model's, once the spec is fixed).
+                    ReportClashes(target, StubEmitter.Names(flavour), diagnostics);
+                }
+
+                string errorId = diagnostics.First(d => DiagnosticDescriptors.ById(d.Id).DefaultSeverity == DiagnosticSeverity.Error).Id;
+                var stub = new StubSpec(target.Namespace, target.ClassName, target.SpecPath ?? string.Empty, errorId, flavour,
+                    new EquatableArray<string>(target.Members.Select(m => m.Name).Distinct()));
+                return new ModelResult(null, new EquatableArray<DiagnosticInfo>(diagnostics), stub);
+            }
 
             if (target.AttributeCount > 1)
             {
@@ -96,18 +161,45 @@ public sealed partial class RnnGenerator
                 diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClass, target.ClassNameLocation, target.ClassName));
             }
 
-            var file = FindSpecFile(target, files, diagnostics);
-            if (file is null || diagnostics.Count > 0)
+            if (diagnostics.Count > 0)
             {
                 return Done(null);
             }
 
+            var file = FindSpecFile(target, files, options, diagnostics);
+            if (file is null)
+            {
+                return Failed(null);
+            }
+
             cancellationToken.ThrowIfCancellationRequested();
-            var spec = new SpecReader(target, file, files, diagnostics).Read();
-            return Done(diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id) ? null : spec);
+            var reader = new SpecReader(target, file, files, diagnostics);
+            var spec = reader.Read();
+            if (diagnostics.Any(d => d.Id != DiagnosticDescriptors.UnknownField.Id))
+            {
+                return Failed(reader.Target);
+            }
+
+            return ReportClashes(target, GeneratedMembers.Of(spec!), diagnostics) ? Failed(spec!.Target, clashesReported: true) : Done(spec);
         }
 
-        private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, List<DiagnosticInfo> diagnostics)
+        // ERNN017 at each member of the user's part that takes a name the generated code declares: the compiler would
+        // report the clash inside the generated file (CS0102/CS0111), which the user cannot open. Methods are included
+        // (an overload of a generated method is refused too), so the check needs no signatures. True when any clashed.
+        private static bool ReportClashes(ModelTarget target, IReadOnlyList<string> generated, List<DiagnosticInfo> diagnostics)
+        {
+            var names = new HashSet<string>(generated, StringComparer.Ordinal);
+            bool any = false;
+            foreach (var member in target.Members.Where(m => names.Contains(m.Name)))
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.MemberNameTaken, member.Location, member.Name, target.ClassName));
+                any = true;
+            }
+
+            return any;
+        }
+
+        private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, List<DiagnosticInfo> diagnostics)
         {
             string path = Normalize(target.SpecPath ?? string.Empty).TrimStart('.', '/');
             var matches = path.Length == 0
@@ -130,7 +222,8 @@ public sealed partial class RnnGenerator
 
             if (matches.Count == 0)
             {
-                diagnostics.Add(Info(DiagnosticDescriptors.SpecFileNotFound, target.AttributeLocation, target.SpecPath ?? string.Empty));
+                diagnostics.Add(Info(DiagnosticDescriptors.SpecFileNotFound, target.AttributeLocation, target.SpecPath ?? string.Empty,
+                    SpecFileNotFoundAdvice(target, path, options)));
                 return null;
             }
 
@@ -138,6 +231,56 @@ public sealed partial class RnnGenerator
         }
 
         private static string Normalize(string path) => path.Replace('\\', '/');
+
+        // ERNN001's advice. When the package's build rules make every *.rnn.json in the project an AdditionalFiles item
+        // (EmbeddedRnnDefaultSpecItems) and the path would lie inside the project, no such file exists: say so, with where
+        // the matcher would have found it (beside the source file, or under the project). Otherwise an item may simply be
+        // missing; the advice says to check the path or add the item, without claiming the file exists.
+        private static string SpecFileNotFoundAdvice(ModelTarget target, string path, BuildOptions options)
+        {
+            string project = Collapse(Normalize(options.ProjectDirectory ?? string.Empty)).TrimEnd('/');
+            string written = Normalize(target.SpecPath ?? string.Empty);
+            bool rooted = written.StartsWith("/", StringComparison.Ordinal) || (written.Length > 2 && written[1] == ':' && written[2] == '/');
+            // Where the path points as written: relative to the source file (which the matcher prefers) and, unless it climbs
+            // out of the source's folder, under the project directory.
+            string sourceDirectory = Normalize(System.IO.Path.GetDirectoryName(target.SourceFilePath) ?? string.Empty);
+            var candidates = (rooted ? new[] { Collapse(written) }
+                : written.StartsWith("../", StringComparison.Ordinal) ? new[] { Collapse(sourceDirectory + "/" + written) }
+                : new[] { Collapse(sourceDirectory + "/" + written), Collapse(project + "/" + written) })
+                .Distinct().ToList();
+            bool InsideProject(string candidate) => candidate.StartsWith(project + "/", StringComparison.Ordinal);
+            if (options.DefaultSpecItems && project.Length > 0 && path.EndsWith(".rnn.json", StringComparison.OrdinalIgnoreCase) && candidates.All(InsideProject))
+            {
+                string looked = string.Join("' or '", candidates.Select(c => c.Substring(project.Length + 1)));
+                return $"does not exist: every *.rnn.json in the project is an AdditionalFiles item, and there is no '{looked}' in the project ('{project}'); create the file or correct the path";
+            }
+
+            return $"matches no AdditionalFiles item: check the path, or add the file as <AdditionalFiles Include=\"{target.SpecPath}\" />";
+        }
+
+        private static string Collapse(string path)
+        {
+            var parts = new List<string>();
+            foreach (string part in path.Split('/'))
+            {
+                if (part == "..")
+                {
+                    if (parts.Count > 0 && parts[parts.Count - 1] != "..")
+                    {
+                        parts.RemoveAt(parts.Count - 1);
+                        continue;
+                    }
+                }
+                else if (part == "." || (part.Length == 0 && parts.Count > 0))
+                {
+                    continue;
+                }
+
+                parts.Add(part);
+            }
+
+            return string.Join("/", parts);
+        }
 
         private static DiagnosticInfo Info(DiagnosticDescriptor descriptor, LocationInfo? location, params string[] arguments) =>
             new(descriptor.Id, location, new EquatableArray<string>(arguments));
@@ -162,6 +305,9 @@ public sealed partial class RnnGenerator
 
             private JsonValue _root = null!;
 
+            /// <summary>The spec's "target" when it reads as one, even if other fields have errors: which stand-ins to emit.</summary>
+            public TargetRuntime? Target { get; private set; }
+
             public ModelSpec? Read()
             {
                 if (!JsonParser.TryParse(_file.Text!, out var root, out string? error, out int errorPosition))
@@ -178,6 +324,12 @@ public sealed partial class RnnGenerator
 
                 WarnUnknown(root, TopLevelFields);
                 _root = root;
+                Target = Member(root, "target")?.Text switch
+                {
+                    "dotnet" => TargetRuntime.Dotnet,
+                    "nanoFramework" => TargetRuntime.NanoFramework,
+                    _ => null,
+                };
                 var cell = ReadCell(root);
                 int? input = Size(root, "input", MaxInput, required: true, fallback: 0);
                 int? hidden = Size(root, "hidden", MaxHidden, required: true, fallback: 0);
@@ -240,30 +392,6 @@ public sealed partial class RnnGenerator
                 }
 
                 return baked;
-            }
-
-            private static string Collapse(string path)
-            {
-                var parts = new List<string>();
-                foreach (string part in path.Split('/'))
-                {
-                    if (part == "..")
-                    {
-                        if (parts.Count > 0 && parts[parts.Count - 1] != "..")
-                        {
-                            parts.RemoveAt(parts.Count - 1);
-                            continue;
-                        }
-                    }
-                    else if (part == "." || (part.Length == 0 && parts.Count > 0))
-                    {
-                        continue;
-                    }
-
-                    parts.Add(part);
-                }
-
-                return string.Join("/", parts);
             }
 
             // "cell" names a definition (Cells.All), which reads the fields that are its own; a field of another cell is an error.

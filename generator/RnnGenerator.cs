@@ -1,4 +1,5 @@
 using System;
+using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
@@ -19,6 +20,12 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
     /// <summary>The MSBuild property that asks for training kernels (the Embedded.Rnn.Training package sets it).</summary>
     internal const string TrainingProperty = "build_property.EmbeddedRnnTraining";
 
+    /// <summary>Set by the Embedded.Rnn package's build rules when they make every *.rnn.json in the project an AdditionalFiles item.</summary>
+    internal const string DefaultSpecItemsProperty = "build_property.EmbeddedRnnDefaultSpecItems";
+
+    /// <summary>The project's directory, for ERNN001's "does not exist" message.</summary>
+    internal const string ProjectDirectoryProperty = "build_property.MSBuildProjectDirectory";
+
     /// <summary>Tracking names of the pipeline steps, for incremental-caching tests.</summary>
     internal static class Steps
     {
@@ -26,6 +33,8 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         public const string SpecFiles = "SpecFiles";
         public const string Models = "Models";
         public const string Training = "Training";
+        public const string BuildOptions = "BuildOptions";
+        public const string Stubs = "Stubs";
         public const string Specs = "Specs";
         public const string Diagnostics = "Diagnostics";
     }
@@ -54,9 +63,20 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
                 && string.Equals(value?.Trim(), "true", StringComparison.OrdinalIgnoreCase))
             .WithTrackingName(Steps.Training);
 
+        var buildOptions = context.AnalyzerConfigOptionsProvider
+            .Select(static (options, _) =>
+            {
+                options.GlobalOptions.TryGetValue(ProjectDirectoryProperty, out string? directory);
+                return new BuildOptions(
+                    options.GlobalOptions.TryGetValue(DefaultSpecItemsProperty, out string? on) && string.Equals(on?.Trim(), "true", StringComparison.OrdinalIgnoreCase),
+                    string.IsNullOrWhiteSpace(directory) ? null : directory!.Trim());
+            })
+            .WithTrackingName(Steps.BuildOptions);
+
         var models = targets
             .Combine(specFiles)
-            .Select(static (pair, ct) => Parser.Parse(pair.Left, pair.Right, ct))
+            .Combine(buildOptions)
+            .Select(static (pair, ct) => Parser.Parse(pair.Left.Left, pair.Left.Right, pair.Right, ct))
             .WithTrackingName(Steps.Models);
 
         var specs = models
@@ -66,12 +86,22 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
             .WithTrackingName(Steps.Specs);
 
+        // The error-time surface: a model with errors still gives its class the members user code names (StubEmitter).
+        var stubs = models
+            .Select(static (result, _) => result.Stub)
+            .Where(static stub => stub is not null)
+            .Combine(training)
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
+            .WithTrackingName(Steps.Stubs);
+
         var diagnostics = models
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(Steps.Diagnostics);
 
         context.RegisterSourceOutput(specs, static (spc, spec) =>
             spc.AddSource(spec.HintName, spec.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(spec) : Emitter.Emit(spec)));
+
+        context.RegisterSourceOutput(stubs, static (spc, stub) => spc.AddSource(stub.HintName, StubEmitter.Emit(stub)));
 
         context.RegisterSourceOutput(diagnostics, static (spc, found) =>
         {

@@ -55,8 +55,8 @@ public static class FuzzTargets
     /// Runs the generator on <paramref name="input"/> (UTF-8) as the spec of a fixed project. Invariants: no
     /// exception escapes the generator (the driver would turn one into warning CS8785), every diagnostic is one of
     /// ours and points inside the spec or the source, the result is a generated model or at least one error, and
-    /// a generated model compiles without errors or warnings (for a sample of inputs, or all with
-    /// <paramref name="compileAll"/>).
+    /// a generated model (or, for a spec with errors, the class's stand-ins) compiles without errors or warnings (for a
+    /// sample of inputs, or all with <paramref name="compileAll"/>).
     /// </summary>
     /// <returns>True when a model was generated.</returns>
     public static bool Spec(ReadOnlySpan<byte> input, bool compileAll = false)
@@ -88,8 +88,10 @@ public static class FuzzTargets
             }
         }
 
-        bool generated = result.GeneratedSources.Length == 1;
-        if (!generated && !result.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error))
+        // A spec with errors still gives its class the stand-in surface (one source, compiled below like a model), but no model.
+        bool errors = result.Diagnostics.Any(d => d.Severity == DiagnosticSeverity.Error);
+        bool generated = result.GeneratedSources.Length == 1 && !errors;
+        if (!generated && !errors)
         {
             throw new FuzzInvariantException("the spec produced neither a model nor an error");
         }
@@ -99,7 +101,7 @@ public static class FuzzTargets
             throw new FuzzInvariantException($"one spec produced {result.GeneratedSources.Length} sources");
         }
 
-        if (generated && (compileAll || (Hash(input) % CompileEvery == 0 && result.GeneratedSources[0].SourceText.Length <= CompileLimit)))
+        if (result.GeneratedSources.Length == 1 && (compileAll || (Hash(input) % CompileEvery == 0 && result.GeneratedSources[0].SourceText.Length <= CompileLimit)))
         {
             Compile(result.GeneratedSources[0]);
         }

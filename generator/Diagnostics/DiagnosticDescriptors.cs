@@ -11,7 +11,9 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor SpecFileNotFound = Error(
         "ERNN001", "Spec file not found",
-        "Spec file '{0}' is not among the project's AdditionalFiles; add <AdditionalFiles Include=\"{0}\" /> to the project or correct the path");
+        // {1}: "does not exist: ..." when the build rules make every *.rnn.json in the project an AdditionalFiles item, else
+        // "matches no AdditionalFiles item: check the path, or add ..." (the parser's SpecFileNotFoundAdvice).
+        "Spec file '{0}' {1}");
 
     public static readonly DiagnosticDescriptor MalformedJson = Error(
         "ERNN002", "Spec is not valid JSON",
@@ -74,11 +76,15 @@ internal static class DiagnosticDescriptors
         "ERNN016", "Model type is a record",
         "'{0}' is a record; [RnnModel] adds a model to a class (a record's generated equality and printing would act on the weights): declare it 'partial class {0}'");
 
+    public static readonly DiagnosticDescriptor MemberNameTaken = Error(
+        "ERNN017", "Member name taken by the generated model",
+        "'{0}' is a member the generator defines in '{1}' (the model's generated part declares it); rename yours");
+
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         SpecFileNotFound, MalformedJson, UnknownCell, UnknownActivation, MissingField, InvalidValue, SizeTooLarge,
         UnknownField, ClassNotPartial, MultipleModels, FieldNotApplicable, UnsupportedClass, AmbiguousSpecPath,
-        WeightsFileNotFound, WeightsInvalid, RecordModel,
+        WeightsFileNotFound, WeightsInvalid, RecordModel, MemberNameTaken,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

@@ -74,6 +74,10 @@ internal sealed record ModelSpec(
 internal sealed record BakedTensor(string Name, EquatableArray<float> Values);
 
 /// <summary>A class carrying [RnnModel], as found in syntax.</summary>
+/// <param name="Members">The members the user's own parts declare (the generator's are not in the compilation it sees), by
+/// name: the stand-ins leave these names out, and none may take a name the generated model defines (ERNN017).</param>
+/// <param name="ReferencesRuntime">Whether the compilation references the Embedded.Rnn runtime (a nanoFramework project
+/// does not): which stand-in surface a class gets when its spec cannot be read.</param>
 internal sealed record ModelTarget(
     string? Namespace,
     string ClassName,
@@ -84,10 +88,39 @@ internal sealed record ModelTarget(
     bool IsRecord,
     int AttributeCount,
     LocationInfo? AttributeLocation,
-    LocationInfo? ClassNameLocation);
+    LocationInfo? ClassNameLocation,
+    EquatableArray<UserMember> Members,
+    bool ReferencesRuntime);
+
+/// <summary>A member declared in the user's part of a model class: its name and where its identifier is.</summary>
+internal sealed record UserMember(string Name, LocationInfo? Location);
+
+/// <summary>
+/// The MSBuild facts the generator reads (build_property.*): whether the Embedded.Rnn build rules make every *.rnn.json in
+/// the project an AdditionalFiles item, and the project's directory. Only ERNN001's wording depends on them.
+/// </summary>
+internal sealed record BuildOptions(bool DefaultSpecItems, string? ProjectDirectory);
+
+/// <summary>
+/// A model class that gets the error-time stand-in surface (StubEmitter): its spec has errors or a member of the class
+/// takes a generated name. <paramref name="ErrorId"/> is the first error, named in the stand-ins' exception message;
+/// <paramref name="Taken"/> the names the user's part declares, which the stand-ins leave out.
+/// </summary>
+internal sealed record StubSpec(
+    string? Namespace,
+    string ClassName,
+    string SpecPath,
+    string ErrorId,
+    TargetRuntime Target,
+    EquatableArray<string> Taken,
+    bool TrainingKernels = false)
+{
+    public string HintName => (Namespace is null ? string.Empty : Namespace + ".") + ClassName + ".Rnn.g.cs";
+}
 
 /// <summary>An additional file that may hold a spec.</summary>
 internal sealed record SpecFile(string Path, string? Text);
 
-/// <summary>What the parser made of one target: a spec to emit (or null) and diagnostics to report.</summary>
-internal sealed record ModelResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics);
+/// <summary>What the parser made of one target: a spec to emit (or null), diagnostics to report, and the stand-in surface
+/// to emit instead of the model when there are errors (null when the class cannot take members).</summary>
+internal sealed record ModelResult(ModelSpec? Spec, EquatableArray<DiagnosticInfo> Diagnostics, StubSpec? Stub = null);

@@ -1,4 +1,5 @@
 using Microsoft.CodeAnalysis;
+using Microsoft.CodeAnalysis.CSharp;
 using Xunit;
 
 namespace Embedded.Rnn.Tests.Generator;
@@ -40,7 +41,23 @@ public sealed class DiagnosticTests
 
     private static GeneratorHarness.Outcome RunSpec(string spec) => GeneratorHarness.Run(Model, ("models/net.rnn.json", spec));
 
+    // A class that cannot take members (not partial, a record, nested...) gets nothing generated.
     private static void NothingGenerated(GeneratorHarness.Outcome outcome) => Assert.Empty(outcome.Result.GeneratedSources);
+
+    // A spec error: no model, only the class's stand-ins (StubEmitter), which compile with the user code cleanly.
+    private static void OnlyStandIns(GeneratorHarness.Outcome outcome)
+    {
+        string code = Assert.Single(outcome.Result.GeneratedSources).SourceText.ToString();
+        Assert.Contains("stand-ins", code);
+        Assert.DoesNotContain("Embedded.Rnn.Generated", code);
+        Assert.Empty(outcome.Output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning));
+    }
+
+    private static readonly Dictionary<string, string> DefaultSpecItems = new()
+    {
+        ["build_property.EmbeddedRnnDefaultSpecItems"] = "true",
+        ["build_property.MSBuildProjectDirectory"] = GeneratorHarness.ProjectDirectory,
+    };
 
     [Fact]
     public void ERNN001_spec_file_not_found_points_at_the_attribute_argument()
@@ -49,8 +66,40 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN001");
         Assert.Equal(DiagnosticSeverity.Error, d.Severity);
         Assert.Equal("\"models/net.rnn.json\"", Model.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
-        Assert.Contains("<AdditionalFiles Include=\"models/net.rnn.json\" />", d.GetMessage());
-        NothingGenerated(outcome);
+        // Without the package's default items the file may exist and only lack an item: the advice claims neither.
+        Assert.Equal("Spec file 'models/net.rnn.json' matches no AdditionalFiles item: check the path, or add the file as <AdditionalFiles Include=\"models/net.rnn.json\" />", d.GetMessage());
+        OnlyStandIns(outcome);
+    }
+
+    // With the package's build rules every *.rnn.json in the project is an AdditionalFiles item: a path inside the project
+    // that matches none names a file that does not exist, and the message says so, with the path it resolved to.
+    [Theory]
+    [InlineData("Source0.cs", "models/net.rnn.json", "there is no 'models/net.rnn.json' in the project ('/project')")]
+    [InlineData("src/Program.cs", "models/net.rnn.json", "there is no 'src/models/net.rnn.json' or 'models/net.rnn.json' in the project ('/project')")]
+    [InlineData("src/Program.cs", "../models/net.rnn.json", "there is no 'models/net.rnn.json' in the project ('/project')")]
+    public void ERNN001_says_the_spec_does_not_exist_when_every_spec_in_the_project_is_an_additional_file(string sourcePath, string specPath, string message)
+    {
+        string source = Model.Replace("models/net.rnn.json", specPath);
+        var compilation = GeneratorHarness.Compilation().AddSyntaxTrees(
+            CSharpSyntaxTree.ParseText(source, CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview), path: $"{GeneratorHarness.ProjectDirectory}/{sourcePath}"));
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(DefaultSpecItems, ("models/other.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}")), compilation);
+        var d = Single(outcome, "ERNN001");
+        Assert.Equal($"\"{specPath}\"", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.StartsWith($"Spec file '{specPath}' does not exist: every *.rnn.json in the project is an AdditionalFiles item, and ", d.GetMessage());
+        Assert.EndsWith(message + "; create the file or correct the path", d.GetMessage());
+        Assert.DoesNotContain("<AdditionalFiles", d.GetMessage());
+        OnlyStandIns(outcome);
+    }
+
+    // Outside the project, or not a *.rnn.json, the default items would not have picked the file up: the AdditionalFiles advice.
+    [Theory]
+    [InlineData("../../shared/net.rnn.json")]
+    [InlineData("/elsewhere/net.rnn.json")]
+    [InlineData("models/net.json")]
+    public void ERNN001_keeps_the_additional_files_advice_for_a_path_the_default_items_do_not_cover(string specPath)
+    {
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(DefaultSpecItems), GeneratorHarness.Compilation(Model.Replace("models/net.rnn.json", specPath)));
+        Assert.Equal($"Spec file '{specPath}' matches no AdditionalFiles item: check the path, or add the file as <AdditionalFiles Include=\"{specPath}\" />", Single(outcome, "ERNN001").GetMessage());
     }
 
     [Fact]
@@ -73,7 +122,7 @@ public sealed class DiagnosticTests
     {
         var outcome = RunSpec(spec);
         Assert.Contains(message, Single(outcome, "ERNN002").GetMessage());
-        NothingGenerated(outcome);
+        OnlyStandIns(outcome);
     }
 
     [Fact]
@@ -84,7 +133,7 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN003");
         AtSpec(d, spec, "\"lstmm\"");
         Assert.Contains("use \"rnn\", \"lstm\" or \"gru\"", d.GetMessage());
-        NothingGenerated(outcome);
+        OnlyStandIns(outcome);
     }
 
     [Theory]
@@ -130,7 +179,7 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN006");
         AtSpec(d, spec, token);
         Assert.Contains(message, d.GetMessage());
-        NothingGenerated(outcome);
+        OnlyStandIns(outcome);
     }
 
     [Theory]
@@ -245,7 +294,7 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN014");
         AtSpec(d, spec, "\"../w/net.safetensors.b64\"");
         Assert.Contains("resolved to '/project/w/net.safetensors.b64'", d.GetMessage());
-        NothingGenerated(outcome);
+        OnlyStandIns(outcome);
     }
 
     [Theory]
@@ -270,7 +319,50 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN015");
         AtSpec(d, spec, "\"net.b64\"");
         Assert.Contains(message, d.GetMessage());
-        NothingGenerated(outcome);
+        OnlyStandIns(outcome);
+    }
+
+    // A member of the user's part named like a generated one would be CS0102/CS0111 inside the generated file: instead the
+    // one error is ERNN017 at the user's member, and the class gets only the stand-ins, less the user's name.
+    [Theory]
+    [InlineData("public const int HiddenSize = 3;", "HiddenSize", false)]
+    [InlineData("public class State { }", "State", false)]
+    [InlineData("public void Step() { }", "Step", false)]
+    [InlineData("public int Path { get; set; }", "Path", true)]
+    public void ERNN017_member_named_like_a_generated_one_is_reported_at_the_member(string member, string name, bool inAnotherPart)
+    {
+        string user = $"namespace App;\npublic partial class Net\n{{\n    {member}\n}}\n";
+        string model = inAnotherPart ? Model : Model.Replace("public partial class Net { }", user["namespace App;\n".Length..]);
+        var sources = inAnotherPart ? new[] { model, user } : new[] { model };
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(("models/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}")), GeneratorHarness.Compilation(sources));
+        var d = Assert.Single(GeneratorHarness.BuildDiagnostics(outcome));
+        Assert.Equal("ERNN017", d.Id);
+        Assert.Equal(DiagnosticSeverity.Error, d.Severity);
+        string file = sources[^1];
+        Assert.Equal($"{GeneratorHarness.ProjectDirectory}/Source{sources.Length - 1}.cs", d.Location.GetLineSpan().Path);
+        Assert.Equal(name, file.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Equal(file.IndexOf(member, StringComparison.Ordinal) + member.IndexOf(" " + name, StringComparison.Ordinal) + 1, d.Location.SourceSpan.Start);
+        Assert.Equal($"'{name}' is a member the generator defines in 'Net' (the model's generated part declares it); rename yours", d.GetMessage());
+        OnlyStandIns(outcome);
+    }
+
+    [Fact]
+    public void ERNN017_overloads_and_explicit_implementations_of_other_names_are_not_clashes()
+    {
+        const string source = """
+            using Embedded.Rnn;
+            namespace App;
+            [RnnModel("models/net.rnn.json")]
+            public partial class Net : System.IDisposable
+            {
+                public Net(int unused) : this(new float[][] { }, null) { }
+                void System.IDisposable.Dispose() { }
+                public float[] Predict(float[] x) => x;
+            }
+            """;
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"lstm\", \"input\": 4, \"hidden\": 8}"));
+        Assert.Empty(GeneratorHarness.BuildDiagnostics(outcome));
+        Assert.Contains("HiddenSize = 8", outcome.Source("App.Net.Rnn.g.cs"));
     }
 
     [Fact]

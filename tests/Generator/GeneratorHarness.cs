@@ -37,12 +37,23 @@ public static class GeneratorHarness
     public static GeneratorDriver Driver(params AdditionalText[] texts) => Driver(training: false, texts);
 
     public static GeneratorDriver Driver(bool training, params AdditionalText[] texts) =>
+        Driver(training ? InMemoryBuildProperties.Training : InMemoryBuildProperties.None, texts);
+
+    /// <summary>A driver with the given build_property.* values (as the project's CompilerVisibleProperty items pass them).</summary>
+    public static GeneratorDriver Driver(IReadOnlyDictionary<string, string> buildProperties, params (string Path, string Text)[] specs) =>
+        Driver(new InMemoryBuildProperties(buildProperties), specs.Select(s => (AdditionalText)new InMemoryAdditionalText($"{ProjectDirectory}/{s.Path}", s.Text)).ToArray());
+
+    private static GeneratorDriver Driver(InMemoryBuildProperties properties, AdditionalText[] texts) =>
         CSharpGeneratorDriver.Create(
             [new RnnGenerator().AsSourceGenerator()],
             texts,
             CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview),
-            training ? InMemoryBuildProperties.Training : InMemoryBuildProperties.None,
+            properties,
             new GeneratorDriverOptions(IncrementalGeneratorOutputKind.None, trackIncrementalGeneratorSteps: true));
+
+    /// <summary>Every diagnostic a build would list: the generator's, then the compiler's on the user code plus the generated code.</summary>
+    public static IReadOnlyList<Diagnostic> BuildDiagnostics(Outcome outcome) =>
+        outcome.Diagnostics.Concat(outcome.Output.GetDiagnostics()).Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
 
     public static Outcome Run(string source, params (string Path, string Text)[] specs) => Run(Driver(specs), Compilation(source));
 

@@ -259,6 +259,9 @@ public sealed class GeneratorOutputTests
         Walk(typeof(ModelTarget), nameof(ModelTarget));
         Walk(typeof(ModelResult), nameof(ModelResult));
         Walk(typeof(SpecFile), nameof(SpecFile));
+        Walk(typeof(BuildOptions), nameof(BuildOptions));
+        Assert.Contains(typeof(StubSpec), seen);
+        Assert.Contains(typeof(UserMember), seen);
         Assert.Contains(typeof(RnnCell), seen);
     }
 }
