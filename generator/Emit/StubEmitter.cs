@@ -104,6 +104,7 @@ internal sealed class StubEmitter(StubSpec stub)
 
             Member("FromParameters", $"public static {c} FromParameters({List}<float[]> parameters, {Rnn}.KernelPath? kernelPath = null) => {Throw};");
             Member("FromBakedWeights", $"public static {c} FromBakedWeights({Rnn}.KernelPath? kernelPath = null) => {Throw};");
+            Member("FromBakedWeights", $"public static {c} FromBakedWeights({Rnn}.Safetensors.SafetensorsLoadOptions options, {Rnn}.KernelPath? kernelPath = null) => {Throw};");
             Member("LoadParameters", $"public void LoadParameters({List}<float[]> parameters) => {Throw};");
             Member("Step", $"public void Step({ReadOnlySpan} x, ref State state, {Span} y) => {Throw};");
             Member("Run", $"public void Run({ReadOnlySpan} xs, ref State state, {Span} ys) => {Throw};");
