@@ -160,6 +160,61 @@ public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<Pack
     }
 
     [Fact]
+    public void AMissingSpecOrAClashingMemberIsTheBuildsOnlyError()
+    {
+        Assert.True(consumer.Ready, consumer.SetupLog);
+        string source = Path.Combine(consumer.Project, "Mistakes.cs");
+        try
+        {
+            // A path with a typo, and code that uses the class as if it had been generated: one error, saying the file is missing.
+            File.WriteAllText(source, """
+                [Embedded.Rnn.RnnModel("models/gestrue.rnn.json")]
+                public partial class Typo { }
+
+                internal static class UsesTypo
+                {
+                    internal static int Size() => Typo.InputSize + Typo.OutputSize;
+
+                    internal static void Stream(Typo model, float[] x, float[] y)
+                    {
+                        var state = default(Typo.State);
+                        model.Step(x, ref state, y);
+                    }
+                }
+                """);
+            var build = consumer.Dotnet("build", "-nologo");
+            Assert.True(build.ExitCode != 0, "the build should fail:\n" + build);
+            var errors = ErrorCodes(build.Output);
+            Assert.True(errors.SetEquals(["ERNN001"]), "expected ERNN001 alone:\n" + build);
+            Assert.Contains("Spec file 'models/gestrue.rnn.json' does not exist", build.Output);
+
+            // A member of the user's named like a generated one: reported at the user's member, not in generated code.
+            File.WriteAllText(source, """
+                [Embedded.Rnn.RnnModel("models/clash.rnn.json")]
+                public partial class Clash
+                {
+                    public const int HiddenSize = 3;
+                }
+                """);
+            Directory.CreateDirectory(Path.Combine(consumer.Project, "models"));
+            File.WriteAllText(Path.Combine(consumer.Project, "models", "clash.rnn.json"), "{ \"cell\": \"gru\", \"input\": 2, \"hidden\": 4 }");
+            build = consumer.Dotnet("build", "-nologo");
+            Assert.True(build.ExitCode != 0, "the build should fail:\n" + build);
+            Assert.True(ErrorCodes(build.Output).SetEquals(["ERNN017"]), "expected ERNN017 alone:\n" + build);
+            Assert.Contains($"{source}(4,22): error ERNN017", build.Output);
+        }
+        finally
+        {
+            File.Delete(source);
+            File.Delete(Path.Combine(consumer.Project, "models", "clash.rnn.json"));
+        }
+    }
+
+    // The distinct error codes of a build's output ("error CS0117:", "error ERNN001:").
+    private static HashSet<string> ErrorCodes(string output) =>
+        System.Text.RegularExpressions.Regex.Matches(output, @"error ([A-Z]+[0-9]+):").Select(m => m.Groups[1].Value).ToHashSet();
+
+    [Fact]
     public void GeneratedCodeIsDocumentedAndTrainingKernelsFollowTheProperty()
     {
         Assert.True(consumer.Ready, consumer.SetupLog);
