@@ -287,12 +287,64 @@ public sealed class SafetensorsTests
         Assert.Equal($"safetensors file {path} does not exist.", e.Message);
         Assert.Equal(path, e.FileName);
     }
+
+    public static TheoryData<string, byte[], string> FilesGivenByMistake()
+    {
+        static byte[] Zip(params string[] entries)
+        {
+            using var buffer = new MemoryStream();
+            using (var zip = new System.IO.Compression.ZipArchive(buffer, System.IO.Compression.ZipArchiveMode.Create))
+            {
+                foreach (string entry in entries)
+                {
+                    using var stream = zip.CreateEntry(entry).Open();
+                    stream.Write([1, 2, 3]);
+                }
+            }
+
+            return buffer.ToArray();
+        }
+
+        return new()
+        {
+            // torch.save since PyTorch 1.6: a zip whose entries sit under <name>/, the pickle in data.pkl.
+            { "torch.save", Zip("archive/data.pkl", "archive/data/0", "archive/version"), "this is a PyTorch torch.save file (a zip holding a pickle), not safetensors" },
+            // torch.save(_use_new_zipfile_serialization=False): pickle protocol 2, opening with the magic number.
+            { "legacy torch.save", [0x80, 0x02, 0x8A, 0x0A, 0x6C, 0xFC, 0x9C, 0x46, 0xF9, 0x20, 0x6A, 0xA8], "this is a Python pickle" },
+            { "Keras .keras", Zip("metadata.json", "config.json", "model.weights.h5"), "this is a Keras .keras model" },
+            { "Keras .h5", [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 0, 0, 0, 0, 0], "this is an HDF5 file (a Keras .h5 model?)" },
+            { "NumPy .npy", [0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, 0x76, 0, (byte)'{', 0], "this is a NumPy .npy array" },
+            // A real ONNX export (ONNX Runtime runs it in bench/).
+            { "ONNX", System.IO.File.ReadAllBytes(Path.Combine(AppContext.BaseDirectory, "data", "gru_i1_h8.onnx")), "this looks like an ONNX model, not safetensors" },
+        };
+    }
+
+    [Theory]
+    [MemberData(nameof(FilesGivenByMistake))]
+    public void A_file_of_another_format_is_named_with_what_to_do(string kind, byte[] bytes, string expected)
+    {
+        var e = Assert.Throws<SafetensorsException>(() => SafetensorsFile.Parse(bytes));
+        Assert.True(e.Message.StartsWith(expected, StringComparison.Ordinal), $"{kind}: {e.Message}");
+        Assert.DoesNotContain("header length", e.Message);
+        if (kind is "torch.save" or "legacy torch.save" or "ONNX")
+        {
+            Assert.Contains("save_file(model.state_dict(), \"model.safetensors\")", e.Message);
+        }
+    }
+
+    [Fact]
+    public void A_safetensors_file_is_never_taken_for_another_format()
+    {
+        // Header lengths whose bytes mimic the signatures (08 01 12: an ONNX start; 80 02: a pickle) still parse.
+        foreach (int headerLength in new[] { 0x120108, 0x0280 })
+        {
+            var bytes = File("{\"a\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}".PadRight(headerLength), 4);
+            Assert.Equal(headerLength, (int)BinaryPrimitives.ReadUInt64LittleEndian(bytes));
+            Assert.Equal(["a"], SafetensorsFile.Parse(bytes).Tensors.Select(t => t.Name));
+        }
+    }
 }
 
-/// <summary>
-/// Tests that change the process's current directory run alone: xunit runs a collection that disables parallelization
-/// after all the others.
-/// </summary>
 [CollectionDefinition(nameof(CurrentDirectoryCollection), DisableParallelization = true)]
 public sealed class CurrentDirectoryCollection;
 

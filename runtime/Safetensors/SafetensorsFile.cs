@@ -97,6 +97,11 @@ public sealed class SafetensorsFile
     public static SafetensorsFile Parse(ReadOnlyMemory<byte> bytes)
     {
         ReadOnlySpan<byte> span = bytes.Span;
+        if (ForeignFormats.Describe(span) is string foreign)
+        {
+            throw new SafetensorsException(foreign + ".");
+        }
+
         if (span.Length < 8)
         {
             throw new SafetensorsException($"safetensors file is truncated: {span.Length} bytes, but it must start with an 8-byte header length.");

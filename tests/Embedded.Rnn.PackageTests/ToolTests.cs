@@ -530,6 +530,19 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void InspectSaysWhatAFileOfAnotherFormatIsInOneLine()
+    {
+        string onnx = Path.Combine(ProcessRunner.RepositoryRoot, "bench", "assets", "gru_i1_h8.onnx");
+        var (code, output, error) = Run("inspect", onnx);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Equal("", output);
+        Assert.Equal(
+            "embedded-rnn inspect: error: gru_i1_h8.onnx: this looks like an ONNX model, not safetensors; ONNX cannot be imported yet: export the PyTorch " +
+            "module's state_dict instead, in Python: from safetensors.torch import save_file; save_file(model.state_dict(), \"model.safetensors\").",
+            error.Trim());
+    }
+
+    [Fact]
     public void HelpDescribesEveryCommandAndOption()
     {
         var root = ToolCommands.Build();
