@@ -72,6 +72,7 @@ public static class TrainCommand
             {
                 ToolCommands.CheckWritable(logFile.FullName, overwrite: true, "--log");
             }
+
             var table = CsvTable.Read(result.GetValue(data)!.FullName); // first: a bad line fails before the spec is compiled
             using var compiled = ModelCompiler.CompileFile(result.GetValue(spec)!.FullName);
             foreach (string warning in compiled.Warnings)
