@@ -5,8 +5,8 @@
 #   git clone https://github.com/jatinchowdhury18/RTNeural /path/to/RTNeural
 # No submodule is needed: the Eigen backend's json parser is in RTNeural's modules/json. Eigen comes from Debian's
 # libeigen3-dev (/usr/include/eigen3) unless EIGEN_DIR says otherwise (e.g. EIGEN_DIR=$RTNEURAL_DIR/modules/Eigen).
-# CXX picks the compiler (default g++). The flags match RTNeural's own CMake with RTNEURAL_USE_AVX on, plus
-# -march=native: Eigen backend, 32-byte alignment, -O3 -DNDEBUG.
+# CXX picks the compiler (default g++); RTNEURAL_CXXFLAGS replaces the flags. The defaults match RTNeural's own CMake
+# (Release, RTNEURAL_USE_AVX on: Eigen backend, 32-byte alignment, -O3 -DNDEBUG) with -march=native instead of -mavx2.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 if [[ -z "${RTNEURAL_DIR:-}" ]]; then
@@ -24,7 +24,7 @@ if [[ ! -f "$eigen/Eigen/Dense" ]]; then
   exit 2
 fi
 cxx=${CXX:-g++}
-flags="-O3 -march=native -std=c++17 -DNDEBUG"
+flags=${RTNEURAL_CXXFLAGS:-"-O3 -march=native -std=c++17 -DNDEBUG"}   # the harness prints them with its results
 commit=$(git -C "$RTNEURAL_DIR" rev-parse HEAD 2>/dev/null || echo "unknown (not a git checkout)")
 mkdir -p "$here/build"
 # RTNeural and Eigen as system headers, so -Wall -Wextra speak about our file only. EIGEN_STACK_ALLOCATION_LIMIT=0
