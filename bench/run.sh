@@ -5,7 +5,9 @@
 # 2. the BenchmarkDotNet suites (LSTM/GRU/RNN × 4 sizes × Step/Sequence × 4 competitors + machine limits),
 #    ending in the ratio table (bench/BenchmarkDotNet.Artifacts/results/ratios.md);
 # 3. the generator benchmark;
-# 4. the Step/Run timing program under the JIT, then published with NativeAOT and run again.
+# 4. the Step/Run timing program under the JIT, then published with NativeAOT and run again;
+# 5. when RTNEURAL_DIR points at an RTNeural checkout, the RTNeural peer (bench/peers/rtneural): agreement check, then
+#    its Step timing (for ours / RTNeural in one run, alternating, use bench/peers/rtneural/side-by-side.sh).
 # Logs go to bench/BenchmarkDotNet.Artifacts/. Assets are committed; bench/assets/make_assets.py remakes them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,3 +19,9 @@ dotnet run -c Release --project bench/Embedded.Rnn.Bench.Generator -- --filter '
 dotnet run -c Release --project bench/Embedded.Rnn.Bench.Aot | tee "$out/jit.log"
 dotnet publish -c Release bench/Embedded.Rnn.Bench.Aot -o bench/Embedded.Rnn.Bench.Aot/publish
 bench/Embedded.Rnn.Bench.Aot/publish/Embedded.Rnn.Bench.Aot | tee "$out/aot.log"
+if [[ -n "${RTNEURAL_DIR:-}" ]]; then
+  bash bench/peers/rtneural/build.sh
+  bench/peers/rtneural/build/rtneural_bench | tee "$out/rtneural.log"
+else
+  echo "RTNeural peer skipped: RTNEURAL_DIR is not set (see bench/README.md, \"RTNeural side by side\")"
+fi
