@@ -15,8 +15,10 @@ public static class ProcessRunner
         public override string ToString() => $"exit code {ExitCode}\n{Output}";
     }
 
+    /// <param name="onOutputLine">Called with each line of standard output as it arrives (and the running process), for
+    /// tests that act on what a command prints, such as interrupting it.</param>
     public static Result Run(string workingDirectory, string fileName, IEnumerable<string> arguments, string? standardInput = null,
-        IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null)
+        IReadOnlyDictionary<string, string>? environment = null, TimeSpan? timeout = null, Action<Process, string>? onOutputLine = null)
     {
         var start = new ProcessStartInfo(fileName)
         {
@@ -51,7 +53,18 @@ public static class ProcessRunner
         var standardOutput = new StringBuilder();
         var standardError = new StringBuilder();
         using var process = new Process { StartInfo = start };
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); standardOutput.AppendLine(e.Data); } } };
+        process.OutputDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (output)
+                {
+                    output.AppendLine(e.Data);
+                    standardOutput.AppendLine(e.Data);
+                    onOutputLine?.Invoke(process, e.Data);
+                }
+            }
+        };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); standardError.AppendLine(e.Data); } } };
         process.Start();
         process.BeginOutputReadLine();

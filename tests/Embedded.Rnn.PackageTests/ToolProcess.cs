@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using System.Text;
+using System.Globalization;
 
 namespace Embedded.Rnn.PackageTests;
 
@@ -12,53 +12,18 @@ public static class ToolProcess
     /// </summary>
     public static ProcessRunner.Result RunUntil(IEnumerable<string> arguments, Func<string, bool> interruptAt)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "embedded-rnn.dll"));
-        foreach (string argument in arguments)
-        {
-            start.ArgumentList.Add(argument);
-        }
-
-        var output = new StringBuilder();
-        using var process = new Process { StartInfo = start };
         bool signalled = false;
-        process.OutputDataReceived += (_, e) =>
-        {
-            if (e.Data is null)
+        var result = ProcessRunner.Run(Environment.CurrentDirectory, "dotnet", [Path.Combine(AppContext.BaseDirectory, "embedded-rnn.dll"), .. arguments],
+            timeout: TimeSpan.FromMinutes(3),
+            onOutputLine: (process, line) =>
             {
-                return;
-            }
-
-            lock (output)
-            {
-                output.AppendLine(e.Data);
-                if (!signalled && interruptAt(e.Data))
+                if (!signalled && interruptAt(line))
                 {
                     signalled = true;
-                    using var kill = Process.Start("kill", ["-INT", process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                    using var kill = Process.Start("kill", ["-INT", process.Id.ToString(CultureInfo.InvariantCulture)]);
                     kill.WaitForExit();
                 }
-            }
-        };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) { lock (output) { output.AppendLine(e.Data); } } };
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        if (!process.WaitForExit(TimeSpan.FromMinutes(3)))
-        {
-            process.Kill(entireProcessTree: true);
-            throw new TimeoutException($"embedded-rnn did not finish in time:\n{output}");
-        }
-
-        process.WaitForExit(); // drains the output events
-        lock (output)
-        {
-            return new ProcessRunner.Result(process.ExitCode, (signalled ? string.Empty : "(never interrupted: no line matched)\n") + output);
-        }
+            });
+        return signalled ? result : result with { Output = "(never interrupted: no line matched)\n" + result.Output };
     }
 }
