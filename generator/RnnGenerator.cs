@@ -83,7 +83,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Spec)
             .Where(static spec => spec is not null)
             .Combine(training)
-            .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = WantsTrainingKernels(pair.Right, pair.Left!.Target) })
             .WithTrackingName(Steps.Specs);
 
         // The error-time surface: a model with errors still gives its class the members user code names (StubEmitter).
@@ -91,7 +91,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Stub)
             .Where(static stub => stub is not null)
             .Combine(training)
-            .Select(static (pair, _) => pair.Left! with { TrainingKernels = pair.Right && pair.Left!.Target == TargetRuntime.Dotnet })
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = WantsTrainingKernels(pair.Right, pair.Left!.Target) })
             .WithTrackingName(Steps.Stubs);
 
         var diagnostics = models
@@ -111,4 +111,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             }
         });
     }
+
+    // Training kernels when the project asks for them (EmbeddedRnnTraining), for .NET models only: nanoFramework has no trainer.
+    private static bool WantsTrainingKernels(bool requested, TargetRuntime target) => requested && target == TargetRuntime.Dotnet;
 }
