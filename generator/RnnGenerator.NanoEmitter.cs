@@ -209,7 +209,8 @@ public sealed partial class RnnGenerator
                     _w.Line($"Cell = new float[{Literals.Int(slots * H)}];");
                 }
 
-                _w.Line($"Scratch = new float[{Literals.Int(H)}];");
+                // A cell's prelude keeps a vector of every unit in the scratch's second half (the reset-before GRU's r ⊙ h).
+                _w.Line($"Scratch = new float[{Literals.Int(_spec.Cell.SecondPass is null ? H : 2 * H)}];");
                 _w.Close();
                 _w.Line();
                 if (SequenceBuffers > 0)
@@ -434,9 +435,11 @@ public sealed partial class RnnGenerator
                     _w.Line("float[] bh = _p[p + 3];");
                 }
 
+                var dots = new Dots(H, _spec.Bias);
+                _spec.Cell.EmitNanoPrelude(_w, dots);
                 _w.Line("for (int j = 0; j < HiddenSize; j++)");
                 _w.Open();
-                _spec.Cell.EmitNanoUnit(_w, new Dots(H, _spec.Bias));
+                _spec.Cell.EmitNanoUnit(_w, dots);
 
                 _w.Close();
                 _w.Line();
@@ -591,6 +594,8 @@ public sealed partial class RnnGenerator
             public override string Input(int gate) => $"Dot(wi, {Row(gate, "width")}, x, xOffset, width, {Bias(gate, "bi")})";
 
             public override string Recurrent(int gate) => $"Dot(wh, {Row(gate, "HiddenSize")}, h, offset, HiddenSize, {Bias(gate, "bh")})";
+
+            public override string RecurrentOnPrelude(int gate) => $"Dot(wh, {Row(gate, "HiddenSize")}, scratch, HiddenSize, HiddenSize, {Bias(gate, "bh")})";
 
             private string Unit(int gate) => gate == 0 ? "j" : $"j + {Literals.Int(gate * _hidden)}";
 

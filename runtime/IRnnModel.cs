@@ -3,7 +3,7 @@ using System.Diagnostics.CodeAnalysis;
 namespace Embedded.Rnn;
 
 /// <summary>Sizes of a generated model, for code that handles models generically.</summary>
-/// <param name="Cell">"lstm", "gru", or "rnn (tanh|relu|leaky_relu)".</param>
+/// <param name="Cell">"lstm", "gru", "gru (reset before)", or "rnn (tanh|relu|leaky_relu)".</param>
 /// <param name="InputSize">Features per time step.</param>
 /// <param name="HiddenSize">Hidden units per layer and direction.</param>
 /// <param name="LayerCount">Stacked layers.</param>

@@ -14,6 +14,7 @@ public sealed class ModelLayout
 {
     private readonly int[] _inputBlocks;
     private readonly int[] _recurrentBlocks;
+    private readonly int[] _passes;
     private readonly ParameterLayout _tensors;
 
     /// <summary>The layout of a model.</summary>
@@ -27,8 +28,9 @@ public sealed class ModelLayout
     /// <param name="inputBlocks">Per accumulator slot of the cell, the gate row block of weight_ih it reads, or -1.</param>
     /// <param name="recurrentBlocks">Per slot, the gate row block of weight_hh it reads, or -1.</param>
     /// <param name="storage">How the packed weights are stored.</param>
+    /// <param name="passes">Per slot, the pass over the weights that computes it (<see cref="RecurrentPacking"/>); null: one pass.</param>
     public ModelLayout(int inputSize, int hiddenSize, int gates, int layers, int directions, bool bias, int headOutput,
-        int[] inputBlocks, int[] recurrentBlocks, WeightStorage storage = WeightStorage.Float32)
+        int[] inputBlocks, int[] recurrentBlocks, WeightStorage storage = WeightStorage.Float32, int[]? passes = null)
     {
         ArgumentNullException.ThrowIfNull(inputBlocks);
         ArgumentNullException.ThrowIfNull(recurrentBlocks);
@@ -45,6 +47,7 @@ public sealed class ModelLayout
         Storage = storage;
         _inputBlocks = (int[])inputBlocks.Clone();
         _recurrentBlocks = (int[])recurrentBlocks.Clone();
+        _passes = passes is null ? [] : (int[])passes.Clone();
         _tensors = new ParameterLayout(inputSize, hiddenSize, gates, layers, directions, bias, headOutput);
         Parameters = Enumerable.Range(0, _tensors.Count).Select(i => new ParameterSpec(_tensors.Name(i), _tensors.Shape(i))).ToArray();
     }
@@ -104,7 +107,7 @@ public sealed class ModelLayout
         }
 
         int input = KernelLayout.LayerInput(block / DirectionCount, InputSize, HiddenSize, DirectionCount);
-        return new RecurrentPacking(input, HiddenSize, HiddenSize, lanes, _inputBlocks, _recurrentBlocks);
+        return new RecurrentPacking(input, HiddenSize, HiddenSize, lanes, _inputBlocks, _recurrentBlocks, _passes);
     }
 }
 

@@ -22,48 +22,120 @@ public sealed class RecurrentPacking
     /// <param name="inputBlocks">Per slot, the row block of weight_ih it accumulates, or -1.</param>
     /// <param name="recurrentBlocks">Per slot, the row block of weight_hh it accumulates, or -1.</param>
     public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks)
+        : this(inputSize, recurrentSize, units, lanes, inputBlocks, recurrentBlocks, default)
     {
-        var inputs = Reading(inputBlocks);
-        var recurrents = Reading(recurrentBlocks);
-        Layout = new BlockLayout(inputSize, recurrentSize, units, inputBlocks.Length, inputs.Length, recurrents.Length, lanes);
-        int length = Layout.Length;
+    }
+
+    /// <summary>
+    /// Builds the layout of a layer whose step takes several passes over its weights (the reset-before GRU: the candidate's
+    /// recurrent product reads r ⊙ h, known only after a first pass). Each pass is a block of its own, in pass order; a
+    /// pass after the first reads no input columns, only a vector of <paramref name="recurrentSize"/> the cell computes.
+    /// </summary>
+    /// <param name="inputSize">Columns of weight_ih.</param>
+    /// <param name="recurrentSize">Columns of weight_hh.</param>
+    /// <param name="units">Rows per gate block.</param>
+    /// <param name="lanes">Floats per vector of the target path (1 for scalar).</param>
+    /// <param name="inputBlocks">Per slot, the row block of weight_ih it accumulates, or -1.</param>
+    /// <param name="recurrentBlocks">Per slot, the row block of weight_hh it accumulates, or -1.</param>
+    /// <param name="passes">Per slot, the pass (0, 1, ...) that computes it; empty: every slot in pass 0.</param>
+    /// <exception cref="ArgumentException">The slot lists differ in length, passes skip a number, or a later pass reads weight_ih.</exception>
+    public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks, ReadOnlySpan<int> passes)
+    {
+        if (recurrentBlocks.Length != inputBlocks.Length || (!passes.IsEmpty && passes.Length != inputBlocks.Length))
+        {
+            throw new ArgumentException("inputBlocks, recurrentBlocks and passes give one entry per slot.", nameof(recurrentBlocks));
+        }
+
+        int passCount = 1;
+        foreach (int pass in passes)
+        {
+            passCount = Math.Max(passCount, pass + 1);
+        }
+
+        var layouts = new BlockLayout[passCount];
+        var slotsOf = new (int[] Input, int[] Recurrent)[passCount];
+        for (int pass = 0; pass < passCount; pass++)
+        {
+            var input = new List<int>();
+            var recurrent = new List<int>();
+            for (int slot = 0; slot < inputBlocks.Length; slot++)
+            {
+                if ((passes.IsEmpty ? 0 : passes[slot]) == pass)
+                {
+                    input.Add(inputBlocks[slot]);
+                    recurrent.Add(recurrentBlocks[slot]);
+                }
+            }
+
+            if (input.Count == 0 || (pass > 0 && input.Exists(block => block >= 0)))
+            {
+                throw new ArgumentException($"pass {pass} has no slots, or reads weight_ih after the first pass.", nameof(passes));
+            }
+
+            slotsOf[pass] = ([.. input], [.. recurrent]);
+            layouts[pass] = new BlockLayout(pass == 0 ? inputSize : 0, recurrentSize, units, input.Count,
+                Reading(slotsOf[pass].Input).Length, Reading(slotsOf[pass].Recurrent).Length, lanes);
+        }
+
+        Passes = layouts;
+        int length = 0;
+        foreach (var layout in layouts)
+        {
+            length += layout.Length;
+        }
+
         _weightIh = Filled(length);
         _weightHh = Filled(length);
         _biasIh = Filled(length);
         _biasHh = Filled(length);
-        for (int firstChunk = 0, tile = 0; firstChunk < Layout.Chunks; firstChunk += Layout.ChunksPerTile, tile++)
+        for (int pass = 0, start = 0; pass < passCount; start += layouts[pass].Length, pass++)
         {
-            var tileLayout = Layout.Tile(Math.Min(Layout.ChunksPerTile, Layout.Chunks - firstChunk));
-            int start = Layout.TileStart(tile);
+            MapPass(layouts[pass], start, slotsOf[pass].Input, slotsOf[pass].Recurrent);
+        }
+    }
+
+    // One pass's block, from start: every tile's biases, input columns and recurrent columns.
+    private void MapPass(BlockLayout layout, int passStart, int[] inputBlocks, int[] recurrentBlocks)
+    {
+        var inputs = Reading(inputBlocks);
+        var recurrents = Reading(recurrentBlocks);
+        int units = layout.Units, lanes = layout.Lanes;
+        for (int firstChunk = 0, tile = 0; firstChunk < layout.Chunks; firstChunk += layout.ChunksPerTile, tile++)
+        {
+            var tileLayout = layout.Tile(Math.Min(layout.ChunksPerTile, layout.Chunks - firstChunk));
+            int start = passStart + layout.TileStart(tile);
             for (int chunk = 0; chunk < tileLayout.Chunks; chunk++)
             {
                 for (int slot = 0; slot < inputBlocks.Length; slot++)
                 {
-                    MapLanes(_biasIh, start + tileLayout.Bias(chunk, slot), firstChunk + chunk, inputBlocks[slot], units, 1, 0);
-                    MapLanes(_biasHh, start + tileLayout.Bias(chunk, slot), firstChunk + chunk, recurrentBlocks[slot], units, 1, 0);
+                    MapLanes(_biasIh, start + tileLayout.Bias(chunk, slot), lanes, firstChunk + chunk, inputBlocks[slot], units, 1, 0);
+                    MapLanes(_biasHh, start + tileLayout.Bias(chunk, slot), lanes, firstChunk + chunk, recurrentBlocks[slot], units, 1, 0);
                 }
 
-                for (int column = 0; column < inputSize; column++)
+                for (int column = 0; column < layout.InputSize; column++)
                 {
                     for (int s = 0; s < inputs.Length; s++)
                     {
-                        MapLanes(_weightIh, start + tileLayout.InputWeight(column, chunk, s), firstChunk + chunk, inputs[s], units, inputSize, column);
+                        MapLanes(_weightIh, start + tileLayout.InputWeight(column, chunk, s), lanes, firstChunk + chunk, inputs[s], units, layout.InputSize, column);
                     }
                 }
 
-                for (int column = 0; column < recurrentSize; column++)
+                for (int column = 0; column < layout.RecurrentSize; column++)
                 {
                     for (int s = 0; s < recurrents.Length; s++)
                     {
-                        MapLanes(_weightHh, start + tileLayout.RecurrentWeight(column, chunk, s), firstChunk + chunk, recurrents[s], units, recurrentSize, column);
+                        MapLanes(_weightHh, start + tileLayout.RecurrentWeight(column, chunk, s), lanes, firstChunk + chunk, recurrents[s], units, layout.RecurrentSize, column);
                     }
                 }
             }
         }
     }
 
-    /// <summary>The block's layout: chunks, tiles and offsets.</summary>
-    public BlockLayout Layout { get; }
+    /// <summary>The block's layout (its first pass's): chunks, tiles and offsets.</summary>
+    public BlockLayout Layout => Passes[0];
+
+    /// <summary>The layout of each pass, in the order the packed stream holds them.</summary>
+    public IReadOnlyList<BlockLayout> Passes { get; }
 
     /// <summary>Number of floats in the packed stream.</summary>
     public int Length => _weightIh.Length;
@@ -149,16 +221,16 @@ public sealed class RecurrentPacking
 
     // The lanes of one vector at position: unit u of the chunk maps to element (block·units + u)·columns + column of a
     // row-major tensor; lanes past the last unit (padding) stay -1.
-    private void MapLanes(int[] map, int position, int chunk, int block, int units, int columns, int column)
+    private static void MapLanes(int[] map, int position, int lanes, int chunk, int block, int units, int columns, int column)
     {
         if (block < 0)
         {
             return;
         }
 
-        for (int lane = 0; lane < Layout.Lanes; lane++)
+        for (int lane = 0; lane < lanes; lane++)
         {
-            int unit = chunk * Layout.Lanes + lane;
+            int unit = chunk * lanes + lane;
             if (unit < units)
             {
                 map[position + lane] = (block * units + unit) * columns + column;

@@ -29,6 +29,10 @@ public sealed class PointwiseOperatorTests
 
     [Theory]
     [MemberData(nameof(Widths))]
+    public void Reset_before_gru_matches_its_equations_and_derivatives(string width) => OnWidth(width, new GruResetBeforeCheck());
+
+    [Theory]
+    [MemberData(nameof(Widths))]
     public void Rnn_matches_its_equations_and_derivatives_for_each_activation(string width) => OnWidth(width, new RnnCheck());
 
     public static TheoryData<string, string> VectorWidthsAndCells()
@@ -36,7 +40,7 @@ public sealed class PointwiseOperatorTests
         var data = new TheoryData<string, string>();
         foreach (string width in new[] { "Vector512", "Vector256", "Vector128" })
         {
-            foreach (string cell in new[] { "lstm", "gru", "rnn" })
+            foreach (string cell in new[] { "lstm", "gru", "gru_reset_before", "rnn" })
             {
                 data.Add(width, cell);
             }
@@ -49,7 +53,7 @@ public sealed class PointwiseOperatorTests
     [MemberData(nameof(VectorWidthsAndCells))]
     public void Vector_widths_agree_with_the_scalar_twin(string width, string cell)
     {
-        IWidthCheck Check() => cell switch { "lstm" => new LstmCheck(), "gru" => new GruCheck(), _ => new RnnCheck() };
+        IWidthCheck Check() => cell switch { "lstm" => new LstmCheck(), "gru" => new GruCheck(), "gru_reset_before" => new GruResetBeforeCheck(), _ => new RnnCheck() };
         var scalar = Check();
         OnWidth("Scalar", scalar);
         var vector = Check();
@@ -262,6 +266,92 @@ public sealed class PointwiseOperatorTests
             }
 
             Outputs = [.. h, .. gradients, .. dhPrevious];
+        }
+    }
+
+    // The reset-before GRU's pointwise pieces around its second pass. That pass (W_hn (r ⊙ h) + b_hn, a tile's work) is
+    // an input here, nh, as is the gradient it leaves for r ⊙ h, drh.
+    private sealed class GruResetBeforeCheck : IWidthCheck, IOutputs
+    {
+        public float[] Outputs { get; private set; } = [];
+
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            var pre = Random(4 * Stride, 11);
+            var h0 = Random(Units, 12, 1);
+            var dh = Random(Units, 13, 1);
+            var dResetHidden = Random(Units, 14, 1);
+            var dhPreviousIn = Random(Units, 15, 1);
+
+            var activated = (float[])pre.Clone();
+            var h = (float[])h0.Clone();
+            GruResetBeforePointwise.ResetHidden<TWidth, TVector>(ref activated[0], ref h[0], Units);
+            var resetHidden = activated[..Units];
+            GruResetBeforePointwise.Activate<TWidth, TVector>(ref activated[0], ref h[0], Units, Stride);
+
+            var tape = new float[GruResetBeforePointwise.TapeValues * Stride];
+            var hNew = new float[Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                GruResetBeforePointwise.RecordReset<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
+                    ref h0[0], ref tape[0], u, Stride);
+            }
+
+            Assert.Equal(resetHidden, tape.AsSpan(GruResetBeforePointwise.ResetHiddenBlock * Stride, Units).ToArray());
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                GruResetBeforePointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u + 3 * Stride), ref h0[0], ref tape[0], ref hNew[0], u, Stride);
+            }
+
+            Assert.Equal(h, hNew);
+
+            // Backward: the second pass's gradient first; then (as the pass's columns would) dL/d(r ⊙ h); then the first pass's.
+            tape.AsSpan(GruResetBeforePointwise.ResetHiddenGradientBlock * Stride, Stride).Fill(99f);
+            GruResetBeforePointwise.ClearResetGradient(ref tape[0], Stride);
+            Assert.All(tape.AsSpan(GruResetBeforePointwise.ResetHiddenGradientBlock * Stride, Stride).ToArray(), v => Assert.Equal(0f, v));
+            var gradients = new float[4 * Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                TWidth.Store(GruResetBeforePointwise.BackwardCandidate<TWidth, TVector>(ref tape[0], ref dh[0], u, Stride), ref gradients[0], u + 3 * Units);
+            }
+
+            dResetHidden.CopyTo(tape, GruResetBeforePointwise.ResetHiddenGradientBlock * Stride);
+            var dhPrevious = (float[])dhPreviousIn.Clone();
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                GruResetBeforePointwise.Backward<TWidth, TVector>(ref tape[0], ref h0[0], ref dh[0], ref dhPrevious[0], u, Stride, out var dr, out var dz, out var dnx);
+                TWidth.Store(dr, ref gradients[0], u);
+                TWidth.Store(dz, ref gradients[0], u + Units);
+                TWidth.Store(dnx, ref gradients[0], u + 2 * Units);
+            }
+
+            for (int j = 0; j < Units; j++)
+            {
+                double[] p = [pre[j], pre[j + Stride], pre[j + 2 * Stride], pre[j + 3 * Stride]];
+                // n = tanh(W_in x + b_in + W_hn (r ⊙ h) + b_hn) with the pass's result p[3]; h' = (1 − z) ⊙ n + z ⊙ h.
+                double Forward(double[] q, double hPrevious)
+                {
+                    double z = Sigmoid(q[1]);
+                    return (1 - z) * Math.Tanh(q[2] + q[3]) + z * hPrevious;
+                }
+
+                Close(Sigmoid(p[0]) * h0[j], resetHidden[j], ForwardBound, $"(r ⊙ h)[{j}]");
+                Close(Forward(p, h0[j]), h[j], ForwardBound, $"h[{j}]");
+                Close(Derivative(x => dResetHidden[j] * Sigmoid(x) * h0[j], p[0]), gradients[j], GradientBound, $"dL/dr[{j}]");
+                for (int slot = 1; slot < 4; slot++)
+                {
+                    double expected = Derivative(x => dh[j] * Forward(p.Select((v, k) => k == slot ? x : v).ToArray(), h0[j]), p[slot]);
+                    Close(expected, gradients[slot * Units + j], GradientBound, $"dL/d(slot {slot})[{j}]");
+                }
+
+                // The pointwise paths from h_{t-1}: through h' directly and through r ⊙ h (the paths through W_hh are the tiles').
+                double direct = Derivative(x => dh[j] * Forward(p, x) + dResetHidden[j] * Sigmoid(p[0]) * x, h0[j]);
+                Close(dhPreviousIn[j] + direct, dhPrevious[j], GradientBound, $"dL/dh_prev[{j}]");
+            }
+
+            Outputs = [.. resetHidden, .. h, .. gradients, .. dhPrevious];
         }
     }
 

@@ -41,6 +41,34 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void Reset_before_gru_steps_allocate_nothing_on_every_path()
+    {
+        // Its step has a second pass over the weights (r ⊙ h between them): still no allocation, on any path.
+        var weights = ReferenceCase.Load("gru_before_i5_h12_t7_b3").ParameterFile();
+        var x = new float[GruBeforeI5H12T7B3.InputSize];
+        var y = new float[GruBeforeI5H12T7B3.OutputSize];
+        foreach (var path in KernelLayout.WidestFirst.Where(KernelPaths.IsAccelerated))
+        {
+            var model = GruBeforeI5H12T7B3.FromSafetensors(weights, path);
+            var state = default(GruBeforeI5H12T7B3.State);
+            void Stream(ref GruBeforeI5H12T7B3.State state)
+            {
+                for (int i = 0; i < 10_000; i++)
+                {
+                    x[i % x.Length] = MathF.Sin(i * 0.01f);
+                    model.Step(x, ref state, y);
+                }
+            }
+
+            Stream(ref state); // warm up (see Step_allocates_nothing_over_10000_steps)
+            long before = GC.GetAllocatedBytesForCurrentThread();
+            Stream(ref state);
+            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+            Assert.All(y, v => Assert.True(float.IsFinite(v)));
+        }
+    }
+
+    [Fact]
     public void Generic_code_constrained_to_inference_and_training_sees_one_shape_and_one_path()
     {
         var model = Lstm();

@@ -58,16 +58,66 @@ internal abstract record CellDefinition
 
     /// <summary>The nanoFramework flavour: unit j's new h into <c>scratch[j]</c> (and, with a cell state, c[offset + j] in place).</summary>
     public abstract void EmitNanoUnit(SourceWriter writer, NanoDots dots);
+
+    /// <summary>
+    /// A second pass over the weights, for a cell whose recurrent product reads a vector computed from h in the first
+    /// (the reset-before GRU's r ⊙ h); null for cells that take one pass. Its slots are those of <see cref="Slots"/> with
+    /// <see cref="Slot.Pass"/> 1, after the first pass's.
+    /// </summary>
+    public virtual SecondPass? SecondPass => null;
+
+    /// <summary>The nanoFramework flavour, before the loop over units: anything a unit needs of every other unit (written to the scratch's second half).</summary>
+    public virtual void EmitNanoPrelude(SourceWriter writer, NanoDots dots)
+    {
+    }
 }
 
-/// <summary>One accumulator per chunk of units: the gate row block of weight_ih it reads and of weight_hh (-1: none), and its name in generated code.</summary>
+/// <summary>
+/// A cell's second pass over its weights: a recurrent-only matrix-vector product over a vector the cell computes from h
+/// after the first pass. Its tiles read the vector where each variant keeps it and call the cell's maths per chunk.
+/// </summary>
+internal abstract class SecondPass
+{
+    /// <summary>The kernel and tile name of the pass, e.g. "Reset" (ResetTile_K1_Vector512).</summary>
+    public abstract string Name { get; }
+
+    /// <summary>The vector the pass reads, in generated code (a tile's parameter and its columns' locals), e.g. "rh".</summary>
+    public abstract string Vector { get; }
+
+    /// <summary>The vector in prose, for comments, e.g. "r ⊙ h".</summary>
+    public abstract string Title { get; }
+
+    /// <summary>Inference, between the passes: the call that computes the vector for <paramref name="units"/> units.</summary>
+    public abstract string Prepare(VectorWidth width, int units);
+
+    /// <summary>Where inference keeps the vector (a ref expression over the kernel's buffers).</summary>
+    public abstract string InferenceVector { get; }
+
+    /// <summary>Where training keeps the vector, and backward its gradient (ref expressions over the tape).</summary>
+    public abstract string TapeVector { get; }
+
+    /// <inheritdoc cref="TapeVector"/>
+    public abstract string TapeGradient { get; }
+
+    /// <summary>Training's forward step of the pass for one chunk (its accumulators in slot order).</summary>
+    public abstract string Record(VectorWidth width, IReadOnlyList<string> accumulators, string unit);
+
+    /// <summary>Backward starts with this statement (before the pass, which runs first backward).</summary>
+    public abstract string BeginBackward { get; }
+
+    /// <summary>Backward through the pass for one chunk: a statement declaring the gradient of each accumulator.</summary>
+    public abstract string Backward(VectorWidth width, IReadOnlyList<string> gradients, string unit);
+}
+
+/// <summary>One accumulator per chunk of units: the gate row block of weight_ih it reads and of weight_hh (-1: none), its pass, and its name in generated code.</summary>
 internal sealed class Slot
 {
-    public Slot(string name, int inputBlock, int recurrentBlock)
+    public Slot(string name, int inputBlock, int recurrentBlock, int pass = 0)
     {
         Name = name;
         InputBlock = inputBlock;
         RecurrentBlock = recurrentBlock;
+        Pass = pass;
     }
 
     public string Name { get; }
@@ -75,6 +125,9 @@ internal sealed class Slot
     public int InputBlock { get; }
 
     public int RecurrentBlock { get; }
+
+    /// <summary>The pass over the weights that computes it: 0, or 1 for a <see cref="CellDefinition.SecondPass"/>'s.</summary>
+    public int Pass { get; }
 }
 
 /// <summary>The dot products a nanoFramework cell step has in scope for unit j: expressions in C# that nanoFramework accepts.</summary>
@@ -88,6 +141,9 @@ internal abstract class NanoDots
 
     /// <summary>W_hh[gate] h + b_hh[gate] for unit j.</summary>
     public abstract string Recurrent(int gate);
+
+    /// <summary>W_hh[gate] v + b_hh[gate] for unit j, with v the vector the cell's prelude left in the scratch's second half.</summary>
+    public abstract string RecurrentOnPrelude(int gate);
 }
 
 /// <summary>A spec field that only some cells read, and the cells it applies to (for the "does not apply" diagnostic).</summary>

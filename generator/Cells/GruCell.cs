@@ -13,7 +13,9 @@ internal sealed record GruCell : CellDefinition
 {
     private static readonly Slot[] s_slots = { new("r", 0, 0), new("z", 1, 1), new("nx", 2, -1), new("nh", -1, 2) };
 
-    public static readonly CellReader Reader = new("gru", new CellField[0], _ => new GruCell());
+    private const string ResetField = "reset";
+
+    public static readonly CellReader Reader = new("gru", new[] { new CellField(ResetField, "\"gru\" cells") }, Read);
 
     public override string Kind => "gru";
 
@@ -39,6 +41,18 @@ internal sealed record GruCell : CellDefinition
 
     public override string Backward(VectorWidth width, IReadOnlyList<string> d, string unit) =>
         $"GruPointwise.Backward<{width.PointwiseArguments}>(ref tape, ref h, ref dh, ref dhPrev, {unit}, PaddedHidden, out var {d[0]}, out var {d[1]}, out var {d[2]}, out var {d[3]});";
+
+    // "reset": "after" (PyTorch's, the default) or "before" (ONNX linear_before_reset=0, Keras reset_after=False).
+    private static CellDefinition? Read(ISpecFields spec)
+    {
+        var value = spec.Field(ResetField);
+        return value is null ? new GruCell() : spec.OneOf(value, ResetField, "after", "before") switch
+        {
+            "after" => new GruCell(),
+            "before" => new GruResetBeforeCell(),
+            _ => null,
+        };
+    }
 
     public override void EmitNanoUnit(SourceWriter w, NanoDots dots)
     {

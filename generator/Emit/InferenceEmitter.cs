@@ -35,6 +35,11 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 _tiles.EmitKernel(shape, width, KernelVariant.Inference);
             }
 
+            if (_model.SecondPassShape is not null)
+            {
+                _tiles.EmitTiles(_model.SecondPassShape, width, KernelVariant.Inference);
+            }
+
             if (_model.HeadShape is not null)
             {
                 _tiles.EmitKernel(_model.HeadShape, width, KernelVariant.Inference);

@@ -7,10 +7,11 @@ using Embedded.Rnn.Generator.Model;
 
 namespace Embedded.Rnn.Generator.Emit;
 
-/// <summary>What a kernel computes: one step of a recurrent layer, or the dense head.</summary>
+/// <summary>What a kernel computes: one step of a recurrent layer, a cell's second pass over the layer's weights, or the dense head.</summary>
 internal enum KernelKind
 {
     Layer,
+    SecondPass,
     Head,
 }
 
@@ -22,16 +23,21 @@ internal enum KernelVariant
     Backward,
 }
 
-/// <summary>A matrix-vector kernel over packed tiles: a recurrent layer with a given input width, or the dense head.</summary>
+/// <summary>
+/// A matrix-vector kernel over packed tiles: a recurrent layer with a given input width (its first pass), a cell's second
+/// pass (recurrent columns only, over the vector the cell computes), or the dense head.
+/// </summary>
 internal sealed class KernelShape
 {
-    public KernelShape(KernelKind kind, int input, int recurrent, int units, IReadOnlyList<Slot> slots)
+    public KernelShape(KernelKind kind, int input, int recurrent, int units, IReadOnlyList<Slot> slots, SecondPass? pass = null, int firstSlot = 0)
     {
         Kind = kind;
         Input = input;
         Recurrent = recurrent;
         Units = units;
         Slots = slots;
+        Pass = pass;
+        FirstSlot = firstSlot;
         InputSlots = Enumerable.Range(0, slots.Count).Where(s => slots[s].InputBlock >= 0).ToArray();
         RecurrentSlots = Enumerable.Range(0, slots.Count).Where(s => slots[s].RecurrentBlock >= 0).ToArray();
     }
@@ -52,19 +58,37 @@ internal sealed class KernelShape
     /// <summary>Indices of the slots that read the recurrent state.</summary>
     public int[] RecurrentSlots { get; }
 
+    /// <summary>The second pass this kernel computes (<see cref="KernelKind.SecondPass"/>), else null.</summary>
+    public SecondPass? Pass { get; }
+
+    /// <summary>The cell's index of the first slot: inference stores slot s's pre-activations at block FirstSlot + s of pre.</summary>
+    public int FirstSlot { get; }
+
+    /// <summary>What the recurrent columns read: h, or the second pass's vector.</summary>
+    public string RecurrentSource => Pass?.Vector ?? "h";
+
+    /// <summary>Where backward adds the recurrent columns' input gradient: dhPrev, or the gradient of the second pass's vector.</summary>
+    public string RecurrentGradient => Pass is null ? "dhPrev" : "d" + Pass.Vector;
+
     /// <summary>The shared packed layout of this kernel's weights on <paramref name="width"/>.</summary>
     public BlockLayout Block(VectorWidth width) =>
         new(Input, Recurrent, Units, Slots.Count, InputSlots.Length, RecurrentSlots.Length, width.Lanes);
 
     /// <summary>e.g. Layer_In8_Vector512, RecordLayer_In8_Vector512, BackHead_Scalar.</summary>
-    public string Name(VectorWidth width, KernelVariant variant) =>
-        Kind == KernelKind.Head ? $"{Prefix(variant)}Head_{width.Name}" : $"{Prefix(variant)}Layer_In{Literals.Int(Input)}_{width.Name}";
+    public string Name(VectorWidth width, KernelVariant variant) => Kind switch
+    {
+        KernelKind.Head => $"{Prefix(variant)}Head_{width.Name}",
+        KernelKind.SecondPass => $"{Prefix(variant)}{Pass!.Name}_{width.Name}",
+        _ => $"{Prefix(variant)}Layer_In{Literals.Int(Input)}_{width.Name}",
+    };
 
-    /// <summary>e.g. LayerTile_In8_K2_Vector512: a tile of <paramref name="chunks"/> vectors of units.</summary>
-    public string TileName(VectorWidth width, int chunks, KernelVariant variant) =>
-        Kind == KernelKind.Head
-            ? $"{Prefix(variant)}HeadTile_K{Literals.Int(chunks)}_{width.Name}"
-            : $"{Prefix(variant)}LayerTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
+    /// <summary>e.g. LayerTile_In8_K2_Vector512, ResetTile_K1_Vector512: a tile of <paramref name="chunks"/> vectors of units.</summary>
+    public string TileName(VectorWidth width, int chunks, KernelVariant variant) => Kind switch
+    {
+        KernelKind.Head => $"{Prefix(variant)}HeadTile_K{Literals.Int(chunks)}_{width.Name}",
+        KernelKind.SecondPass => $"{Prefix(variant)}{Pass!.Name}Tile_K{Literals.Int(chunks)}_{width.Name}",
+        _ => $"{Prefix(variant)}LayerTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}",
+    };
 
     private static string Prefix(KernelVariant variant) => variant switch
     {
@@ -86,8 +110,14 @@ internal sealed class ModelFacts
         LayerShapes = Enumerable.Range(0, Math.Min(2, spec.Layers))
             .Select(layer => KernelLayout.LayerInput(layer, spec.Input, spec.Hidden, spec.Directions))
             .Distinct()
-            .Select(input => new KernelShape(KernelKind.Layer, input, spec.Hidden, spec.Hidden, spec.Cell.Slots))
+            .Select(input => new KernelShape(KernelKind.Layer, input, spec.Hidden, spec.Hidden, spec.Cell.Slots.Where(s => s.Pass == 0).ToArray()))
             .ToArray();
+        if (spec.Cell.SecondPass is { } pass)
+        {
+            var slots = spec.Cell.Slots.Where(s => s.Pass == 1).ToArray();
+            SecondPassShape = new KernelShape(KernelKind.SecondPass, 0, spec.Hidden, spec.Hidden, slots, pass, spec.Cell.Slots.Count - slots.Length);
+        }
+
         HeadShape = spec.Head is null ? null : new KernelShape(KernelKind.Head, spec.LayerOutput, 0, spec.Head.Output, HeadSlots);
     }
 
@@ -163,6 +193,9 @@ internal sealed class ModelFacts
     public KernelShape[] LayerShapes { get; }
 
     public KernelShape? HeadShape { get; }
+
+    /// <summary>The cell's second pass over a layer's weights (the same for every layer: it reads no input), or null.</summary>
+    public KernelShape? SecondPassShape { get; }
 
     /// <summary>The model in words for comments and docs, e.g. "an LSTM (1 input, 8 hidden units, 1 layer)".</summary>
     public string Description

@@ -35,24 +35,35 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     private string[] ParameterNames(KernelShape shape, KernelVariant variant, bool tile)
     {
         bool layer = shape.Kind == KernelKind.Layer;
-        string[] names = variant switch
-        {
-            KernelVariant.Backward when layer => new[] { "w", "dw", "x", "h", "c", "tape", "dh", "dc", "dx", "dhPrev" },
-            KernelVariant.Backward => new[] { "w", "dw", "x", "dz", "dx" },
-            KernelVariant.Record => new[] { "w", "x", "h", "c", "tape", "hNew", "cNew" },
-            _ when !layer => new[] { "w", "x", "pre" },
-            // A layer's inference tiles only read h; the kernel also passes c on to the cell's step when there is one.
-            _ when tile || !_model.Cell.HasCellState => new[] { "w", "x", "h", "pre" },
-            _ => new[] { "w", "x", "h", "c", "pre" },
-        };
+        string[] names = shape.Pass is { } pass
+            ? variant switch
+            {
+                KernelVariant.Backward => new[] { "w", "dw", pass.Vector, "tape", "dh", shape.RecurrentGradient },
+                KernelVariant.Record => new[] { "w", pass.Vector, "h", "tape", "hNew" },
+                _ => new[] { "w", pass.Vector, "pre" },
+            }
+            : variant switch
+            {
+                KernelVariant.Backward when layer => new[] { "w", "dw", "x", "h", "c", "tape", "dh", "dc", "dx", "dhPrev" },
+                KernelVariant.Backward => new[] { "w", "dw", "x", "dz", "dx" },
+                KernelVariant.Record => new[] { "w", "x", "h", "c", "tape", "hNew", "cNew" },
+                _ when !layer => new[] { "w", "x", "pre" },
+                // A layer's inference tiles only read h; the kernel also passes c on to the cell's step when there is one.
+                _ when tile || !_model.Cell.HasCellState => new[] { "w", "x", "h", "pre" },
+                _ => new[] { "w", "x", "h", "c", "pre" },
+            };
         return tile ? names.Concat(new[] { "unit" }).ToArray() : names;
     }
 
+    /// <summary>
+    /// A layer's or the head's kernel, then its tiles. With a cell's second pass, a layer's kernel also calls the pass's
+    /// tiles (after the first pass; backward, before it), whose weights follow the first pass's in the block; the pass's
+    /// tiles are the same for every layer, and <see cref="EmitTiles"/> emits them once.
+    /// </summary>
     public void EmitKernel(KernelShape shape, VectorWidth width, KernelVariant variant)
     {
         var block = shape.Block(width);
-        int tileLength = block.Tile(block.ChunksPerTile).Length;
-        int tileUnits = block.ChunksPerTile * width.Lanes;
+        var pass = shape.Kind == KernelKind.Layer ? _model.SecondPassShape : null;
         _w.Line("// " + Summary(shape, width, variant, block));
         if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
         {
@@ -63,33 +74,21 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
 
         using (_w.Open($"private static void {shape.Name(width, variant)}({Parameters(shape, variant)})"))
         {
-            string Call(int chunks, string tileOffset, string unit)
+            if (pass is not null && variant == KernelVariant.Backward)
             {
-                var arguments = ParameterNames(shape, variant, tile: true).Select(name => name switch
-                {
-                    "unit" => unit,
-                    // The packed weights and gradients advance to the tile's start.
-                    "w" or "dw" when tileOffset != "0" => $"ref Unsafe.Add(ref {name}, {tileOffset})",
-                    _ => "ref " + name,
-                });
-                return $"{shape.TileName(width, chunks, variant)}({string.Join(", ", arguments)});";
+                _w.Line(pass.Pass!.BeginBackward);
+                EmitTileCalls(pass, width, variant, block.Length);
             }
 
-            if (block.FullTiles == 1)
+            EmitTileCalls(shape, width, variant, 0);
+            if (pass is not null && variant != KernelVariant.Backward)
             {
-                _w.Line(Call(block.ChunksPerTile, "0", "0"));
-            }
-            else if (block.FullTiles > 1)
-            {
-                using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+                if (variant == KernelVariant.Inference)
                 {
-                    _w.Line(Call(block.ChunksPerTile, $"tile * {Literals.Int(tileLength)}", $"tile * {Literals.Int(tileUnits)}"));
+                    _w.Line(pass.Pass!.Prepare(width, block.Chunks * width.Lanes));
                 }
-            }
 
-            if (block.RemainderChunks > 0)
-            {
-                _w.Line(Call(block.RemainderChunks, Literals.Int(block.FullTiles * tileLength), Literals.Int(block.FullTiles * tileUnits)));
+                EmitTileCalls(pass, width, variant, block.Length);
             }
 
             if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
@@ -99,10 +98,59 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Line();
+        EmitTiles(shape, width, variant);
+    }
+
+    /// <summary>The tiles of one kernel shape, path and variant: a full tile and, when the chunks do not divide, the last one.</summary>
+    public void EmitTiles(KernelShape shape, VectorWidth width, KernelVariant variant)
+    {
+        var block = shape.Block(width);
         EmitTile(shape, width, variant, block.Tile(block.ChunksPerTile));
         if (block.RemainderChunks > 0)
         {
             EmitTile(shape, width, variant, block.Tile(block.RemainderChunks));
+        }
+    }
+
+    // The calls of a shape's tiles in order, its packed weights (and gradients) starting at passOffset in the block.
+    private void EmitTileCalls(KernelShape shape, VectorWidth width, KernelVariant variant, int passOffset)
+    {
+        var block = shape.Block(width);
+        int tileLength = block.Tile(block.ChunksPerTile).Length;
+        int tileUnits = block.ChunksPerTile * width.Lanes;
+        string Call(int chunks, string tileOffset, string unit)
+        {
+            var arguments = ParameterNames(shape, variant, tile: true).Select(name => name switch
+            {
+                "unit" => unit,
+                // The packed weights and gradients advance to the tile's start.
+                "w" or "dw" when tileOffset != "0" => $"ref Unsafe.Add(ref {name}, {tileOffset})",
+                _ when name == shape.Pass?.Vector => variant == KernelVariant.Inference ? shape.Pass.InferenceVector : shape.Pass.TapeVector,
+                _ when shape.Pass is not null && name == shape.RecurrentGradient => shape.Pass.TapeGradient,
+                _ => "ref " + name,
+            });
+            return $"{shape.TileName(width, chunks, variant)}({string.Join(", ", arguments)});";
+        }
+
+        string Offset(string tileOffset) => passOffset == 0 ? tileOffset
+            : tileOffset == "0" ? Literals.Int(passOffset)
+            : $"{Literals.Int(passOffset)} + {tileOffset}";
+
+        if (block.FullTiles == 1)
+        {
+            _w.Line(Call(block.ChunksPerTile, Offset("0"), "0"));
+        }
+        else if (block.FullTiles > 1)
+        {
+            using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+            {
+                _w.Line(Call(block.ChunksPerTile, Offset($"tile * {Literals.Int(tileLength)}"), $"tile * {Literals.Int(tileUnits)}"));
+            }
+        }
+
+        if (block.RemainderChunks > 0)
+        {
+            _w.Line(Call(block.RemainderChunks, Literals.Int(passOffset + block.FullTiles * tileLength), Literals.Int(block.FullTiles * tileUnits)));
         }
     }
 
@@ -129,6 +177,17 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         }
 
         string sizes = $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns";
+        if (_model.SecondPassShape is { Pass: { } pass } second)
+        {
+            string passSlots = string.Join(", ", second.Slots.Select(s => s.Name));
+            return variant switch
+            {
+                KernelVariant.Record => $"Training's forward step of a layer with {sizes} on {width.Name}, keeping the tape: {tiles} × ({slots}), then {pass.Title}'s tiles × ({passSlots}).",
+                KernelVariant.Backward => $"Back-propagates one step of a layer with {sizes} on {width.Name}: {pass.Title}'s tiles × ({passSlots}) first, then {tiles} × ({slots}).",
+                _ => $"One step of a layer with {sizes} on {width.Name}: {tiles} × ({slots}), then {pass.Title} and its tiles × ({passSlots}), then the {_model.Cell.Title}'s pointwise step.",
+            };
+        }
+
         return variant switch
         {
             KernelVariant.Record => $"Training's forward step of a layer with {sizes} on {width.Name}, keeping the tape: {tiles} × ({slots}).",
@@ -140,7 +199,9 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     private void EmitTile(KernelShape shape, VectorWidth width, KernelVariant variant, TileLayout tile)
     {
         string units = tile.Chunks * width.Lanes == 1 ? "Unit unit" : $"Units unit .. unit + {Literals.Int(tile.Chunks * width.Lanes - 1)}";
-        string columns = shape.Recurrent > 0 ? $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns" : $"{Literals.Int(shape.Input)} input columns";
+        string columns = shape.Pass is { } pass ? $"{Literals.Int(shape.Recurrent)} columns of {pass.Title}"
+            : shape.Recurrent > 0 ? $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns"
+            : $"{Literals.Int(shape.Input)} input columns";
         int sets = variant == KernelVariant.Backward ? 1 : PartialSums(shape, tile.Chunks);
         string first = sets > 1 ? shape.Slots[shape.RecurrentSlots[0]].Name + "0" : string.Empty;
         string chains = sets > 1 ? $"; the recurrent columns take turns over {Literals.Int(sets)} partial sums ({first}, {first}_1, ...: shorter dependency chains)" : string.Empty;
@@ -200,7 +261,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
                 }
             }
 
-            EmitColumns(width, "h", null, shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets);
+            EmitColumns(width, shape.RecurrentSource, null, shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets);
             for (int k = 0; k < chunks; k++)
             {
                 foreach (int s in shape.RecurrentSlots)
@@ -222,13 +283,15 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             if (variant == KernelVariant.Record)
             {
-                _w.Line(_model.Cell.Record(width, Enumerable.Range(0, slots.Count).Select(s => Accumulator(shape, s, k)).ToList(), Unit(k * width.Lanes)));
+                var accumulators = Enumerable.Range(0, slots.Count).Select(s => Accumulator(shape, s, k)).ToList();
+                string unit = Unit(k * width.Lanes);
+                _w.Line(shape.Pass is { } pass ? pass.Record(width, accumulators, unit) : _model.Cell.Record(width, accumulators, unit));
                 continue;
             }
 
             for (int s = 0; s < slots.Count; s++)
             {
-                _w.Line(width.Store(Accumulator(shape, s, k), "pre", Unit(k * width.Lanes + s * _model.PaddedHidden)));
+                _w.Line(width.Store(Accumulator(shape, s, k), "pre", Unit(k * width.Lanes + (shape.FirstSlot + s) * _model.PaddedHidden)));
             }
         }
     }
@@ -242,9 +305,10 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         for (int k = 0; k < chunks; k++)
         {
             var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(shape, s, k)).ToList();
-            _w.Line(shape.Kind == KernelKind.Head
-                ? $"var {gradients[0]} = {width.Load("dz", Unit(k * width.Lanes))};"
-                : _model.Cell.Backward(width, gradients, Unit(k * width.Lanes)));
+            string unit = Unit(k * width.Lanes);
+            _w.Line(shape.Kind == KernelKind.Head ? $"var {gradients[0]} = {width.Load("dz", unit)};"
+                : shape.Pass is { } pass ? pass.Backward(width, gradients, unit)
+                : _model.Cell.Backward(width, gradients, unit));
         }
 
         for (int k = 0; k < chunks; k++)
@@ -259,7 +323,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         EmitColumns(width, "x", "dx", shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
         if (shape.Recurrent > 0)
         {
-            EmitColumns(width, "h", "dhPrev", shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets: 1);
+            EmitColumns(width, shape.RecurrentSource, shape.RecurrentGradient, shape.Recurrent, shape.RecurrentSlots, chunks, tile.RecurrentOffset, tile.RecurrentColumnStride, slots, sets: 1);
         }
     }
 

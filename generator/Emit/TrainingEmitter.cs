@@ -81,6 +81,12 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
                 _tiles.EmitKernel(shape, width, KernelVariant.Backward);
             }
 
+            if (_model.SecondPassShape is { } pass)
+            {
+                _tiles.EmitTiles(pass, width, KernelVariant.Record);
+                _tiles.EmitTiles(pass, width, KernelVariant.Backward);
+            }
+
             if (head is not null)
             {
                 _tiles.EmitKernel(head, width, KernelVariant.Backward);

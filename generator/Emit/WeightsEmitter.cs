@@ -23,7 +23,7 @@ internal sealed class WeightsEmitter(ModelFacts model, SourceWriter writer)
             // The {{_model.Cell.Title}}'s accumulator slots ({{string.Join(", ", slots.Select(x => x.Name))}}): the gate row block of weight_ih and of weight_hh each reads (-1: none).
             public static readonly ModelLayout Layout = new(Model.InputSize, Model.HiddenSize, Model.GateCount, Model.LayerCount, Model.DirectionCount,
                 bias: {{(s.Bias ? "true" : "false")}}, headOutput: {{Literals.Int(s.Head?.Output ?? 0)}}, inputBlocks: {{Blocks(slots.Select(x => x.InputBlock))}}, recurrentBlocks: {{Blocks(slots.Select(x => x.RecurrentBlock))}},
-                storage: WeightStorage.{{s.Storage}});
+                storage: WeightStorage.{{s.Storage}}{{Passes(slots)}});
 
             public static PackedWeights Pack(IReadOnlyList<float[]> parameters, KernelPath? path) => new(Layout, KernelPaths.Resolve(path), parameters);
 
@@ -40,6 +40,10 @@ internal sealed class WeightsEmitter(ModelFacts model, SourceWriter writer)
             EmitBakedWeights();
         }
     }
+
+    // A cell with a second pass over its weights says which slots it computes; single-pass cells leave the default.
+    private static string Passes(IReadOnlyList<Cells.Slot> slots) =>
+        slots.All(x => x.Pass == 0) ? string.Empty : ", passes: [" + string.Join(", ", slots.Select(x => Literals.Int(x.Pass))) + "]";
 
     // The spec's weights as read-only data in the binary (RVA statics): nothing to ship or parse at start-up.
     private void EmitBakedWeights()

@@ -78,14 +78,14 @@ public static class GruPointwise
     }
 
     // n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)) and h' = (1 − z) ⊙ n + z ⊙ h: the one place inference and training
-    // compute them.
+    // compute them (h' for both GRU variants).
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector Candidate<TWidth, TVector>(TVector r, TVector inputN, TVector hiddenN)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct => TWidth.Tanh(TWidth.Add(inputN, TWidth.Multiply(r, hiddenN)));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static TVector NewHidden<TWidth, TVector>(TVector z, TVector n, TVector h)
+    internal static TVector NewHidden<TWidth, TVector>(TVector z, TVector n, TVector h)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct => TWidth.FlushSubnormal(TWidth.Add(TWidth.Multiply(TWidth.Subtract(TWidth.One, z), n), TWidth.Multiply(z, h)));
 }

@@ -203,6 +203,18 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ExportRefusesTheResetBeforeGruWhichPyTorchCannotRun()
+    {
+        string spec = Path.Combine(_temp, "before.rnn.json");
+        File.WriteAllText(spec, "{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 5, \"hidden\": 12}");
+        string output = Path.Combine(_temp, "torch.safetensors");
+        var (code, _, error) = Run("export", Reference("gru_before_i5_h12_t7_b3"), "--spec", spec, "--out", output);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("before.rnn.json is a gru (reset before) cell, which PyTorch has no module for", error);
+        Assert.False(File.Exists(output));
+    }
+
+    [Fact]
     public void TrainLearnsToForecastASeriesFromCsv()
     {
         // One series, windows of 12 rows, target = the next row: y(t+1) from y(t-11..t) on sin(0.3 t).

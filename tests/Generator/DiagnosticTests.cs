@@ -173,6 +173,7 @@ public sealed class DiagnosticTests
     [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"layers\": 0}", "0}", "'layers' must be a positive integer")]
     [InlineData("{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": -1, \"input\": 4, \"hidden\": 8}", "-1", "'negative_slope' must be a finite number >= 0")]
     [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": 3}", "3}", "'head' must be an object")]
+    [InlineData("{\"cell\": \"gru\", \"reset\": \"middle\", \"input\": 4, \"hidden\": 8}", "\"middle\"", "'reset' must be")]
     public void ERNN006_invalid_value(string spec, string token, string message)
     {
         var outcome = RunSpec(spec);
@@ -240,6 +241,7 @@ public sealed class DiagnosticTests
     [Theory]
     [InlineData("{\"cell\": \"lstm\", \"activation\": \"relu\", \"input\": 4, \"hidden\": 8}", "\"relu\"", "'activation' applies only to \"rnn\" cells")]
     [InlineData("{\"cell\": \"rnn\", \"activation\": \"tanh\", \"negative_slope\": 0.1, \"input\": 4, \"hidden\": 8}", "0.1", "'negative_slope' applies only to \"rnn\" cells with \"leaky_relu\"")]
+    [InlineData("{\"cell\": \"lstm\", \"reset\": \"before\", \"input\": 4, \"hidden\": 8}", "\"before\"", "'reset' applies only to \"gru\" cells")]
     public void ERNN011_field_not_applicable(string spec, string token, string message)
     {
         var d = Single(RunSpec(spec), "ERNN011");

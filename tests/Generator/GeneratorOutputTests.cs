@@ -33,6 +33,8 @@ public sealed class GeneratorOutputTests
     // for both layers (input = hidden), and a head over more than 16 columns.
     [InlineData("gru_i18_h18_l2_head_tanh", "{\"cell\": \"gru\", \"input\": 18, \"hidden\": 18, \"layers\": 2, \"head\": {\"output\": 3, \"activation\": \"tanh\"}}", false)]
     [InlineData("rnn_leaky_i3_h3_l2_head_softmax_training", "{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": 0.2, \"input\": 3, \"hidden\": 3, \"layers\": 2, \"head\": {\"output\": 2, \"activation\": \"softmax\"}}", true)]
+    // The reset-before GRU's second pass: the r ⊙ h tiles in inference, record and backward, after and before the first pass.
+    [InlineData("gru_before_i2_h3_training", "{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 2, \"hidden\": 3}", true)]
     public void Generated_source_matches_its_snapshot_and_compiles_cleanly(string name, string spec, bool training)
     {
         var outcome = GeneratorHarness.Run(training, Source, ("models/net.rnn.json", spec));
@@ -169,39 +171,43 @@ public sealed class GeneratorOutputTests
         Assert.Contains(second.Result.TrackedSteps["Models"].SelectMany(s => s.Outputs), o => o.Reason == IncrementalStepRunReason.Modified);
     }
 
-    // A cell exists only as a definition in Cells.All: every definition type is reachable from the spec, and every
-    // cell the spec names generates code that compiles without warnings, with and without training kernels.
+    // A cell exists only as a definition in Cells.All: every definition type is reachable from the spec (a cell's
+    // defaults, or a variant one of its fields selects), and every cell the spec names generates code that compiles
+    // without warnings, with and without training kernels.
     [Fact]
     public void Every_cell_definition_is_listed_and_generates_compiling_code()
     {
         var definitions = typeof(CellDefinition).Assembly.GetTypes().Where(t => t.IsSubclassOf(typeof(CellDefinition)) && !t.IsAbstract).ToList();
         var listed = Cells.All.Select(c => c.Name).ToList();
+        var variants = Cells.All.Select(reader => (reader, Field: (string?)null, Value: (string?)null)).Append((Cells.All.Single(c => c.Name == "gru"), "reset", "before"));
         var made = new List<Type>();
-        foreach (var reader in Cells.All)
+        foreach (var (reader, field, value) in variants)
         {
+            string fields = field is null ? string.Empty : $", \"{field}\": \"{value}\"";
             foreach (bool training in new[] { false, true })
             {
-                var outcome = GeneratorHarness.Run(training, Source, ("models/net.rnn.json", $"{{\"cell\": \"{reader.Name}\", \"input\": 3, \"hidden\": 5, \"layers\": 2}}"));
+                var outcome = GeneratorHarness.Run(training, Source, ("models/net.rnn.json", $"{{\"cell\": \"{reader.Name}\"{fields}, \"input\": 3, \"hidden\": 5, \"layers\": 2}}"));
                 Assert.Empty(outcome.Diagnostics);
                 var problems = outcome.Output.GetDiagnostics().Where(d => d.Severity >= DiagnosticSeverity.Warning).ToList();
-                Assert.True(problems.Count == 0, reader.Name + ": " + string.Join("\n", problems));
+                Assert.True(problems.Count == 0, reader.Name + fields + ": " + string.Join("\n", problems));
             }
 
-            made.Add(reader.Read(new NoFields())!.GetType());
+            made.Add(reader.Read(new OneField(field, value))!.GetType());
         }
 
         Assert.Equal(definitions.OrderBy(t => t.Name), made.Distinct().OrderBy(t => t.Name));
         Assert.Equal(listed.Count, listed.Distinct().Count());
     }
 
-    // A spec with none of the cell-specific fields: every cell's defaults.
-    private sealed class NoFields : ISpecFields
+    // A spec with at most one of the cell-specific fields, a string (none: every cell's defaults).
+    private sealed class OneField(string? name, string? value) : ISpecFields
     {
-        public Embedded.Rnn.Generator.Json.JsonValue? Field(string name) => null;
+        public Embedded.Rnn.Generator.Json.JsonValue? Field(string field) =>
+            field == name ? new Embedded.Rnn.Generator.Json.JsonValue(Embedded.Rnn.Generator.Json.JsonKind.String, 0, 0, value) : null;
 
         public string? Activation(Embedded.Rnn.Generator.Json.JsonValue value, string what, params string[] choices) => throw new InvalidOperationException();
 
-        public string? OneOf(Embedded.Rnn.Generator.Json.JsonValue value, string name, params string[] choices) => throw new InvalidOperationException();
+        public string? OneOf(Embedded.Rnn.Generator.Json.JsonValue field, string name, params string[] choices) => choices.Contains(field.Text) ? field.Text : throw new InvalidOperationException();
 
         public float? NonNegativeNumber(Embedded.Rnn.Generator.Json.JsonValue value, string name) => throw new InvalidOperationException();
 

@@ -36,6 +36,7 @@ public sealed class NanoGeneratorTests
     {
         { "nano_gru_i3_h5", "{\"cell\": \"gru\", \"input\": 3, \"hidden\": 5, \"target\": \"nanoFramework\"}" },
         { "nano_lstm_i2_h4_l2_bidir_head_softmax", "{\"cell\": \"lstm\", \"input\": 2, \"hidden\": 4, \"layers\": 2, \"bidirectional\": true, \"head\": {\"output\": 3, \"activation\": \"softmax\"}, \"target\": \"nanoFramework\"}" },
+        { "nano_gru_before_i2_h3", "{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 2, \"hidden\": 3, \"target\": \"nanoFramework\"}" },
         { "nano_rnn_leaky_nobias", "{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": 0.2, \"input\": 2, \"hidden\": 3, \"bias\": false, \"target\": \"nanoFramework\"}" },
     };
 

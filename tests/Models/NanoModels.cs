@@ -4,6 +4,15 @@ namespace Embedded.Rnn.Tests.Models;
 // run on desktop .NET by NanoFrameworkParityTests: the same generated source tools/NanoCheck compiles against
 // nanoFramework's mscorlib.
 
+[RnnModel("Models/nano_gru_before_i5_h12_t7_b3.rnn.json")]
+public partial class NanoGruBeforeI5H12T7B3 { }
+
+[RnnModel("Models/nano_gru_before_i6_h16_t9_b2_bidir.rnn.json")]
+public partial class NanoGruBeforeI6H16T9B2Bidir { }
+
+[RnnModel("Models/nano_gru_before_i4_h20_t6_b2_l2_nobias.rnn.json")]
+public partial class NanoGruBeforeI4H20T6B2L2Nobias { }
+
 [RnnModel("Models/nano_gru_i1_h8_t5_b1.rnn.json")]
 public partial class NanoGruI1H8T5B1 { }
 

@@ -2,6 +2,15 @@ namespace Embedded.Rnn.Tests.Models;
 
 // One generated model per PyTorch reference case in refs/ (spec files beside this one).
 
+[RnnModel("Models/gru_before_i5_h12_t7_b3.rnn.json")]
+public partial class GruBeforeI5H12T7B3 { }
+
+[RnnModel("Models/gru_before_i6_h16_t9_b2_bidir.rnn.json")]
+public partial class GruBeforeI6H16T9B2Bidir { }
+
+[RnnModel("Models/gru_before_i4_h20_t6_b2_l2_nobias.rnn.json")]
+public partial class GruBeforeI4H20T6B2L2Nobias { }
+
 [RnnModel("Models/gru_i1_h8_t5_b1.rnn.json")]
 public partial class GruI1H8T5B1 { }
 

@@ -75,6 +75,9 @@ public static class ReferenceModels
 {
     public static TResult Accept<TResult>(string stem, ReadOnlyMemory<byte> weights, KernelPath? path, IModelVisitor<TResult> visitor) => stem switch
     {
+        "gru_before_i5_h12_t7_b3" => visitor.Visit(GruBeforeI5H12T7B3.FromSafetensors(weights, path)),
+        "gru_before_i6_h16_t9_b2_bidir" => visitor.Visit(GruBeforeI6H16T9B2Bidir.FromSafetensors(weights, path)),
+        "gru_before_i4_h20_t6_b2_l2_nobias" => visitor.Visit(GruBeforeI4H20T6B2L2Nobias.FromSafetensors(weights, path)),
         "gru_i1_h8_t5_b1" => visitor.Visit(GruI1H8T5B1.FromSafetensors(weights, path)),
         "gru_i5_h12_t7_b3" => visitor.Visit(GruI5H12T7B3.FromSafetensors(weights, path)),
         "gru_i6_h16_t9_b2_bidir" => visitor.Visit(GruI6H16T9B2Bidir.FromSafetensors(weights, path)),

@@ -7,7 +7,7 @@ public sealed record ReferenceSpec(
 {
     public int Directions => Bidirectional ? 2 : 1;
 
-    public int Gates => Cell switch { "lstm" => 4, "gru" => 3, _ => 1 };
+    public int Gates => Cell switch { "lstm" => 4, "gru" or "gru_reset_before" => 3, _ => 1 };
 }
 
 /// <summary>
@@ -78,6 +78,14 @@ public static class ReferenceRnn
         int hidden = s.HiddenSize;
         var gi = Affine(p["weight_ih_l" + suffix], s.Bias ? p["bias_ih_l" + suffix] : null, x, s.Gates * hidden);
         var gh = Affine(p["weight_hh_l" + suffix], s.Bias ? p["bias_hh_l" + suffix] : null, h, s.Gates * hidden);
+        if (s.Cell == "gru_reset_before")
+        {
+            // The candidate's recurrent product reads r ⊙ h: gh's n block is recomputed over it.
+            var resetHidden = Enumerable.Range(0, hidden).Select(j => Sigmoid(gi[j] + gh[j]) * h[j]).ToArray();
+            var candidate = Affine(p["weight_hh_l" + suffix].AsSpan(2 * hidden * hidden).ToArray(), s.Bias ? p["bias_hh_l" + suffix].AsSpan(2 * hidden).ToArray() : null, resetHidden, hidden);
+            candidate.CopyTo(gh, 2 * hidden);
+        }
+
         var hNew = new double[hidden];
         var cNew = new double[hidden];
         for (int j = 0; j < hidden; j++)
@@ -91,6 +99,10 @@ public static class ReferenceRnn
                     double o = Sigmoid(gi[3 * hidden + j] + gh[3 * hidden + j]);
                     cNew[j] = f * c[j] + i * g;
                     hNew[j] = o * Math.Tanh(cNew[j]);
+                    break;
+                case "gru_reset_before":
+                    double zBefore = Sigmoid(gi[hidden + j] + gh[hidden + j]);
+                    hNew[j] = (1 - zBefore) * Math.Tanh(gi[2 * hidden + j] + gh[2 * hidden + j]) + zBefore * h[j];
                     break;
                 case "gru":
                     double r = Sigmoid(gi[j] + gh[j]);

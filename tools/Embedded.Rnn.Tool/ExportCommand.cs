@@ -27,6 +27,14 @@ public static class ExportCommand
         command.SetGuardedAction((result, console) =>
         {
             using var compiled = ModelCompiler.CompileFile(result.GetValue(spec)!.FullName);
+            if (TorchModule(compiled.Shape.Cell) is null)
+            {
+                // Its weights would load into the PyTorch module of the same names and silently compute other outputs.
+                throw new ToolException($"{result.GetValue(spec)!.Name} is a {compiled.Shape.Cell} cell, which PyTorch has no module for: torch.nn.GRU applies the reset gate " +
+                    "after W_hn h, so these weights would load into it with strict=True and give other outputs. The weights file already has PyTorch's names " +
+                    "and shapes; run the model where its convention exists (ONNX GRU with linear_before_reset=0, Keras GRU with reset_after=False).");
+            }
+
             var weightsFile = result.GetValue(file)!;
             var weights = ToolCommands.ReadSafetensors(weightsFile);
             try
@@ -64,10 +72,19 @@ public static class ExportCommand
         return command;
     }
 
+    // The torch.nn module that computes a cell kind (RnnShape.Cell), or null when PyTorch has none (the reset-before GRU).
+    private static string? TorchModule(string cell) => cell switch
+    {
+        "lstm" => "LSTM",
+        "gru" => "GRU",
+        _ when cell.StartsWith("rnn", StringComparison.Ordinal) => "RNN",
+        _ => null,
+    };
+
     /// <summary>Python that rebuilds the module and loads the exported file strictly.</summary>
     public static string PythonSnippet(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, string prefix, string headPrefix, string fileName)
     {
-        string module = shape.Cell switch { "lstm" => "LSTM", "gru" => "GRU", _ => "RNN" };
+        string module = TorchModule(shape.Cell) ?? throw new ArgumentException($"PyTorch has no module for a {shape.Cell} cell.", nameof(shape));
         bool bias = parameters.Any(p => p.Name == "bias_ih_l0");
         bool head = parameters.Any(p => p.Name == "head.weight");
         var arguments = new List<string> { $"{shape.InputSize}", $"{shape.HiddenSize}" };
