@@ -162,6 +162,23 @@ def built():
     w_input = helper.make_tensor_value_info("cell_W", TensorProto.FLOAT, [1, H, I])
     write("built_refused_rnn_weights_as_input", model([node], inits, "cell_Y", ["time", 1, "batch", H], [sequence_input(), w_input]))
 
+    # Refused: a second recurrent chain from the same input that does not reach the output (it would be lost).
+    first, inits = recurrent("RNN", 1, name="kept")
+    second, more = recurrent("RNN", 1, name="lost")
+    write("built_refused_two_chains", model([first, second], inits + more, "kept_Y", ["time", 1, "batch", H]))
+
+    # Refused: the last step only (a Slice on the time axis), which the imported model (every step) cannot reproduce.
+    node, inits = recurrent("RNN", 1)
+    last = helper.make_node("Slice", ["cell_Y", "starts", "ends", "axes"], ["y"], name="last_step")
+    inits += [numpy_helper.from_array(np.array([-1], np.int64), "starts"), numpy_helper.from_array(np.array([2**62], np.int64), "ends"),
+              numpy_helper.from_array(np.array([0], np.int64), "axes")]
+    write("built_refused_last_step", model([node, last], inits, "y", [1, 1, "batch", H]))
+
+    # Refused: a dynamic feature axis in the input's shape.
+    node, inits = recurrent("RNN", 1)
+    dynamic = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["time", "batch", "features"])
+    write("built_refused_dynamic_features", model([node], inits, "cell_Y", ["time", 1, "batch", H], [dynamic]))
+
 
 if __name__ == "__main__":
     exported()
