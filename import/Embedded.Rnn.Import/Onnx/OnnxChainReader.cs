@@ -89,6 +89,17 @@ internal sealed class OnnxChainReader
     private List<NodeProto> FindChain()
     {
         var inputs = _graph.Graph.Input.Where(i => !_graph.IsInitializer(i.Name)).ToList();
+        foreach (var input in inputs)
+        {
+            // A graph input fed as a recurrent node's initial state (an export for step-by-step streaming).
+            var states = _graph.Consumers(input.Name).Where(n => IsRecurrent(n) && n.Input.IndexOf(input.Name) is 5 or 6).ToList();
+            if (inputs.Count > 1 && states.Count > 0)
+            {
+                throw new ImportException($"graph input '{input.Name}' is the initial state of {_graph.Name(states[0])} (input {(states[0].Input.IndexOf(input.Name) == 5 ? "initial_h" : "initial_c")}); " +
+                    "the importer reads models that start from a zero state (the imported model keeps its state in State, which you can set): export without passing the state in");
+            }
+        }
+
         if (inputs.Count != 1)
         {
             throw new ImportException(inputs.Count == 0
