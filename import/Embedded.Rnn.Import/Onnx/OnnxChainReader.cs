@@ -175,9 +175,11 @@ internal sealed class OnnxChainReader
 
         for (int i = 0; i < 2; i++)
         {
-            if (dims[i].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue && dims[i].DimValue > 0)
+            if (dims[i].ValueCase == TensorShapeProto.Types.Dimension.ValueOneofCase.DimValue)
             {
-                _fixedInput[i] = checked((int)dims[i].DimValue);
+                _fixedInput[i] = dims[i].DimValue is > 0 and <= 1 << 20
+                    ? (int)dims[i].DimValue
+                    : throw new ImportException($"graph input '{input.Name}' has {dims[i].DimValue} as dimension {i}; a fixed time or batch size must be between 1 and {1 << 20}");
             }
         }
 
@@ -186,7 +188,9 @@ internal sealed class OnnxChainReader
             throw new ImportException($"graph input '{input.Name}' has a dynamic feature axis ('{dims[2].DimParam}'); only time and batch may be dynamic");
         }
 
-        _inputFeatures = checked((int)dims[2].DimValue);
+        _inputFeatures = dims[2].DimValue is > 0 and <= 1 << 20
+            ? (int)dims[2].DimValue
+            : throw new ImportException($"graph input '{input.Name}' has {dims[2].DimValue} features per step");
     }
 
     // Which input of a node carries the sequence (the others must be constants).
