@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# The packages as users get them: packs Embedded.Rnn, Embedded.Rnn.Training and Embedded.Rnn.Tool into a local
+# The packages as users get them: packs Embedded.Rnn, Embedded.Rnn.Training, Embedded.Rnn.Import and Embedded.Rnn.Tool into a local
 # feed (no warnings allowed), checks what they hold, installs the embedded-rnn tool from that feed only into a
-# temporary tool path, and runs its commands on the PyTorch reference files: inspect, import with a golden run,
+# temporary tool path, and runs its commands on the PyTorch reference files: inspect, import with a golden run (and an
+# ONNX model against ONNX Runtime),
 # export (loaded back by PyTorch with load_state_dict(strict=True) and run against PyTorch's own output),
 # train, and the errors users meet. Ends with "N passed, N failed".
 set -uo pipefail
@@ -17,7 +18,7 @@ check() { # name, command...
 }
 contains() { grep -qF -- "$2" "$1" || { echo "  '$2' not in $1:"; sed 's/^/  | /' "$1"; false; }; }
 
-for project in runtime/Embedded.Rnn.csproj training/Embedded.Rnn.Training.csproj tools/Embedded.Rnn.Tool/Embedded.Rnn.Tool.csproj; do
+for project in runtime/Embedded.Rnn.csproj training/Embedded.Rnn.Training.csproj import/Embedded.Rnn.Import/Embedded.Rnn.Import.csproj tools/Embedded.Rnn.Tool/Embedded.Rnn.Tool.csproj; do
   name=$(basename "$project" .csproj)
   dotnet pack "$project" -c Release -o "$out/feed" --artifacts-path "$out/build" -nologo > "$out/pack-$name.txt" 2>&1
   status=$?
@@ -53,6 +54,10 @@ check "inspect infers the reference LSTM and its spec" contains "$work/inspect.t
 
 "$tool" import tests/refs/gru_i6_h16_t9_b2_bidir.safetensors --name gru --out "$work" --golden tests/refs/gru_i6_h16_t9_b2_bidir.safetensors > "$work/import-gru.txt" 2>&1
 check "import a bidirectional GRU reference case with its golden run" contains "$work/import-gru.txt" "golden check passed"
+
+"$tool" import tests/onnx/exported_lstm_l2_bidir_batchfirst_head_softmax.onnx --name onnx --out "$work" > "$work/import-onnx.txt" 2>&1
+check "import an ONNX model with its ONNX Runtime golden run (the tool's native ONNX Runtime loads)" contains "$work/import-onnx.txt" "golden check passed against ONNX Runtime"
+check "the tool package leaves out ONNX Runtime's iOS and Android builds" bash -c "! unzip -l '$out/feed/Embedded.Rnn.Tool.0.1.0.nupkg' | grep -q 'runtimes/\(ios\|android\)/'"
 
 "$tool" import "$data/gesture.module.safetensors" --name gesture --out "$work" --head-prefix fc. --head-activation softmax \
   --golden "$data/gesture.golden.safetensors" > "$work/import-gesture.txt" 2>&1

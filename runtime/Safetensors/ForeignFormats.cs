@@ -53,12 +53,18 @@ internal static class ForeignFormats
             return "this is a NumPy .npy array, not safetensors: save the model's tensors by name with safetensors (safetensors.numpy.save_file, PyTorch state_dict names)";
         }
 
-        // ONNX ModelProto: field 1 (ir_version, a small varint), then producer_name (field 2), graph (7) or opset_import (8).
-        if (file.Length > 3 && file[0] == 0x08 && file[1] is >= 1 and <= 15 && file[2] is 0x12 or 0x1A or 0x3A or 0x42)
+        if (LooksLikeOnnx(file))
         {
-            return "this looks like an ONNX model, not safetensors; ONNX cannot be imported yet: export the PyTorch module's state_dict instead, " + SaveAsSafetensors;
+            return "this looks like an ONNX model, not safetensors; embedded-rnn import reads ONNX (embedded-rnn import model.onnx --name NAME writes the spec and safetensors weights)";
         }
 
         return null;
     }
+
+    /// <summary>
+    /// True when the bytes start like an ONNX ModelProto: field 1 (ir_version, a small varint), then producer_name
+    /// (field 2), graph (7) or opset_import (8). The ONNX importer (import/, which links this file) reads this too.
+    /// </summary>
+    public static bool LooksLikeOnnx(ReadOnlySpan<byte> file) =>
+        file.Length > 3 && file[0] == 0x08 && file[1] is >= 1 and <= 15 && file[2] is 0x12 or 0x1A or 0x3A or 0x42;
 }

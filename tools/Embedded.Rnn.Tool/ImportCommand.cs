@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using Embedded.Rnn.Import;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Tool;
@@ -16,7 +17,7 @@ public static class ImportCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("weights", "PyTorch weights as safetensors: a module's state_dict (safetensors.torch.save_file(model.state_dict(), ...)) or an nn.RNN/LSTM/GRU's.", "a safetensors file");
+        var file = ToolCommands.ExistingFile("model", "PyTorch weights as safetensors (a module's state_dict: safetensors.torch.save_file(model.state_dict(), ...), or an nn.RNN/LSTM/GRU's), or an ONNX model of LSTM, GRU or RNN nodes (recognised by its content).", "a safetensors or ONNX file");
         var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors (with --spec, the spec's name by default)." }
             .Check(value => string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\')
                 ? $"--name must be a plain file name (got '{value}')."
@@ -30,7 +31,7 @@ public static class ImportCommand
         var batchFirst = new Option<bool>("--batch-first") { Description = "The golden tensors are [B, T, ...] (PyTorch batch_first=True)." };
         var userSpec = ToolCommands.ExistingFileOption("--spec", "Your spec (*.rnn.json) for these weights: they are checked against it and only <name>.safetensors is written, so the project does not get a second spec.", kind: "a spec file");
         var force = new Option<bool>("--force") { Description = "Overwrite existing files." };
-        var command = new Command("import", "Imports PyTorch weights: infers cell, sizes, layers, direction and bias from the tensors, writes <name>.rnn.json and <name>.safetensors, and with --golden checks the compiled model against PyTorch's output within 1e-5 (scaled) before writing anything.")
+        var command = new Command("import", "Imports PyTorch weights (safetensors) or an ONNX model: infers cell, sizes, layers, direction and bias (and from ONNX the activations and head), writes <name>.rnn.json and <name>.safetensors, and checks the compiled model within 1e-5 (scaled) before writing anything: an ONNX model against ONNX Runtime on random sequences, PyTorch weights against a --golden run.")
         {
             file, name, userSpec, outDir, prefix, headPrefix, activation, headActivation, golden, batchFirst, force,
         };
@@ -48,7 +49,109 @@ public static class ImportCommand
         });
         command.SetGuardedAction((result, output) =>
         {
-            var source = ToolCommands.ReadSafetensors(result.GetValue(file)!);
+            var path = result.GetValue(file)!;
+            byte[]? onnx = ReadIfOnnx(path);
+            ImportedModel imported;
+            OnnxImportedModel? fromOnnx = null;
+            if (onnx is not null)
+            {
+                foreach (var option in new Option[] { prefix, headPrefix, activation, headActivation, golden, batchFirst })
+                {
+                    if (result.GetResult(option) is { Implicit: false })
+                    {
+                        throw new ToolException($"{option.Name} is for PyTorch safetensors files; an ONNX model says its layers, activations and head itself (and is checked against ONNX Runtime).");
+                    }
+                }
+
+                imported = fromOnnx = ReadOnnx(path, onnx);
+                output.WriteLine($"model: {imported.Spec.Summary} (ONNX, opset {fromOnnx.Opset}, from {fromOnnx.Producer})");
+                foreach (string node in fromOnnx.Nodes)
+                {
+                    output.WriteLine($"  {node}");
+                }
+            }
+            else
+            {
+                imported = FromStateDict(result, output, path);
+            }
+
+            string directory = result.GetValue(outDir)!.FullName;
+            var existingSpec = result.GetValue(userSpec);
+            string modelName = result.GetValue(name) ?? SpecName(existingSpec!);
+            string specPath = existingSpec?.FullName ?? Path.Combine(directory, modelName + ".rnn.json");
+            string weightsPath = Path.Combine(directory, modelName + ".safetensors");
+            bool overwrite = result.GetValue(force);
+            if (existingSpec is null)
+            {
+                ToolCommands.CheckWritable(specPath, overwrite);
+            }
+
+            ToolCommands.CheckWritable(weightsPath, overwrite);
+
+            byte[] weightsBytes = imported.ToSafetensors("embedded-rnn import");
+            string? spec = existingSpec is null ? imported.Spec.ToJson() : null;
+            using var compiled = spec is null ? ModelCompiler.CompileFile(specPath) : ModelCompiler.Compile(specPath, spec);
+            foreach (string warning in compiled.Warnings)
+            {
+                output.WriteLine(warning);
+            }
+
+            ITrainableRnnModel model;
+            try
+            {
+                model = compiled.FromSafetensors(SafetensorsFile.Parse(weightsBytes)); // strict: the spec and the weights agree
+            }
+            catch (SafetensorsException e) when (existingSpec is not null)
+            {
+                throw new ToolException($"the weights do not fit {existingSpec.Name} ({imported.Spec.Summary}): {e.Message}");
+            }
+
+            SafetensorsFile? goldenFile = fromOnnx is not null
+                ? OnnxGoldenRun.Golden(onnx!, fromOnnx)
+                : result.GetValue(golden) is { } goldenPath ? ToolCommands.ReadSafetensors(goldenPath) : null;
+            if (goldenFile is not null)
+            {
+                string against = fromOnnx is not null ? " against ONNX Runtime" : string.Empty;
+                var outcome = GoldenCheck.Run(compiled, model, goldenFile, fromOnnx is null && result.GetValue(batchFirst));
+                if (outcome.Failure is not null)
+                {
+                    result.InvocationConfiguration.Error.WriteLine($"embedded-rnn import: golden check FAILED{against}: {outcome.Failure}. " +
+                        (fromOnnx is not null
+                            ? "The imported model does not reproduce the ONNX model (please report this with the model). Nothing was written."
+                            : "The weights do not reproduce PyTorch's run: check --activation, --head-activation and that the golden file belongs to these weights. Nothing was written."));
+                    return ToolCommands.CheckFailed;
+                }
+
+                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    $"golden check passed{against}: {outcome.Sequences} sequence(s) × {outcome.Steps} steps on the {model.Path} path, largest scaled error {outcome.WorstError:0.00e+00} (bound {GoldenCheck.Bound:0e+00})"));
+            }
+            else
+            {
+                output.WriteLine("no golden check: pass --golden with PyTorch's input and output to prove the gate layout");
+            }
+
+            if (spec is not null)
+            {
+                DurableFile.Write(specPath, Encoding.UTF8.GetBytes(spec));
+                output.WriteLine($"wrote {specPath}");
+            }
+
+            DurableFile.Write(weightsPath, weightsBytes);
+            output.WriteLine($"wrote {weightsPath}");
+            if (spec is not null)
+            {
+                output.Write("spec: " + spec);
+                WarnAboutOtherSpecs(output, directory, specPath);
+            }
+
+            return 0;
+        });
+        return command;
+
+        // A PyTorch state_dict: the cell and sizes come from the tensors, the activations from the options.
+        ImportedModel FromStateDict(ParseResult result, TextWriter output, FileInfo path)
+        {
+            var source = ToolCommands.ReadSafetensors(path);
             var layout = StateDictLayout.Infer(source, result.GetValue(prefix), result.GetValue(headPrefix)!);
             foreach (var tensor in layout.Tensors)
             {
@@ -73,78 +176,36 @@ public static class ImportCommand
                 output.WriteLine($"ignored (not part of the model): {string.Join(", ", layout.Ignored)}");
             }
 
-            string directory = result.GetValue(outDir)!.FullName;
-            var existingSpec = result.GetValue(userSpec);
-            string modelName = result.GetValue(name) ?? SpecName(existingSpec!);
-            string specPath = existingSpec?.FullName ?? Path.Combine(directory, modelName + ".rnn.json");
-            string weightsPath = Path.Combine(directory, modelName + ".safetensors");
-            bool overwrite = result.GetValue(force);
-            if (existingSpec is null)
-            {
-                ToolCommands.CheckWritable(specPath, overwrite);
-            }
+            return new ImportedModel(
+                layout.Spec(layout.Cell == "rnn" ? rnnActivation ?? "tanh" : null, head),
+                layout.Tensors.Select(t => new ImportedTensor(t.Target, t.Shape, source.ReadAsSingle(t.Source))).ToList());
+        }
+    }
 
-            ToolCommands.CheckWritable(weightsPath, overwrite);
+    /// <summary>The file's bytes when it is an ONNX model (by its first bytes), else null.</summary>
+    public static byte[]? ReadIfOnnx(FileInfo file)
+    {
+        var start = new byte[16];
+        int read;
+        using (var stream = file.OpenRead())
+        {
+            read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
+        }
 
-            var weights = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "embedded-rnn import");
-            foreach (var (sourceName, target, shape) in layout.Tensors)
-            {
-                weights.Add(target, source.ReadAsSingle(sourceName), shape.Select(d => (long)d).ToArray());
-            }
+        return OnnxImport.IsOnnx(start.AsSpan(0, read)) ? File.ReadAllBytes(file.FullName) : null;
+    }
 
-            byte[] weightsBytes = weights.ToArray();
-            string? spec = existingSpec is null ? layout.SpecJson(layout.Cell == "rnn" ? rnnActivation ?? "tanh" : null, layout.HeadOutput is null ? null : head) : null;
-            using var compiled = spec is null ? ModelCompiler.CompileFile(specPath) : ModelCompiler.Compile(specPath, spec);
-            foreach (string warning in compiled.Warnings)
-            {
-                output.WriteLine(warning);
-            }
-
-            ITrainableRnnModel model;
-            try
-            {
-                model = compiled.FromSafetensors(SafetensorsFile.Parse(weightsBytes)); // strict: the spec and the weights agree
-            }
-            catch (SafetensorsException e) when (existingSpec is not null)
-            {
-                throw new ToolException($"the weights do not fit {existingSpec.Name} ({layout.Summary}): {e.Message}");
-            }
-
-            if (result.GetValue(golden) is { } goldenFile)
-            {
-                var outcome = GoldenCheck.Run(compiled, model, ToolCommands.ReadSafetensors(goldenFile), result.GetValue(batchFirst));
-                if (outcome.Failure is not null)
-                {
-                    result.InvocationConfiguration.Error.WriteLine($"embedded-rnn import: golden check FAILED: {outcome.Failure}. " +
-                        "The weights do not reproduce PyTorch's run: check --activation, --head-activation and that the golden file belongs to these weights. Nothing was written.");
-                    return ToolCommands.CheckFailed;
-                }
-
-                output.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                    $"golden check passed: {outcome.Sequences} sequence(s) × {outcome.Steps} steps on the {model.Path} path, largest scaled error {outcome.WorstError:0.00e+00} (bound {GoldenCheck.Bound:0e+00})"));
-            }
-            else
-            {
-                output.WriteLine("no golden check: pass --golden with PyTorch's input and output to prove the gate layout");
-            }
-
-            if (spec is not null)
-            {
-                DurableFile.Write(specPath, Encoding.UTF8.GetBytes(spec));
-                output.WriteLine($"wrote {specPath}");
-            }
-
-            DurableFile.Write(weightsPath, weightsBytes);
-            output.WriteLine($"wrote {weightsPath}");
-            if (spec is not null)
-            {
-                output.Write("spec: " + spec);
-                WarnAboutOtherSpecs(output, directory, specPath);
-            }
-
-            return 0;
-        });
-        return command;
+    /// <summary>Reads an ONNX model, naming the file in any error.</summary>
+    public static OnnxImportedModel ReadOnnx(FileInfo file, byte[] bytes)
+    {
+        try
+        {
+            return OnnxImport.Parse(bytes);
+        }
+        catch (ImportException e)
+        {
+            throw new ToolException($"{file.Name}: {e.Message}");
+        }
     }
 
     private static string SpecName(FileInfo spec) =>

@@ -9,16 +9,33 @@ public static class InspectCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("file", "A safetensors file: PyTorch weights (a module's state_dict), Embedded.Rnn weights or a reference case.", "a safetensors file");
+        var file = ToolCommands.ExistingFile("file", "A safetensors file (PyTorch weights as a module's state_dict, Embedded.Rnn weights or a reference case), or an ONNX model.", "a safetensors or ONNX file");
         var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\"); found automatically when one tensor name ends in weight_ih_l0." };
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the dense head's weight and bias.", DefaultValueFactory = _ => "head." };
-        var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need.")
+        var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need; for an ONNX model, lists the nodes from input to output as the importer reads them, and the spec.")
         {
             file, prefix, headPrefix,
         };
         command.SetGuardedAction((result, output) =>
         {
             var path = result.GetValue(file)!;
+            if (ImportCommand.ReadIfOnnx(path) is { } onnx)
+            {
+                var model = ImportCommand.ReadOnnx(path, onnx);
+                output.WriteLine($"{path.Name}: ONNX model, opset {model.Opset}, from {model.Producer}, {path.Length} bytes");
+                output.WriteLine($"chain from input '{model.Signature.InputName}' ({(model.Signature.TimeAxis == 0 ? "time-major" : "batch-major")}) to output '{model.Signature.OutputName}':");
+                foreach (string node in model.Nodes)
+                {
+                    output.WriteLine($"  {node}");
+                }
+
+                output.WriteLine($"model: {model.Spec.Summary}");
+                output.WriteLine($"import it (checked against ONNX Runtime): embedded-rnn import {path.Name} --name NAME");
+                output.WriteLine("spec:");
+                output.Write(model.Spec.ToJson());
+                return 0;
+            }
+
             var weights = ToolCommands.ReadSafetensors(path);
             output.WriteLine($"{path.Name}: {weights.Tensors.Count} tensor{(weights.Tensors.Count == 1 ? string.Empty : "s")}, {path.Length} bytes");
             foreach (var (key, value) in weights.Metadata.OrderBy(m => m.Key, StringComparer.Ordinal))

@@ -143,10 +143,10 @@ public sealed class CompiledModel : IDisposable
     public ITrainableRnnModel FromParameters(IReadOnlyList<float[]> parameters) =>
         (ITrainableRnnModel)Invoke("FromParameters", [typeof(IReadOnlyList<float[]>), typeof(KernelPath?)], parameters, null);
 
-    /// <summary>A model instance loaded strictly from a safetensors file.</summary>
+    /// <summary>A model instance loaded strictly from a safetensors file, on <paramref name="path"/> (null: the widest this machine has).</summary>
     /// <exception cref="SafetensorsException">A tensor is missing, extra, misnamed or misshaped (named in the message).</exception>
-    public ITrainableRnnModel FromSafetensors(SafetensorsFile file) =>
-        (ITrainableRnnModel)Invoke("FromSafetensors", [typeof(SafetensorsFile), typeof(KernelPath?)], file, null);
+    public ITrainableRnnModel FromSafetensors(SafetensorsFile file, KernelPath? path = null) =>
+        (ITrainableRnnModel)Invoke("FromSafetensors", [typeof(SafetensorsFile), typeof(KernelPath?)], file, path);
 
     /// <summary>
     /// Runs <paramref name="model"/> over one sequence (T × InputSize, time-major) from the given initial state

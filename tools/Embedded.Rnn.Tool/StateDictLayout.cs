@@ -1,5 +1,4 @@
-using System.Globalization;
-using System.Text;
+using Embedded.Rnn.Import;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Tool;
@@ -136,44 +135,17 @@ public sealed record StateDictLayout(string Cell, int Input, int Hidden, int Lay
     }
 
     /// <summary>The spec these weights need (an rnn cell's activation and the head's cannot be read from weights: given).</summary>
-    public string SpecJson(string? activation, string? headActivation)
-    {
-        var json = new StringBuilder();
-        json.Append(CultureInfo.InvariantCulture, $"{{ \"cell\": \"{Cell}\"");
-        if (Cell == "rnn" && activation is not null)
-        {
-            json.Append(CultureInfo.InvariantCulture, $", \"activation\": \"{activation}\"");
-        }
+    public ImportedSpec Spec(string? activation, string? headActivation) =>
+        new(Cell, Input, Hidden, Layers, Bidirectional, Bias, Cell == "rnn" ? activation : null, HeadOutput, HeadOutput is null ? null : headActivation);
 
-        json.Append(CultureInfo.InvariantCulture, $", \"input\": {Input}, \"hidden\": {Hidden}");
-        if (Layers != 1)
-        {
-            json.Append(CultureInfo.InvariantCulture, $", \"layers\": {Layers}");
-        }
+    /// <summary>The spec's JSON, as import writes it and inspect prints it.</summary>
+    public string SpecJson(string? activation, string? headActivation) => Spec(activation, headActivation).ToJson();
 
-        if (Bidirectional)
-        {
-            json.Append(", \"bidirectional\": true");
-        }
-
-        if (!Bias)
-        {
-            json.Append(", \"bias\": false");
-        }
-
-        if (HeadOutput is int output)
-        {
-            json.Append(CultureInfo.InvariantCulture, $",{Environment.NewLine}  \"head\": {{ \"output\": {output}, \"activation\": \"{headActivation ?? "none"}\" }}");
-        }
-
-        return json.Append(" }").Append(Environment.NewLine).ToString();
-    }
-
-    /// <summary>One line: "lstm, input 6, hidden 32, 2 layers, unidirectional, with bias, head 4".</summary>
-    public string Summary => Describe(Cell, Input, Hidden, Layers, Bidirectional, Bias) + (HeadOutput is int o ? $", head {o} outputs" : ", no head");
+    /// <summary>One line: "lstm (input 6, hidden 32, 2 layers, unidirectional, with bias), head 4 outputs".</summary>
+    public string Summary => Spec(null, null).Summary;
 
     private static string Describe(string cell, int input, int hidden, int layers, bool bidirectional, bool bias) =>
-        $"{cell} (input {input}, hidden {hidden}, {layers} layer{(layers == 1 ? string.Empty : "s")}, {(bidirectional ? "bidirectional" : "unidirectional")}, {(bias ? "with" : "without")} bias)";
+        ImportedSpec.Describe(cell, input, hidden, layers, bidirectional, bias);
 
     private static string FindPrefix(SafetensorsFile file)
     {
