@@ -11,11 +11,11 @@ namespace Embedded.Rnn.Import;
 /// <remarks>
 /// Supported: one chain from the graph's one input to its one output of <c>LSTM</c>, <c>GRU</c> or <c>RNN</c> nodes
 /// (stacked, forward or bidirectional, with or without B, layout 0 or 1, default activations, an RNN's Tanh or Relu,
-/// a GRU with <c>linear_before_reset=1</c>), the Transpose/Squeeze/Unsqueeze/Reshape glue exporters such as
+/// a GRU with <c>linear_before_reset=1</c>, PyTorch's, or 0, the reset-before GRU), the Transpose/Squeeze/Unsqueeze/Reshape glue exporters such as
 /// torch.onnx.export add, and an optional dense head (<c>Gemm</c>, or <c>MatMul</c> + <c>Add</c>) with an optional
 /// <c>Sigmoid</c>, <c>Tanh</c> or <c>Softmax</c>. Weights must be stored in the model; initial states must be absent
 /// or zero. Refused, naming the node and the attribute or input: <c>clip</c>, peepholes <c>P</c>,
-/// <c>input_forget=1</c>, other activations, <c>direction="reverse"</c>, <c>linear_before_reset=0</c>,
+/// <c>input_forget=1</c>, other activations, <c>direction="reverse"</c>,
 /// <c>sequence_lens</c>, other operators, and dynamic shapes beyond time and batch.
 /// </remarks>
 public static class OnnxImport

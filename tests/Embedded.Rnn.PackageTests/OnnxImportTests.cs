@@ -32,13 +32,14 @@ public sealed partial class OnnxImportTests : IDisposable
         { "exported_rnn_tanh_l2_head_tanh", "{ \"cell\": \"rnn\", \"activation\": \"tanh\", \"input\": 3, \"hidden\": 5, \"layers\": 2, \"head\": { \"output\": 1, \"activation\": \"tanh\" } }" },
         { "exported_rnn_relu_bidir_batchfirst", "{ \"cell\": \"rnn\", \"activation\": \"relu\", \"input\": 3, \"hidden\": 5, \"bidirectional\": true }" },
         { "built_lstm_layout1_bidir", "{ \"cell\": \"lstm\", \"input\": 3, \"hidden\": 5, \"bidirectional\": true }" },
+        { "built_gru_reset_before", "{ \"cell\": \"gru\", \"reset\": \"before\", \"input\": 3, \"hidden\": 5 }" },
+        { "built_gru_reset_before_default_bidir", "{ \"cell\": \"gru\", \"reset\": \"before\", \"input\": 3, \"hidden\": 5, \"bidirectional\": true }" },
         { "built_gru_gemm_head", "{ \"cell\": \"gru\", \"input\": 3, \"hidden\": 5, \"head\": { \"output\": 2, \"activation\": \"none\" } }" },
     };
 
     /// <summary>Each refused feature: the file, and what the error must name (the node, then the attribute or input).</summary>
     public static TheoryData<string, string, string> RefusedModels => new()
     {
-        { "built_refused_gru_reset_before", "node 'cell' (GRU)", "attribute 'linear_before_reset' is 0" },
         { "built_refused_lstm_peepholes", "node 'cell' (LSTM)", "input P ('cell_P', peephole weights)" },
         { "built_refused_lstm_input_forget", "node 'cell' (LSTM)", "attribute 'input_forget' is 1" },
         { "built_refused_lstm_clip", "node 'cell' (LSTM)", "attribute 'clip' is given" },
@@ -87,16 +88,6 @@ public sealed partial class OnnxImportTests : IDisposable
         var e = Assert.Throws<ImportException>(() => OnnxImport.Read(Model(stem)));
         Assert.Contains(node, e.Message);
         Assert.Contains(what, e.Message);
-    }
-
-    [Fact]
-    public void TheResetBeforeGruIsRefusedFromOnePlaceThatSaysWhy()
-    {
-        var e = Assert.Throws<ImportException>(() => OnnxImport.Read(Model("built_refused_gru_reset_before")));
-        Assert.Equal(
-            "node 'cell' (GRU): attribute 'linear_before_reset' is 0, the GRU that applies its reset gate before the recurrent product (Keras reset_after=False); " +
-            "Embedded.Rnn has PyTorch's GRU (linear_before_reset=1) only, so far",
-            e.Message);
     }
 
     [Fact]

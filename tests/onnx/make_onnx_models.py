@@ -126,9 +126,11 @@ def built():
               weights("head_W", 2, H), weights("head_b", 2)]
     write("built_gru_gemm_head", model([node] + glue, inits, "y", ["rows", 2]))
 
-    # Refused: the reset-before GRU (ONNX's default linear_before_reset=0), until the generator has that cell.
+    # The reset-before GRU: ONNX's default linear_before_reset=0 stated, and left to the default in a bidirectional node.
     node, inits = recurrent("GRU", 3, linear_before_reset=0)
-    write("built_refused_gru_reset_before", model([node], inits, "cell_Y", ["time", 1, "batch", H]))
+    write("built_gru_reset_before", model([node], inits, "cell_Y", ["time", 1, "batch", H]))
+    node, inits = recurrent("GRU", 3, directions=2, direction="bidirectional")
+    write("built_gru_reset_before_default_bidir", model([node], inits, "cell_Y", ["time", 2, "batch", H]))
 
     # Refused: peepholes (input P, index 7 of LSTM).
     node, inits = recurrent("LSTM", 4, inputs_extra=["", "", "", "cell_P"])

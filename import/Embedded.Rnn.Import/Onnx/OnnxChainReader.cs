@@ -624,10 +624,9 @@ internal sealed class OnnxChainReader
     }
 
     /// <summary>
-    /// The GRU's reset convention, the one place that reads linear_before_reset. 1 is PyTorch's GRU (the reset gate
-    /// scales the recurrent product). 0, ONNX's default, is the reset-before GRU, which the generator does not have
-    /// yet (issue 17 item 1): once the spec has <c>"reset": "before"</c>, replace the throw below with
-    /// <c>return "before";</c> (the spec writer already writes a non-null reset).
+    /// The GRU's reset convention, the one place that reads linear_before_reset: 1 is PyTorch's GRU (the reset gate
+    /// scales the recurrent product, spec default); 0, ONNX's default, is the reset-before GRU (<c>"reset": "before"</c>:
+    /// the reset gate scales h before W_hn). Both take B as [Wb, Rb], which is bias_ih and bias_hh either way.
     /// </summary>
     private string? ResetConvention(NodeProto node)
     {
@@ -635,8 +634,7 @@ internal sealed class OnnxChainReader
         return linearBeforeReset switch
         {
             1 => null,
-            0 => throw new ImportException($"{_graph.Name(node)}: attribute 'linear_before_reset' is 0{(Attribute(node, "linear_before_reset") is null ? " (ONNX's default)" : string.Empty)}, " +
-                "the GRU that applies its reset gate before the recurrent product (Keras reset_after=False); Embedded.Rnn has PyTorch's GRU (linear_before_reset=1) only, so far"),
+            0 => "before",
             _ => throw new ImportException($"{_graph.Name(node)}: attribute 'linear_before_reset' is {linearBeforeReset}; ONNX allows 0 and 1"),
         };
     }
