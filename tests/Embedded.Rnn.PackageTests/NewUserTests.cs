@@ -49,6 +49,27 @@ public sealed class NewUserTests(PackagedConsumer consumer) : IClassFixture<Pack
     }
 
     [Fact]
+    public void AnOnnxExportOfTheSameModuleImportsIntoAFreshProjectAndRunsLikePyTorch()
+    {
+        // The quick start with an ONNX file (torch.onnx.export of the same module, Data/make_gesture.py) in place of the
+        // state_dict: import checks it against ONNX Runtime and against the user's spec, and writes only the weights.
+        FollowQuickStartToTheWeights();
+        File.Delete(Path.Combine(consumer.Project, "gesture.safetensors"));
+        File.Copy(ProcessRunner.Data("gesture.onnx"), Path.Combine(consumer.Project, "model.onnx"), overwrite: true);
+        var imported = ProcessRunner.Run(consumer.Project, "dotnet", [Path.Combine(AppContext.BaseDirectory, "embedded-rnn.dll"), "import", "model.onnx", "--spec", "models/gesture.rnn.json"]);
+        Assert.True(imported.ExitCode == 0, "== embedded-rnn import model.onnx\n" + imported);
+        Assert.Contains("golden check passed against ONNX Runtime", imported.Output);
+        Assert.True(File.Exists(Path.Combine(consumer.Project, "gesture.safetensors")), imported.Output);
+        Assert.False(File.Exists(Path.Combine(consumer.Project, "gesture.rnn.json")), "import wrote a second spec:\n" + imported.Output);
+
+        var build = consumer.Dotnet("build", "-nologo");
+        Assert.True(build.ExitCode == 0, consumer.SetupLog + "\n== dotnet build\n" + build);
+        var run = consumer.DotnetWithInput(File.ReadAllText(ProcessRunner.Data("input.csv")), "run", "--no-build");
+        Assert.True(run.ExitCode == 0, "== dotnet run\n" + run);
+        AssertMatchesPyTorch(run);
+    }
+
+    [Fact]
     public void ReadmeNativeAotPublishRunsFromAnyFolderOnTheWidestPath()
     {
         FollowQuickStartToTheWeights();

@@ -6,6 +6,7 @@ Outputs (beside this script):
   gesture.module.safetensors   the same weights as a PyTorch module's state_dict (lstm.weight_ih_l0 ..., fc.weight)
   gesture.golden.safetensors   reference-case format (tests/refs/README.md): input [T,1,6] F32, output [T,1,4] F64
   input.csv, expected-output.csv   the same input and output, one step per line (the quick-start program's I/O)
+  gesture.onnx                 the same module exported by torch.onnx.export (opset 14; time and batch dynamic)
 The expected output is torch's float64 forward pass from a zero initial state (PyTorch's default)."""
 import json
 import os
@@ -67,6 +68,9 @@ def main():
     with open(os.path.join(HERE, "expected-output.csv"), "w") as f:
         for row in expected[:, 0, :]:
             f.write(",".join(repr(float(v)) for v in row) + "\n")
+    # net.double() above converted in place; back to float32 (exact: the weights began as float32).
+    torch.onnx.export(net.float(), torch.from_numpy(x), os.path.join(HERE, "gesture.onnx"), input_names=["x"], output_names=["y"],
+                      dynamic_axes={"x": {0: "time", 1: "batch"}, "y": {0: "time", 1: "batch"}}, opset_version=14)
 
 
 if __name__ == "__main__":
