@@ -32,7 +32,7 @@ internal static class ForeignFormats
 
             if (file.IndexOf("model.weights.h5"u8) >= 0)
             {
-                return "this is a Keras .keras model (a zip with config.json and model.weights.h5), not safetensors; Keras models cannot be imported yet: rebuild the model in PyTorch with these weights and save its state_dict, " + SaveAsSafetensors;
+                return "this is a Keras .keras model (a zip with config.json and model.weights.h5), not safetensors; embedded-rnn import reads Keras models (embedded-rnn import model.keras --name NAME writes the spec and safetensors weights)";
             }
 
             return "this is a zip archive (a NumPy .npz, a .keras model or another archive), not a safetensors file";
@@ -43,9 +43,9 @@ internal static class ForeignFormats
             return "this is a Python pickle (a torch.save file in the legacy format?), not safetensors; .NET does not run pickles. Load it in PyTorch and save the state_dict as safetensors, " + SaveAsSafetensors;
         }
 
-        if (file.StartsWith(Hdf5Signature))
+        if (LooksLikeHdf5(file))
         {
-            return "this is an HDF5 file (a Keras .h5 model?), not safetensors; Keras models cannot be imported yet: rebuild the model in PyTorch with these weights and save its state_dict, " + SaveAsSafetensors;
+            return "this is an HDF5 file (a Keras .h5 model?), not safetensors; embedded-rnn import reads Keras models saved whole (embedded-rnn import model.h5 --name NAME writes the spec and safetensors weights)";
         }
 
         if (file.StartsWith(NumPySignature))
@@ -60,6 +60,9 @@ internal static class ForeignFormats
 
         return null;
     }
+
+    /// <summary>True when the bytes start with HDF5's signature (legacy Keras models are HDF5; the Keras importer reads this too).</summary>
+    public static bool LooksLikeHdf5(ReadOnlySpan<byte> file) => file.StartsWith(Hdf5Signature);
 
     /// <summary>
     /// True when the bytes start like an ONNX ModelProto: field 1 (ir_version, a small varint), then producer_name

@@ -7,17 +7,17 @@ using Embedded.Rnn.Safetensors;
 namespace Embedded.Rnn.Tool;
 
 /// <summary>
-/// <c>embedded-rnn import model.safetensors --name gesture --golden golden.safetensors</c>: turns PyTorch weights
-/// into <c>gesture.rnn.json</c> + <c>gesture.safetensors</c> (Embedded.Rnn's names), after compiling the inferred
-/// spec with the generator, loading the weights strictly and, with a golden file, checking the outputs.
-/// Nothing is written unless every step passed.
+/// <c>embedded-rnn import model.safetensors --name gesture --golden golden.safetensors</c>: turns PyTorch weights, an
+/// ONNX model or a Keras model into <c>gesture.rnn.json</c> + <c>gesture.safetensors</c> (Embedded.Rnn's names), after
+/// compiling the inferred spec with the generator, loading the weights strictly and checking the outputs (ONNX against
+/// ONNX Runtime; PyTorch and Keras against a golden file when given). Nothing is written unless every step passed.
 /// </summary>
 public static class ImportCommand
 {
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("model", "PyTorch weights as safetensors (a module's state_dict: safetensors.torch.save_file(model.state_dict(), ...), or an nn.RNN/LSTM/GRU's), or an ONNX model of LSTM, GRU or RNN nodes (recognised by its content).", "a safetensors or ONNX file");
+        var file = ToolCommands.ExistingFile("model", "PyTorch weights as safetensors (a module's state_dict: safetensors.torch.save_file(model.state_dict(), ...), or an nn.RNN/LSTM/GRU's), an ONNX model of LSTM, GRU or RNN nodes, or a Keras model (.keras, or a legacy .h5 saved whole); recognised by its content.", "a safetensors, ONNX or Keras file");
         var name = new Option<string>("--name") { Description = "Model name: the files written are <name>.rnn.json and <name>.safetensors (with --spec, the spec's name by default)." }
             .Check(value => string.IsNullOrWhiteSpace(value) || value.IndexOfAny(Path.GetInvalidFileNameChars()) >= 0 || value.Contains('/') || value.Contains('\\')
                 ? $"--name must be a plain file name (got '{value}')."
@@ -27,11 +27,11 @@ public static class ImportCommand
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the nn.Linear head's weight and bias (e.g. \"fc.\"); written as head.weight and head.bias.", DefaultValueFactory = _ => "head." };
         var activation = ToolCommands.Choice("--activation", "An rnn cell's nonlinearity (weights cannot tell; PyTorch's default is tanh). Not allowed for lstm and gru.", null, "tanh", "relu", "leaky_relu");
         var headActivation = ToolCommands.Choice("--head-activation", "The head's activation, applied after the linear layer (weights cannot tell).", "none", "none", "sigmoid", "tanh", "softmax");
-        var golden = ToolCommands.ExistingFileOption("--golden", "Golden run to check against (reference-case format: input [T, B, I], output [T, B, O] from PyTorch, optional h0/c0). Proves the gate layout; strongly recommended.", kind: "a safetensors file");
-        var batchFirst = new Option<bool>("--batch-first") { Description = "The golden tensors are [B, T, ...] (PyTorch batch_first=True)." };
+        var golden = ToolCommands.ExistingFileOption("--golden", "Golden run to check against (reference-case format: input [T, B, I], output [T, B, O] from PyTorch or Keras, optional h0/c0). Proves the gate layout; strongly recommended.", kind: "a safetensors file");
+        var batchFirst = new Option<bool>("--batch-first") { Description = "The golden tensors are [B, T, ...] (PyTorch batch_first=True; Keras' layout)." };
         var userSpec = ToolCommands.ExistingFileOption("--spec", "Your spec (*.rnn.json) for these weights: they are checked against it and only <name>.safetensors is written, so the project does not get a second spec.", kind: "a spec file");
         var force = new Option<bool>("--force") { Description = "Overwrite existing files." };
-        var command = new Command("import", "Imports PyTorch weights (safetensors) or an ONNX model: infers cell, sizes, layers, direction and bias (and from ONNX the activations and head), writes <name>.rnn.json and <name>.safetensors, and checks the compiled model within 1e-5 (scaled) before writing anything: an ONNX model against ONNX Runtime on random sequences, PyTorch weights against a --golden run.")
+        var command = new Command("import", "Imports PyTorch weights (safetensors), an ONNX model or a Keras model: infers cell, sizes, layers, direction and bias (and from ONNX and Keras the activations and head), writes <name>.rnn.json and <name>.safetensors, and checks the compiled model within 1e-5 (scaled) before writing anything: an ONNX model against ONNX Runtime on random sequences, PyTorch weights and Keras models against a --golden run.")
         {
             file, name, userSpec, outDir, prefix, headPrefix, activation, headActivation, golden, batchFirst, force,
         };
@@ -68,6 +68,29 @@ public static class ImportCommand
                 foreach (string node in fromOnnx.Nodes)
                 {
                     output.WriteLine($"  {node}");
+                }
+            }
+            else if (KerasImport.IsKeras(path.FullName))
+            {
+                foreach (var option in new Option[] { prefix, headPrefix, activation, headActivation })
+                {
+                    if (result.GetResult(option) is { Implicit: false })
+                    {
+                        throw new ToolException($"{option.Name} is for PyTorch safetensors files; a Keras model says its layers, activations and head itself.");
+                    }
+                }
+
+                var fromKeras = ReadKeras(path);
+                imported = fromKeras;
+                output.WriteLine($"model: {imported.Spec.Summary} ({fromKeras.Format})");
+                foreach (string layer in fromKeras.Layers)
+                {
+                    output.WriteLine($"  {layer}");
+                }
+
+                foreach (string note in fromKeras.Notes)
+                {
+                    output.WriteLine($"note: {note}");
                 }
             }
             else
@@ -127,7 +150,7 @@ public static class ImportCommand
             }
             else
             {
-                output.WriteLine("no golden check: pass --golden with PyTorch's input and output to prove the gate layout");
+                output.WriteLine("no golden check: pass --golden with the source framework's input and output (PyTorch's, or Keras' model.predict) to prove the gate layout");
             }
 
             if (spec is not null)
@@ -201,6 +224,19 @@ public static class ImportCommand
         try
         {
             return OnnxImport.Parse(bytes);
+        }
+        catch (ImportException e)
+        {
+            throw new ToolException($"{file.Name}: {e.Message}");
+        }
+    }
+
+    /// <summary>Reads a Keras model, naming the file in any error.</summary>
+    public static KerasImportedModel ReadKeras(FileInfo file)
+    {
+        try
+        {
+            return KerasImport.Read(file.FullName);
         }
         catch (ImportException e)
         {

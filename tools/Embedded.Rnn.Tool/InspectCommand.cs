@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Embedded.Rnn.Import;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Tool;
@@ -12,7 +13,7 @@ public static class InspectCommand
         var file = ToolCommands.ExistingFile("file", "A safetensors file (PyTorch weights as a module's state_dict, Embedded.Rnn weights or a reference case), or an ONNX model.", "a safetensors or ONNX file");
         var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\"); found automatically when one tensor name ends in weight_ih_l0." };
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the dense head's weight and bias.", DefaultValueFactory = _ => "head." };
-        var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need; for an ONNX model, lists the nodes from input to output as the importer reads them, and the spec.")
+        var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need; for an ONNX or Keras model, lists the nodes or layers as the importer reads them, and the spec.")
         {
             file, prefix, headPrefix,
         };
@@ -31,6 +32,28 @@ public static class InspectCommand
 
                 output.WriteLine($"model: {model.Spec.Summary}");
                 output.WriteLine($"import it (checked against ONNX Runtime): embedded-rnn import {path.Name} --name NAME");
+                output.WriteLine("spec:");
+                output.Write(model.Spec.ToJson());
+                return 0;
+            }
+
+            if (KerasImport.IsKeras(path.FullName))
+            {
+                var model = ImportCommand.ReadKeras(path);
+                output.WriteLine($"{path.Name}: {model.Format} model, {path.Length} bytes");
+                output.WriteLine("layers:");
+                foreach (string layer in model.Layers)
+                {
+                    output.WriteLine($"  {layer}");
+                }
+
+                foreach (string note in model.Notes)
+                {
+                    output.WriteLine($"note: {note}");
+                }
+
+                output.WriteLine($"model: {model.Spec.Summary}");
+                output.WriteLine($"import it (check it with --golden and Keras' input and output): embedded-rnn import {path.Name} --name NAME");
                 output.WriteLine("spec:");
                 output.Write(model.Spec.ToJson());
                 return 0;

@@ -1,0 +1,224 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.RegularExpressions;
+using Embedded.Rnn.Import;
+using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Tool;
+using Xunit;
+
+namespace Embedded.Rnn.PackageTests;
+
+/// <summary>
+/// Keras import (issue 17 item 3) on the models of tests/keras, written by tests/keras/make_keras_models.py in Keras 3's
+/// .keras layout and legacy Keras 2 HDF5, each with a golden run of a float64 NumPy implementation of Keras' equations
+/// (TensorFlow is not installable here). Each supported model is imported by <c>embedded-rnn import --golden</c>;
+/// <see cref="KerasImportNumericsTests"/> repeats the check on every kernel path. Each refusal names the layer and the setting.
+/// </summary>
+public sealed partial class KerasImportTests : IDisposable
+{
+    private readonly string _temp = Directory.CreateTempSubdirectory("embedded-rnn-keras-").FullName;
+
+    public void Dispose() => Directory.Delete(_temp, recursive: true);
+
+    /// <summary>Each supported model (file name) and the spec its import must write (whitespace collapsed).</summary>
+    public static TheoryData<string, string> SupportedModels => new()
+    {
+        { "lstm_i3_h5_dense_softmax.keras", "{ \"cell\": \"lstm\", \"input\": 3, \"hidden\": 5, \"head\": { \"output\": 4, \"activation\": \"softmax\" } }" },
+        { "gru_after_i3_h6.keras", "{ \"cell\": \"gru\", \"input\": 3, \"hidden\": 6 }" },
+        { "gru_before_i3_h6_l2_dense_sigmoid.keras", "{ \"cell\": \"gru\", \"reset\": \"before\", \"input\": 3, \"hidden\": 6, \"layers\": 2, \"head\": { \"output\": 2, \"activation\": \"sigmoid\" } }" },
+        { "simplernn_relu_i2_h4_last_dense.keras", "{ \"cell\": \"rnn\", \"activation\": \"relu\", \"input\": 2, \"hidden\": 4, \"head\": { \"output\": 1, \"activation\": \"none\" } }" },
+        { "bidir_lstm_i3_h4_dense_tanh.keras", "{ \"cell\": \"lstm\", \"input\": 3, \"hidden\": 4, \"bidirectional\": true, \"head\": { \"output\": 2, \"activation\": \"tanh\" } }" },
+        { "gru_nobias_i2_h3.keras", "{ \"cell\": \"gru\", \"input\": 2, \"hidden\": 3, \"bias\": false }" },
+        { "legacy_lstm_i3_h5_dense.h5", "{ \"cell\": \"lstm\", \"input\": 3, \"hidden\": 5, \"head\": { \"output\": 3, \"activation\": \"none\" } }" },
+        { "legacy_bidir_gru_before_i2_h4.h5", "{ \"cell\": \"gru\", \"reset\": \"before\", \"input\": 2, \"hidden\": 4, \"bidirectional\": true }" },
+        { "legacy_simplernn_i2_h3.h5", "{ \"cell\": \"rnn\", \"activation\": \"tanh\", \"input\": 2, \"hidden\": 3 }" },
+    };
+
+    /// <summary>Each refused model and what the error must name (the layer, then the setting).</summary>
+    public static TheoryData<string, string, string> RefusedModels => new()
+    {
+        { "refused_hard_sigmoid.keras", "layer 'lstm' (LSTM)", "recurrent_activation \"hard_sigmoid\"" },
+        { "refused_go_backwards.keras", "layer 'gru' (GRU)", "go_backwards=True" },
+        { "refused_conv1d.keras", "layer 'conv1d'", "is a Conv1D, which the importer does not support" },
+        { "refused_merge_sum.keras", "layer 'bidirectional' (Bidirectional)", "merge_mode \"sum\"" },
+        { "refused_widths_differ.keras", "layer 'lstm_1'", "has 5 units, the first recurrent layer 4" },
+    };
+
+    [Theory]
+    [MemberData(nameof(SupportedModels))]
+    public void ImportWritesTheSpecAndWeightsAndMatchesKerasEquations(string file, string expectedSpec)
+    {
+        string stem = Path.GetFileNameWithoutExtension(file);
+        var (code, output, error) = Run("import", Model(file), "--name", stem, "--out", _temp, "--golden", Golden(file));
+        Assert.True(code == 0, output + error);
+        var passed = GoldenLine().Match(output);
+        Assert.True(passed.Success, output);
+        Assert.Equal("2 sequence(s) × 6 steps", passed.Groups["runs"].Value);
+        Assert.True(double.Parse(passed.Groups["error"].Value, CultureInfo.InvariantCulture) <= GoldenCheck.Bound, passed.Value);
+        Assert.Contains(file.EndsWith(".keras", StringComparison.Ordinal) ? "(Keras 3 (.keras))" : "(legacy Keras HDF5 (.h5))", output);
+
+        string specPath = Path.Combine(_temp, stem + ".rnn.json");
+        Assert.Equal(expectedSpec, Collapse(File.ReadAllText(specPath)));
+        using var compiled = ModelCompiler.CompileFile(specPath);
+        var weights = SafetensorsFile.Read(Path.Combine(_temp, stem + ".safetensors"));
+        compiled.FromSafetensors(weights); // the strict loader: every tensor present, named and shaped as the spec needs
+        Assert.Equal(compiled.Parameters.Select(p => p.Name).Order(StringComparer.Ordinal), weights.Tensors.Select(t => t.Name).Order(StringComparer.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(RefusedModels))]
+    public void ARefusedLayerIsNamedWithItsSettingAndNothingIsWritten(string file, string layer, string what)
+    {
+        string stem = Path.GetFileNameWithoutExtension(file);
+        var (code, _, error) = Run("import", Model(file), "--name", stem, "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.StartsWith($"embedded-rnn import: error: {file}: ", error, StringComparison.Ordinal);
+        Assert.Contains(layer, error);
+        Assert.Contains(what, error);
+        Assert.Empty(Directory.GetFiles(_temp));
+
+        var e = Assert.Throws<ImportException>(() => KerasImport.Read(Model(file)));
+        Assert.Contains(layer, e.Message);
+    }
+
+    [Fact]
+    public void AReturnSequencesFalseModelSaysToUseTheLastStep()
+    {
+        var (code, output, error) = Run("import", Model("simplernn_relu_i2_h4_last_dense.keras"), "--name", "last", "--out", _temp);
+        Assert.True(code == 0, output + error);
+        Assert.Contains("note: layer 'simple_rnn' has return_sequences=False: the Keras model outputs only the last step (through the Dense layer); Step gives every step's output, so use the last one", output);
+        Assert.Contains("no golden check", output);
+    }
+
+    [Fact]
+    public void TheLibraryGivesPyTorchNamesGateOrderAndBiases()
+    {
+        // Keras' GRU kernel columns are z, r, h; PyTorch's rows are r, z, n. A reset-after GRU's bias is [2, 3H]: input
+        // and recurrent biases.
+        var model = KerasImport.Read(Model("gru_after_i3_h6.keras"));
+        Assert.Equal(["weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0"], model.Tensors.Select(t => t.Name));
+        Assert.Equal([18, 3], model.Tensors[0].Shape);
+        Assert.Equal([18, 6], model.Tensors[1].Shape);
+        var golden = SafetensorsFile.Read(Golden("gru_after_i3_h6.keras"));
+        Assert.Contains("input", golden.Tensors.Select(t => t.Name));
+
+        // Deliberately wrong layouts fail the golden check: its comparison can tell the gate order and the transpose.
+        var weights = model.Tensors.ToDictionary(t => t.Name, t => t.Values);
+        static float[] SwapFirstBlocks(float[] v)
+        {
+            var swapped = (float[])v.Clone();
+            int block = v.Length / 3;
+            v.AsSpan(0, block).CopyTo(swapped.AsSpan(block));
+            v.AsSpan(block, block).CopyTo(swapped.AsSpan(0));
+            return swapped;
+        }
+
+        var wrong = model with { Tensors = model.Tensors.Select(t => t with { Values = SwapFirstBlocks(t.Values) }).ToList() };
+        using var compiled = ModelCompiler.Compile(Path.Combine(_temp, "gru.rnn.json"), model.Spec.ToJson());
+        var right = GoldenCheck.Run(compiled, compiled.FromSafetensors(SafetensorsFile.Parse(model.ToSafetensors("test"))), golden, batchFirst: false);
+        var swappedOutcome = GoldenCheck.Run(compiled, compiled.FromSafetensors(SafetensorsFile.Parse(wrong.ToSafetensors("test"))), golden, batchFirst: false);
+        Assert.Null(right.Failure);
+        Assert.NotNull(swappedOutcome.Failure);
+    }
+
+    [Fact]
+    public void NotAKerasModelIsSaidSo()
+    {
+        string weightsOnly = Path.Combine(_temp, "weights.h5");
+        File.WriteAllBytes(weightsOnly, File.ReadAllBytes(Model("legacy_simplernn_i2_h3.h5")).AsSpan(0, 8).ToArray().Concat(new byte[64]).ToArray());
+        var e = Assert.Throws<ImportException>(() => KerasImport.Read(weightsOnly));
+        Assert.Contains("not a readable HDF5 file", e.Message);
+
+        string zip = Path.Combine(_temp, "other.zip");
+        using (var archive = System.IO.Compression.ZipFile.Open(zip, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            archive.CreateEntry("readme.txt");
+        }
+
+        Assert.False(KerasImport.IsKeras(zip));
+        Assert.Contains("no config.json", Assert.Throws<ImportException>(() => KerasImport.Read(zip)).Message);
+    }
+
+    [Theory]
+    [InlineData("bidir_lstm_i3_h4_dense_tanh.keras")]
+    [InlineData("legacy_lstm_i3_h5_dense.h5")]
+    public void DamagedFilesGiveAnImportErrorOnly(string file)
+    {
+        // Truncations and flipped bytes across the whole file: the importer either reads a model or says why not, in
+        // one exception type, never another exception or a hang.
+        var original = File.ReadAllBytes(Model(file));
+        string damaged = Path.Combine(_temp, file);
+        var random = new Random(17);
+        int outcomes = 0;
+        for (int i = 0; i < 120; i++)
+        {
+            var bytes = i % 2 == 0 ? original.AsSpan(0, random.Next(original.Length)).ToArray() : Flip((byte[])original.Clone(), random);
+            File.WriteAllBytes(damaged, bytes);
+            try
+            {
+                KerasImport.Read(damaged);
+            }
+            catch (ImportException)
+            {
+            }
+
+            outcomes++;
+        }
+
+        Assert.Equal(120, outcomes);
+
+        static byte[] Flip(byte[] bytes, Random random)
+        {
+            for (int k = 0; k < 4; k++)
+            {
+                bytes[random.Next(bytes.Length)] ^= (byte)(1 << random.Next(8));
+            }
+
+            return bytes;
+        }
+    }
+
+    internal static string Model(string file) => Path.Combine(AppContext.BaseDirectory, "keras", file);
+
+    internal static string Golden(string file) => Path.Combine(AppContext.BaseDirectory, "keras", Path.GetFileNameWithoutExtension(file) + ".golden.safetensors");
+
+    private static string Collapse(string text) => string.Join(' ', text.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()));
+
+    private static (int Code, string Output, string Error) Run(params string[] args)
+    {
+        var output = new StringWriter();
+        var error = new StringWriter();
+        int code = ToolCommands.Run(args, new InvocationConfiguration { Output = output, Error = error });
+        return (code, output.ToString(), error.ToString());
+    }
+
+    [GeneratedRegex(@"golden check passed: (?<runs>.+) on the \w+ path, largest scaled error (?<error>\S+) \(bound 1e-05\)")]
+    private static partial Regex GoldenLine();
+}
+
+/// <summary>
+/// Every imported Keras model against its NumPy golden run on every kernel path (forced). Named "Numerics" so CI's
+/// reruns with narrower ISAs (.ci/run) include it.
+/// </summary>
+public sealed class KerasImportNumericsTests(Xunit.Abstractions.ITestOutputHelper log)
+{
+    public static TheoryData<string> Models => new(KerasImportTests.SupportedModels.Select(row => (string)row[0]));
+
+    [Theory]
+    [MemberData(nameof(Models))]
+    public void EveryKernelPathMatchesKerasEquations(string file)
+    {
+        var imported = KerasImport.Read(KerasImportTests.Model(file));
+        var golden = SafetensorsFile.Read(KerasImportTests.Golden(file));
+        var weights = SafetensorsFile.Parse(imported.ToSafetensors("test"));
+        using var compiled = ModelCompiler.Compile(Path.Combine(Path.GetTempPath(), Path.GetFileNameWithoutExtension(file) + ".rnn.json"), imported.Spec.ToJson());
+        foreach (KernelPath? kernelPath in Enum.GetValues<KernelPath>().Cast<KernelPath?>().Append(null))
+        {
+            var model = compiled.FromSafetensors(weights, kernelPath);
+            Assert.Equal(kernelPath ?? KernelPaths.Best, model.Path);
+            var outcome = GoldenCheck.Run(compiled, model, golden, batchFirst: false);
+            log.WriteLine($"{file} on {model.Path}{(kernelPath is null ? " (default)" : string.Empty)}: largest scaled error {outcome.WorstError:E2}");
+            Assert.True(outcome.Failure is null && outcome.WorstError <= GoldenCheck.Bound, $"{file} on {kernelPath?.ToString() ?? "the default path"}: {outcome.Failure} (worst {outcome.WorstError:E2})");
+        }
+    }
+}
