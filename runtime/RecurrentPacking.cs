@@ -78,19 +78,15 @@ public sealed class RecurrentPacking
         }
 
         Passes = layouts;
-        int length = 0;
-        foreach (var layout in layouts)
-        {
-            length += layout.Length;
-        }
+        int length = KernelLayout.PassStart(layouts, passCount);
 
         _weightIh = Filled(length);
         _weightHh = Filled(length);
         _biasIh = Filled(length);
         _biasHh = Filled(length);
-        for (int pass = 0, start = 0; pass < passCount; start += layouts[pass].Length, pass++)
+        for (int pass = 0; pass < passCount; pass++)
         {
-            MapPass(layouts[pass], start, slotsOf[pass].Input, slotsOf[pass].Recurrent);
+            MapPass(layouts[pass], KernelLayout.PassStart(layouts, pass), slotsOf[pass].Input, slotsOf[pass].Recurrent);
         }
     }
 

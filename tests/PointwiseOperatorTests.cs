@@ -295,14 +295,14 @@ public sealed class PointwiseOperatorTests
             var hNew = new float[Units];
             for (nuint u = 0; u < Units; u += TWidth.Lanes)
             {
-                GruResetBeforePointwise.RecordReset<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
+                GruResetBeforePointwise.RecordGates<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
                     ref h0[0], ref tape[0], u, Stride);
             }
 
             Assert.Equal(resetHidden, tape.AsSpan(GruResetBeforePointwise.ResetHiddenBlock * Stride, Units).ToArray());
             for (nuint u = 0; u < Units; u += TWidth.Lanes)
             {
-                GruResetBeforePointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u + 3 * Stride), ref h0[0], ref tape[0], ref hNew[0], u, Stride);
+                GruResetBeforePointwise.RecordCandidate<TWidth, TVector>(TWidth.Load(ref pre[0], u + 3 * Stride), ref h0[0], ref tape[0], ref hNew[0], u, Stride);
             }
 
             Assert.Equal(h, hNew);
@@ -321,7 +321,7 @@ public sealed class PointwiseOperatorTests
             var dhPrevious = (float[])dhPreviousIn.Clone();
             for (nuint u = 0; u < Units; u += TWidth.Lanes)
             {
-                GruResetBeforePointwise.Backward<TWidth, TVector>(ref tape[0], ref h0[0], ref dh[0], ref dhPrevious[0], u, Stride, out var dr, out var dz, out var dnx);
+                GruResetBeforePointwise.BackwardGates<TWidth, TVector>(ref tape[0], ref h0[0], ref dh[0], ref dhPrevious[0], u, Stride, out var dr, out var dz, out var dnx);
                 TWidth.Store(dr, ref gradients[0], u);
                 TWidth.Store(dz, ref gradients[0], u + Units);
                 TWidth.Store(dnx, ref gradients[0], u + 2 * Units);

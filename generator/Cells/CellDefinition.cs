@@ -78,7 +78,7 @@ internal abstract record CellDefinition
 /// </summary>
 internal abstract class SecondPass
 {
-    /// <summary>The kernel and tile name of the pass, e.g. "Reset" (ResetTile_K1_Vector512).</summary>
+    /// <summary>The kernel and tile name of the pass, e.g. "Candidate" (CandidateTile_K1_Vector512).</summary>
     public abstract string Name { get; }
 
     /// <summary>The vector the pass reads, in generated code (a tile's parameter and its columns' locals), e.g. "rh".</summary>

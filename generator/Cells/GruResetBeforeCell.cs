@@ -17,7 +17,7 @@ internal sealed record GruResetBeforeCell : CellDefinition
     private static readonly Slot[] s_slots = { new("r", 0, 0), new("z", 1, 1), new("nx", 2, -1), new("nh", -1, 2, pass: 1) };
 
     // Static: a record's instance fields are its value, and the pass is behaviour, not data.
-    private static readonly SecondPass s_resetPass = new ResetPass();
+    private static readonly SecondPass s_candidatePass = new CandidatePass();
 
     public override string Kind => "gru (reset before)";
 
@@ -35,16 +35,16 @@ internal sealed record GruResetBeforeCell : CellDefinition
 
     public override string Operator => Operation;
 
-    public override SecondPass SecondPass => s_resetPass;
+    public override SecondPass SecondPass => s_candidatePass;
 
     public override string Activate(VectorWidth width, int units) =>
         $"{Operation}.Activate<{width.PointwiseArguments}>(ref pre, ref h, units: {Literals.Int(units)}, PaddedHidden);";
 
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
-        $"{Operation}.RecordReset<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, ref h, ref tape, {unit}, PaddedHidden);";
+        $"{Operation}.RecordGates<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, ref h, ref tape, {unit}, PaddedHidden);";
 
     public override string Backward(VectorWidth width, IReadOnlyList<string> d, string unit) =>
-        $"{Operation}.Backward<{width.PointwiseArguments}>(ref tape, ref h, ref dh, ref dhPrev, {unit}, PaddedHidden, out var {d[0]}, out var {d[1]}, out var {d[2]});";
+        $"{Operation}.BackwardGates<{width.PointwiseArguments}>(ref tape, ref h, ref dh, ref dhPrev, {unit}, PaddedHidden, out var {d[0]}, out var {d[1]}, out var {d[2]});";
 
     public override void EmitNanoPrelude(SourceWriter w, NanoDots dots)
     {
@@ -69,9 +69,9 @@ internal sealed record GruResetBeforeCell : CellDefinition
     }
 
     // Inference keeps r ⊙ h in pre's r block (r is not needed again); training keeps it on the tape for backward.
-    private sealed class ResetPass : SecondPass
+    private sealed class CandidatePass : SecondPass
     {
-        public override string Name => "Reset";
+        public override string Name => "Candidate";
 
         public override string Vector => "rh";
 
@@ -87,7 +87,7 @@ internal sealed record GruResetBeforeCell : CellDefinition
         public override string TapeGradient => $"ref Unsafe.Add(ref tape, {Operation}.ResetHiddenGradientBlock * PaddedHidden)";
 
         public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
-            $"{Operation}.Record<{width.PointwiseArguments}>({a[0]}, ref h, ref tape, ref hNew, {unit}, PaddedHidden);";
+            $"{Operation}.RecordCandidate<{width.PointwiseArguments}>({a[0]}, ref h, ref tape, ref hNew, {unit}, PaddedHidden);";
 
         public override string BeginBackward => $"{Operation}.ClearResetGradient(ref tape, PaddedHidden);";
 

@@ -82,7 +82,7 @@ internal sealed class KernelShape
         _ => $"{Prefix(variant)}Layer_In{Literals.Int(Input)}_{width.Name}",
     };
 
-    /// <summary>e.g. LayerTile_In8_K2_Vector512, ResetTile_K1_Vector512: a tile of <paramref name="chunks"/> vectors of units.</summary>
+    /// <summary>e.g. LayerTile_In8_K2_Vector512, CandidateTile_K1_Vector512: a tile of <paramref name="chunks"/> vectors of units.</summary>
     public string TileName(VectorWidth width, int chunks, KernelVariant variant) => Kind switch
     {
         KernelKind.Head => $"{Prefix(variant)}HeadTile_K{Literals.Int(chunks)}_{width.Name}",
@@ -114,8 +114,15 @@ internal sealed class ModelFacts
             .ToArray();
         if (spec.Cell.SecondPass is { } pass)
         {
-            var slots = spec.Cell.Slots.Where(s => s.Pass == 1).ToArray();
-            SecondPassShape = new KernelShape(KernelKind.SecondPass, 0, spec.Hidden, spec.Hidden, slots, pass, spec.Cell.Slots.Count - slots.Length);
+            // Inference keeps slot k's pre-activations in block k of pre: the second pass's slots come after the first's.
+            int first = spec.Cell.Slots.TakeWhile(s => s.Pass == 0).Count();
+            var slots = spec.Cell.Slots.Skip(first).ToArray();
+            if (slots.Length == 0 || slots.Any(s => s.Pass != 1))
+            {
+                throw new InvalidOperationException($"{spec.Cell.Title}: a cell's slots list its first pass's, then its second pass's");
+            }
+
+            SecondPassShape = new KernelShape(KernelKind.SecondPass, 0, spec.Hidden, spec.Hidden, slots, pass, first);
         }
 
         HeadShape = spec.Head is null ? null : new KernelShape(KernelKind.Head, spec.LayerOutput, 0, spec.Head.Output, HeadSlots);

@@ -64,6 +64,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     {
         var block = shape.Block(width);
         var pass = shape.Kind == KernelKind.Layer ? _model.SecondPassShape : null;
+        int passStart = pass is null ? 0 : KernelLayout.PassStart(new[] { block, pass.Block(width) }, 1);
         _w.Line("// " + Summary(shape, width, variant, block));
         if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
         {
@@ -77,7 +78,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             if (pass is not null && variant == KernelVariant.Backward)
             {
                 _w.Line(pass.Pass!.BeginBackward);
-                EmitTileCalls(pass, width, variant, block.Length);
+                EmitTileCalls(pass, width, variant, passStart);
             }
 
             EmitTileCalls(shape, width, variant, 0);
@@ -88,7 +89,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
                     _w.Line(pass.Pass!.Prepare(width, block.Chunks * width.Lanes));
                 }
 
-                EmitTileCalls(pass, width, variant, block.Length);
+                EmitTileCalls(pass, width, variant, passStart);
             }
 
             if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)

@@ -5,7 +5,7 @@ namespace Embedded.Rnn.Import;
 
 /// <summary>
 /// The Embedded.Rnn spec (<c>*.rnn.json</c>) an imported model needs: the one place that writes an importer's spec,
-/// whatever the source (PyTorch safetensors, ONNX).
+/// whatever the source (PyTorch safetensors, ONNX, Keras).
 /// </summary>
 /// <param name="Cell">"rnn", "lstm" or "gru".</param>
 /// <param name="Input">Input features per step.</param>
@@ -27,7 +27,7 @@ public sealed record ImportedSpec(string Cell, int Input, int Hidden, int Layers
     public int Output => HeadOutput ?? Directions * Hidden;
 
     /// <summary>One line: "lstm (input 6, hidden 32, 2 layers, unidirectional, with bias), head 4 outputs".</summary>
-    public string Summary => Describe(Cell, Input, Hidden, Layers, Bidirectional, Bias) + (HeadOutput is int o ? $", head {o} outputs" : ", no head");
+    public string Summary => Describe(Reset is null ? Cell : $"{Cell} (reset {Reset})", Input, Hidden, Layers, Bidirectional, Bias) + (HeadOutput is int o ? $", head {o} outputs" : ", no head");
 
     /// <summary>The recurrent part in words: "lstm (input 6, hidden 32, 2 layers, unidirectional, with bias)".</summary>
     public static string Describe(string cell, int input, int hidden, int layers, bool bidirectional, bool bias) =>

@@ -58,10 +58,10 @@ public static class GruResetBeforePointwise
 
     /// <summary>
     /// Training's first pass, one vector of units at <paramref name="unit"/>: r and z, r ⊙ h (the second pass's input) and
-    /// W_in x + b_in on the tape (n's block holds it until <see cref="Record"/> replaces it by n).
+    /// W_in x + b_in on the tape (n's block holds it until <see cref="RecordCandidate"/> replaces it by n).
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void RecordReset<TWidth, TVector>(TVector preR, TVector preZ, TVector inputN, ref float hPrevious, ref float tape, nuint unit, nuint stride)
+    public static void RecordGates<TWidth, TVector>(TVector preR, TVector preZ, TVector inputN, ref float hPrevious, ref float tape, nuint unit, nuint stride)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
     {
@@ -74,7 +74,7 @@ public static class GruResetBeforePointwise
 
     /// <summary>Training's second pass, one vector of units: n from W_hn (r ⊙ h) + b_hn, onto the tape, and the new h.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Record<TWidth, TVector>(TVector hiddenN, ref float hPrevious, ref float tape, ref float h, nuint unit, nuint stride)
+    public static void RecordCandidate<TWidth, TVector>(TVector hiddenN, ref float hPrevious, ref float tape, ref float h, nuint unit, nuint stride)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
     {
@@ -104,7 +104,7 @@ public static class GruResetBeforePointwise
     /// r, z and W_in x + b_in accumulators; adds dL/dh' ⊙ z + dL/d(r ⊙ h) ⊙ r to dL/dh_{t-1} in <paramref name="dhPrevious"/>.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static void Backward<TWidth, TVector>(ref float tape, ref float hPrevious, ref float dh, ref float dhPrevious, nuint unit, nuint stride,
+    public static void BackwardGates<TWidth, TVector>(ref float tape, ref float hPrevious, ref float dh, ref float dhPrevious, nuint unit, nuint stride,
         out TVector dR, out TVector dZ, out TVector dInputN)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct

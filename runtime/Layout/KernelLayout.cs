@@ -71,6 +71,21 @@ public static class KernelLayout
     /// <summary><paramref name="length"/> rounded up to whole <see cref="StatePadding"/> blocks: the floats one layer and direction takes in a state buffer.</summary>
     public static int Padded(int length) => (length + StatePadding - 1) / StatePadding * StatePadding;
 
+    /// <summary>
+    /// Where pass <paramref name="pass"/> starts in a layer's packed block: a cell's passes over its weights (the
+    /// reset-before GRU's two) lie back to back, in pass order.
+    /// </summary>
+    public static int PassStart(System.Collections.Generic.IReadOnlyList<BlockLayout> passes, int pass)
+    {
+        int start = 0;
+        for (int p = 0; p < pass; p++)
+        {
+            start += passes[p].Length;
+        }
+
+        return start;
+    }
+
     /// <summary>Vectors of units per tile: as many as keep <see cref="TargetAccumulators"/> accumulators live, at least one.</summary>
     public static int ChunksPerTile(int slots, int units, int lanes) =>
         System.Math.Max(1, System.Math.Min(TargetAccumulators / slots, (units + lanes - 1) / lanes));

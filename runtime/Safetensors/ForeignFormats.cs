@@ -23,7 +23,7 @@ internal static class ForeignFormats
             return null; // a safetensors header: parse it, whatever its faults
         }
 
-        if (file.StartsWith("PK\u0003\u0004"u8))
+        if (LooksLikeZip(file))
         {
             if (file.IndexOf("data.pkl"u8) >= 0)
             {
@@ -60,6 +60,9 @@ internal static class ForeignFormats
 
         return null;
     }
+
+    /// <summary>True when the bytes start like a zip archive (a .keras model, a torch.save file, a .npz).</summary>
+    public static bool LooksLikeZip(ReadOnlySpan<byte> file) => file.StartsWith("PK\u0003\u0004"u8);
 
     /// <summary>True when the bytes start with HDF5's signature (legacy Keras models are HDF5; the Keras importer reads this too).</summary>
     public static bool LooksLikeHdf5(ReadOnlySpan<byte> file) => file.StartsWith(Hdf5Signature);

@@ -1,10 +1,11 @@
-using System.CommandLine;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Embedded.Rnn.Import;
 using Embedded.Rnn.Safetensors;
 using Embedded.Rnn.Tool;
 using Xunit;
+
+using static Embedded.Rnn.PackageTests.InProcessTool;
 
 namespace Embedded.Rnn.PackageTests;
 
@@ -88,6 +89,24 @@ public sealed partial class OnnxImportTests : IDisposable
         var e = Assert.Throws<ImportException>(() => OnnxImport.Read(Model(stem)));
         Assert.Contains(node, e.Message);
         Assert.Contains(what, e.Message);
+    }
+
+    [Fact]
+    public void StackedGrusWithDifferentResetConventionsAreRefused()
+    {
+        // One spec holds one GRU convention: a middle layer switched to linear_before_reset=0 must not import silently.
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_gru_l3_bidir")));
+        var second = model.Graph.Node.Where(n => n.OpType == "GRU").ElementAt(1);
+        var attribute = second.Attribute.FirstOrDefault(a => a.Name == "linear_before_reset");
+        if (attribute is null)
+        {
+            attribute = new Embedded.Rnn.Import.Onnx.Schema.AttributeProto { Name = "linear_before_reset", Type = Embedded.Rnn.Import.Onnx.Schema.AttributeProto.Types.AttributeType.Int };
+            second.Attribute.Add(attribute);
+        }
+
+        attribute.I = 0;
+        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
+        Assert.Equal($"node '{second.Name}' (GRU): attribute 'linear_before_reset' is 0 (the reset-before GRU), the layers before it 1 (PyTorch's GRU); a model's layers share one GRU convention", e.Message);
     }
 
     [Fact]
@@ -228,16 +247,6 @@ public sealed partial class OnnxImportTests : IDisposable
     }
 
     internal static string Model(string stem) => Path.Combine(AppContext.BaseDirectory, "onnx", stem + ".onnx");
-
-    private static string Collapse(string text) => string.Join(' ', text.Split(['\n', '\r'], StringSplitOptions.RemoveEmptyEntries).Select(l => l.Trim()));
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = ToolCommands.Run(args, new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
-    }
 
     [GeneratedRegex(@"golden check passed against ONNX Runtime: (?<runs>.+) on the \w+ path, largest scaled error (?<error>\S+) \(bound 1e-05\)")]
     private static partial Regex GoldenLine();

@@ -4,6 +4,8 @@ using Embedded.Rnn.Safetensors;
 using Embedded.Rnn.Tool;
 using Xunit;
 
+using static Embedded.Rnn.PackageTests.InProcessTool;
+
 namespace Embedded.Rnn.PackageTests;
 
 /// <summary>The embedded-rnn commands, run in-process on the PyTorch reference files, including what users get wrong.</summary>
@@ -525,11 +527,11 @@ public sealed class ToolTests : IDisposable
         string directory = Directory.CreateDirectory(Path.Combine(_temp, "weights.safetensors")).FullName;
         var (code, _, error) = Run("inspect", directory);
         Assert.NotEqual(0, code); // a bad argument, like a missing file
-        Assert.Contains($"{directory} is a directory, not a safetensors or ONNX file.", error);
+        Assert.Contains($"{directory} is a directory, not a safetensors, ONNX or Keras file.", error);
         Assert.DoesNotContain("denied", error);
 
         (code, _, error) = Run("import", directory, "--name", "d", "--out", _temp);
-        Assert.Contains($"{directory} is a directory, not a safetensors or ONNX file.", error);
+        Assert.Contains($"{directory} is a directory, not a safetensors, ONNX or Keras file.", error);
 
         (code, _, error) = Run("import", Reference("lstm_i1_h8_t5_b1"), "--name", "d", "--out", _temp, "--golden", directory);
         Assert.NotEqual(0, code);
@@ -567,14 +569,6 @@ public sealed class ToolTests : IDisposable
                 Assert.Contains($"<{argument.Name}>", help);
             }
         }
-    }
-
-    private static (int Code, string Output, string Error) Run(params string[] args)
-    {
-        var output = new StringWriter();
-        var error = new StringWriter();
-        int code = ToolCommands.Run(args, new InvocationConfiguration { Output = output, Error = error });
-        return (code, output.ToString(), error.ToString());
     }
 
     private static string Reference(string stem) => Path.Combine(AppContext.BaseDirectory, "refs", stem.Length == 0 ? string.Empty : stem + ".safetensors");

@@ -66,9 +66,11 @@ def rnn(kind, units, return_sequences=True, activation="tanh", recurrent_activat
     return {"class_name": kind, "config": config}
 
 
-def bidirectional(layer, merge_mode="concat"):
+def bidirectional(layer, merge_mode="concat", backward_units=None):
     backward = json.loads(json.dumps(layer))
     backward["config"]["go_backwards"] = True
+    if backward_units is not None:
+        backward["config"]["units"] = backward_units
     return {"class_name": "Bidirectional", "config": {"name": None, "merge_mode": merge_mode, "layer": layer, "backward_layer": backward}}
 
 
@@ -97,6 +99,8 @@ MODELS = [
     ("refused_conv1d", 3, [conv1d(), rnn("LSTM", 4)], "keras"),
     ("refused_merge_sum", 3, [bidirectional(rnn("LSTM", 4), merge_mode="sum")], "keras"),
     ("refused_widths_differ", 3, [rnn("LSTM", 4), rnn("LSTM", 5)], "keras"),
+    ("refused_bidir_last_step", 3, [bidirectional(rnn("GRU", 4, return_sequences=False))], "keras"),
+    ("refused_bidir_backward_differs", 3, [bidirectional(rnn("LSTM", 4), backward_units=5)], "keras"),
 ]
 
 
@@ -231,9 +235,10 @@ def keras3_file(path, name, features, layers):
                     g.create_dataset(str(i), data=v)
         f.create_group("optimizer/vars")
     with zipfile.ZipFile(path, "w") as z:
-        z.writestr("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-11-30@00:00:00"}))
-        z.writestr("config.json", json.dumps(config))
-        z.writestr("model.weights.h5", buffer.getvalue())
+        # Fixed entry times: the same script writes the same bytes.
+        for name, data in (("metadata.json", json.dumps({"keras_version": "3.15.1", "date_saved": "2026-11-30@00:00:00"})),
+                           ("config.json", json.dumps(config)), ("model.weights.h5", buffer.getvalue())):
+            z.writestr(zipfile.ZipInfo(name, date_time=(2026, 11, 30, 0, 0, 0)), data)
 
 
 def legacy_file(path, name, features, layers):

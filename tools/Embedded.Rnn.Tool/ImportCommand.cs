@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using Embedded.Rnn.Import;
 using Embedded.Rnn.Safetensors;
 
@@ -53,6 +54,7 @@ public static class ImportCommand
             byte[]? onnx = ReadIfOnnx(path);
             ImportedModel imported;
             OnnxImportedModel? fromOnnx = null;
+            KerasImportedModel? fromKeras = null;
             if (onnx is not null)
             {
                 foreach (var option in new Option[] { prefix, headPrefix, activation, headActivation, golden, batchFirst })
@@ -80,8 +82,7 @@ public static class ImportCommand
                     }
                 }
 
-                var fromKeras = ReadKeras(path);
-                imported = fromKeras;
+                imported = fromKeras = ReadKeras(path);
                 output.WriteLine($"model: {imported.Spec.Summary} ({fromKeras.Format})");
                 foreach (string layer in fromKeras.Layers)
                 {
@@ -119,6 +120,12 @@ public static class ImportCommand
                 output.WriteLine(warning);
             }
 
+            if (existingSpec is not null && (fromOnnx is not null || fromKeras is not null) && SpecDisagreement(imported.Spec, File.ReadAllText(existingSpec.FullName)) is { } disagreement)
+            {
+                // Tensors of the same shapes fit both conventions: only the spec says which maths runs them.
+                throw new ToolException($"{existingSpec.Name} does not describe {path.Name}: {disagreement}. Nothing was written.");
+            }
+
             ITrainableRnnModel model;
             try
             {
@@ -141,7 +148,9 @@ public static class ImportCommand
                     result.InvocationConfiguration.Error.WriteLine($"embedded-rnn import: golden check FAILED{against}: {outcome.Failure}. " +
                         (fromOnnx is not null
                             ? "The imported model does not reproduce the ONNX model (please report this with the model). Nothing was written."
-                            : "The weights do not reproduce PyTorch's run: check --activation, --head-activation and that the golden file belongs to these weights. Nothing was written."));
+                            : fromKeras is not null
+                                ? "The imported model does not reproduce Keras' run: check that the golden file belongs to this model and its layout (--batch-first for Keras' [B, T, ...]). Nothing was written."
+                                : "The weights do not reproduce PyTorch's run: check --activation, --head-activation and that the golden file belongs to these weights. Nothing was written."));
                     return ToolCommands.CheckFailed;
                 }
 
@@ -229,6 +238,36 @@ public static class ImportCommand
         {
             throw new ToolException($"{file.Name}: {e.Message}");
         }
+    }
+
+    /// <summary>
+    /// What the user's spec says differently from an imported model about the maths its weights cannot tell (the GRU's
+    /// reset convention, an rnn's activation, the head's activation), or null when they agree.
+    /// </summary>
+    public static string? SpecDisagreement(ImportedSpec imported, string specText)
+    {
+        using var json = JsonDocument.Parse(specText, new JsonDocumentOptions { CommentHandling = JsonCommentHandling.Skip, AllowTrailingCommas = true });
+        var root = json.RootElement;
+        static string? Text(JsonElement element, string name) =>
+            element.ValueKind == JsonValueKind.Object && element.TryGetProperty(name, out var value) && value.ValueKind == JsonValueKind.String ? value.GetString() : null;
+        var differences = new List<string>();
+        if (imported.Cell == "gru" && (Text(root, "reset") ?? "after") is var reset && reset != (imported.Reset ?? "after"))
+        {
+            differences.Add($"the spec's GRU applies its reset {reset} the recurrent product, the model's {imported.Reset ?? "after"} (\"reset\": \"{imported.Reset ?? "after"}\")");
+        }
+
+        if (imported.Cell == "rnn" && (Text(root, "activation") ?? "tanh") is var activation && activation != (imported.Activation ?? "tanh"))
+        {
+            differences.Add($"the spec's activation is {activation}, the model's {imported.Activation ?? "tanh"}");
+        }
+
+        if (imported.HeadOutput is not null && root.TryGetProperty("head", out var head) && (Text(head, "activation") ?? "none") is var headActivation
+            && headActivation != (imported.HeadActivation ?? "none"))
+        {
+            differences.Add($"the spec's head activation is {headActivation}, the model's {imported.HeadActivation ?? "none"}");
+        }
+
+        return differences.Count == 0 ? null : string.Join("; ", differences);
     }
 
     /// <summary>Reads a Keras model, naming the file in any error.</summary>

@@ -10,7 +10,7 @@ public static class InspectCommand
     /// <summary>The command.</summary>
     public static Command Create()
     {
-        var file = ToolCommands.ExistingFile("file", "A safetensors file (PyTorch weights as a module's state_dict, Embedded.Rnn weights or a reference case), or an ONNX model.", "a safetensors or ONNX file");
+        var file = ToolCommands.ExistingFile("file", "A safetensors file (PyTorch weights as a module's state_dict, Embedded.Rnn weights or a reference case), an ONNX model, or a Keras model (.keras, or a legacy .h5 saved whole).", "a safetensors, ONNX or Keras file");
         var prefix = new Option<string?>("--prefix") { Description = "Module prefix of the recurrent tensors (e.g. \"lstm.\"); found automatically when one tensor name ends in weight_ih_l0." };
         var headPrefix = new Option<string>("--head-prefix") { Description = "Prefix of the dense head's weight and bias.", DefaultValueFactory = _ => "head." };
         var command = new Command("inspect", "Lists a safetensors file's tensors (dtype, shape), infers the recurrent cell and sizes from PyTorch's names and shapes, and prints the spec the weights need; for an ONNX or Keras model, lists the nodes or layers as the importer reads them, and the spec.")
@@ -30,11 +30,7 @@ public static class InspectCommand
                     output.WriteLine($"  {node}");
                 }
 
-                output.WriteLine($"model: {model.Spec.Summary}");
-                output.WriteLine($"import it (checked against ONNX Runtime): embedded-rnn import {path.Name} --name NAME");
-                output.WriteLine("spec:");
-                output.Write(model.Spec.ToJson());
-                return 0;
+                return ImportableModel(output, model.Spec, $"import it (checked against ONNX Runtime): embedded-rnn import {path.Name} --name NAME");
             }
 
             if (KerasImport.IsKeras(path.FullName))
@@ -52,11 +48,7 @@ public static class InspectCommand
                     output.WriteLine($"note: {note}");
                 }
 
-                output.WriteLine($"model: {model.Spec.Summary}");
-                output.WriteLine($"import it (check it with --golden and Keras' input and output): embedded-rnn import {path.Name} --name NAME");
-                output.WriteLine("spec:");
-                output.Write(model.Spec.ToJson());
-                return 0;
+                return ImportableModel(output, model.Spec, $"import it (check it with --golden and Keras' input and output): embedded-rnn import {path.Name} --name NAME");
             }
 
             var weights = ToolCommands.ReadSafetensors(path);
@@ -134,6 +126,16 @@ public static class InspectCommand
         result.InvocationConfiguration.Error.WriteLine(
             $"embedded-rnn inspect: error: {path.Name} holds NaN or infinite values in {nonFinite.Count} tensor{(nonFinite.Count == 1 ? string.Empty : "s")} (listed above); models refuse to load it.");
         return ToolCommands.BadInput;
+    }
+
+    // The end of an ONNX or Keras model's description: what it is, how to import it, and the spec it needs.
+    private static int ImportableModel(TextWriter output, ImportedSpec spec, string howToImport)
+    {
+        output.WriteLine($"model: {spec.Summary}");
+        output.WriteLine(howToImport);
+        output.WriteLine("spec:");
+        output.Write(spec.ToJson());
+        return 0;
     }
 
     private static string? NonFiniteProblem(SafetensorsFile weights, SafetensorsTensor tensor)

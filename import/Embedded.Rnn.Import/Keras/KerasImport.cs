@@ -45,7 +45,7 @@ public static class KerasImport
             return true;
         }
 
-        if (read < 4 || start[0] != (byte)'P' || start[1] != (byte)'K')
+        if (!ForeignFormats.LooksLikeZip(start[..read]))
         {
             return false;
         }
@@ -56,9 +56,9 @@ public static class KerasImport
             using var zip = new ZipArchive(stream, ZipArchiveMode.Read);
             return zip.GetEntry("config.json") is not null && (zip.GetEntry("model.weights.h5") ?? zip.GetEntry("model.weights.npz")) is not null;
         }
-        catch (InvalidDataException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
-            return false;
+            return false; // a damaged zip is not recognisably Keras; the caller's own reader then says what it is
         }
     }
 
@@ -75,7 +75,7 @@ public static class KerasImport
                 return ReadLegacy(new MemoryStream(bytes, writable: false));
             }
 
-            if (bytes.Length >= 4 && bytes[0] == (byte)'P' && bytes[1] == (byte)'K')
+            if (ForeignFormats.LooksLikeZip(bytes))
             {
                 return ReadArchive(new MemoryStream(bytes, writable: false));
             }
@@ -210,28 +210,40 @@ public static class KerasImport
         JsonElement root;
         try
         {
-            root = JsonDocument.Parse(json).RootElement;
+            using var document = JsonDocument.Parse(json);
+            root = document.RootElement.Clone();
         }
         catch (JsonException e)
         {
             throw new ImportException($"{where} is not valid JSON ({e.Message})", e);
         }
 
-        string modelClass = root.TryGetProperty("class_name", out var c) ? c.GetString() ?? "?" : "?";
+        string modelClass = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("class_name", out var c) && c.ValueKind == JsonValueKind.String ? c.GetString()! : "?";
         if (modelClass != "Sequential")
         {
             throw new ImportException($"the model is a {modelClass}; the importer reads Sequential models (rebuild it as keras.Sequential with the same layers, or export it to ONNX)");
         }
 
-        if (!root.TryGetProperty("config", out var config) || !config.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)
+        if (!root.TryGetProperty("config", out var config) || config.ValueKind != JsonValueKind.Object || !config.TryGetProperty("layers", out var layers) || layers.ValueKind != JsonValueKind.Array)
         {
             throw new ImportException($"{where} has no config.layers list");
         }
 
-        return layers.EnumerateArray().Select(l => new KerasLayer(
-            l.GetProperty("class_name").GetString()!,
-            l.GetProperty("config").TryGetProperty("name", out var n) ? n.GetString() ?? string.Empty : string.Empty,
-            l.GetProperty("config"))).ToList();
+        return layers.EnumerateArray().Select((l, i) => Layer(l, $"{where}: layer {i}")).ToList();
+    }
+
+    // One layer's description: its class name and config object, and the config's name.
+    private static KerasLayer Layer(JsonElement element, string where)
+    {
+        if (element.ValueKind != JsonValueKind.Object
+            || !element.TryGetProperty("class_name", out var className) || className.ValueKind != JsonValueKind.String
+            || !element.TryGetProperty("config", out var config) || config.ValueKind != JsonValueKind.Object)
+        {
+            throw new ImportException($"{where} is not an object with a class_name string and a config object");
+        }
+
+        string name = config.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : string.Empty;
+        return new KerasLayer(className.GetString()!, name, config);
     }
 
     // Keras' to_snake_case for the layer classes the importer reads (the name of a layer's weights group).
@@ -318,7 +330,7 @@ public static class KerasImport
 
         if (!recurrent[^1].Config.ReturnSequences)
         {
-            notes.Add($"layer '{recurrent[^1].Layer.Name}' has return_sequences=False: the Keras model outputs only the last step{(dense is null ? string.Empty : " (through the Dense layer)")}; Step gives every step's output, so use the last one");
+            notes.Add($"layer '{recurrent[^1].Layer.Name}' has return_sequences=False: the Keras model outputs only the last step{(dense is null ? string.Empty : " (through the Dense layer)")}; Run and Step give every step's output, and the last step's is Keras' output");
         }
 
         int gates = first.Gates;
@@ -362,7 +374,7 @@ public static class KerasImport
         if (dense is not null)
         {
             int outputs = Int(dense, "units");
-            bool useBias = !dense.Config.TryGetProperty("use_bias", out var b) || b.ValueKind != JsonValueKind.False;
+            bool useBias = RecurrentConfig.Bool(dense, "use_bias", true);
             var vars = variables(dense, string.Empty, useBias ? 2 : 1);
             int width = (first.Bidirectional ? 2 : 1) * units;
             Expect(dense, vars[0], [width, outputs], "kernel");
@@ -415,7 +427,7 @@ public static class KerasImport
     private static string Units(int count) => count == 1 ? "1 unit" : $"{count} units";
 
     private static int Int(KerasLayer layer, string name) =>
-        layer.Config.TryGetProperty(name, out var v) && v.TryGetInt32(out int value) && value > 0 ? value
+        layer.Config.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number && v.TryGetInt32(out int value) && value > 0 ? value
             : throw new ImportException($"layer '{layer.Name}' ({layer.ClassName}) has no positive integer '{name}'");
 
     private static string HeadActivation(KerasLayer dense)
@@ -454,7 +466,7 @@ public static class KerasImport
             (Kind == "GRU" ? (ResetAfter ? ", reset_after=True (PyTorch's GRU)" : ", reset_after=False (reset-before GRU)") : string.Empty) +
             (UseBias ? string.Empty : ", no bias") + (ReturnSequences ? string.Empty : ", last step only");
 
-        public static RecurrentConfig Read(KerasLayer layer)
+        public static RecurrentConfig Read(KerasLayer layer, bool allowBackwards = false)
         {
             bool bidirectional = layer.ClassName == "Bidirectional";
             var inner = layer;
@@ -466,8 +478,7 @@ public static class KerasImport
                     throw new ImportException($"layer '{layer.Name}' (Bidirectional) has merge_mode \"{merge}\"; the importer supports \"concat\" (forward and backward outputs side by side)");
                 }
 
-                var wrapped = layer.Config.GetProperty("layer");
-                inner = new KerasLayer(wrapped.GetProperty("class_name").GetString()!, layer.Name, wrapped.GetProperty("config"));
+                inner = Wrapped(layer, "layer") ?? throw new ImportException($"layer '{layer.Name}' (Bidirectional) has no wrapped 'layer'");
                 if (inner.ClassName is not ("SimpleRNN" or "LSTM" or "GRU"))
                 {
                     throw new ImportException($"layer '{layer.Name}' (Bidirectional) wraps a {inner.ClassName}; the importer supports SimpleRNN, LSTM and GRU");
@@ -486,16 +497,38 @@ public static class KerasImport
                 throw new ImportException($"layer '{layer.Name}' ({kind}) has recurrent_activation \"{gate}\"; the importer supports Keras' default, \"sigmoid\" (Keras 2.2 and earlier defaulted to \"hard_sigmoid\")");
             }
 
-            if (Bool(inner, "go_backwards", false))
+            if (!allowBackwards && Bool(inner, "go_backwards", false))
             {
                 throw new ImportException($"layer '{layer.Name}' ({kind}) has go_backwards=True; the importer supports forward layers (and Bidirectional wrappers)");
             }
 
-            return new RecurrentConfig(kind, Int(inner, "units"), bidirectional, Bool(inner, "use_bias", true), Bool(inner, "reset_after", true),
+            var config = new RecurrentConfig(kind, Int(inner, "units"), bidirectional, Bool(inner, "use_bias", true), Bool(inner, "reset_after", true),
                 Bool(inner, "return_sequences", false), activation);
+            if (bidirectional && !config.ReturnSequences)
+            {
+                // Keras would output the backward layer's state after the whole reversed sequence (its step 0), which no
+                // single step of the imported model's output holds.
+                throw new ImportException($"layer '{layer.Name}' (Bidirectional) has return_sequences=False; the importer supports bidirectional layers that return every step");
+            }
+
+            if (bidirectional && Wrapped(layer, "backward_layer") is { } backward)
+            {
+                // A custom backward layer must be the forward one run backwards: the spec has one cell for both directions.
+                var mirrored = Read(new KerasLayer(backward.ClassName, layer.Name, backward.Config), allowBackwards: true);
+                if (mirrored with { Bidirectional = true } != config)
+                {
+                    throw new ImportException($"layer '{layer.Name}' (Bidirectional) has a backward_layer that differs from its forward layer ({mirrored.Describe()} vs {config.Describe()}); the importer supports one cell for both directions");
+                }
+            }
+
+            return config;
         }
 
-        private static bool Bool(KerasLayer layer, string name, bool fallback) =>
+        // A layer config nested in a wrapper's config (Bidirectional's "layer" and "backward_layer"), or null.
+        private static KerasLayer? Wrapped(KerasLayer wrapper, string field) =>
+            wrapper.Config.TryGetProperty(field, out var element) && element.ValueKind != JsonValueKind.Null ? Layer(element, $"layer '{wrapper.Name}' ({wrapper.ClassName}): {field}") : null;
+
+        public static bool Bool(KerasLayer layer, string name, bool fallback) =>
             layer.Config.TryGetProperty(name, out var v) ? v.ValueKind switch
             {
                 JsonValueKind.True => true,

@@ -604,6 +604,12 @@ internal sealed class OnnxChainReader
             throw new ImportException($"{_graph.Name(node)}: attribute 'activations' gives {activation}, the layers before it {_activation}; a model's layers share one activation");
         }
 
+        if (_layers.Count > 0 && reset != _reset)
+        {
+            static string Convention(string? value) => value is null ? "1 (PyTorch's GRU)" : "0 (the reset-before GRU)";
+            throw new ImportException($"{_graph.Name(node)}: attribute 'linear_before_reset' is {Convention(reset)}, the layers before it {Convention(_reset)}; a model's layers share one GRU convention");
+        }
+
         _cell = cell;
         _hidden = hidden;
         _directions = directions;
