@@ -3,6 +3,7 @@ using Embedded.Rnn;
 namespace Embedded.Rnn.Bench;
 
 // The benchmark grid: one generated model per (cell, input, hidden); specs in bench/models, weights in bench/assets.
+// The reset-before GRUs (issue 17) load the GRU assets: the two conventions have the same tensors.
 
 [RnnModel("models/lstm_i1_h8.rnn.json")]
 public partial class LstmI1H8 { }
@@ -39,3 +40,15 @@ public partial class RnnI16H64 { }
 
 [RnnModel("models/rnn_i32_h128.rnn.json")]
 public partial class RnnI32H128 { }
+
+[RnnModel("models/gru_before_i1_h8.rnn.json")]
+public partial class GruBeforeI1H8 { }
+
+[RnnModel("models/gru_before_i8_h32.rnn.json")]
+public partial class GruBeforeI8H32 { }
+
+[RnnModel("models/gru_before_i16_h64.rnn.json")]
+public partial class GruBeforeI16H64 { }
+
+[RnnModel("models/gru_before_i32_h128.rnn.json")]
+public partial class GruBeforeI32H128 { }
