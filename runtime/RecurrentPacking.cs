@@ -38,7 +38,7 @@ public sealed class RecurrentPacking
     /// <param name="inputBlocks">Per slot, the row block of weight_ih it accumulates, or -1.</param>
     /// <param name="recurrentBlocks">Per slot, the row block of weight_hh it accumulates, or -1.</param>
     /// <param name="passes">Per slot, the pass (0, 1, ...) that computes it; empty: every slot in pass 0.</param>
-    /// <exception cref="ArgumentException">The slot lists differ in length, passes skip a number, or a later pass reads weight_ih.</exception>
+    /// <exception cref="ArgumentException">The slot lists differ in length, a pass is negative or has no slots, or a later pass reads weight_ih.</exception>
     public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks, ReadOnlySpan<int> passes)
     {
         if (recurrentBlocks.Length != inputBlocks.Length || (!passes.IsEmpty && passes.Length != inputBlocks.Length))
@@ -49,6 +49,11 @@ public sealed class RecurrentPacking
         int passCount = 1;
         foreach (int pass in passes)
         {
+            if (pass < 0)
+            {
+                throw new ArgumentException($"passes holds {pass}; passes count from 0.", nameof(passes));
+            }
+
             passCount = Math.Max(passCount, pass + 1);
         }
 

@@ -79,6 +79,38 @@ public sealed class KernelLayoutTests
     }
 
     [Theory]
+    [InlineData(1)]
+    [InlineData(4)]
+    [InlineData(16)]
+    public void A_second_pass_is_a_block_of_its_own_after_the_first(int lanes)
+    {
+        // The reset-before GRU's slots: r, z and W_in x in pass 0; W_hn (r ⊙ h) in pass 1, which reads no input.
+        const int input = 3, units = 5, gates = 3;
+        var packing = new RecurrentPacking(input, units, units, lanes, [0, 1, 2, -1], [0, 1, -1, 2], [0, 0, 0, 1]);
+        Assert.Equal(2, packing.Passes.Count);
+        Assert.Equal(0, packing.Passes[1].InputSize);
+        Assert.Equal(KernelLayout.PassStart(packing.Passes, 2), packing.Length);
+        float[] Distinct(int length, int offset) => Enumerable.Range(0, length).Select(i => (float)(offset + i)).ToArray();
+        var weightIh = Distinct(gates * units * input, 1);
+        var weightHh = Distinct(gates * units * units, 1_000);
+        var biasIh = Distinct(gates * units, 100_000);
+        var biasHh = Distinct(gates * units, 200_000);
+        var packed = packing.Pack(weightIh, weightHh, biasIh, biasHh);
+        var second = packed.AsSpan(KernelLayout.PassStart(packing.Passes, 1)).ToArray();
+
+        // Every weight is placed once; W_hh's n block (rows 2·units..) and b_hn only in the second pass.
+        Assert.All(weightIh.Concat(weightHh), v => Assert.Equal(1, packed.Count(p => p == v)));
+        Assert.All(weightHh.Skip(2 * units * units), v => Assert.Contains(v, second));
+        Assert.All(biasHh.Skip(2 * units), v => Assert.Contains(v, second));
+        Assert.All(weightIh.Concat(weightHh.Take(2 * units * units)), v => Assert.DoesNotContain(v, second));
+        // b_in stays alone in the first pass's n slot (not summed with b_hn, which r scales there only after the product).
+        Assert.All(biasIh.Skip(2 * units), v => Assert.Equal(1, packed.Count(p => p == v)));
+
+        Assert.Throws<ArgumentException>(() => new RecurrentPacking(input, units, units, lanes, [0, 1, 2, -1], [0, 1, -1, 2], [0, 0, 0, -1]));
+        Assert.Throws<ArgumentException>(() => new RecurrentPacking(input, units, units, lanes, [0, 1, 2, 2], [0, 1, -1, 2], [0, 0, 0, 1]));
+    }
+
+    [Theory]
     [MemberData(nameof(Blocks))]
     public void Packing_places_every_parameter_once_and_leaves_padding_zero(int input, int recurrent, int[] inputBlocks, int[] recurrentBlocks, int lanes)
     {
