@@ -214,17 +214,6 @@ public sealed class KerasImportNumericsTests(Xunit.Abstractions.ITestOutputHelpe
     [MemberData(nameof(Models))]
     public void EveryKernelPathMatchesKerasEquations(string file)
     {
-        var imported = KerasImport.Read(KerasImportTests.Model(file));
-        var golden = SafetensorsFile.Read(KerasImportTests.Golden(file));
-        var weights = SafetensorsFile.Parse(imported.ToSafetensors("test"));
-        using var compiled = ModelCompiler.Compile(Path.Combine(Path.GetTempPath(), Path.GetFileNameWithoutExtension(file) + ".rnn.json"), imported.Spec.ToJson());
-        foreach (KernelPath? kernelPath in Enum.GetValues<KernelPath>().Cast<KernelPath?>().Append(null))
-        {
-            var model = compiled.FromSafetensors(weights, kernelPath);
-            Assert.Equal(kernelPath ?? KernelPaths.Best, model.Path);
-            var outcome = GoldenCheck.Run(compiled, model, golden, batchFirst: false);
-            log.WriteLine($"{file} on {model.Path}{(kernelPath is null ? " (default)" : string.Empty)}: largest scaled error {outcome.WorstError:E2}");
-            Assert.True(outcome.Failure is null && outcome.WorstError <= GoldenCheck.Bound, $"{file} on {kernelPath?.ToString() ?? "the default path"}: {outcome.Failure} (worst {outcome.WorstError:E2})");
-        }
+        AssertGoldenOnEveryPath(Path.GetFileNameWithoutExtension(file), KerasImport.Read(KerasImportTests.Model(file)), SafetensorsFile.Read(KerasImportTests.Golden(file)), log);
     }
 }

@@ -266,16 +266,6 @@ public sealed class OnnxImportNumericsTests(Xunit.Abstractions.ITestOutputHelper
     {
         string path = OnnxImportTests.Model(stem);
         var imported = OnnxImport.Read(path);
-        var golden = OnnxGoldenRun.Golden(File.ReadAllBytes(path), imported);
-        var weights = SafetensorsFile.Parse(imported.ToSafetensors("test"));
-        using var compiled = ModelCompiler.Compile(Path.Combine(Path.GetTempPath(), stem + ".rnn.json"), imported.Spec.ToJson());
-        foreach (KernelPath? kernelPath in Enum.GetValues<KernelPath>().Cast<KernelPath?>().Append(null))
-        {
-            var model = compiled.FromSafetensors(weights, kernelPath);
-            Assert.Equal(kernelPath ?? KernelPaths.Best, model.Path);
-            var outcome = GoldenCheck.Run(compiled, model, golden, batchFirst: false);
-            log.WriteLine($"{stem} on {model.Path}{(kernelPath is null ? " (default)" : string.Empty)}: largest scaled error {outcome.WorstError:E2}");
-            Assert.True(outcome.Failure is null && outcome.WorstError <= GoldenCheck.Bound, $"{stem} on {kernelPath?.ToString() ?? "the default path"}: {outcome.Failure} (worst {outcome.WorstError:E2})");
-        }
+        AssertGoldenOnEveryPath(stem, imported, OnnxGoldenRun.Golden(File.ReadAllBytes(path), imported), log);
     }
 }
