@@ -21,7 +21,10 @@ public static class ToolProcess
         for (int attempt = 1; attempt <= 3; attempt++)
         {
             bool signalled = false, tooLate = false;
-            result = ProcessRunner.Run(Environment.CurrentDirectory, "dotnet", [Path.Combine(AppContext.BaseDirectory, "embedded-rnn.dll"), .. arguments],
+            // A shell's background job starts with SIGINT ignored, its children inherit that, and .NET then leaves Ctrl-C
+            // ignored (as a Unix program should); CI launched that way made the tool train straight through the signal.
+            // env restores the default disposition so the tool sees SIGINT as a terminal would send it.
+            result = ProcessRunner.Run(Environment.CurrentDirectory, "env", ["--default-signal=INT", "dotnet", Path.Combine(AppContext.BaseDirectory, "embedded-rnn.dll"), .. arguments],
                 timeout: TimeSpan.FromMinutes(3),
                 onOutputLine: (process, line) =>
                 {
