@@ -13,7 +13,8 @@ public sealed partial class RnnGenerator
     /// It references nothing but mscorlib (not the Embedded.Rnn runtime) and uses no generics, Span, unsafe
     /// code, stackalloc, multi-dimensional arrays, LINQ, tuples, nullable value types, records, async, string
     /// interpolation or System.Math (nanoFramework's mscorlib has none). Weights stay in PyTorch layout; the
-    /// activations are the runtime's (<c>ExpOperator</c>'s algorithm and constants, 2^n built by squaring).
+    /// activations are the runtime's (<c>RationalTanh</c>'s form and coefficients; for a softmax head <c>ExpOperator</c>'s
+    /// algorithm and constants, 2^n built by squaring).
     /// </summary>
     internal static class NanoEmitter
     {
@@ -515,8 +516,18 @@ public sealed partial class RnnGenerator
                 _w.Line();
             }
 
-            // The runtime's activations, spelled for nanoFramework (fixed text).
-            private void EmitMath() => _w.Lines("""
+            // The runtime's activations, spelled for nanoFramework (fixed text); e^x only for a softmax head, its one user.
+            private void EmitMath()
+            {
+                if (_spec.Head?.Activation == HeadActivation.Softmax)
+                {
+                    EmitExp();
+                }
+
+                EmitSigmoidAndTanh();
+            }
+
+            private void EmitExp() => _w.Lines("""
                 // e^x as Embedded.Rnn.ExpOperator (Cephes expf, S. L. Moshier): clamp to [-87.3, 88.3], x = n ln2 + r with n rounded
                 // by the 1.5 x 2^23 trick, e^r by a degree-6 polynomial, times 2^n. nanoFramework's mscorlib has no
                 // BitConverter.Int32BitsToSingle, so 2^n is built by squaring: exact, so the result equals the runtime's.
@@ -559,16 +570,53 @@ public sealed partial class RnnGenerator
                     return y * scale;
                 }
 
-                // 1 / (1 + e^-x), as Embedded.Rnn.SigmoidOperator.
+                """);
+
+            private void EmitSigmoidAndTanh() => _w.Lines("""
+                // 1/2 + tanh(x/2)/2 as Embedded.Rnn.SigmoidOperator: tanh's coefficients scaled by powers of 4 (exact), clamped to [0, 1].
                 private static float Sigmoid(float x)
                 {
-                    return 1f / (1f + Exp(-x));
+                    if (x < -20f)
+                    {
+                        x = -20f;
+                    }
+                    else if (x > 20f)
+                    {
+                        x = 20f;
+                    }
+
+                    return Clamp(0.5f + Rational(x, 1f / 4f, 0.13374479f / 16f, 0.0034878154f / 64f, 2.048125e-05f / 256f, 1.31775995e-08f / 1024f,
+                        0.46707794f / 4f, 0.025847405f / 16f, 0.00032729268f / 64f, 7.7040795e-07f / 256f), 0f, 1f);
                 }
 
-                // 1 - 2 / (e^2x + 1), as Embedded.Rnn.TanhOperator: saturates to +-1, never overflows.
+                // tanh as Embedded.Rnn.TanhOperator: x P(x^2) / Q(x^2) with Embedded.Rnn.RationalTanh's coefficients, clamped to [-1, 1].
                 private static float Tanh(float x)
                 {
-                    return 1f - 2f / (Exp(x + x) + 1f);
+                    if (x < -10f)
+                    {
+                        x = -10f;
+                    }
+                    else if (x > 10f)
+                    {
+                        x = 10f;
+                    }
+
+                    return Clamp(Rational(x, 1f, 0.13374479f, 0.0034878154f, 2.048125e-05f, 1.31775995e-08f, 0.46707794f, 0.025847405f, 0.00032729268f, 7.7040795e-07f), -1f, 1f);
+                }
+
+                // x (p0 + p1 t) + x t^2 (p2 + p3 t + p4 t^2) over (1 + q1 t) + t^2 (q2 + q3 t + q4 t^2), t = x^2: the runtime's order.
+                private static float Rational(float x, float p0, float p1, float p2, float p3, float p4, float q1, float q2, float q3, float q4)
+                {
+                    float t = x * x;
+                    float t2 = t * t;
+                    float numerator = (float)(x * (float)(p1 * t + p0)) + (float)((float)(x * t2) * (float)(p4 * t2 + (float)(p3 * t + p2)));
+                    float denominator = (float)(t2 * (float)(q4 * t2 + (float)(q3 * t + q2))) + (float)(q1 * t + 1f);
+                    return numerator / denominator;
+                }
+
+                private static float Clamp(float value, float low, float high)
+                {
+                    return value < low ? low : value > high ? high : value;
                 }
                 """);
         }

@@ -104,53 +104,169 @@ public readonly struct ExpOperator
 }
 
 /// <summary>
-/// Logistic sigmoid 1 / (1 + e^-x) on <see cref="ExpOperator"/>. Max absolute error 1e-7 over all inputs
-/// (<c>ActivationTests</c> measures 8.8e-8).
+/// The rational form tanh(x) ≈ x·P(x²)/Q(x²) that <see cref="TanhOperator"/> and <see cref="SigmoidOperator"/> share:
+/// P and Q of degree 4, fitted by <c>tools/activations/fit_tanh.py</c> (relative error 2.3e-8 on [0, 9.1] in exact
+/// arithmetic). It replaced 1 − 2/(e^{2x} + 1) because a recurrent step at small hidden sizes is a dependent chain
+/// through its activations: e^x's range reduction, polynomial and scaling before the division cost about 60 cycles of
+/// latency per vector, where the two polynomials here run side by side and the chain is about half that.
+/// </summary>
+/// <remarks>
+/// Evaluation order, the same on every path (the scalar one multiplies and adds separately): t = x², t2 = t², then
+/// x·(P0 + P1·t) + x·t2·(P2 + P3·t + P4·t2) over (1 + Q1·t) + t2·(Q2 + Q3·t + Q4·t2). The result is clamped to
+/// [−1, 1], which float32 rounding can overshoot by an ulp. From |x| = 9.1 on, where tanh rounds to ±1, the rational
+/// form passes 1 and keeps growing (1 + 1.5e-6 at 10), so that clamp makes it exactly ±1 there; the input is clamped to
+/// ±<see cref="TanhLimit"/> only so that x⁸ cannot overflow. Sigmoid is 1/2 + tanh(x/2)/2, written as 1/2 + x·P̂(x²)/Q̂(x²) with P̂k = Pk/4^(k+1) and
+/// Q̂k = Qk/4^k: scaling by powers of two is exact, so it rounds exactly as tanh(x/2)/2 would, one multiply shorter.
+/// </remarks>
+internal static class RationalTanh
+{
+    internal const float TanhLimit = 10f;
+    internal const float P0 = 1.0f, P1 = 0.13374479f, P2 = 0.0034878154f, P3 = 2.048125e-05f, P4 = 1.31775995e-08f;
+    internal const float Q1 = 0.46707794f, Q2 = 0.025847405f, Q3 = 0.00032729268f, Q4 = 7.7040795e-07f;
+
+    internal const float SigmoidLimit = 2 * TanhLimit; // tanh(x/2)'s clamp
+    internal const float SigmoidP0 = P0 / 4, SigmoidP1 = P1 / 16, SigmoidP2 = P2 / 64, SigmoidP3 = P3 / 256, SigmoidP4 = P4 / 1024;
+    internal const float SigmoidQ1 = Q1 / 4, SigmoidQ2 = Q2 / 16, SigmoidQ3 = Q3 / 64, SigmoidQ4 = Q4 / 256;
+}
+
+/// <summary>
+/// Logistic sigmoid 1/2 + tanh(x/2)/2 in <see cref="RationalTanh"/>'s form, clamped to [0, 1]. Max absolute error
+/// 2e-7 over all inputs (<c>ActivationTests</c> measures it); exactly 0 and 1 from ∓20 on, and never subnormal.
 /// </summary>
 public readonly struct SigmoidOperator
 {
     /// <summary>σ(x) for one value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Invoke(float x) => 1f / (1f + ExpOperator.Invoke(-x));
+    public static float Invoke(float x)
+    {
+        x = MathF.Min(MathF.Max(x, -RationalTanh.SigmoidLimit), RationalTanh.SigmoidLimit);
+        float t = x * x;
+        float t2 = t * t;
+        float numerator = x * (RationalTanh.SigmoidP1 * t + RationalTanh.SigmoidP0)
+            + x * t2 * (RationalTanh.SigmoidP4 * t2 + (RationalTanh.SigmoidP3 * t + RationalTanh.SigmoidP2));
+        float denominator = t2 * (RationalTanh.SigmoidQ4 * t2 + (RationalTanh.SigmoidQ3 * t + RationalTanh.SigmoidQ2)) + (RationalTanh.SigmoidQ1 * t + 1f);
+        return MathF.Min(MathF.Max(0.5f + numerator / denominator, 0f), 1f);
+    }
 
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Invoke(Vector128<float> x) => Vector128<float>.One / (Vector128<float>.One + ExpOperator.Invoke(-x));
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        // Native min/max, the bound first: x86 returns the second operand when either is NaN, so NaN propagates.
+        x = Vector128.MinNative(Vector128.Create(RationalTanh.SigmoidLimit), Vector128.MaxNative(Vector128.Create(-RationalTanh.SigmoidLimit), x));
+        var t = x * x;
+        var t2 = t * t;
+        var numerator = Vector128.MultiplyAddEstimate(x * t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP3), t, Vector128.Create(RationalTanh.SigmoidP2))),
+            x * Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP1), t, Vector128.Create(RationalTanh.SigmoidP0)));
+        var denominator = Vector128.MultiplyAddEstimate(t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidQ4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidQ3), t, Vector128.Create(RationalTanh.SigmoidQ2))),
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidQ1), t, Vector128<float>.One));
+        return Vector128.MinNative(Vector128<float>.One, Vector128.MaxNative(Vector128<float>.Zero, Vector128.Create(0.5f) + numerator / denominator));
+    }
 
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> x) => Vector256<float>.One / (Vector256<float>.One + ExpOperator.Invoke(-x));
+    public static Vector256<float> Invoke(Vector256<float> x) => RationalTanh256.Evaluate(x, ActivationConstants.Sigmoid);
 
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Invoke(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + ExpOperator.Invoke(-x));
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        x = Vector512.MinNative(Vector512.Create(RationalTanh.SigmoidLimit), Vector512.MaxNative(Vector512.Create(-RationalTanh.SigmoidLimit), x));
+        var t = x * x;
+        var t2 = t * t;
+        var numerator = Vector512.MultiplyAddEstimate(x * t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP3), t, Vector512.Create(RationalTanh.SigmoidP2))),
+            x * Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP1), t, Vector512.Create(RationalTanh.SigmoidP0)));
+        var denominator = Vector512.MultiplyAddEstimate(t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidQ4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidQ3), t, Vector512.Create(RationalTanh.SigmoidQ2))),
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidQ1), t, Vector512<float>.One));
+        return Vector512.MinNative(Vector512<float>.One, Vector512.MaxNative(Vector512<float>.Zero, Vector512.Create(0.5f) + numerator / denominator));
+    }
 }
 
 /// <summary>
-/// Hyperbolic tangent as 1 − 2 / (e^{2x} + 1) on <see cref="ExpOperator"/>: saturates to ±1 exactly and has
-/// no overflow. Max absolute error 2e-7 over all inputs (<c>ActivationTests</c> measures 1.8e-7); near 0 the
-/// error is absolute, not relative, which the 1e-5·max(1, |ref|) forward bound allows.
+/// Hyperbolic tangent in <see cref="RationalTanh"/>'s form, clamped to [−1, 1]; exactly ±1 from ±10 on. Max absolute
+/// error 4e-7 over all inputs (<c>ActivationTests</c> measures it): a few float32 ulps near ±1, from rounding in the
+/// evaluation, well inside the 1e-5·max(1, |ref|) forward bound. Near 0 it is x·(1 + O(ulp)), so small values keep
+/// their relative accuracy.
 /// </summary>
 public readonly struct TanhOperator
 {
     /// <summary>tanh(x) for one value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Invoke(float x) => 1f - 2f / (ExpOperator.Invoke(x + x) + 1f);
+    public static float Invoke(float x)
+    {
+        x = MathF.Min(MathF.Max(x, -RationalTanh.TanhLimit), RationalTanh.TanhLimit);
+        float t = x * x;
+        float t2 = t * t;
+        float numerator = x * (RationalTanh.P1 * t + RationalTanh.P0) + x * t2 * (RationalTanh.P4 * t2 + (RationalTanh.P3 * t + RationalTanh.P2));
+        float denominator = t2 * (RationalTanh.Q4 * t2 + (RationalTanh.Q3 * t + RationalTanh.Q2)) + (RationalTanh.Q1 * t + 1f);
+        return MathF.Min(MathF.Max(numerator / denominator, -1f), 1f);
+    }
 
     /// <summary>tanh(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Invoke(Vector128<float> x) =>
-        Vector128<float>.One - Vector128.Create(2f) / (ExpOperator.Invoke(x + x) + Vector128<float>.One);
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        x = Vector128.MinNative(Vector128.Create(RationalTanh.TanhLimit), Vector128.MaxNative(Vector128.Create(-RationalTanh.TanhLimit), x));
+        var t = x * x;
+        var t2 = t * t;
+        var numerator = Vector128.MultiplyAddEstimate(x * t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P3), t, Vector128.Create(RationalTanh.P2))),
+            x * Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P1), t, Vector128.Create(RationalTanh.P0)));
+        var denominator = Vector128.MultiplyAddEstimate(t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.Q4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.Q3), t, Vector128.Create(RationalTanh.Q2))),
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.Q1), t, Vector128<float>.One));
+        return Vector128.MinNative(Vector128<float>.One, Vector128.MaxNative(Vector128.Create(-1f), numerator / denominator));
+    }
 
     /// <summary>tanh(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector256<float> Invoke(Vector256<float> x) =>
-        Vector256<float>.One - Vector256.Create(2f) / (ExpOperator.Invoke(x + x) + Vector256<float>.One);
+    public static Vector256<float> Invoke(Vector256<float> x) => RationalTanh256.Evaluate(x, ActivationConstants.Tanh);
 
     /// <summary>tanh(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Invoke(Vector512<float> x) =>
-        Vector512<float>.One - Vector512.Create(2f) / (ExpOperator.Invoke(x + x) + Vector512<float>.One);
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        x = Vector512.MinNative(Vector512.Create(RationalTanh.TanhLimit), Vector512.MaxNative(Vector512.Create(-RationalTanh.TanhLimit), x));
+        var t = x * x;
+        var t2 = t * t;
+        var numerator = Vector512.MultiplyAddEstimate(x * t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P3), t, Vector512.Create(RationalTanh.P2))),
+            x * Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P1), t, Vector512.Create(RationalTanh.P0)));
+        var denominator = Vector512.MultiplyAddEstimate(t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.Q4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.Q3), t, Vector512.Create(RationalTanh.Q2))),
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.Q1), t, Vector512<float>.One));
+        return Vector512.MinNative(Vector512<float>.One, Vector512.MaxNative(Vector512.Create(-1f), numerator / denominator));
+    }
+}
+
+/// <summary>
+/// <see cref="RationalTanh"/> on <c>Vector256</c>, its constants read from <see cref="ActivationConstants"/>' table as
+/// memory operands (see there why); tanh and sigmoid differ only in their table entries.
+/// </summary>
+internal static class RationalTanh256
+{
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector256<float> Evaluate(Vector256<float> x, nuint set)
+    {
+        ref float k = ref Unsafe.Add(ref ActivationConstants.Table, set);
+        x = Vector256.MinNative(Vector256.LoadUnsafe(ref k, ActivationConstants.Limit), Vector256.MaxNative(Vector256.LoadUnsafe(ref k, ActivationConstants.MinusLimit), x));
+        var t = x * x;
+        var t2 = t * t;
+        var numerator = Vector256.MultiplyAddEstimate(x * t2,
+            Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalP4), t2,
+                Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalP3), t, Vector256.LoadUnsafe(ref k, ActivationConstants.RationalP2))),
+            x * Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalP1), t, Vector256.LoadUnsafe(ref k, ActivationConstants.RationalP0)));
+        var denominator = Vector256.MultiplyAddEstimate(t2,
+            Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalQ4), t2,
+                Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalQ3), t, Vector256.LoadUnsafe(ref k, ActivationConstants.RationalQ2))),
+            Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalQ1), t, Vector256.LoadUnsafe(ref ActivationConstants.Table, ActivationConstants.One)));
+        var result = Vector256.LoadUnsafe(ref k, ActivationConstants.Offset) + numerator / denominator;
+        return Vector256.MinNative(Vector256.LoadUnsafe(ref k, ActivationConstants.Upper), Vector256.MaxNative(Vector256.LoadUnsafe(ref k, ActivationConstants.Lower), result));
+    }
 }
 
 /// <summary>max(0, x), exact.</summary>
@@ -224,9 +340,9 @@ public static class Softmax
 }
 
 /// <summary>
-/// <see cref="ExpOperator"/>'s constants for the <c>Vector256</c> path, each repeated across 64 bytes of a
-/// cache-line-aligned table. Read from memory, they become memory operands; as <c>Vector256.Create</c> constants the
-/// JIT hoists all ~15 into registers, and with AVX2's 16 <c>ymm</c> registers it then spills the polynomial's
+/// <see cref="ExpOperator"/>'s and <see cref="RationalTanh"/>'s constants for the <c>Vector256</c> path, each repeated
+/// across 64 bytes of a cache-line-aligned table. Read from memory, they become memory operands; as <c>Vector256.Create</c>
+/// constants the JIT hoists them all into registers, and with AVX2's 16 <c>ymm</c> registers it then spills the polynomial's
 /// temporaries to the stack on every activation's critical path (bench/RESULTS.md). Vector128 (Arm64: 32 registers)
 /// and Vector512 (AVX-512: 32 registers) keep register constants. The table is native memory, allocated once for the
 /// process: the class initialiser may run inside a caller's allocation-free hot loop, so it must not touch the GC heap.
@@ -238,6 +354,14 @@ internal static unsafe class ActivationConstants
     internal const nuint Min = 0 * Stride, Max = 1 * Stride, Log2E = 2 * Stride, RoundMagic = 3 * Stride, MinusLn2Hi = 4 * Stride, MinusLn2Lo = 5 * Stride;
     internal const nuint P0 = 6 * Stride, P1 = 7 * Stride, P2 = 8 * Stride, P3 = 9 * Stride, P4 = 10 * Stride, P5 = 11 * Stride;
     internal const nuint One = 12 * Stride, ExponentBias = 13 * Stride;
+
+    // RationalTanh's two sets, tanh's and sigmoid's, at Tanh and Sigmoid; the offsets below are within a set.
+    private const int SetLength = 14;
+    internal const nuint Tanh = 14 * Stride, Sigmoid = Tanh + SetLength * Stride;
+    internal const nuint Limit = 0 * Stride, MinusLimit = 1 * Stride;
+    internal const nuint RationalP0 = 2 * Stride, RationalP1 = 3 * Stride, RationalP2 = 4 * Stride, RationalP3 = 5 * Stride, RationalP4 = 6 * Stride;
+    internal const nuint RationalQ1 = 7 * Stride, RationalQ2 = 8 * Stride, RationalQ3 = 9 * Stride, RationalQ4 = 10 * Stride;
+    internal const nuint Offset = 11 * Stride, Lower = 12 * Stride, Upper = 13 * Stride;
 
     private static readonly nint s_table = Build();
 
@@ -254,6 +378,10 @@ internal static unsafe class ActivationConstants
             ExpOperator.Min, ExpOperator.Max, ExpOperator.Log2E, ExpOperator.RoundMagic, -ExpOperator.Ln2Hi, -ExpOperator.Ln2Lo,
             ExpOperator.P0, ExpOperator.P1, ExpOperator.P2, ExpOperator.P3, ExpOperator.P4, ExpOperator.P5,
             1f, BitConverter.Int32BitsToSingle(ExpOperator.RoundMagicBits - 127),
+            RationalTanh.TanhLimit, -RationalTanh.TanhLimit, RationalTanh.P0, RationalTanh.P1, RationalTanh.P2, RationalTanh.P3, RationalTanh.P4,
+            RationalTanh.Q1, RationalTanh.Q2, RationalTanh.Q3, RationalTanh.Q4, 0f, -1f, 1f,
+            RationalTanh.SigmoidLimit, -RationalTanh.SigmoidLimit, RationalTanh.SigmoidP0, RationalTanh.SigmoidP1, RationalTanh.SigmoidP2, RationalTanh.SigmoidP3, RationalTanh.SigmoidP4,
+            RationalTanh.SigmoidQ1, RationalTanh.SigmoidQ2, RationalTanh.SigmoidQ3, RationalTanh.SigmoidQ4, 0.5f, 0f, 1f,
         ];
         var table = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)values.Length * Stride * sizeof(float), AlignedArrays.Alignment);
         for (int i = 0; i < values.Length; i++)

@@ -23,7 +23,7 @@ internal static class GeneratedMembers
         var names = new List<string>(Constants);
         if (spec.Target == TargetRuntime.NanoFramework)
         {
-            names.AddRange(new[] { "ParameterCount", "ParameterNames", "ParameterLengths", "ParameterName", "ParameterLength", "StateOffset", "_p", "State", "CheckSteps", "Run", "CellStep", "Dot", "Exp", "Sigmoid", "Tanh" });
+            names.AddRange(new[] { "ParameterCount", "ParameterNames", "ParameterLengths", "ParameterName", "ParameterLength", "StateOffset", "_p", "State", "CheckSteps", "Run", "CellStep", "Dot", "Sigmoid", "Tanh", "Rational", "Clamp" });
             if (!spec.Bidirectional)
             {
                 names.AddRange(new[] { "Step", "StepCore" });
@@ -32,6 +32,11 @@ internal static class GeneratedMembers
             if (spec.Head is not null)
             {
                 names.Add("Head");
+            }
+
+            if (spec.Head?.Activation == HeadActivation.Softmax)
+            {
+                names.Add("Exp");
             }
 
             if (spec.HasBakedWeights)

@@ -32,7 +32,7 @@ public interface IActivation
 public readonly struct SigmoidActivation : IActivation
 {
     /// <inheritdoc />
-    public static bool MayOutputSubnormal => true; // 1 / (1 + e^-x) is subnormal for x below about -87
+    public static bool MayOutputSubnormal => false; // 1/2 + r with r ≥ −1/2 a float: 0 or a multiple of 2^-25
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -52,7 +52,7 @@ public readonly struct SigmoidActivation : IActivation
 public readonly struct TanhActivation : IActivation
 {
     /// <inheritdoc />
-    public static bool MayOutputSubnormal => false; // 1 - 2 / (e^2x + 1) is exactly 0 where e^2x rounds to 1 (|x| below about 3e-8), and larger in magnitude than 5e-8 elsewhere
+    public static bool MayOutputSubnormal => true; // tanh(x) = x·(1 + O(x²)): a small x comes out as itself, down to the subnormals
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]

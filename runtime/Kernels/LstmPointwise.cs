@@ -32,7 +32,7 @@ public static class LstmPointwise
         {
             var cNew = NewCell<TWidth, TVector>(TWidth.Load(ref pre, unit), TWidth.Load(ref pre, unit + stride), TWidth.Load(ref pre, unit + 2 * stride), TWidth.Load(ref c, unit));
             TWidth.Store(cNew, ref c, unit);
-            TWidth.Store(TWidth.Multiply(TWidth.Load(ref pre, unit + 3 * stride), TWidth.Tanh(cNew)), ref h, unit);
+            TWidth.Store(NewHidden<TWidth, TVector>(TWidth.Load(ref pre, unit + 3 * stride), TWidth.Tanh(cNew)), ref h, unit);
         }
     }
 
@@ -58,7 +58,7 @@ public static class LstmPointwise
         TWidth.Store(o, ref tape, unit + 3 * stride);
         TWidth.Store(tanhC, ref tape, unit + 4 * stride);
         TWidth.Store(cNew, ref c, unit);
-        TWidth.Store(TWidth.Multiply(o, tanhC), ref h, unit);
+        TWidth.Store(NewHidden<TWidth, TVector>(o, tanhC), ref h, unit);
     }
 
     /// <summary>
@@ -86,12 +86,16 @@ public static class LstmPointwise
         TWidth.Store(TWidth.Multiply(gradC, f), ref dc, unit);
     }
 
-    // c' = f ⊙ c + i ⊙ g, the one place inference and training compute it (h' = o ⊙ tanh(c') follows at each). c' is
-    // flushed (see Pointwise.SmallestNormal): a long-memory cell (f near 1) otherwise keeps c in subnormals for good. h'
-    // needs no flush: tanh's output is 0 or above 5e-8 in magnitude, so h' is subnormal only if o is, which takes an output
-    // gate pre-activation below about -87.
+    // c' = f ⊙ c + i ⊙ g and h' = o ⊙ tanh(c'), the one place inference and training compute them. Both are flushed (see
+    // Pointwise.SmallestNormal): a long-memory cell (f near 1) otherwise keeps c in subnormals for good, and tanh passes a
+    // small c' through as it is, so o ⊙ tanh(c') is subnormal for a c' that is not.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector NewCell<TWidth, TVector>(TVector i, TVector f, TVector g, TVector c)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct => TWidth.FlushSubnormal(TWidth.Add(TWidth.Multiply(f, c), TWidth.Multiply(i, g)));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static TVector NewHidden<TWidth, TVector>(TVector o, TVector tanhC)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct => TWidth.FlushSubnormal(TWidth.Multiply(o, tanhC));
 }

@@ -47,9 +47,9 @@ public static class RnnPointwise
         where TActivation : struct, IActivation =>
         TActivation.Backward<TWidth, TVector>(TWidth.Load(ref tape, unit), TWidth.Load(ref dh, unit), slope);
 
-    // h' = activation(pre), flushed (see Pointwise.SmallestNormal) where the activation can output a subnormal: a ReLU
-    // RNN with a recurrence near 1 otherwise keeps h in subnormals; tanh's output never is one. The one place inference
-    // and training compute it.
+    // h' = activation(pre), flushed (see Pointwise.SmallestNormal) where the activation can output a subnormal: an RNN
+    // whose recurrence shrinks h (or a ReLU one with a recurrence near 1) otherwise keeps h in subnormals, since tanh
+    // passes small values through as they are. The one place inference and training compute it.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector NewHidden<TWidth, TVector, TActivation>(TVector pre, float slope)
         where TWidth : struct, IVectorWidth<TVector>
