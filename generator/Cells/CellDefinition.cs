@@ -50,6 +50,13 @@ internal abstract record CellDefinition
     /// <summary>Inference, after a layer's tiles: the call that turns <c>pre</c> into the new h (and c) for <paramref name="units"/> units.</summary>
     public abstract string Activate(VectorWidth width, int units);
 
+    /// <summary>
+    /// Inference inside a layer's only tile, for one chunk: the call on the chunk's accumulators (in slot order) that writes
+    /// the new h (and c) in place. Not called for a cell with a <see cref="SecondPass"/>, whose step needs every unit's
+    /// first-pass values before the second pass.
+    /// </summary>
+    public abstract string Step(VectorWidth width, IReadOnlyList<string> accumulators, string unit);
+
     /// <summary>Training's forward step for one chunk inside a tile: the call on the chunk's accumulators (in slot order).</summary>
     public abstract string Record(VectorWidth width, IReadOnlyList<string> accumulators, string unit);
 

@@ -36,6 +36,9 @@ internal sealed record GruCell : CellDefinition
     public override string Activate(VectorWidth width, int units) =>
         $"GruPointwise.Activate<{width.PointwiseArguments}>(ref pre, ref h, units: {Literals.Int(units)}, PaddedHidden);";
 
+    public override string Step(VectorWidth width, IReadOnlyList<string> a, string unit) =>
+        $"GruPointwise.Step<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, {a[3]}, ref h, {unit});";
+
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"GruPointwise.Record<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, {a[3]}, ref h, ref tape, ref hNew, {unit}, PaddedHidden);";
 

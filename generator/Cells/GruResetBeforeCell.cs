@@ -40,6 +40,9 @@ internal sealed record GruResetBeforeCell : CellDefinition
     public override string Activate(VectorWidth width, int units) =>
         $"{Operation}.Activate<{width.PointwiseArguments}>(ref pre, ref h, units: {Literals.Int(units)}, PaddedHidden);";
 
+    // Never called: the candidate's pass needs r of every unit first, so the layer always stores pre (CellDefinition.Step).
+    public override string Step(VectorWidth width, IReadOnlyList<string> a, string unit) => string.Empty;
+
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"{Operation}.RecordGates<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, ref h, ref tape, {unit}, PaddedHidden);";
 

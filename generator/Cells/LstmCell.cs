@@ -32,6 +32,9 @@ internal sealed record LstmCell : CellDefinition
     public override string Activate(VectorWidth width, int units) =>
         $"LstmPointwise.Activate<{width.PointwiseArguments}>(ref pre, ref c, ref h, units: {Literals.Int(units)}, PaddedHidden);";
 
+    public override string Step(VectorWidth width, IReadOnlyList<string> a, string unit) =>
+        $"LstmPointwise.Step<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, {a[3]}, ref c, ref h, {unit});";
+
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"LstmPointwise.Record<{width.PointwiseArguments}>({a[0]}, {a[1]}, {a[2]}, {a[3]}, ref c, ref tape, ref hNew, ref cNew, {unit}, PaddedHidden);";
 

@@ -75,6 +75,9 @@ internal sealed record RnnCell(RecurrentActivation Activation, float NegativeSlo
     public override string Activate(VectorWidth width, int units) =>
         $"RnnPointwise.Activate<{TypeArguments(width)}>(ref pre, ref h, units: {Literals.Int(units)}, {Slope});";
 
+    public override string Step(VectorWidth width, IReadOnlyList<string> a, string unit) =>
+        $"RnnPointwise.Step<{TypeArguments(width)}>({a[0]}, ref h, {unit}, {Slope});";
+
     public override string Record(VectorWidth width, IReadOnlyList<string> a, string unit) =>
         $"RnnPointwise.Record<{TypeArguments(width)}>({a[0]}, ref tape, ref hNew, {unit}, {Slope});";
 

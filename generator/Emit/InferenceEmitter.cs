@@ -1,4 +1,5 @@
 using System;
+using System.Linq;
 using Embedded.Rnn.Generator.Model;
 
 namespace Embedded.Rnn.Generator.Emit;
@@ -213,9 +214,12 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 _w.Line("ref float c = ref Unsafe.Add(ref values, CellOffset + slot * PaddedHidden);");
             }
 
-            _w.Line("ref float pre = ref Unsafe.Add(ref values, ScratchOffset);");
-            string arguments = cell ? "ref w, ref x, ref h, ref c, ref pre" : "ref w, ref x, ref h, ref pre";
-            EmitByLayer("slot", shape => PathSwitch(width => $"{shape.Name(width, KernelVariant.Inference)}({arguments});"));
+            if (_model.LayerShapes.Any(shape => VectorWidth.All.Any(width => _tiles.TakesPre(shape, width, KernelVariant.Inference))))
+            {
+                _w.Line("ref float pre = ref Unsafe.Add(ref values, ScratchOffset);");
+            }
+
+            EmitByLayer("slot", shape => PathSwitch(width => $"{shape.Name(width, KernelVariant.Inference)}({_tiles.Arguments(shape, width, KernelVariant.Inference)});"));
         }
 
         _w.Line();

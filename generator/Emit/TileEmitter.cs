@@ -8,9 +8,10 @@ namespace Embedded.Rnn.Generator.Emit;
 /// Emits the size-specific part of the model: for one kernel shape, path and variant, the kernel that runs its tiles in
 /// order and each tile's unrolled code. A tile keeps one accumulator per (chunk of units, slot) in registers, starts them
 /// at the bias and streams every weight once, in the shared <see cref="BlockLayout"/> order. Inference stores the
-/// pre-activations and lets the cell's pointwise operator finish after the last tile; training's forward pass calls the
-/// cell's record step per chunk; backward calls the cell's backward step, then accumulates weight gradients and
-/// back-propagates into the input and the previous state.
+/// pre-activations and lets the cell's pointwise operator finish after the last tile, except in a layer of one tile, which
+/// calls the cell's step per chunk on its accumulators; training's forward pass calls the cell's record step per chunk;
+/// backward calls the cell's backward step, then accumulates weight gradients and back-propagates into the input and the
+/// previous state.
 /// </summary>
 internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
 {
@@ -22,9 +23,16 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     private readonly ModelFacts _model = model;
     private readonly SourceWriter _w = writer;
 
+    /// <summary>The arguments of a call of the kernel, each a ref to the local of the parameter's name.</summary>
+    public string Arguments(KernelShape shape, VectorWidth width, KernelVariant variant) =>
+        string.Join(", ", ParameterNames(shape, width, variant, tile: false).Select(name => "ref " + name));
+
+    /// <summary>Whether the kernel takes <c>pre</c>, the state's scratch for pre-activations.</summary>
+    public bool TakesPre(KernelShape shape, VectorWidth width, KernelVariant variant) => ParameterNames(shape, width, variant, tile: false).Contains("pre");
+
     /// <summary>The kernel's parameters, as declared (tiles add <c>nuint unit</c>, the first unit they compute).</summary>
-    public string Parameters(KernelShape shape, KernelVariant variant, bool tile = false) =>
-        string.Join(", ", ParameterNames(shape, variant, tile).Select(name => name switch
+    public string Parameters(KernelShape shape, VectorWidth width, KernelVariant variant, bool tile = false) =>
+        string.Join(", ", ParameterNames(shape, width, variant, tile).Select(name => name switch
         {
             "w" => "ref Weight w",
             "unit" => "nuint unit",
@@ -32,7 +40,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         }));
 
     // Every kernel and tile takes refs to its buffers; the names are the ones the cells' calls use (CellDefinition).
-    private string[] ParameterNames(KernelShape shape, KernelVariant variant, bool tile)
+    private string[] ParameterNames(KernelShape shape, VectorWidth width, KernelVariant variant, bool tile)
     {
         bool layer = shape.Kind == KernelKind.Layer;
         string[] names = shape.Pass is { } pass
@@ -48,12 +56,28 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
                 KernelVariant.Backward => new[] { "w", "dw", "x", "dz", "dx" },
                 KernelVariant.Record => new[] { "w", "x", "h", "c", "tape", "hNew", "cNew" },
                 _ when !layer => new[] { "w", "x", "pre" },
+                // A layer's only tile (and so its kernel) finishes the step itself, in place, with no pre.
+                _ when StepsInTile(shape, width, variant) => _model.Cell.HasCellState ? new[] { "w", "x", "h", "c" } : new[] { "w", "x", "h" },
                 // A layer's inference tiles only read h; the kernel also passes c on to the cell's step when there is one.
                 _ when tile || !_model.Cell.HasCellState => new[] { "w", "x", "h", "pre" },
                 _ => new[] { "w", "x", "h", "c", "pre" },
             };
         return tile ? names.Concat(new[] { "unit" }).ToArray() : names;
     }
+
+    // A layer of one small tile (and no second pass) goes from its accumulators straight to the new h (and c) through the
+    // cell's step: all of h is read before the first chunk's step writes it, and the pre-activations never make the round
+    // trip through pre. Where a step is one dependent chain, that is two store-to-load latencies less per step (LSTM, GRU
+    // and RNN (1, 8): 13-14 % faster); with more than MaxStepAccumulators accumulators the rolled activation loops won
+    // (LSTM (8, 32), two chunks of four gates: 7 % slower in one tile).
+    private bool StepsInTile(KernelShape shape, VectorWidth width, KernelVariant variant)
+    {
+        var block = shape.Block(width);
+        return variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && _model.SecondPassShape is null
+            && block.Chunks <= block.ChunksPerTile && block.Chunks * shape.Slots.Count <= MaxStepAccumulators;
+    }
+
+    private const int MaxStepAccumulators = 4;
 
     /// <summary>
     /// A layer's or the head's kernel, then its tiles. With a cell's second pass, a layer's kernel also calls the pass's
@@ -66,14 +90,15 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         var pass = shape.Kind == KernelKind.Layer ? _model.SecondPassShape : null;
         int passStart = pass is null ? 0 : KernelLayout.PassStart(new[] { block, pass.Block(width) }, 1);
         _w.Line("// " + Summary(shape, width, variant, block));
-        if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
+        if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
         {
             // A call of its own: inlined through Step or Run (which inline their layer step), the kernel left the JIT no
-            // budget to inline the activations of the pointwise step, and ExpOperator became a call per vector.
+            // budget to inline the activations of the pointwise step, and ExpOperator became a call per vector. (A layer
+            // of one tile gives its tile that call instead: EmitTile.)
             _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
         }
 
-        using (_w.Open($"private static void {shape.Name(width, variant)}({Parameters(shape, variant)})"))
+        using (_w.Open($"private static void {shape.Name(width, variant)}({Parameters(shape, width, variant)})"))
         {
             if (pass is not null && variant == KernelVariant.Backward)
             {
@@ -92,7 +117,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
                 EmitTileCalls(pass, width, variant, passStart);
             }
 
-            if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer)
+            if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
             {
                 _w.Line(_model.Cell.Activate(width, block.Chunks * width.Lanes));
             }
@@ -121,7 +146,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         int tileUnits = block.ChunksPerTile * width.Lanes;
         string Call(int chunks, string tileOffset, string unit)
         {
-            var arguments = ParameterNames(shape, variant, tile: true).Select(name => name switch
+            var arguments = ParameterNames(shape, width, variant, tile: true).Select(name => name switch
             {
                 "unit" => unit,
                 // The packed weights and gradients advance to the tile's start.
@@ -210,9 +235,17 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             KernelVariant.Backward => $": the pointwise backward step, then the gradients of the bias and {columns}, and of their inputs.",
             KernelVariant.Record => $": the bias plus {columns}{chains}, then the {_model.Cell.Title}'s forward step keeping the tape.",
+            _ when StepsInTile(shape, width, variant) => $": the bias plus {columns}{chains}, then the {_model.Cell.Title}'s pointwise step.",
             _ => $": the bias plus {columns}{chains}, into pre.",
         });
-        using (_w.Open($"private static void {shape.TileName(width, tile.Chunks, variant)}({Parameters(shape, variant, tile: true)})"))
+        if (StepsInTile(shape, width, variant))
+        {
+            // Its own call, for the JIT's inlining budget: inlined into the kernel, the tile left none for the activations of
+            // the cell's step, and sigmoid and tanh became calls with their vectors spilled (GRU (1, 8) 13 % slower).
+            _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        }
+
+        using (_w.Open($"private static void {shape.TileName(width, tile.Chunks, variant)}({Parameters(shape, width, variant, tile: true)})"))
         {
             if (variant == KernelVariant.Backward)
             {
@@ -280,13 +313,16 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             }
         }
 
+        bool steps = StepsInTile(shape, width, variant);
         for (int k = 0; k < chunks; k++)
         {
-            if (variant == KernelVariant.Record)
+            if (variant == KernelVariant.Record || steps)
             {
                 var accumulators = Enumerable.Range(0, slots.Count).Select(s => Accumulator(shape, s, k)).ToList();
                 string unit = Unit(k * width.Lanes);
-                _w.Line(shape.Pass is { } pass ? pass.Record(width, accumulators, unit) : _model.Cell.Record(width, accumulators, unit));
+                _w.Line(steps ? _model.Cell.Step(width, accumulators, unit)
+                    : shape.Pass is { } pass ? pass.Record(width, accumulators, unit)
+                    : _model.Cell.Record(width, accumulators, unit));
                 continue;
             }
 

@@ -34,6 +34,21 @@ public static class GruPointwise
     }
 
     /// <summary>
+    /// Inference for one vector of units at <paramref name="unit"/>, straight from a tile's accumulators (r, z, W_in x + b_in,
+    /// W_hn h + b_hn): a layer of one tile calls it in place of storing pre-activations for
+    /// <see cref="Activate{TWidth, TVector}"/>, which keeps two store-to-load round trips off a small step's dependent
+    /// chain. h is updated in place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Step<TWidth, TVector>(TVector preR, TVector preZ, TVector inputN, TVector hiddenN, ref float h, nuint unit)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        var n = Candidate<TWidth, TVector>(TWidth.Sigmoid(preR), inputN, hiddenN);
+        TWidth.Store(NewHidden<TWidth, TVector>(TWidth.Sigmoid(preZ), n, TWidth.Load(ref h, unit)), ref h, unit);
+    }
+
+    /// <summary>
     /// Training's forward step for one vector of units at <paramref name="unit"/>: writes the new h and the tape (see the
     /// class) that <see cref="Backward"/> reads.
     /// </summary>

@@ -37,6 +37,21 @@ public static class LstmPointwise
     }
 
     /// <summary>
+    /// Inference for one vector of units at <paramref name="unit"/>, straight from a tile's accumulators: a layer of one
+    /// tile calls it in place of storing pre-activations for <see cref="Activate{TWidth, TVector}"/>, which keeps two
+    /// store-to-load round trips off a small step's dependent chain. c and h are updated in place.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Step<TWidth, TVector>(TVector preI, TVector preF, TVector preG, TVector preO, ref float c, ref float h, nuint unit)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        var cNew = NewCell<TWidth, TVector>(TWidth.Sigmoid(preI), TWidth.Sigmoid(preF), TWidth.Tanh(preG), TWidth.Load(ref c, unit));
+        TWidth.Store(cNew, ref c, unit);
+        TWidth.Store(NewHidden<TWidth, TVector>(TWidth.Sigmoid(preO), TWidth.Tanh(cNew)), ref h, unit);
+    }
+
+    /// <summary>
     /// Training's forward step for one vector of units at <paramref name="unit"/>, from the tile's pre-activations: writes
     /// the new h and c, and the tape (see the class) that <see cref="Backward"/> reads.
     /// </summary>

@@ -27,6 +27,17 @@ public static class RnnPointwise
         }
     }
 
+    /// <summary>
+    /// Inference for one vector of units at <paramref name="unit"/>, straight from a tile's accumulator: a layer of one
+    /// tile calls it in place of storing pre-activations for <see cref="Activate{TWidth, TVector, TActivation}"/>.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static void Step<TWidth, TVector, TActivation>(TVector pre, ref float h, nuint unit, float slope)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+        where TActivation : struct, IActivation =>
+        TWidth.Store(NewHidden<TWidth, TVector, TActivation>(pre, slope), ref h, unit);
+
     /// <summary>Training's forward step for one vector of units: writes the new h and the tape.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static void Record<TWidth, TVector, TActivation>(TVector pre, ref float tape, ref float h, nuint unit, float slope)
