@@ -576,38 +576,26 @@ public sealed partial class RnnGenerator
                 // 1/2 + tanh(x/2)/2 as Embedded.Rnn.SigmoidOperator: tanh's coefficients scaled by powers of 4 (exact), clamped to [0, 1].
                 private static float Sigmoid(float x)
                 {
-                    if (x < -20f)
-                    {
-                        x = -20f;
-                    }
-                    else if (x > 20f)
-                    {
-                        x = 20f;
-                    }
-
-                    return Clamp(0.5f + Rational(x, 1f / 4f, 0.13374479f / 16f, 0.0034878154f / 64f, 2.048125e-05f / 256f, 1.31775995e-08f / 1024f,
+                    return Clamp(0.5f + Rational(x, 400f, 1f / 4f, 0.13374479f / 16f, 0.0034878154f / 64f, 2.048125e-05f / 256f, 1.31775995e-08f / 1024f,
                         0.46707794f / 4f, 0.025847405f / 16f, 0.00032729268f / 64f, 7.7040795e-07f / 256f), 0f, 1f);
                 }
 
                 // tanh as Embedded.Rnn.TanhOperator: x P(x^2) / Q(x^2) with Embedded.Rnn.RationalTanh's coefficients, clamped to [-1, 1].
                 private static float Tanh(float x)
                 {
-                    if (x < -10f)
-                    {
-                        x = -10f;
-                    }
-                    else if (x > 10f)
-                    {
-                        x = 10f;
-                    }
-
-                    return Clamp(Rational(x, 1f, 0.13374479f, 0.0034878154f, 2.048125e-05f, 1.31775995e-08f, 0.46707794f, 0.025847405f, 0.00032729268f, 7.7040795e-07f), -1f, 1f);
+                    return Clamp(Rational(x, 100f, 1f, 0.13374479f, 0.0034878154f, 2.048125e-05f, 1.31775995e-08f, 0.46707794f, 0.025847405f, 0.00032729268f, 7.7040795e-07f), -1f, 1f);
                 }
 
-                // x (p0 + p1 t) + x t^2 (p2 + p3 t + p4 t^2) over (1 + q1 t) + t^2 (q2 + q3 t + q4 t^2), t = x^2: the runtime's order.
-                private static float Rational(float x, float p0, float p1, float p2, float p3, float p4, float q1, float q2, float q3, float q4)
+                // x (p0 + p1 t) + x t^2 (p2 + p3 t + p4 t^2) over (1 + q1 t) + t^2 (q2 + q3 t + q4 t^2), t = x^2 clamped to
+                // tLimit (beyond it the result is past 1 in magnitude, and the callers clamp it): the runtime's order.
+                private static float Rational(float x, float tLimit, float p0, float p1, float p2, float p3, float p4, float q1, float q2, float q3, float q4)
                 {
                     float t = x * x;
+                    if (t > tLimit)
+                    {
+                        t = tLimit;
+                    }
+
                     float t2 = t * t;
                     float numerator = (float)(x * (float)(p1 * t + p0)) + (float)((float)(x * t2) * (float)(p4 * t2 + (float)(p3 * t + p2)));
                     float denominator = (float)(t2 * (float)(q4 * t2 + (float)(q3 * t + q2))) + (float)(q1 * t + 1f);

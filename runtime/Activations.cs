@@ -114,8 +114,10 @@ public readonly struct ExpOperator
 /// Evaluation order, the same on every path (the scalar one multiplies and adds separately): t = x², t2 = t², then
 /// x·(P0 + P1·t) + x·t2·(P2 + P3·t + P4·t2) over (1 + Q1·t) + t2·(Q2 + Q3·t + Q4·t2). The result is clamped to
 /// [−1, 1], which float32 rounding can overshoot by an ulp. From |x| = 9.1 on, where tanh rounds to ±1, the rational
-/// form passes 1 and keeps growing (1 + 1.5e-6 at 10), so that clamp makes it exactly ±1 there; the input is clamped to
-/// ±<see cref="TanhLimit"/> only so that x⁸ cannot overflow. Sigmoid is 1/2 + tanh(x/2)/2, written as 1/2 + x·P̂(x²)/Q̂(x²) with P̂k = Pk/4^(k+1) and
+/// form passes 1 and keeps growing (1 + 1.5e-6 at 10), so that clamp makes it exactly ±1 there. Only t is clamped, to
+/// <see cref="TanhLimit"/>², so that t2² cannot overflow: beyond the limit the result is x/limit times its value at the
+/// limit, past 1 in magnitude and clamped, and an infinite x gives an infinite quotient, clamped too. One operation on
+/// the chain instead of a min and a max on x. Sigmoid is 1/2 + tanh(x/2)/2, written as 1/2 + x·P̂(x²)/Q̂(x²) with P̂k = Pk/4^(k+1) and
 /// Q̂k = Qk/4^k: scaling by powers of two is exact, so it rounds exactly as tanh(x/2)/2 would, one multiply shorter.
 /// </remarks>
 internal static class RationalTanh
@@ -139,8 +141,7 @@ public readonly struct SigmoidOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Invoke(float x)
     {
-        x = MathF.Min(MathF.Max(x, -RationalTanh.SigmoidLimit), RationalTanh.SigmoidLimit);
-        float t = x * x;
+        float t = MathF.Min(x * x, RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit);
         float t2 = t * t;
         float numerator = x * (RationalTanh.SigmoidP1 * t + RationalTanh.SigmoidP0)
             + x * t2 * (RationalTanh.SigmoidP4 * t2 + (RationalTanh.SigmoidP3 * t + RationalTanh.SigmoidP2));
@@ -152,9 +153,8 @@ public readonly struct SigmoidOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Invoke(Vector128<float> x)
     {
-        // Native min/max, the bound first: x86 returns the second operand when either is NaN, so NaN propagates.
-        x = Vector128.MinNative(Vector128.Create(RationalTanh.SigmoidLimit), Vector128.MaxNative(Vector128.Create(-RationalTanh.SigmoidLimit), x));
-        var t = x * x;
+        // Native min, the bound first: x86 returns the second operand when either is NaN, so NaN propagates.
+        var t = Vector128.MinNative(Vector128.Create(RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit), x * x);
         var t2 = t * t;
         var numerator = Vector128.MultiplyAddEstimate(x * t2,
             Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP3), t, Vector128.Create(RationalTanh.SigmoidP2))),
@@ -173,8 +173,7 @@ public readonly struct SigmoidOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x)
     {
-        x = Vector512.MinNative(Vector512.Create(RationalTanh.SigmoidLimit), Vector512.MaxNative(Vector512.Create(-RationalTanh.SigmoidLimit), x));
-        var t = x * x;
+        var t = Vector512.MinNative(Vector512.Create(RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit), x * x);
         var t2 = t * t;
         var numerator = Vector512.MultiplyAddEstimate(x * t2,
             Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP3), t, Vector512.Create(RationalTanh.SigmoidP2))),
@@ -198,8 +197,7 @@ public readonly struct TanhOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static float Invoke(float x)
     {
-        x = MathF.Min(MathF.Max(x, -RationalTanh.TanhLimit), RationalTanh.TanhLimit);
-        float t = x * x;
+        float t = MathF.Min(x * x, RationalTanh.TanhLimit * RationalTanh.TanhLimit);
         float t2 = t * t;
         float numerator = x * (RationalTanh.P1 * t + RationalTanh.P0) + x * t2 * (RationalTanh.P4 * t2 + (RationalTanh.P3 * t + RationalTanh.P2));
         float denominator = t2 * (RationalTanh.Q4 * t2 + (RationalTanh.Q3 * t + RationalTanh.Q2)) + (RationalTanh.Q1 * t + 1f);
@@ -210,8 +208,7 @@ public readonly struct TanhOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector128<float> Invoke(Vector128<float> x)
     {
-        x = Vector128.MinNative(Vector128.Create(RationalTanh.TanhLimit), Vector128.MaxNative(Vector128.Create(-RationalTanh.TanhLimit), x));
-        var t = x * x;
+        var t = Vector128.MinNative(Vector128.Create(RationalTanh.TanhLimit * RationalTanh.TanhLimit), x * x);
         var t2 = t * t;
         var numerator = Vector128.MultiplyAddEstimate(x * t2,
             Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P3), t, Vector128.Create(RationalTanh.P2))),
@@ -230,8 +227,7 @@ public readonly struct TanhOperator
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> Invoke(Vector512<float> x)
     {
-        x = Vector512.MinNative(Vector512.Create(RationalTanh.TanhLimit), Vector512.MaxNative(Vector512.Create(-RationalTanh.TanhLimit), x));
-        var t = x * x;
+        var t = Vector512.MinNative(Vector512.Create(RationalTanh.TanhLimit * RationalTanh.TanhLimit), x * x);
         var t2 = t * t;
         var numerator = Vector512.MultiplyAddEstimate(x * t2,
             Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P3), t, Vector512.Create(RationalTanh.P2))),
@@ -253,8 +249,7 @@ internal static class RationalTanh256
     internal static Vector256<float> Evaluate(Vector256<float> x, nuint set)
     {
         ref float k = ref Unsafe.Add(ref ActivationConstants.Table, set);
-        x = Vector256.MinNative(Vector256.LoadUnsafe(ref k, ActivationConstants.Limit), Vector256.MaxNative(Vector256.LoadUnsafe(ref k, ActivationConstants.MinusLimit), x));
-        var t = x * x;
+        var t = Vector256.MinNative(Vector256.LoadUnsafe(ref k, ActivationConstants.SquaredLimit), x * x);
         var t2 = t * t;
         var numerator = Vector256.MultiplyAddEstimate(x * t2,
             Vector256.MultiplyAddEstimate(Vector256.LoadUnsafe(ref k, ActivationConstants.RationalP4), t2,
@@ -356,12 +351,12 @@ internal static unsafe class ActivationConstants
     internal const nuint One = 12 * Stride, ExponentBias = 13 * Stride;
 
     // RationalTanh's two sets, tanh's and sigmoid's, at Tanh and Sigmoid; the offsets below are within a set.
-    private const int SetLength = 14;
+    private const int SetLength = 13;
     internal const nuint Tanh = 14 * Stride, Sigmoid = Tanh + SetLength * Stride;
-    internal const nuint Limit = 0 * Stride, MinusLimit = 1 * Stride;
-    internal const nuint RationalP0 = 2 * Stride, RationalP1 = 3 * Stride, RationalP2 = 4 * Stride, RationalP3 = 5 * Stride, RationalP4 = 6 * Stride;
-    internal const nuint RationalQ1 = 7 * Stride, RationalQ2 = 8 * Stride, RationalQ3 = 9 * Stride, RationalQ4 = 10 * Stride;
-    internal const nuint Offset = 11 * Stride, Lower = 12 * Stride, Upper = 13 * Stride;
+    internal const nuint SquaredLimit = 0 * Stride;
+    internal const nuint RationalP0 = 1 * Stride, RationalP1 = 2 * Stride, RationalP2 = 3 * Stride, RationalP3 = 4 * Stride, RationalP4 = 5 * Stride;
+    internal const nuint RationalQ1 = 6 * Stride, RationalQ2 = 7 * Stride, RationalQ3 = 8 * Stride, RationalQ4 = 9 * Stride;
+    internal const nuint Offset = 10 * Stride, Lower = 11 * Stride, Upper = 12 * Stride;
 
     private static readonly nint s_table = Build();
 
@@ -378,9 +373,9 @@ internal static unsafe class ActivationConstants
             ExpOperator.Min, ExpOperator.Max, ExpOperator.Log2E, ExpOperator.RoundMagic, -ExpOperator.Ln2Hi, -ExpOperator.Ln2Lo,
             ExpOperator.P0, ExpOperator.P1, ExpOperator.P2, ExpOperator.P3, ExpOperator.P4, ExpOperator.P5,
             1f, BitConverter.Int32BitsToSingle(ExpOperator.RoundMagicBits - 127),
-            RationalTanh.TanhLimit, -RationalTanh.TanhLimit, RationalTanh.P0, RationalTanh.P1, RationalTanh.P2, RationalTanh.P3, RationalTanh.P4,
+            RationalTanh.TanhLimit * RationalTanh.TanhLimit, RationalTanh.P0, RationalTanh.P1, RationalTanh.P2, RationalTanh.P3, RationalTanh.P4,
             RationalTanh.Q1, RationalTanh.Q2, RationalTanh.Q3, RationalTanh.Q4, 0f, -1f, 1f,
-            RationalTanh.SigmoidLimit, -RationalTanh.SigmoidLimit, RationalTanh.SigmoidP0, RationalTanh.SigmoidP1, RationalTanh.SigmoidP2, RationalTanh.SigmoidP3, RationalTanh.SigmoidP4,
+            RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit, RationalTanh.SigmoidP0, RationalTanh.SigmoidP1, RationalTanh.SigmoidP2, RationalTanh.SigmoidP3, RationalTanh.SigmoidP4,
             RationalTanh.SigmoidQ1, RationalTanh.SigmoidQ2, RationalTanh.SigmoidQ3, RationalTanh.SigmoidQ4, 0.5f, 0f, 1f,
         ];
         var table = (float*)System.Runtime.InteropServices.NativeMemory.AlignedAlloc((nuint)values.Length * Stride * sizeof(float), AlignedArrays.Alignment);
