@@ -126,7 +126,9 @@ public readonly struct Vector512Width : IVectorWidth<Vector512<float>>
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static Vector512<float> FlushSubnormal(Vector512<float> x) =>
-        Vector512.AndNot(x, Vector512.LessThan(Vector512.Abs(x), Vector512.Create(Pointwise.SmallestNormal)));
+        // A select, not AndNot: AVX-512 compares into a mask register, which a masked move applies directly, where AndNot
+        // first turned the mask into a vector (vpmovm2d), one more step on the LSTM's c and h chain.
+        Vector512.ConditionalSelect(Vector512.LessThan(Vector512.Abs(x), Vector512.Create(Pointwise.SmallestNormal)), Vector512<float>.Zero, x);
 }
 
 /// <summary>256-bit vectors (AVX2 + FMA).</summary>
