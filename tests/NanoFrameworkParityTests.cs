@@ -241,10 +241,40 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
     }
 
     [Fact]
-    public void Exp_equals_the_runtime_scalar_exp_bit_for_bit()
+    public void Softmax_equals_the_runtime_softmax_bit_for_bit()
     {
-        // The nano Exp builds 2^n by squaring instead of writing the exponent bits, which is exact: a model with zero
-        // weights and bias_hh gives h = tanh(bias_ih), bit for bit the runtime's TanhOperator (so ExpOperator) result.
+        // The nano Exp (a softmax head's only) builds 2^n by squaring instead of writing the exponent bits, which is exact:
+        // with every weight zero the head gives softmax(head.bias), bit for bit the runtime's Softmax (so ExpOperator).
+        var p = new float[NanoLstmHeadSoftmax.ParameterCount][];
+        for (int i = 0; i < p.Length; i++)
+        {
+            p[i] = new float[NanoLstmHeadSoftmax.ParameterLength(i)];
+        }
+
+        int headBias = Enumerable.Range(0, p.Length).Single(i => NanoLstmHeadSoftmax.ParameterName(i) == "head.bias");
+        var model = new NanoLstmHeadSoftmax(p);
+        var random = new Random(7);
+        var x = new float[NanoLstmHeadSoftmax.InputSize];
+        var y = new float[NanoLstmHeadSoftmax.OutputSize];
+        for (int trial = 0; trial < 2000; trial++)
+        {
+            for (int j = 0; j < y.Length; j++)
+            {
+                p[headBias][j] = (float)(random.NextDouble() * 200 - 100) * (trial % 3 == 0 ? 0.01f : 1f);
+            }
+
+            float[] expected = (float[])p[headBias].Clone();
+            Softmax.InPlace(expected);
+            model.Step(x, new NanoLstmHeadSoftmax.State(), y);
+            Assert.Equal(expected, y);
+        }
+    }
+
+    [Fact]
+    public void Tanh_equals_the_runtime_scalar_tanh_bit_for_bit()
+    {
+        // The nano Tanh spells the runtime's rational form with every intermediate rounded to float: a model with zero
+        // weights and bias_hh gives h = tanh(bias_ih), bit for bit the runtime's scalar TanhOperator.
         var p = new float[NanoRnnTanhI1H8T5B1.ParameterCount][];
         for (int i = 0; i < p.Length; i++)
         {

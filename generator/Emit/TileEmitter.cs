@@ -93,7 +93,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
         {
             // A call of its own: inlined through Step or Run (which inline their layer step), the kernel left the JIT no
-            // budget to inline the activations of the pointwise step, and ExpOperator became a call per vector. (A layer
+            // budget to inline the activations of the pointwise step, which became a call per vector. (A layer
             // of one tile gives its tile that call instead: EmitTile.)
             _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
         }
