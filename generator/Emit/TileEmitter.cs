@@ -20,6 +20,9 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
 
     internal const int UnrollFactor = 4;
 
+    /// <summary>A layer's only tile with at most this many accumulators runs the cell's step itself (<see cref="StepsInTile"/>).</summary>
+    private const int MaxStepAccumulators = 4;
+
     private readonly ModelFacts _model = model;
     private readonly SourceWriter _w = writer;
 
@@ -76,8 +79,6 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         return variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && _model.SecondPassShape is null
             && block.Chunks <= block.ChunksPerTile && block.Chunks * shape.Slots.Count <= MaxStepAccumulators;
     }
-
-    private const int MaxStepAccumulators = 4;
 
     /// <summary>
     /// A layer's or the head's kernel, then its tiles. With a cell's second pass, a layer's kernel also calls the pass's
