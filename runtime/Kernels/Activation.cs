@@ -32,7 +32,7 @@ public interface IActivation
 public readonly struct SigmoidActivation : IActivation
 {
     /// <inheritdoc />
-    public static bool MayOutputSubnormal => false; // 1/2 + r with r ≥ −1/2 a float: 0 or a multiple of 2^-25
+    public static bool MayOutputSubnormal => false; // max(0, 1/2 + r), r a float: 0, or at least 2^-25 (the spacing of floats just below 1/2)
 
     /// <inheritdoc />
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
