@@ -129,69 +129,6 @@ internal static class RationalTanh
     internal const float SigmoidLimit = 2 * TanhLimit; // tanh(x/2)'s clamp
     internal const float SigmoidP0 = P0 / 4, SigmoidP1 = P1 / 16, SigmoidP2 = P2 / 64, SigmoidP3 = P3 / 256, SigmoidP4 = P4 / 1024;
     internal const float SigmoidQ1 = Q1 / 4, SigmoidQ2 = Q2 / 16, SigmoidQ3 = Q3 / 64, SigmoidQ4 = Q4 / 256;
-
-    // The form with tanh's coefficients, and with sigmoid's (less its 1/2), before the output clamp.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float Tanh(float x) => Evaluate(x, TanhLimit * TanhLimit, P0, P1, P2, P3, P4, Q1, Q2, Q3, Q4);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static float HalfTanhOfHalf(float x) =>
-        Evaluate(x, SigmoidLimit * SigmoidLimit, SigmoidP0, SigmoidP1, SigmoidP2, SigmoidP3, SigmoidP4, SigmoidQ1, SigmoidQ2, SigmoidQ3, SigmoidQ4);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector128<float> Tanh(Vector128<float> x) => Evaluate(x, TanhLimit * TanhLimit, P0, P1, P2, P3, P4, Q1, Q2, Q3, Q4);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector128<float> HalfTanhOfHalf(Vector128<float> x) =>
-        Evaluate(x, SigmoidLimit * SigmoidLimit, SigmoidP0, SigmoidP1, SigmoidP2, SigmoidP3, SigmoidP4, SigmoidQ1, SigmoidQ2, SigmoidQ3, SigmoidQ4);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Tanh(Vector512<float> x) => Evaluate(x, TanhLimit * TanhLimit, P0, P1, P2, P3, P4, Q1, Q2, Q3, Q4);
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> HalfTanhOfHalf(Vector512<float> x) =>
-        Evaluate(x, SigmoidLimit * SigmoidLimit, SigmoidP0, SigmoidP1, SigmoidP2, SigmoidP3, SigmoidP4, SigmoidQ1, SigmoidQ2, SigmoidQ3, SigmoidQ4);
-
-    // x·P(t)/Q(t), t = min(x², squaredLimit), in the order of the remarks above (Q0 = 1). Constants at every call, so
-    // the JIT folds them once inlined. The scalar one multiplies and adds separately.
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static float Evaluate(float x, float squaredLimit, float p0, float p1, float p2, float p3, float p4, float q1, float q2, float q3, float q4)
-    {
-        float t = MathF.Min(x * x, squaredLimit);
-        float t2 = t * t;
-        float numerator = x * (p1 * t + p0) + x * t2 * (p4 * t2 + (p3 * t + p2));
-        float denominator = t2 * (q4 * t2 + (q3 * t + q2)) + (q1 * t + 1f);
-        return numerator / denominator;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector128<float> Evaluate(Vector128<float> x, float squaredLimit, float p0, float p1, float p2, float p3, float p4, float q1, float q2, float q3, float q4)
-    {
-        // Native min, the bound first: x86 returns the second operand when either is NaN, so NaN propagates.
-        var t = Vector128.MinNative(Vector128.Create(squaredLimit), x * x);
-        var t2 = t * t;
-        var numerator = Vector128.MultiplyAddEstimate(x * t2,
-            Vector128.MultiplyAddEstimate(Vector128.Create(p4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(p3), t, Vector128.Create(p2))),
-            x * Vector128.MultiplyAddEstimate(Vector128.Create(p1), t, Vector128.Create(p0)));
-        var denominator = Vector128.MultiplyAddEstimate(t2,
-            Vector128.MultiplyAddEstimate(Vector128.Create(q4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(q3), t, Vector128.Create(q2))),
-            Vector128.MultiplyAddEstimate(Vector128.Create(q1), t, Vector128<float>.One));
-        return numerator / denominator;
-    }
-
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    private static Vector512<float> Evaluate(Vector512<float> x, float squaredLimit, float p0, float p1, float p2, float p3, float p4, float q1, float q2, float q3, float q4)
-    {
-        var t = Vector512.MinNative(Vector512.Create(squaredLimit), x * x);
-        var t2 = t * t;
-        var numerator = Vector512.MultiplyAddEstimate(x * t2,
-            Vector512.MultiplyAddEstimate(Vector512.Create(p4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(p3), t, Vector512.Create(p2))),
-            x * Vector512.MultiplyAddEstimate(Vector512.Create(p1), t, Vector512.Create(p0)));
-        var denominator = Vector512.MultiplyAddEstimate(t2,
-            Vector512.MultiplyAddEstimate(Vector512.Create(q4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(q3), t, Vector512.Create(q2))),
-            Vector512.MultiplyAddEstimate(Vector512.Create(q1), t, Vector512<float>.One));
-        return numerator / denominator;
-    }
 }
 
 /// <summary>
@@ -202,12 +139,31 @@ public readonly struct SigmoidOperator
 {
     /// <summary>σ(x) for one value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Invoke(float x) => MathF.Min(MathF.Max(0.5f + RationalTanh.HalfTanhOfHalf(x), 0f), 1f);
+    public static float Invoke(float x)
+    {
+        float t = MathF.Min(x * x, RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit);
+        float t2 = t * t;
+        float numerator = x * (RationalTanh.SigmoidP1 * t + RationalTanh.SigmoidP0)
+            + x * t2 * (RationalTanh.SigmoidP4 * t2 + (RationalTanh.SigmoidP3 * t + RationalTanh.SigmoidP2));
+        float denominator = t2 * (RationalTanh.SigmoidQ4 * t2 + (RationalTanh.SigmoidQ3 * t + RationalTanh.SigmoidQ2)) + (RationalTanh.SigmoidQ1 * t + 1f);
+        return MathF.Min(MathF.Max(0.5f + numerator / denominator, 0f), 1f);
+    }
 
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Invoke(Vector128<float> x) =>
-        Vector128.MinNative(Vector128<float>.One, Vector128.MaxNative(Vector128<float>.Zero, Vector128.Create(0.5f) + RationalTanh.HalfTanhOfHalf(x)));
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        // Native min, the bound first: x86 returns the second operand when either is NaN, so NaN propagates.
+        var t = Vector128.MinNative(Vector128.Create(RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit), x * x);
+        var t2 = t * t;
+        var numerator = Vector128.MultiplyAddEstimate(x * t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP3), t, Vector128.Create(RationalTanh.SigmoidP2))),
+            x * Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidP1), t, Vector128.Create(RationalTanh.SigmoidP0)));
+        var denominator = Vector128.MultiplyAddEstimate(t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidQ4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidQ3), t, Vector128.Create(RationalTanh.SigmoidQ2))),
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.SigmoidQ1), t, Vector128<float>.One));
+        return Vector128.MinNative(Vector128<float>.One, Vector128.MaxNative(Vector128<float>.Zero, Vector128.Create(0.5f) + numerator / denominator));
+    }
 
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -215,8 +171,18 @@ public readonly struct SigmoidOperator
 
     /// <summary>σ(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Invoke(Vector512<float> x) =>
-        Vector512.MinNative(Vector512<float>.One, Vector512.MaxNative(Vector512<float>.Zero, Vector512.Create(0.5f) + RationalTanh.HalfTanhOfHalf(x)));
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        var t = Vector512.MinNative(Vector512.Create(RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit), x * x);
+        var t2 = t * t;
+        var numerator = Vector512.MultiplyAddEstimate(x * t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP3), t, Vector512.Create(RationalTanh.SigmoidP2))),
+            x * Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidP1), t, Vector512.Create(RationalTanh.SigmoidP0)));
+        var denominator = Vector512.MultiplyAddEstimate(t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidQ4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidQ3), t, Vector512.Create(RationalTanh.SigmoidQ2))),
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.SigmoidQ1), t, Vector512<float>.One));
+        return Vector512.MinNative(Vector512<float>.One, Vector512.MaxNative(Vector512<float>.Zero, Vector512.Create(0.5f) + numerator / denominator));
+    }
 }
 
 /// <summary>
@@ -229,12 +195,29 @@ public readonly struct TanhOperator
 {
     /// <summary>tanh(x) for one value.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float Invoke(float x) => MathF.Min(MathF.Max(RationalTanh.Tanh(x), -1f), 1f);
+    public static float Invoke(float x)
+    {
+        float t = MathF.Min(x * x, RationalTanh.TanhLimit * RationalTanh.TanhLimit);
+        float t2 = t * t;
+        float numerator = x * (RationalTanh.P1 * t + RationalTanh.P0) + x * t2 * (RationalTanh.P4 * t2 + (RationalTanh.P3 * t + RationalTanh.P2));
+        float denominator = t2 * (RationalTanh.Q4 * t2 + (RationalTanh.Q3 * t + RationalTanh.Q2)) + (RationalTanh.Q1 * t + 1f);
+        return MathF.Min(MathF.Max(numerator / denominator, -1f), 1f);
+    }
 
     /// <summary>tanh(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector128<float> Invoke(Vector128<float> x) =>
-        Vector128.MinNative(Vector128<float>.One, Vector128.MaxNative(Vector128.Create(-1f), RationalTanh.Tanh(x)));
+    public static Vector128<float> Invoke(Vector128<float> x)
+    {
+        var t = Vector128.MinNative(Vector128.Create(RationalTanh.TanhLimit * RationalTanh.TanhLimit), x * x);
+        var t2 = t * t;
+        var numerator = Vector128.MultiplyAddEstimate(x * t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P3), t, Vector128.Create(RationalTanh.P2))),
+            x * Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.P1), t, Vector128.Create(RationalTanh.P0)));
+        var denominator = Vector128.MultiplyAddEstimate(t2,
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.Q4), t2, Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.Q3), t, Vector128.Create(RationalTanh.Q2))),
+            Vector128.MultiplyAddEstimate(Vector128.Create(RationalTanh.Q1), t, Vector128<float>.One));
+        return Vector128.MinNative(Vector128<float>.One, Vector128.MaxNative(Vector128.Create(-1f), numerator / denominator));
+    }
 
     /// <summary>tanh(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -242,8 +225,18 @@ public readonly struct TanhOperator
 
     /// <summary>tanh(x) for each lane.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static Vector512<float> Invoke(Vector512<float> x) =>
-        Vector512.MinNative(Vector512<float>.One, Vector512.MaxNative(Vector512.Create(-1f), RationalTanh.Tanh(x)));
+    public static Vector512<float> Invoke(Vector512<float> x)
+    {
+        var t = Vector512.MinNative(Vector512.Create(RationalTanh.TanhLimit * RationalTanh.TanhLimit), x * x);
+        var t2 = t * t;
+        var numerator = Vector512.MultiplyAddEstimate(x * t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P3), t, Vector512.Create(RationalTanh.P2))),
+            x * Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.P1), t, Vector512.Create(RationalTanh.P0)));
+        var denominator = Vector512.MultiplyAddEstimate(t2,
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.Q4), t2, Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.Q3), t, Vector512.Create(RationalTanh.Q2))),
+            Vector512.MultiplyAddEstimate(Vector512.Create(RationalTanh.Q1), t, Vector512<float>.One));
+        return Vector512.MinNative(Vector512<float>.One, Vector512.MaxNative(Vector512.Create(-1f), numerator / denominator));
+    }
 }
 
 /// <summary>
