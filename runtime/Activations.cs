@@ -356,7 +356,7 @@ internal static unsafe class ActivationConstants
 
     // RationalTanh's two sets, tanh's and sigmoid's, at Tanh and Sigmoid; the offsets below are within a set.
     private const int SetLength = 13;
-    internal const nuint Tanh = 14 * Stride, Sigmoid = Tanh + SetLength * Stride;
+    internal const nuint Tanh = ExponentBias + Stride, Sigmoid = Tanh + SetLength * Stride;
     internal const nuint SquaredLimit = 0 * Stride;
     internal const nuint RationalP0 = 1 * Stride, RationalP1 = 2 * Stride, RationalP2 = 3 * Stride, RationalP3 = 4 * Stride, RationalP4 = 5 * Stride;
     internal const nuint RationalQ1 = 6 * Stride, RationalQ2 = 7 * Stride, RationalQ3 = 8 * Stride, RationalQ4 = 9 * Stride;

@@ -73,11 +73,15 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     // trip through pre. Where a step is one dependent chain, that is two store-to-load latencies less per step (LSTM, GRU
     // and RNN (1, 8): 13-14 % faster); with more than MaxStepAccumulators accumulators the rolled activation loops won
     // (LSTM (8, 32), two chunks of four gates: 7 % slower in one tile).
-    private bool StepsInTile(KernelShape shape, VectorWidth width, KernelVariant variant)
+    private bool StepsInTile(KernelShape shape, VectorWidth width, KernelVariant variant) =>
+        variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && _model.SecondPassShape is null
+        && IsOneTile(shape, width) && shape.Block(width).Chunks * shape.Slots.Count <= MaxStepAccumulators;
+
+    // Whether the shape's units fit one tile on this width: its kernel is then one dependent chain per step.
+    private static bool IsOneTile(KernelShape shape, VectorWidth width)
     {
         var block = shape.Block(width);
-        return variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && _model.SecondPassShape is null
-            && block.Chunks <= block.ChunksPerTile && block.Chunks * shape.Slots.Count <= MaxStepAccumulators;
+        return block.Chunks <= block.ChunksPerTile;
     }
 
     /// <summary>
@@ -371,9 +375,7 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     // one dependent chain per step (GRU (8, 32): 11 % faster; with several tiles, GRU (32, 128) ran 20 % slower).
     private static int PartialSums(KernelShape shape, VectorWidth width, int chunks)
     {
-        var block = shape.Block(width);
-        bool oneTile = block.Chunks <= block.ChunksPerTile;
-        int budget = width.Lanes == 16 && oneTile ? 2 * KernelLayout.TargetAccumulators : KernelLayout.TargetAccumulators;
+        int budget = width.Lanes == 16 && IsOneTile(shape, width) ? 2 * KernelLayout.TargetAccumulators : KernelLayout.TargetAccumulators;
         int sets = 1;
         while (sets < 4 && 2 * sets <= shape.Recurrent &&
                chunks * (shape.Slots.Count + (2 * sets - 1) * shape.RecurrentSlots.Length) <= budget)
