@@ -11,9 +11,9 @@ public static class ToolProcess
     /// prints a line that <paramref name="interruptAt"/> accepts; returns its exit code and everything it printed.
     /// </summary>
     /// <remarks>
-    /// On a loaded machine the line can reach this process after the tool has finished (CI once saw all 40 epochs run
-    /// after the signal was sent). Such a run says nothing about interruption, so it is run again, up to three times; a
-    /// signal that found the process running is never retried, so a tool that ignores Ctrl-C still fails the test.
+    /// On a loaded machine the line can reach this process after the tool has finished. Such a run says nothing about
+    /// interruption, so it is run again, up to three times; a signal that found the process running is never retried, so
+    /// a tool that ignores Ctrl-C still fails the test.
     /// </remarks>
     public static ProcessRunner.Result RunUntil(IEnumerable<string> arguments, Func<string, bool> interruptAt)
     {
