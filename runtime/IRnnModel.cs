@@ -92,4 +92,11 @@ public interface IStreamingRnnModel<TState> : IRnnModel<TState>
     /// <summary>Advances <paramref name="state"/> by one step and writes that step's output.</summary>
     /// <exception cref="ArgumentException">A span has the wrong length.</exception>
     void Step(ReadOnlySpan<float> x, ref TState state, Span<float> y);
+
+    /// <summary>
+    /// Advances every state in <paramref name="states"/> by one step (stream s reads <c>xs[s × InputSize ..]</c> and writes
+    /// <c>ys[s × OutputSize ..]</c>), reading the weights once per group of streams.
+    /// </summary>
+    /// <exception cref="ArgumentException">xs or ys does not hold states.Length streams.</exception>
+    void Step(ReadOnlySpan<float> xs, Span<TState> states, Span<float> ys);
 }

@@ -156,6 +156,18 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
                 /// <exception cref="global::System.ArgumentException">A span has the wrong length.</exception>
                 public void Step({{ReadOnlySpan}} x, ref State state, {{Span}} y) => {{K}}.Step(_weights, x, ref state, y);
 
+                /// <summary>
+                /// Advances many independent streams by one step each, reading the weights once for a group of streams rather
+                /// than once per stream. Stream s reads <c>xs[s × InputSize ..]</c>, advances <c>states[s]</c> and writes
+                /// <c>ys[s × OutputSize ..]</c>; its result equals that of <see cref="Step(global::System.ReadOnlySpan{float}, ref State, global::System.Span{float})"/>
+                /// within float rounding (the sums are added in another order). Safe on several threads at once for disjoint states.
+                /// </summary>
+                /// <param name="xs">states.Length × InputSize features, stream-major.</param>
+                /// <param name="states">One state per stream, each updated in place.</param>
+                /// <param name="ys">Receives states.Length × OutputSize values, stream-major.</param>
+                /// <exception cref="global::System.ArgumentException">xs or ys does not hold states.Length streams.</exception>
+                public void Step({{ReadOnlySpan}} xs, global::System.Span<State> states, {{Span}} ys) => {{K}}.Step(_weights, xs, states, ys);
+
                 /// <summary>Runs a whole sequence from the given state, leaving the final state in it.</summary>
                 /// <param name="xs">T × InputSize values, time-major.</param>
                 /// <param name="state">The initial state; holds the final state afterwards.</param>

@@ -36,6 +36,15 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 _tiles.EmitKernel(shape, width, KernelVariant.Inference);
             }
 
+            if (!Spec.Bidirectional)
+            {
+                EmitStreamGroups(width);
+                foreach (var shape in _model.LayerShapes)
+                {
+                    _tiles.EmitStreamsKernel(shape, width);
+                }
+            }
+
             if (_model.SecondPassShape is not null)
             {
                 _tiles.EmitTiles(_model.SecondPassShape, width, KernelVariant.Inference);
@@ -74,7 +83,36 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 }
             }
 
+            // Step for many streams (stream s: xs[s × InputSize ..], states[s], ys[s × OutputSize ..]): groups of the path's
+            // stream count through its streams kernels, each weight read once per group; the remaining streams one at a time.
+            public static void Step(PackedWeights weights, ReadOnlySpan<float> xs, Span<Model.State> states, Span<float> ys)
+            {
+                int streams = states.Length;
+                if (xs.Length != (long)streams * Model.InputSize) { RnnThrow.Length(nameof(xs), "states.Length × InputSize", xs.Length); }
+                if (ys.Length != (long)streams * Model.OutputSize) { RnnThrow.Length(nameof(ys), "states.Length × OutputSize", ys.Length); }
+                if (streams == 0)
+                {
+                    return;
+                }
+
+                ref float x = ref MemoryMarshal.GetReference(xs);
+                ref float values = ref MemoryMarshal.GetReference(states).Values;
+                ref float y = ref MemoryMarshal.GetReference(ys);
+                int done;
             """);
+        using (_w.Indent())
+        {
+            PathSwitch(width => $"done = StreamGroups_{width.Name}(weights, ref x, ref values, ref y, streams);");
+            _w.Lines("""
+                for (int stream = done; stream < streams; stream++)
+                {
+                    StepCore(weights, ref Unsafe.Add(ref x, stream * Model.InputSize), ref Unsafe.Add(ref values, (nint)stream * StateLength), ref Unsafe.Add(ref y, stream * Model.OutputSize));
+                }
+                """);
+        }
+
+        _w.Line("}");
+        _w.Line();
         using (_w.Open("private static void StepCore(PackedWeights weights, ref float x, ref float values, ref float y)"))
         {
             if (Spec.Layers > 1)
@@ -89,10 +127,53 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 _w.Line($"LayerStep(weights, {Literals.Int(layer)}, ref {below}, ref values);");
             }
 
-            string top = Spec.Layers == 1 ? "ref values" : $"ref Unsafe.Add(ref values, {Literals.Int((Spec.Layers - 1) * _model.PaddedHidden)})";
+            _w.Line("Output(weights, ref values, ref y);");
+        }
+
+        _w.Line();
+        string top = Spec.Layers == 1 ? "ref values" : $"ref Unsafe.Add(ref values, {Literals.Int((Spec.Layers - 1) * _model.PaddedHidden)})";
+        _w.Line(Spec.Head is null ? "// One step's output: the top layer's new h." : "// One step's output: the head on the top layer's new h.");
+        _w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
+        using (_w.Open("private static void Output(PackedWeights weights, ref float values, ref float y)"))
+        {
             _w.Line(Spec.Head is null
                 ? $"Unsafe.CopyBlockUnaligned(ref Unsafe.As<float, byte>(ref y), ref Unsafe.As<float, byte>({top}), Model.HiddenSize * sizeof(float));"
                 : $"HeadStep(weights, {top}, ref y, ref values);");
+        }
+
+        _w.Line();
+    }
+
+    // One path's groups of streams: every layer through its streams kernel, then each stream's output. Returns the streams done.
+    private void EmitStreamGroups(VectorWidth width)
+    {
+        int streams = TileEmitter.Streams(width);
+        bool cell = _model.Cell.HasCellState;
+        _w.Line($"// Streams {Literals.Int(streams)} at a time on {width.Name}: each layer for the group at once, then each stream's output; returns how many streams it advanced.");
+        using (_w.Open($"private static int StreamGroups_{width.Name}(PackedWeights weights, ref float x, ref float values, ref float y, int streams)"))
+        {
+            _w.Line("int stream = 0;");
+            using (_w.Open($"for (; stream + {Literals.Int(streams)} <= streams; stream += {Literals.Int(streams)})"))
+            {
+                _w.Line("ref float group = ref Unsafe.Add(ref values, (nint)stream * StateLength);");
+                for (int layer = 0; layer < Spec.Layers; layer++)
+                {
+                    var shape = _model.LayerShapes[Math.Min(layer, _model.LayerShapes.Length - 1)];
+                    string input = layer == 0 ? "ref Unsafe.Add(ref x, stream * Model.InputSize), Model.InputSize"
+                        : layer == 1 ? "ref group, StateLength"
+                        : $"ref Unsafe.Add(ref group, {Literals.Int((layer - 1) * _model.PaddedHidden)}), StateLength";
+                    string h = layer == 0 ? "ref group" : $"ref Unsafe.Add(ref group, {Literals.Int(layer * _model.PaddedHidden)})";
+                    string c = !cell ? string.Empty : layer == 0 ? "ref Unsafe.Add(ref group, CellOffset), " : $"ref Unsafe.Add(ref group, CellOffset + {Literals.Int(layer * _model.PaddedHidden)}), ";
+                    _w.Line($"{shape.StreamsName(width)}(ref weights.Block({Literals.Int(layer)}), {input}, {h}, {c}ref Unsafe.Add(ref group, ScratchOffset));");
+                }
+
+                using (_w.Open($"for (int member = 0; member < {Literals.Int(streams)}; member++)"))
+                {
+                    _w.Line("Output(weights, ref Unsafe.Add(ref group, member * StateLength), ref Unsafe.Add(ref y, (stream + member) * Model.OutputSize));");
+                }
+            }
+
+            _w.Line("return stream;");
         }
 
         _w.Line();

@@ -90,6 +90,15 @@ internal sealed class KernelShape
         _ => $"{Prefix(variant)}LayerTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}",
     };
 
+    /// <summary>e.g. LayerStreams_In8_Vector512: a layer's step for several streams at once (layers only).</summary>
+    public string StreamsName(VectorWidth width) => $"LayerStreams_In{Literals.Int(Input)}_{width.Name}";
+
+    /// <summary>e.g. LayerStreamsTile_In8_K2_Vector512: some chunks of a tile of <paramref name="chunks"/> chunks for several streams.</summary>
+    public string StreamsTileName(VectorWidth width, int chunks) => $"LayerStreamsTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
+
+    /// <summary>e.g. LayerFinish_In8_Vector512: one stream's rest of the step after the streams tiles.</summary>
+    public string FinishName(VectorWidth width) => $"LayerFinish_In{Literals.Int(Input)}_{width.Name}";
+
     private static string Prefix(KernelVariant variant) => variant switch
     {
         KernelVariant.Record => "Record",

@@ -1,3 +1,4 @@
+using System;
 using System.Collections.Generic;
 using System.Linq;
 using Embedded.Rnn.Generator.Layout;
@@ -13,7 +14,7 @@ namespace Embedded.Rnn.Generator.Emit;
 /// backward calls the cell's backward step, then accumulates weight gradients and back-propagates into the input and the
 /// previous state.
 /// </summary>
-internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
+internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
 {
     /// <summary>Column loops up to this length are fully unrolled; longer ones by <see cref="UnrollFactor"/>.</summary>
     internal const int FullUnrollLimit = 16;
@@ -394,12 +395,12 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
     // Accumulator names: set 0 is the accumulator itself; further sets are partial sums added into it at the end.
     private static string PartialSum(string accumulator, int set) => set == 0 ? accumulator : accumulator + "_" + Literals.Int(set);
 
-    // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the remainder
-    // written out. Forward: a += W·x[j], column j into partial-sum set j % sets. Backward: G += d·x[j] and dx[j] += Σ W·d.
+    // A tile's columns, forward (a += W·x[j], column j into partial-sum set j % sets) or backward (G += d·x[j] and
+    // dx[j] += Σ W·d).
     private void EmitColumns(VectorWidth width, string source, string? target, int columns, int[] reading, int chunks,
         int sectionOffset, int stride, IReadOnlyList<Cells.Slot> slots, int sets)
     {
-        void Column(string index, string name, string weights, int columnOffset, int column)
+        ForEachColumn(source, columns, sectionOffset, stride, sectionDeclared: false, withGradients: target is not null, (index, name, weights, columnOffset, column) =>
         {
             _w.Line($"var {name} = {width.Broadcast(source, index)};");
             int position = columnOffset;
@@ -435,13 +436,34 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
             {
                 _w.Line($"{VectorWidth.Element(target, index)} += {width.Sum(sum)};");
             }
+        });
+    }
+
+    // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the remainder written
+    // out. For each column: its index expression, its broadcast's name, and the ref and offset of its first weight vector.
+    // The section's weights start at w + sectionOffset, or at the ref w{source} when the caller has declared it. Rolled,
+    // it is one loop of one column per iteration.
+    private void ForEachColumn(string source, int columns, int sectionOffset, int stride, bool sectionDeclared, bool withGradients,
+        Action<string, string, string, int, int> column, bool rolled = false)
+    {
+        string section = "w" + source, gradientSection = "dw" + source;
+        string start = sectionDeclared ? section : "w";
+        if (rolled && columns > 1)
+        {
+            using (_w.Open($"for (nuint j = 0; j < {Literals.Int(columns)}; j++)"))
+            {
+                _w.Line($"ref Weight wj = ref Unsafe.Add(ref {section}, j * {Literals.Int(stride)});");
+                column("j", source + "j", "wj", 0, 0);
+            }
+
+            return;
         }
 
         if (columns <= FullUnrollLimit)
         {
             for (int j = 0; j < columns; j++)
             {
-                Column(Literals.Int(j), source + Literals.Int(j), "w", sectionOffset + j * stride, j);
+                column(Literals.Int(j), source + Literals.Int(j), start, sectionOffset + j * stride, j);
             }
 
             return;
@@ -451,30 +473,32 @@ internal sealed class TileEmitter(ModelFacts model, SourceWriter writer)
         // address as base + j·stride and the loads as [address + constant]. Folded, it computes base + 4·(j·stride) +
         // offset per column and GRU (32, 128) on Vector512 ran 6-9 % slower (bench/RESULTS.md, issue 13).
         int main = columns - columns % UnrollFactor;
-        string section = "w" + source, gradientSection = "dw" + source;
-        _w.Line($"ref Weight {section} = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)});");
-        if (target is not null)
+        if (!sectionDeclared)
         {
-            _w.Line($"ref float {gradientSection} = ref Unsafe.Add(ref dw, {Literals.Int(sectionOffset)});");
+            _w.Line($"ref Weight {section} = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)});");
+            if (withGradients)
+            {
+                _w.Line($"ref float {gradientSection} = ref Unsafe.Add(ref dw, {Literals.Int(sectionOffset)});");
+            }
         }
 
         using (_w.Open($"for (nuint j = 0; j < {Literals.Int(main)}; j += {Literals.Int(UnrollFactor)})"))
         {
             _w.Line($"ref Weight wj = ref Unsafe.Add(ref {section}, j * {Literals.Int(stride)});");
-            if (target is not null)
+            if (withGradients)
             {
                 _w.Line($"ref float dwj = ref Unsafe.Add(ref {gradientSection}, j * {Literals.Int(stride)});");
             }
 
             for (int u = 0; u < UnrollFactor; u++)
             {
-                Column(u == 0 ? "j" : "j + " + Literals.Int(u), source + "j" + (u == 0 ? string.Empty : Literals.Int(u)), "wj", u * stride, u);
+                column(u == 0 ? "j" : "j + " + Literals.Int(u), source + "j" + (u == 0 ? string.Empty : Literals.Int(u)), "wj", u * stride, u);
             }
         }
 
         for (int j = main; j < columns; j++)
         {
-            Column(Literals.Int(j), source + Literals.Int(j), "w", sectionOffset + j * stride, j);
+            column(Literals.Int(j), source + Literals.Int(j), start, sectionOffset + j * stride, j);
         }
     }
 }

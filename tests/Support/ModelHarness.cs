@@ -31,6 +31,41 @@ public static class ModelHarness
         return Final(shape, ref state, ys, c0 is not null);
     }
 
+    /// <summary>
+    /// Streams every sequence at once through the multi-stream <c>Step</c>: one call per time step advances all of them.
+    /// Sequences have equal lengths; stream s starts from h0[s] and c0[s].
+    /// </summary>
+    public static Outcome[] StreamMany<TState>(IStreamingRnnModel<TState> model, float[][] sequences, float[][][] h0, float[][][]? c0)
+        where TState : struct, IRnnState
+    {
+        var shape = model.Shape;
+        int streams = sequences.Length, steps = sequences[0].Length / shape.InputSize;
+        var states = new TState[streams];
+        for (int s = 0; s < streams; s++)
+        {
+            states[s] = Initial<TState>(shape, h0[s], c0?[s]);
+        }
+
+        var xs = new float[streams * shape.InputSize];
+        var ys = new float[streams * shape.OutputSize];
+        var outputs = Enumerable.Range(0, streams).Select(_ => new float[steps * shape.OutputSize]).ToArray();
+        for (int t = 0; t < steps; t++)
+        {
+            for (int s = 0; s < streams; s++)
+            {
+                sequences[s].AsSpan(t * shape.InputSize, shape.InputSize).CopyTo(xs.AsSpan(s * shape.InputSize));
+            }
+
+            model.Step(xs, states, ys);
+            for (int s = 0; s < streams; s++)
+            {
+                ys.AsSpan(s * shape.OutputSize, shape.OutputSize).CopyTo(outputs[s].AsSpan(t * shape.OutputSize));
+            }
+        }
+
+        return Enumerable.Range(0, streams).Select(s => Final(shape, ref states[s], outputs[s], c0 is not null)).ToArray();
+    }
+
     private static TState Initial<TState>(RnnShape shape, float[][] h0, float[][]? c0)
         where TState : struct, IRnnState
     {

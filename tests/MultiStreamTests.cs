@@ -1,0 +1,192 @@
+using Embedded.Rnn.Tests.Models;
+using Embedded.Rnn.Tests.Support;
+using Xunit;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>
+/// The multi-stream <c>Step</c> (issue 15): streams handed back and forth between it and the single-stream <c>Step</c>
+/// agree with streams that only ever took single steps, on every path; it allocates nothing, refuses spans that do not
+/// hold its streams, and runs from several threads on disjoint states. (Its agreement with PyTorch is in
+/// <see cref="ReferenceNumericsTests"/>.)
+/// </summary>
+public sealed class MultiStreamTests
+{
+    // The multi-stream tiles add each unit's products in another order than the single-stream tiles (no partial sums),
+    // so results differ by float rounding only: a few ulps per step, compounded over the steps.
+    private const double AgreementBound = 1e-6;
+
+    public static TheoryData<string, KernelPath> ModelsAndPaths()
+    {
+        var data = new TheoryData<string, KernelPath>();
+        foreach (string model in new[] { "lstm_i8_h32_t20_b2", "gru_i8_h32_t20_b2", "rnn_tanh_i8_h32_t20_b2", "lstm_i8_h16_t10_b2_l2", "gru_before_i5_h12_t7_b3", "lstm_head_softmax", "gru_same_width_deep" })
+        {
+            foreach (var path in KernelLayout.WidestFirst)
+            {
+                data.Add(model, path);
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelsAndPaths))]
+    public void Streams_handed_between_the_single_and_multi_stream_Step_agree_with_single_steps(string model, KernelPath path)
+    {
+        double worst = Accept(model, path, new HandOver(Seed: model.Length * 31 + (int)path));
+        Assert.True(worst <= AgreementBound, $"{model} on {path}: {worst:E2}");
+    }
+
+    [Fact]
+    public void Multi_stream_steps_allocate_nothing_on_every_path()
+    {
+        var lstm = ReferenceCase.Load("lstm_i8_h32_t20_b2").ParameterFile();
+        var gru = ReferenceCase.Load("gru_before_i5_h12_t7_b3").ParameterFile();
+        foreach (var path in KernelLayout.WidestFirst.Where(KernelPaths.IsAccelerated))
+        {
+            AssertNoAllocation(LstmI8H32T20B2.FromSafetensors(lstm, path), new LstmI8H32T20B2.State[11]);
+            AssertNoAllocation(GruBeforeI5H12T7B3.FromSafetensors(gru, path), new GruBeforeI5H12T7B3.State[11]);
+        }
+    }
+
+    [Fact]
+    public void Spans_that_do_not_hold_the_streams_are_refused()
+    {
+        var model = LstmI8H32T20B2.FromSafetensors(ReferenceCase.Load("lstm_i8_h32_t20_b2").ParameterFile());
+        var states = new LstmI8H32T20B2.State[3];
+        var xs = new float[3 * LstmI8H32T20B2.InputSize];
+        var ys = new float[3 * LstmI8H32T20B2.OutputSize];
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Step(xs.AsSpan(1), states, ys)).ParamName);
+        Assert.Equal("ys", Assert.Throws<ArgumentException>(() => model.Step(xs, states, ys.AsSpan(1))).ParamName);
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Step(xs, states.AsSpan(1), ys)).ParamName);
+        Assert.All(states, s => Assert.All(s.Hidden(0).ToArray(), v => Assert.Equal(0f, v))); // refused before any change
+
+        model.Step(ReadOnlySpan<float>.Empty, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty); // no streams: nothing to do
+    }
+
+    [Fact]
+    public void Threads_on_disjoint_states_get_what_one_thread_gets()
+    {
+        var model = GruI8H32T20B2.FromSafetensors(ReferenceCase.Load("gru_i8_h32_t20_b2").ParameterFile());
+        const int Streams = 64, Parts = 4, Steps = 50;
+        var xs = new float[Streams * GruI8H32T20B2.InputSize];
+        var alone = new GruI8H32T20B2.State[Streams];
+        var shared = new GruI8H32T20B2.State[Streams];
+        var ysAlone = new float[Streams * GruI8H32T20B2.OutputSize];
+        var ysShared = new float[Streams * GruI8H32T20B2.OutputSize];
+        for (int t = 0; t < Steps; t++)
+        {
+            for (int i = 0; i < xs.Length; i++)
+            {
+                xs[i] = MathF.Sin(0.37f * i + 0.11f * t);
+            }
+
+            model.Step(xs, alone, ysAlone);
+            int part = Streams / Parts;
+            Parallel.For(0, Parts, p => model.Step(
+                xs.AsSpan(p * part * GruI8H32T20B2.InputSize, part * GruI8H32T20B2.InputSize),
+                shared.AsSpan(p * part, part),
+                ysShared.AsSpan(p * part * GruI8H32T20B2.OutputSize, part * GruI8H32T20B2.OutputSize)));
+            Assert.Equal(ysAlone, ysShared); // same kernels in the same order: bit for bit
+        }
+    }
+
+    private static void AssertNoAllocation<TState>(IStreamingRnnModel<TState> model, TState[] states)
+        where TState : struct, IRnnState
+    {
+        var xs = new float[states.Length * model.Shape.InputSize];
+        var ys = new float[states.Length * model.Shape.OutputSize];
+        void Stream()
+        {
+            for (int i = 0; i < 2_000; i++)
+            {
+                xs[i % xs.Length] = MathF.Sin(i * 0.01f);
+                model.Step(xs, states, ys);
+            }
+        }
+
+        Stream(); // warm-up: tiered compilation and on-stack replacement may allocate runtime data on this thread
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        Stream();
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.All(ys, v => Assert.True(float.IsFinite(v)));
+    }
+
+    private static double Accept(string model, KernelPath path, IModelVisitor<double> visitor) => model switch
+    {
+        "lstm_head_softmax" => visitor.Visit(LstmHeadSoftmax.FromParameters(RandomParameters(LstmHeadSoftmax.Parameters, 1), path)),
+        "gru_same_width_deep" => visitor.Visit(GruSameWidthDeep.FromParameters(RandomParameters(GruSameWidthDeep.Parameters, 2), path)),
+        _ => ReferenceModels.Accept(model, ReferenceCase.Load(model).ParameterFile(), path, visitor),
+    };
+
+    private static float[][] RandomParameters(IReadOnlyList<ParameterSpec> parameters, int seed)
+    {
+        var random = new Random(seed);
+        return parameters.Select(p => Enumerable.Range(0, p.ElementCount).Select(_ => (float)(random.NextDouble() * 0.8 - 0.4)).ToArray()).ToArray();
+    }
+
+    // 67 streams over 12 steps. Every stream has a twin that only takes single steps. Each step, a random number of the
+    // streams (1 to 67, in random order) is copied into one span and advanced by the multi-stream Step, then copied back;
+    // the rest take a single step. Returns the largest scaled difference between a stream and its twin.
+    private sealed record HandOver(int Seed) : IModelVisitor<double>
+    {
+        public double Visit<TState>(IRnnModel<TState> model)
+            where TState : struct, IRnnState
+        {
+            var streaming = (IStreamingRnnModel<TState>)model;
+            var shape = model.Shape;
+            const int Streams = 67, Steps = 12;
+            var random = new Random(Seed);
+            var states = new TState[Streams];
+            var twins = new TState[Streams];
+            var x = new float[Streams][];
+            var y = new float[shape.OutputSize];
+            var ys = new float[Streams][];
+            var twinYs = new float[Streams][];
+            double worst = 0;
+            for (int t = 0; t < Steps; t++)
+            {
+                for (int s = 0; s < Streams; s++)
+                {
+                    x[s] = Enumerable.Range(0, shape.InputSize).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+                    twinYs[s] = new float[shape.OutputSize];
+                    streaming.Step(x[s], ref twins[s], twinYs[s]);
+                }
+
+                var order = Enumerable.Range(0, Streams).OrderBy(_ => random.Next()).ToArray();
+                int many = random.Next(1, Streams + 1);
+                var group = order.Take(many).ToArray();
+                var groupStates = group.Select(s => states[s]).ToArray();
+                var xs = group.SelectMany(s => x[s]).ToArray();
+                var groupYs = new float[many * shape.OutputSize];
+                streaming.Step(xs, groupStates, groupYs);
+                for (int i = 0; i < many; i++)
+                {
+                    states[group[i]] = groupStates[i];
+                    ys[group[i]] = groupYs.AsSpan(i * shape.OutputSize, shape.OutputSize).ToArray();
+                }
+
+                foreach (int s in order.Skip(many))
+                {
+                    streaming.Step(x[s], ref states[s], y);
+                    ys[s] = y.ToArray();
+                }
+
+                for (int s = 0; s < Streams; s++)
+                {
+                    worst = Math.Max(worst, Worst(twinYs[s], ys[s]));
+                    for (int layer = 0; layer < shape.LayerCount; layer++)
+                    {
+                        worst = Math.Max(worst, Worst(twins[s].Hidden(layer).ToArray(), states[s].Hidden(layer).ToArray()));
+                    }
+                }
+            }
+
+            return worst;
+        }
+
+        private static double Worst(float[] expected, float[] actual) =>
+            expected.Zip(actual).Max(p => Math.Abs((double)p.First - p.Second) / Math.Max(1, Math.Abs((double)p.First)));
+    }
+}
