@@ -334,6 +334,7 @@ public sealed partial class RnnGenerator
                     _w.Line("StepCore(x, xOffset, state, y, yOffset);");
                     _w.Close();
                     _w.Line();
+                    EmitStreamsStep();
                     _w.Line("/// <summary>T steps: xs holds T x InputSize floats, ys receives T x OutputSize. Allocates nothing.</summary>");
                     _w.Line("public void Run(float[] xs, State state, float[] ys)");
                     _w.Open();
@@ -420,6 +421,40 @@ public sealed partial class RnnGenerator
                 _w.Close();
                 _w.Line();
             }
+
+            // Step for many streams (unidirectional models): the single-stream Step on each stream in turn, after checking
+            // that xs and ys hold one step per state. No weight sharing across streams here: nanoFramework has no SIMD.
+            private void EmitStreamsStep() => _w.Lines($$"""
+                /// <summary>
+                /// One time step for each of many independent streams: stream s reads InputSize floats of xs from s x InputSize,
+                /// updates states[s] and writes OutputSize floats to ys from s x OutputSize, exactly as Step on that stream alone.
+                /// Throws ArgumentException naming xs or ys when it does not hold states.Length streams. Allocates nothing.
+                /// </summary>
+                public void Step(float[] xs, State[] states, float[] ys)
+                {
+                    if (xs == null || states == null || ys == null)
+                    {
+                        throw new {{Sys}}.ArgumentNullException(xs == null ? "xs" : states == null ? "states" : "ys");
+                    }
+
+                    if (xs.Length != (long)states.Length * InputSize)
+                    {
+                        throw new {{Sys}}.ArgumentException("xs must hold states.Length x InputSize ({{Literals.Int(_spec.Input)}}) floats", "xs");
+                    }
+
+                    if (ys.Length != (long)states.Length * OutputSize)
+                    {
+                        throw new {{Sys}}.ArgumentException("ys must hold states.Length x OutputSize ({{Literals.Int(_spec.Output)}}) floats", "ys");
+                    }
+
+                    // Stream s: its input, state and output at s x InputSize, states[s] and s x OutputSize.
+                    for (int s = 0; s < states.Length; s++)
+                    {
+                        Step(xs, s * InputSize, states[s], ys, s * OutputSize);
+                    }
+                }
+
+                """);
 
             // One step of one layer and direction, one unit at a time: the cell definition's nanoFramework form of its maths.
             private void EmitCell()

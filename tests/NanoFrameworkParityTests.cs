@@ -8,8 +8,9 @@ namespace Embedded.Rnn.Tests;
 /// <summary>
 /// The nanoFramework flavour of the generated code ("target": "nanoFramework", tests/Models/nano_*.rnn.json),
 /// run on desktop .NET: every PyTorch reference case through Run and (unidirectional) Step, and the derived
-/// configurations against the float64 reference, within 1e-5·max(1, |ref|). tools/NanoCheck compiles the same
-/// generated source against nanoFramework's mscorlib; no device runs it here.
+/// configurations against the float64 reference, within 1e-5·max(1, |ref|); the multi-stream Step against the
+/// single-stream Step on each stream, bit for bit. tools/NanoCheck compiles the same generated source against
+/// nanoFramework's mscorlib; no device runs it here.
 /// </summary>
 public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
 {
@@ -239,6 +240,130 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
         Assert.All(by, v => Assert.Equal(0.25f, v));
     }
+
+    public static TheoryData<string> StreamModels() => new()
+    {
+        "lstm_i8_h16_t10_b2_l2", "lstm_i5_h12_t6_b2_nobias", "gru_i8_h32_t20_b2", "gru_before_i4_h20_t6_b2_l2_nobias", "rnn_tanh_i4_h16_t200_b1", "lstm_head_softmax",
+    };
+
+    [Theory]
+    [MemberData(nameof(StreamModels))]
+    public void Multi_stream_step_equals_the_single_stream_step_on_each_stream_bit_for_bit(string name)
+    {
+        float[][] p;
+        if (ReferenceCase.Stems.Contains(name))
+        {
+            var c = ReferenceCase.Load(name);
+            p = c.ParameterNames.Select(n => c.File.ReadAsSingle(n)).ToArray();
+        }
+        else
+        {
+            p = NanoParameters(name, new Random(name.Length), 0.5f, out _);
+        }
+
+        switch (name)
+        {
+            case "lstm_i8_h16_t10_b2_l2": { var m = new NanoLstmI8H16T10B2L2(p); CheckStreams(NanoLstmI8H16T10B2L2.InputSize, NanoLstmI8H16T10B2L2.OutputSize, () => new NanoLstmI8H16T10B2L2.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step); break; }
+            case "lstm_i5_h12_t6_b2_nobias": { var m = new NanoLstmI5H12T6B2Nobias(p); CheckStreams(NanoLstmI5H12T6B2Nobias.InputSize, NanoLstmI5H12T6B2Nobias.OutputSize, () => new NanoLstmI5H12T6B2Nobias.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step); break; }
+            case "gru_i8_h32_t20_b2": { var m = new NanoGruI8H32T20B2(p); CheckStreams(NanoGruI8H32T20B2.InputSize, NanoGruI8H32T20B2.OutputSize, () => new NanoGruI8H32T20B2.State(), s => s.Hidden, _ => null, m.Step, m.Step); break; }
+            case "gru_before_i4_h20_t6_b2_l2_nobias": { var m = new NanoGruBeforeI4H20T6B2L2Nobias(p); CheckStreams(NanoGruBeforeI4H20T6B2L2Nobias.InputSize, NanoGruBeforeI4H20T6B2L2Nobias.OutputSize, () => new NanoGruBeforeI4H20T6B2L2Nobias.State(), s => s.Hidden, _ => null, m.Step, m.Step); break; }
+            case "rnn_tanh_i4_h16_t200_b1": { var m = new NanoRnnTanhI4H16T200B1(p); CheckStreams(NanoRnnTanhI4H16T200B1.InputSize, NanoRnnTanhI4H16T200B1.OutputSize, () => new NanoRnnTanhI4H16T200B1.State(), s => s.Hidden, _ => null, m.Step, m.Step); break; }
+            case "lstm_head_softmax": { var m = new NanoLstmHeadSoftmax(p); CheckStreams(NanoLstmHeadSoftmax.InputSize, NanoLstmHeadSoftmax.OutputSize, () => new NanoLstmHeadSoftmax.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step); break; }
+            default: throw new ArgumentException(name);
+        }
+    }
+
+    // Five streams from distinct random states, four steps: the multi-stream Step against the single-stream Step on copies of
+    // the same states, bit for bit (the same scalar loop); then zero streams, wrong lengths and nulls, and no allocation.
+    private static void CheckStreams<TState>(int input, int outputSize, Func<TState> newState, Func<TState, float[]> hidden, Func<TState, float[]?> cell,
+        Action<float[], TState[], float[]> steps, Action<float[], int, TState, float[], int> step)
+    {
+        const int Streams = 5;
+        const int Steps = 4;
+        var random = new Random(input * 31 + outputSize);
+        float Next() => (float)(random.NextDouble() * 2 - 1);
+        var states = Enumerable.Range(0, Streams).Select(_ => newState()).ToArray();
+        var alone = Enumerable.Range(0, Streams).Select(_ => newState()).ToArray();
+        for (int s = 0; s < Streams; s++)
+        {
+            float[] h = hidden(states[s]);
+            float[]? c = cell(states[s]);
+            for (int i = 0; i < h.Length; i++)
+            {
+                h[i] = Next();
+                if (c is not null)
+                {
+                    c[i] = Next() * 2;
+                }
+            }
+
+            h.CopyTo(hidden(alone[s]), 0);
+            c?.CopyTo(cell(alone[s])!, 0);
+        }
+
+        var xs = new float[Streams * input];
+        var ys = new float[Streams * outputSize];
+        var x = new float[input];
+        var y = new float[outputSize];
+        for (int t = 0; t < Steps; t++)
+        {
+            for (int i = 0; i < xs.Length; i++)
+            {
+                xs[i] = Next() * 3;
+            }
+
+            Array.Fill(ys, float.NaN);
+            steps(xs, states, ys);
+            for (int s = 0; s < Streams; s++)
+            {
+                Array.Copy(xs, s * input, x, 0, input);
+                step(x, 0, alone[s], y, 0);
+                Assert.Equal(Bits(y), Bits(ys.AsSpan(s * outputSize, outputSize).ToArray()));
+                Assert.Equal(Bits(hidden(alone[s])), Bits(hidden(states[s])));
+                Assert.Equal(Bits(cell(alone[s])), Bits(cell(states[s])));
+            }
+
+            // The streams are independent: distinct inputs and states give distinct outputs.
+            Assert.NotEqual(ys.AsSpan(0, outputSize).ToArray(), ys.AsSpan(outputSize, outputSize).ToArray());
+        }
+
+        // Zero streams is a no-op; one stream is Step.
+        steps(Array.Empty<float>(), Array.Empty<TState>(), Array.Empty<float>());
+        steps(xs.AsSpan(0, input).ToArray(), new[] { states[0] }, y);
+        step(xs, 0, alone[0], ys, 0);
+        Assert.Equal(Bits(ys.AsSpan(0, outputSize).ToArray()), Bits(y));
+        Assert.Equal(Bits(hidden(alone[0])), Bits(hidden(states[0])));
+
+        // Wrong lengths are refused before any stream moves, naming the array at fault; so are nulls.
+        float[] before = hidden(states[0]).ToArray();
+        foreach (int xsLength in new[] { xs.Length - 1, xs.Length + 1, xs.Length + input, 0 })
+        {
+            var e = Assert.Throws<ArgumentException>(() => steps(new float[xsLength], states, ys));
+            Assert.Equal("xs", e.ParamName);
+        }
+
+        foreach (int ysLength in new[] { ys.Length - 1, ys.Length + 1, ys.Length - outputSize, 0 })
+        {
+            var e = Assert.Throws<ArgumentException>(() => steps(xs, states, new float[ysLength]));
+            Assert.Equal("ys", e.ParamName);
+        }
+
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => steps(xs, states.Take(Streams - 1).ToArray(), ys)).ParamName);
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => steps(x, Array.Empty<TState>(), Array.Empty<float>())).ParamName);
+        Assert.Equal("ys", Assert.Throws<ArgumentException>(() => steps(Array.Empty<float>(), Array.Empty<TState>(), y)).ParamName);
+        Assert.Equal(Bits(before), Bits(hidden(states[0])));
+        Assert.Equal("xs", Assert.Throws<ArgumentNullException>(() => steps(null!, states, ys)).ParamName);
+        Assert.Equal("states", Assert.Throws<ArgumentNullException>(() => steps(xs, null!, ys)).ParamName);
+        Assert.Equal("ys", Assert.Throws<ArgumentNullException>(() => steps(xs, states, null!)).ParamName);
+        Assert.Throws<ArgumentNullException>(() => steps(xs, new TState[Streams], ys));
+
+        steps(xs, states, ys);
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        steps(xs, states, ys);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+    }
+
+    private static int[]? Bits(float[]? values) => values is null ? null : Array.ConvertAll(values, BitConverter.SingleToInt32Bits);
 
     [Fact]
     public void Softmax_equals_the_runtime_softmax_bit_for_bit()

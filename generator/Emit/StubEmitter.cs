@@ -197,6 +197,7 @@ internal sealed class StubEmitter(StubSpec stub)
         Member("FromBakedWeights", $"public static {c} FromBakedWeights() => {Throw};");
         Member("Step", $"public void Step(float[] x, State state, float[] y) => {Throw};");
         Member("Step", $"public void Step(float[] x, int xOffset, State state, float[] y, int yOffset) => {Throw};");
+        Member("Step", $"public void Step(float[] xs, State[] states, float[] ys) => {Throw};");
         Member("Run", $"public void Run(float[] xs, State state, float[] ys) => {Throw};");
         if (!_taken.Contains("State"))
         {
