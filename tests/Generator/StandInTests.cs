@@ -103,6 +103,7 @@ public sealed class StandInTests
                 KernelPath path = model.Path;
                 var state = default(Net.State);
                 model.Step(x, ref state, y);
+                model.Step(x, new Net.State[1], y);
                 model.Run(x, ref state, y);
                 model.Run(x, ref state, y, new float[Net.RunWorkspaceLength(1)]);
                 state.Hidden(0)[0] = 1f;
@@ -156,6 +157,7 @@ public sealed class StandInTests
                     float[] y = new float[Net.OutputSize];
                     model.Step(x, state, y);
                     model.Step(x, 0, state, y, 0);
+                    model.Step(x, new Net.State[] { state }, y);
                     model.Run(x, state, y);
                     state.Hidden[Net.StateOffset(0, 0)] = 1f;
                     float c = state.Cell[0];
