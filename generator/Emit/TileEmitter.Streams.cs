@@ -94,7 +94,7 @@ internal sealed partial class TileEmitter
             return;
         }
 
-        using (_w.Open($"for (nuint chunk = 0; chunk < {Literals.Int(tileChunks)}; chunk += {Literals.Int(group)})"))
+        using (_w.Open($"for (nuint chunk = 0; chunk < {Literals.Int(tileChunks)}; {(group == 1 ? "chunk++" : $"chunk += {Literals.Int(group)}")})"))
         {
             _w.Line($"{name}(ref {weights}, ref x, xStride, ref h, ref pre, chunk, {Units($"chunk * {Literals.Int(width.Lanes)}")});");
         }

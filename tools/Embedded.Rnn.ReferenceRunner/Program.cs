@@ -9,7 +9,7 @@ namespace Embedded.Rnn.ReferenceRunner;
 
 /// <summary>
 /// Runs every PyTorch reference case in refs/ on the default kernel path and on the scalar path, checking
-/// output, h_n and c_n per batch element (through Run, and Step where the model streams) against
+/// output, h_n and c_n per batch element (through Run, and Step and the multi-stream Step where the model streams) against
 /// |got − ref| ≤ 1e-5·max(1, |ref|), as tests/ReferenceNumericsTests.cs does, without xunit.
 /// On Arm64 the default path must be Vector128 on AdvSimd (NEON). Elsewhere it must be
 /// <see cref="KernelPaths.Best"/>; EMBEDDED_RNN_EXPECTED_PATH (a <see cref="KernelPath"/> name) overrides
@@ -204,6 +204,32 @@ internal static class Program
                         if (c.CN is not null)
                         {
                             Compare(c.StateSlice(c.CN, s, b), outcome.CN?[s] ?? [], $"{at} c_n[{s}]");
+                        }
+                    }
+                }
+            }
+
+            if (model is IStreamingRnnModel<TState> many)
+            {
+                // The multi-stream Step: 4 × batch + 1 streams (stream s runs batch element s mod batch), so whole groups
+                // of streams and a remainder on every path.
+                int streams = 4 * c.Batch + 1;
+                var elements = Enumerable.Range(0, streams).Select(s => s % c.Batch).ToArray();
+                var outcomes = ModelHarness.StreamMany(many,
+                    elements.Select(b => c.Sequence(b)).ToArray(),
+                    elements.Select(b => slots.Select(slot => c.StateSlice(c.H0, slot, b)).ToArray()).ToArray(),
+                    c.C0 is null ? null : elements.Select(b => slots.Select(slot => c.StateSlice(c.C0, slot, b)).ToArray()).ToArray());
+                for (int s = 0; s < streams; s++)
+                {
+                    int b = elements[s];
+                    string at = $"multi-stream Step stream {s} (batch {b})";
+                    Compare(c.ExpectedOutput(b), outcomes[s].Output, $"{at} output");
+                    foreach (int slot in slots)
+                    {
+                        Compare(c.StateSlice(c.HN, slot, b), outcomes[s].HN[slot], $"{at} h_n[{slot}]");
+                        if (c.CN is not null)
+                        {
+                            Compare(c.StateSlice(c.CN, slot, b), outcomes[s].CN?[slot] ?? [], $"{at} c_n[{slot}]");
                         }
                     }
                 }
