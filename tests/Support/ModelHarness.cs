@@ -66,6 +66,22 @@ public static class ModelHarness
         return Enumerable.Range(0, streams).Select(s => Final(shape, ref states[s], outputs[s], c0 is not null)).ToArray();
     }
 
+    /// <summary>
+    /// A reference case's batch elements through the multi-stream Step as 4 × batch + 1 streams (stream s runs element
+    /// s mod batch): whole groups of streams and a remainder on every path. Returns each stream's element and outcome.
+    /// </summary>
+    public static (int Element, Outcome Outcome)[] StreamEveryElement<TState>(IStreamingRnnModel<TState> model, ReferenceCase c)
+        where TState : struct, IRnnState
+    {
+        var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
+        var elements = Enumerable.Range(0, 4 * c.Batch + 1).Select(s => s % c.Batch).ToArray();
+        var outcomes = StreamMany(model,
+            elements.Select(b => c.Sequence(b)).ToArray(),
+            elements.Select(b => slots.Select(slot => c.StateSlice(c.H0, slot, b)).ToArray()).ToArray(),
+            c.C0 is null ? null : elements.Select(b => slots.Select(slot => c.StateSlice(c.C0, slot, b)).ToArray()).ToArray());
+        return elements.Zip(outcomes).ToArray();
+    }
+
     private static TState Initial<TState>(RnnShape shape, float[][] h0, float[][]? c0)
         where TState : struct, IRnnState
     {

@@ -211,25 +211,19 @@ internal static class Program
 
             if (model is IStreamingRnnModel<TState> many)
             {
-                // The multi-stream Step: 4 × batch + 1 streams (stream s runs batch element s mod batch), so whole groups
-                // of streams and a remainder on every path.
-                int streams = 4 * c.Batch + 1;
-                var elements = Enumerable.Range(0, streams).Select(s => s % c.Batch).ToArray();
-                var outcomes = ModelHarness.StreamMany(many,
-                    elements.Select(b => c.Sequence(b)).ToArray(),
-                    elements.Select(b => slots.Select(slot => c.StateSlice(c.H0, slot, b)).ToArray()).ToArray(),
-                    c.C0 is null ? null : elements.Select(b => slots.Select(slot => c.StateSlice(c.C0, slot, b)).ToArray()).ToArray());
-                for (int s = 0; s < streams; s++)
+                // The multi-stream Step: whole groups of streams and a remainder stepped alone, on every path.
+                var streams = ModelHarness.StreamEveryElement(many, c);
+                for (int s = 0; s < streams.Length; s++)
                 {
-                    int b = elements[s];
+                    var (b, outcome) = streams[s];
                     string at = $"multi-stream Step stream {s} (batch {b})";
-                    Compare(c.ExpectedOutput(b), outcomes[s].Output, $"{at} output");
+                    Compare(c.ExpectedOutput(b), outcome.Output, $"{at} output");
                     foreach (int slot in slots)
                     {
-                        Compare(c.StateSlice(c.HN, slot, b), outcomes[s].HN[slot], $"{at} h_n[{slot}]");
+                        Compare(c.StateSlice(c.HN, slot, b), outcome.HN[slot], $"{at} h_n[{slot}]");
                         if (c.CN is not null)
                         {
-                            Compare(c.StateSlice(c.CN, slot, b), outcomes[s].CN?[slot] ?? [], $"{at} c_n[{slot}]");
+                            Compare(c.StateSlice(c.CN, slot, b), outcome.CN?[slot] ?? [], $"{at} c_n[{slot}]");
                         }
                     }
                 }
