@@ -5,8 +5,9 @@ using Embedded.Rnn.Generator.Model;
 namespace Embedded.Rnn.Generator.Emit;
 
 /// <summary>
-/// Inference in the kernels class: <c>Step</c> and <c>Run</c> behind their argument checks (bidirectional models: <c>Run</c>
-/// with a workspace), one step through the layers and the head, the dispatch to the path's kernels, and those kernels.
+/// Inference in the kernels class: <c>Step</c>, the multi-stream <c>Step</c> and <c>Run</c> behind their argument checks
+/// (bidirectional models: <c>Run</c> with a workspace), one step through the layers and the head, the dispatch to the
+/// path's kernels, and those kernels (the multi-stream ones: <c>TileEmitter.Streams.cs</c>).
 /// </summary>
 internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 {

@@ -12,7 +12,7 @@ namespace Embedded.Rnn.Generator.Emit;
 /// pre-activations and lets the cell's pointwise operator finish after the last tile, except in a layer of one tile, which
 /// calls the cell's step per chunk on its accumulators; training's forward pass calls the cell's record step per chunk;
 /// backward calls the cell's backward step, then accumulates weight gradients and back-propagates into the input and the
-/// previous state.
+/// previous state. The multi-stream tiles are in <c>TileEmitter.Streams.cs</c>.
 /// </summary>
 internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
 {
