@@ -79,58 +79,37 @@ public sealed class ReferenceNumericsTests(ITestOutputHelper output)
         {
             Assert.Equal(c.InputSize, model.Shape.InputSize);
             Assert.Equal(c.OutputSize, model.Shape.OutputSize);
-            double worst = 0;
+            var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
+            // Every batch element through Run (and Step), then, for a streaming model, through the multi-stream Step.
+            var outcomes = new List<(string At, int Element, ModelHarness.Outcome Outcome)>();
             for (int b = 0; b < c.Batch; b++)
             {
-                var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
                 var h0 = slots.Select(s => c.StateSlice(c.H0, s, b)).ToArray();
                 var c0 = c.C0 is null ? null : slots.Select(s => c.StateSlice(c.C0, s, b)).ToArray();
-                var outcomes = new List<(string How, ModelHarness.Outcome Outcome)> { ("Run", ModelHarness.Run(model, c.Sequence(b), h0, c0)) };
+                outcomes.Add(($"{c.Stem} Run batch {b}", b, ModelHarness.Run(model, c.Sequence(b), h0, c0)));
                 if (model is IStreamingRnnModel<TState> streaming)
                 {
-                    outcomes.Add(("Step", ModelHarness.Stream(streaming, c.Sequence(b), h0, c0)));
-                }
-
-                foreach (var (how, outcome) in outcomes)
-                {
-                    string at = $"{c.Stem} {how} batch {b}";
-                    worst = Math.Max(worst, Tolerance.AssertClose(c.ExpectedOutput(b), outcome.Output, Tolerance.Forward, at + " output"));
-                    foreach (int s in slots)
-                    {
-                        worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.HN, s, b), outcome.HN[s], Tolerance.Forward, $"{at} h_n[{s}]"));
-                        if (c.CN is not null)
-                        {
-                            worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.CN, s, b), outcome.CN![s], Tolerance.Forward, $"{at} c_n[{s}]"));
-                        }
-                    }
+                    outcomes.Add(($"{c.Stem} Step batch {b}", b, ModelHarness.Stream(streaming, c.Sequence(b), h0, c0)));
                 }
             }
 
             if (model is IStreamingRnnModel<TState> many)
             {
-                worst = Math.Max(worst, VerifyStreams(many));
+                // Whole groups of streams and a remainder stepped alone, on every path.
+                var streams = ModelHarness.StreamEveryElement(many, c);
+                outcomes.AddRange(streams.Select((stream, s) => ($"{c.Stem} multi-stream Step, stream {s} of {streams.Length} (batch {stream.Element})", stream.Element, stream.Outcome)));
             }
 
-            return worst;
-        }
-
-        // The multi-stream Step: whole groups of streams and a remainder stepped alone, on every path.
-        private double VerifyStreams<TState>(IStreamingRnnModel<TState> model)
-            where TState : struct, IRnnState
-        {
-            var streams = ModelHarness.StreamEveryElement(model, c);
             double worst = 0;
-            for (int s = 0; s < streams.Length; s++)
+            foreach (var (at, b, outcome) in outcomes)
             {
-                var (b, outcome) = streams[s];
-                string at = $"{c.Stem} multi-stream Step, stream {s} of {streams.Length} (batch {b})";
                 worst = Math.Max(worst, Tolerance.AssertClose(c.ExpectedOutput(b), outcome.Output, Tolerance.Forward, at + " output"));
-                for (int slot = 0; slot < c.Layers * c.Directions; slot++)
+                foreach (int s in slots)
                 {
-                    worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.HN, slot, b), outcome.HN[slot], Tolerance.Forward, $"{at} h_n[{slot}]"));
+                    worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.HN, s, b), outcome.HN[s], Tolerance.Forward, $"{at} h_n[{s}]"));
                     if (c.CN is not null)
                     {
-                        worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.CN, slot, b), outcome.CN![slot], Tolerance.Forward, $"{at} c_n[{slot}]"));
+                        worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.CN, s, b), outcome.CN![s], Tolerance.Forward, $"{at} c_n[{s}]"));
                     }
                 }
             }

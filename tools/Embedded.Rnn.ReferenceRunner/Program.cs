@@ -184,47 +184,35 @@ internal static class Program
             }
 
             var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
+            // Every batch element through Run (and Step), then, for a streaming model, through the multi-stream Step.
+            var outcomes = new List<(string At, int Element, ModelHarness.Outcome Outcome)>();
             for (int b = 0; b < c.Batch; b++)
             {
                 var h0 = slots.Select(s => c.StateSlice(c.H0, s, b)).ToArray();
                 var c0 = c.C0 is null ? null : slots.Select(s => c.StateSlice(c.C0, s, b)).ToArray();
-                var outcomes = new List<(string How, ModelHarness.Outcome Outcome)> { ("Run", ModelHarness.Run(model, c.Sequence(b), h0, c0)) };
+                outcomes.Add(($"Run batch {b}", b, ModelHarness.Run(model, c.Sequence(b), h0, c0)));
                 if (model is IStreamingRnnModel<TState> streaming)
                 {
-                    outcomes.Add(("Step", ModelHarness.Stream(streaming, c.Sequence(b), h0, c0)));
-                }
-
-                foreach (var (how, outcome) in outcomes)
-                {
-                    string at = $"{how} batch {b}";
-                    Compare(c.ExpectedOutput(b), outcome.Output, $"{at} output");
-                    foreach (int s in slots)
-                    {
-                        Compare(c.StateSlice(c.HN, s, b), outcome.HN[s], $"{at} h_n[{s}]");
-                        if (c.CN is not null)
-                        {
-                            Compare(c.StateSlice(c.CN, s, b), outcome.CN?[s] ?? [], $"{at} c_n[{s}]");
-                        }
-                    }
+                    outcomes.Add(($"Step batch {b}", b, ModelHarness.Stream(streaming, c.Sequence(b), h0, c0)));
                 }
             }
 
             if (model is IStreamingRnnModel<TState> many)
             {
-                // The multi-stream Step: whole groups of streams and a remainder stepped alone, on every path.
+                // Whole groups of streams and a remainder stepped alone, on every path.
                 var streams = ModelHarness.StreamEveryElement(many, c);
-                for (int s = 0; s < streams.Length; s++)
+                outcomes.AddRange(streams.Select((stream, s) => ($"multi-stream Step stream {s} (batch {stream.Element})", stream.Element, stream.Outcome)));
+            }
+
+            foreach (var (at, b, outcome) in outcomes)
+            {
+                Compare(c.ExpectedOutput(b), outcome.Output, $"{at} output");
+                foreach (int s in slots)
                 {
-                    var (b, outcome) = streams[s];
-                    string at = $"multi-stream Step stream {s} (batch {b})";
-                    Compare(c.ExpectedOutput(b), outcome.Output, $"{at} output");
-                    foreach (int slot in slots)
+                    Compare(c.StateSlice(c.HN, s, b), outcome.HN[s], $"{at} h_n[{s}]");
+                    if (c.CN is not null)
                     {
-                        Compare(c.StateSlice(c.HN, slot, b), outcome.HN[slot], $"{at} h_n[{slot}]");
-                        if (c.CN is not null)
-                        {
-                            Compare(c.StateSlice(c.CN, slot, b), outcome.CN?[slot] ?? [], $"{at} c_n[{slot}]");
-                        }
+                        Compare(c.StateSlice(c.CN, s, b), outcome.CN?[s] ?? [], $"{at} c_n[{s}]");
                     }
                 }
             }
