@@ -8,6 +8,7 @@ using Embedded.Rnn.Generator.Cells;
 using Embedded.Rnn.Generator.Diagnostics;
 using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Json;
+using Embedded.Rnn.Generator.Layout;
 using Embedded.Rnn.Generator.Model;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp;
@@ -27,7 +28,7 @@ public sealed partial class RnnGenerator
         public const int MaxHeadOutput = 4096;
 
         private static readonly string[] TopLevelFields =
-            new[] { "cell", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights", "target" }.Concat(Cells.Cells.FieldNames).ToArray();
+            new[] { "cell", "input", "hidden", "layers", "bidirectional", "bias", "head", "weights", "target", "precision" }.Concat(Cells.Cells.FieldNames).ToArray();
 
         private static readonly string[] HeadFields = { "output", "activation" };
 
@@ -355,6 +356,27 @@ public sealed partial class RnnGenerator
                             Report(DiagnosticDescriptors.InvalidValue, targetValue, "target", "\"dotnet\" (default) or \"nanoFramework\"", targetValue.Display);
                             return null;
                     }
+                }
+
+                var precision = Member(root, "precision");
+                if (precision is not null)
+                {
+                    var storage = (precision.Kind == JsonKind.String ? precision.Text : null) switch
+                    {
+                        "f32" => WeightStorage.Float32,
+                        "bf16" => WeightStorage.BFloat16,
+                        "int8" => WeightStorage.Int8,
+                        _ => (WeightStorage?)null,
+                    };
+                    if (storage is null || (storage != WeightStorage.Float32 && spec.Target == TargetRuntime.NanoFramework))
+                    {
+                        string expected = storage is null ? "\"f32\" (default), \"bf16\" or \"int8\""
+                            : "\"f32\" (the nanoFramework flavour stores float32 weights only)";
+                        Report(DiagnosticDescriptors.InvalidValue, precision, "precision", expected, precision.Display);
+                        return null;
+                    }
+
+                    spec = spec with { Storage = storage.Value };
                 }
 
                 var weights = Member(root, "weights");

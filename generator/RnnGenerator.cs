@@ -1,6 +1,7 @@
 using System;
 using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Model;
+using Embedded.Rnn.Generator.Layout;
 using Microsoft.CodeAnalysis;
 using Microsoft.CodeAnalysis.CSharp.Syntax;
 
@@ -83,7 +84,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Spec)
             .Where(static spec => spec is not null)
             .Combine(training)
-            .Select(static (pair, _) => pair.Left! with { TrainingKernels = WantsTrainingKernels(pair.Right, pair.Left!.Target) })
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = WantsTrainingKernels(pair.Right, pair.Left!.Target, pair.Left!.Storage) })
             .WithTrackingName(Steps.Specs);
 
         // The error-time surface: a model with errors still gives its class the members user code names (StubEmitter).
@@ -91,7 +92,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Stub)
             .Where(static stub => stub is not null)
             .Combine(training)
-            .Select(static (pair, _) => pair.Left! with { TrainingKernels = WantsTrainingKernels(pair.Right, pair.Left!.Target) })
+            .Select(static (pair, _) => pair.Left! with { TrainingKernels = WantsTrainingKernels(pair.Right, pair.Left!.Target, WeightStorage.Float32) })
             .WithTrackingName(Steps.Stubs);
 
         var diagnostics = models
@@ -112,6 +113,8 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         });
     }
 
-    // Training kernels when the project asks for them (EmbeddedRnnTraining), for .NET models only: nanoFramework has no trainer.
-    private static bool WantsTrainingKernels(bool requested, TargetRuntime target) => requested && target == TargetRuntime.Dotnet;
+    // Training kernels when the project asks for them (EmbeddedRnnTraining), for .NET models with float32 weights only:
+    // nanoFramework has no trainer, and a model is trained in float32, then stored narrower.
+    private static bool WantsTrainingKernels(bool requested, TargetRuntime target, WeightStorage storage) =>
+        requested && target == TargetRuntime.Dotnet && storage == WeightStorage.Float32;
 }

@@ -103,11 +103,11 @@ public sealed class ModelLayout
         int lanes = KernelLayout.Lanes(path);
         if (block >= LayerCount * DirectionCount)
         {
-            return new RecurrentPacking(DirectionCount * HiddenSize, 0, HeadOutput, lanes, [KernelLayout.HeadInputBlock], [KernelLayout.HeadRecurrentBlock]);
+            return new RecurrentPacking(DirectionCount * HiddenSize, 0, HeadOutput, lanes, [KernelLayout.HeadInputBlock], [KernelLayout.HeadRecurrentBlock], default, Storage);
         }
 
         int input = KernelLayout.LayerInput(block / DirectionCount, InputSize, HiddenSize, DirectionCount);
-        return new RecurrentPacking(input, HiddenSize, HiddenSize, lanes, _inputBlocks, _recurrentBlocks, _passes);
+        return new RecurrentPacking(input, HiddenSize, HiddenSize, lanes, _inputBlocks, _recurrentBlocks, _passes, Storage);
     }
 }
 
@@ -129,11 +129,6 @@ public sealed class PackedWeights
     public PackedWeights(ModelLayout layout, KernelPath path, IReadOnlyList<float[]> parameters)
     {
         ArgumentNullException.ThrowIfNull(layout);
-        if (layout.Storage != WeightStorage.Float32)
-        {
-            // The seam a narrower storage type extends: its packing (conversion, scales) goes here.
-            throw new NotSupportedException($"weights stored as {layout.Storage} cannot be packed by this runtime.");
-        }
 
         _layout = layout;
         Path = path;
@@ -143,7 +138,7 @@ public sealed class PackedWeights
         _offsets = new int[_packings.Length];
         for (int b = 0; b < _packings.Length; b++)
         {
-            _blocks[b] = AlignedArrays.Allocate(_packings[b].Length, out _offsets[b]);
+            _blocks[b] = AlignedArrays.Allocate(_packings[b].Length + KernelLayout.LoadSlack, out _offsets[b]);
         }
 
         BlockLengths = Array.ConvertAll(_packings, p => p.Length);
@@ -153,12 +148,19 @@ public sealed class PackedWeights
     /// <summary>The path the packing is for.</summary>
     public KernelPath Path { get; }
 
+    /// <summary>How the weights are stored (float32 unless the model's spec sets a narrower <c>precision</c>).</summary>
+    public WeightStorage Storage => _layout.Storage;
+
     /// <summary>Floats of each block (and so of each packed gradient buffer).</summary>
     public IReadOnlyList<int> BlockLengths { get; }
 
     /// <summary>The first packed weight of <paramref name="block"/> (unchecked: the generated kernels' entry).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public ref float Block(int block) => ref Unsafe.Add(ref MemoryMarshal.GetArrayDataReference(_blocks[block]), _offsets[block]);
+
+    /// <summary>The first packed weight of <paramref name="block"/> as the stored type (unchecked: the generated kernels' entry).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public ref TWeight Block<TWeight>(int block) where TWeight : unmanaged => ref Unsafe.As<float, TWeight>(ref Block(block));
 
     /// <summary>Replaces the weights by PyTorch-layout tensors in the layout's parameter order. Allocates nothing.</summary>
     /// <exception cref="ArgumentException">The tensors' count or lengths differ from the layout's parameters.</exception>

@@ -1,18 +1,25 @@
+using System.Buffers;
+using System.Runtime.InteropServices;
+
 namespace Embedded.Rnn;
 
 /// <summary>
 /// The map between PyTorch's row-major tensors and the packed stream of one layer (or of the dense head) on one path,
 /// in <see cref="BlockLayout"/>'s order, which the generated tiles read. A slot is one accumulator per chunk: the gate
 /// row block it takes from <c>weight_ih</c> (or -1 for none) and from <c>weight_hh</c>. Padding gets zero weights and bias.
+/// Weights are stored as the layout's <see cref="WeightStorage"/> (converted by <see cref="WeightQuantization"/>); the
+/// tiles' headers (biases, and int8 scales) are float32 whatever the storage.
 /// </summary>
 public sealed class RecurrentPacking
 {
-    // For each packed float, the index it comes from in each PyTorch tensor, or -1. A weight comes from one
-    // tensor; a bias from bias_ih, bias_hh or both (their sum, which is all the forward pass needs).
+    // For each stored weight, the index it comes from in each PyTorch tensor, or -1. A weight comes from one tensor; a
+    // header's bias (mapped at its float's first weight) from bias_ih, bias_hh or both (their sum, which is all the forward
+    // pass needs). A bias's index is also its gate row, which gives an int8 header its rows' scales.
     private readonly int[] _weightIh;
     private readonly int[] _weightHh;
     private readonly int[] _biasIh;
     private readonly int[] _biasHh;
+    private readonly int _weightsPerFloat;
 
     /// <summary>Builds the layout of one layer (or the dense head, with <paramref name="recurrentSize"/> 0).</summary>
     /// <param name="inputSize">Columns of weight_ih.</param>
@@ -39,7 +46,9 @@ public sealed class RecurrentPacking
     /// <param name="recurrentBlocks">Per slot, the row block of weight_hh it accumulates, or -1.</param>
     /// <param name="passes">Per slot, the pass (0, 1, ...) that computes it; empty: every slot in pass 0.</param>
     /// <exception cref="ArgumentException">The slot lists differ in length, a pass is negative or has no slots, or a later pass reads weight_ih.</exception>
-    public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks, ReadOnlySpan<int> passes)
+    /// <param name="storage">How the weights are stored.</param>
+    public RecurrentPacking(int inputSize, int recurrentSize, int units, int lanes, ReadOnlySpan<int> inputBlocks, ReadOnlySpan<int> recurrentBlocks, ReadOnlySpan<int> passes,
+        WeightStorage storage = WeightStorage.Float32)
     {
         if (recurrentBlocks.Length != inputBlocks.Length || (!passes.IsEmpty && passes.Length != inputBlocks.Length))
         {
@@ -79,9 +88,11 @@ public sealed class RecurrentPacking
 
             slotsOf[pass] = ([.. input], [.. recurrent]);
             layouts[pass] = new BlockLayout(pass == 0 ? inputSize : 0, recurrentSize, units, input.Count,
-                Reading(slotsOf[pass].Input).Length, Reading(slotsOf[pass].Recurrent).Length, lanes);
+                Reading(slotsOf[pass].Input).Length, Reading(slotsOf[pass].Recurrent).Length, lanes, storage);
         }
 
+        Storage = storage;
+        _weightsPerFloat = KernelLayout.WeightsPerFloat(storage);
         Passes = layouts;
         int length = KernelLayout.PassStart(layouts, passCount);
 
@@ -109,8 +120,9 @@ public sealed class RecurrentPacking
             {
                 for (int slot = 0; slot < inputBlocks.Length; slot++)
                 {
-                    MapLanes(_biasIh, start + tileLayout.Bias(chunk, slot), lanes, firstChunk + chunk, inputBlocks[slot], units, 1, 0);
-                    MapLanes(_biasHh, start + tileLayout.Bias(chunk, slot), lanes, firstChunk + chunk, recurrentBlocks[slot], units, 1, 0);
+                    int bias = start + tileLayout.Bias(chunk, slot) * _weightsPerFloat;
+                    MapLanes(_biasIh, bias, lanes, firstChunk + chunk, inputBlocks[slot], units, 1, 0, _weightsPerFloat);
+                    MapLanes(_biasHh, bias, lanes, firstChunk + chunk, recurrentBlocks[slot], units, 1, 0, _weightsPerFloat);
                 }
 
                 for (int column = 0; column < layout.InputSize; column++)
@@ -138,8 +150,11 @@ public sealed class RecurrentPacking
     /// <summary>The layout of each pass, in the order the packed stream holds them.</summary>
     public IReadOnlyList<BlockLayout> Passes { get; }
 
-    /// <summary>Number of floats in the packed stream.</summary>
-    public int Length => _weightIh.Length;
+    /// <summary>How the weights are stored.</summary>
+    public WeightStorage Storage { get; }
+
+    /// <summary>Floats the packed stream takes (its stored weights and its float32 headers).</summary>
+    public int Length => _weightIh.Length / _weightsPerFloat;
 
     /// <summary>Packs PyTorch tensors into a new stream.</summary>
     /// <param name="weightIh">[gates·units, inputSize] row-major.</param>
@@ -162,25 +177,98 @@ public sealed class RecurrentPacking
             throw new ArgumentException($"packed has length {packed.Length}; expected {Length}.", nameof(packed));
         }
 
-        for (int p = 0; p < packed.Length; p++)
+        switch (Storage)
         {
-            float value = 0f;
-            if (_weightIh[p] >= 0)
-            {
-                value = weightIh[_weightIh[p]];
-            }
-            else if (_weightHh[p] >= 0)
-            {
-                value = weightHh[_weightHh[p]];
-            }
-            else if (biasIh.Length > 0)
-            {
-                value = (_biasIh[p] >= 0 ? biasIh[_biasIh[p]] : 0f) + (_biasHh[p] >= 0 ? biasHh[_biasHh[p]] : 0f);
-            }
+            case WeightStorage.Float32:
+                for (int p = 0; p < packed.Length; p++)
+                {
+                    packed[p] = _weightIh[p] >= 0 ? weightIh[_weightIh[p]]
+                        : _weightHh[p] >= 0 ? weightHh[_weightHh[p]]
+                        : Bias(p, biasIh, biasHh);
+                }
 
-            packed[p] = value;
+                break;
+            case WeightStorage.BFloat16:
+                var stored = MemoryMarshal.Cast<float, ushort>(packed);
+                for (int p = 0; p < stored.Length; p++)
+                {
+                    stored[p] = _weightIh[p] >= 0 ? WeightQuantization.ToBFloat16(weightIh[_weightIh[p]])
+                        : _weightHh[p] >= 0 ? WeightQuantization.ToBFloat16(weightHh[_weightHh[p]])
+                        : (ushort)0;
+                }
+
+                // Headers last: a float32 bias takes the place of two weights, which the loop above zeroed.
+                for (int p = 0; p < stored.Length; p += 2)
+                {
+                    if (_biasIh[p] >= 0 || _biasHh[p] >= 0)
+                    {
+                        packed[p / 2] = Bias(p, biasIh, biasHh);
+                    }
+                }
+
+                break;
+            default:
+                PackInt8(packed, weightIh, weightHh, biasIh, biasHh);
+                break;
         }
     }
+
+    // Int8: each row of weight_ih and of weight_hh gets its scale (WeightQuantization.RowScale). A header keeps per lane
+    // b / s_hh, s_ih / s_hh and s_hh, so that a tile computes ((Σ q_ih·x)·(s_ih / s_hh) + b / s_hh + Σ q_hh·h)·s_hh with
+    // no more work per column than float32 weights (s_hh is 1 for a slot that reads no state, s_ih 0 for one that reads
+    // no input).
+    private void PackInt8(Span<float> packed, ReadOnlySpan<float> weightIh, ReadOnlySpan<float> weightHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+    {
+        int inputSize = Layout.InputSize, recurrentSize = Layout.RecurrentSize, lanes = Layout.Lanes;
+        int rowsIh = inputSize == 0 ? 0 : weightIh.Length / inputSize, rowsHh = recurrentSize == 0 ? 0 : weightHh.Length / recurrentSize;
+        float[] scales = ArrayPool<float>.Shared.Rent(rowsIh + rowsHh);
+        try
+        {
+            var scaleIh = scales.AsSpan(0, rowsIh);
+            var scaleHh = scales.AsSpan(rowsIh, rowsHh);
+            for (int row = 0; row < rowsIh; row++)
+            {
+                scaleIh[row] = WeightQuantization.RowScale(weightIh.Slice(row * inputSize, inputSize));
+            }
+
+            for (int row = 0; row < rowsHh; row++)
+            {
+                scaleHh[row] = WeightQuantization.RowScale(weightHh.Slice(row * recurrentSize, recurrentSize));
+            }
+
+            var stored = MemoryMarshal.Cast<float, sbyte>(packed);
+            for (int p = 0; p < stored.Length; p++)
+            {
+                stored[p] = _weightIh[p] >= 0 ? WeightQuantization.ToInt8(weightIh[_weightIh[p]], scaleIh[_weightIh[p] / inputSize])
+                    : _weightHh[p] >= 0 ? WeightQuantization.ToInt8(weightHh[_weightHh[p]], scaleHh[_weightHh[p] / recurrentSize])
+                    : (sbyte)0;
+            }
+
+            for (int p = 0; p < stored.Length; p += 4)
+            {
+                int rowIh = _biasIh[p], rowHh = _biasHh[p];
+                if (rowIh < 0 && rowHh < 0)
+                {
+                    continue;
+                }
+
+                float input = rowIh >= 0 ? scaleIh[rowIh] : 0f;
+                float recurrent = rowHh >= 0 ? scaleHh[rowHh] : 1f;
+                int header = p / 4;
+                packed[header] = Bias(p, biasIh, biasHh) / recurrent;
+                packed[header + lanes] = input / recurrent;
+                packed[header + 2 * lanes] = recurrent;
+            }
+        }
+        finally
+        {
+            ArrayPool<float>.Shared.Return(scales);
+        }
+    }
+
+    // The packed bias at weight position p: bias_ih + bias_hh of the rows it adds (0 without biases or in padding).
+    private float Bias(int p, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh) =>
+        biasIh.Length == 0 ? 0f : (_biasIh[p] >= 0 ? biasIh[_biasIh[p]] : 0f) + (_biasHh[p] >= 0 ? biasHh[_biasHh[p]] : 0f);
 
     /// <summary>
     /// Adds a gradient held in packed order to gradients in PyTorch layout. A packed bias feeds both
@@ -192,6 +280,11 @@ public sealed class RecurrentPacking
         if (packed.Length != Length)
         {
             throw new ArgumentException($"packed has length {packed.Length}; expected {Length}.", nameof(packed));
+        }
+
+        if (Storage != WeightStorage.Float32)
+        {
+            throw new NotSupportedException($"gradients are float32-packed; this packing stores {Storage} weights (train in float32, then quantise).");
         }
 
         for (int p = 0; p < packed.Length; p++)
@@ -222,7 +315,8 @@ public sealed class RecurrentPacking
 
     // The lanes of one vector at position: unit u of the chunk maps to element (block·units + u)·columns + column of a
     // row-major tensor; lanes past the last unit (padding) stay -1.
-    private static void MapLanes(int[] map, int position, int lanes, int chunk, int block, int units, int columns, int column)
+    // A header's lanes are floats: weightsPerFloat stored weights apart.
+    private static void MapLanes(int[] map, int position, int lanes, int chunk, int block, int units, int columns, int column, int stride = 1)
     {
         if (block < 0)
         {
@@ -234,7 +328,7 @@ public sealed class RecurrentPacking
             int unit = chunk * lanes + lane;
             if (unit < units)
             {
-                map[position + lane] = (block * units + unit) * columns + column;
+                map[position + lane * stride] = (block * units + unit) * columns + column;
             }
         }
     }

@@ -51,7 +51,7 @@ internal static class GeneratedMembers
             return names;
         }
 
-        names.AddRange(new[] { "_weights", "Parameters", "Shape", "Path", "FromSafetensors", "FromParameters", "LoadParameters", "State", "Run" });
+        names.AddRange(new[] { "Precision", "_weights", "Parameters", "Shape", "Path", "FromSafetensors", "FromParameters", "LoadParameters", "State", "Run" });
         names.Add(spec.Bidirectional ? "RunWorkspaceLength" : "Step");
         if (spec.HasBakedWeights)
         {

@@ -165,7 +165,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                         : $"ref Unsafe.Add(ref group, {Literals.Int((layer - 1) * _model.PaddedHidden)}), StateLength";
                     string h = layer == 0 ? "ref group" : $"ref Unsafe.Add(ref group, {Literals.Int(layer * _model.PaddedHidden)})";
                     string c = !cell ? string.Empty : layer == 0 ? "ref Unsafe.Add(ref group, CellOffset), " : $"ref Unsafe.Add(ref group, CellOffset + {Literals.Int(layer * _model.PaddedHidden)}), ";
-                    _w.Line($"{shape.StreamsName(width)}(ref weights.Block({Literals.Int(layer)}), {input}, {h}, {c}ref Unsafe.Add(ref group, ScratchOffset));");
+                    _w.Line($"{shape.StreamsName(width)}({VectorWidth.BlockReference(_model.Spec.Storage, "weights", Literals.Int(layer))}, {input}, {h}, {c}ref Unsafe.Add(ref group, ScratchOffset));");
                 }
 
                 using (_w.Open($"for (int member = 0; member < {Literals.Int(streams)}; member++)"))
@@ -289,7 +289,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
         _w.Line("[MethodImpl(MethodImplOptions.AggressiveInlining)]");
         using (_w.Open("private static void LayerStep(PackedWeights weights, int slot, ref float x, ref float values)"))
         {
-            _w.Line("ref Weight w = ref weights.Block(slot);");
+            _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "slot")};");
             _w.Line("ref float h = ref Unsafe.Add(ref values, slot * PaddedHidden);");
             if (cell)
             {
@@ -319,7 +319,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
         _w.Line("// The dense head on one step's top-layer output: pre-activations into the scratch, then the activation into y.");
         using (_w.Open("private static void HeadStep(PackedWeights weights, ref float input, ref float y, ref float values)"))
         {
-            _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
+            _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "HeadBlock")};");
             _w.Line("ref float pre = ref Unsafe.Add(ref values, ScratchOffset);");
             PathSwitch(width => $"{head.Name(width, KernelVariant.Inference)}(ref w, ref input, ref pre);");
             _w.Line($"HeadActivations.Apply(OutputActivation, MemoryMarshal.CreateReadOnlySpan(ref pre, Model.OutputSize), MemoryMarshal.CreateSpan(ref y, Model.OutputSize));");

@@ -29,8 +29,9 @@ internal enum KernelVariant
 /// </summary>
 internal sealed class KernelShape
 {
-    public KernelShape(KernelKind kind, int input, int recurrent, int units, IReadOnlyList<Slot> slots, SecondPass? pass = null, int firstSlot = 0)
+    public KernelShape(KernelKind kind, int input, int recurrent, int units, IReadOnlyList<Slot> slots, WeightStorage storage, SecondPass? pass = null, int firstSlot = 0)
     {
+        Storage = storage;
         Kind = kind;
         Input = input;
         Recurrent = recurrent;
@@ -43,6 +44,9 @@ internal sealed class KernelShape
     }
 
     public KernelKind Kind { get; }
+
+    /// <summary>How the kernel's weights are stored (the model's precision).</summary>
+    public WeightStorage Storage { get; }
 
     public int Input { get; }
 
@@ -72,7 +76,7 @@ internal sealed class KernelShape
 
     /// <summary>The shared packed layout of this kernel's weights on <paramref name="width"/>.</summary>
     public BlockLayout Block(VectorWidth width) =>
-        new(Input, Recurrent, Units, Slots.Count, InputSlots.Length, RecurrentSlots.Length, width.Lanes);
+        new(Input, Recurrent, Units, Slots.Count, InputSlots.Length, RecurrentSlots.Length, width.Lanes, Storage);
 
     /// <summary>e.g. Layer_In8_Vector512, RecordLayer_In8_Vector512, BackHead_Scalar.</summary>
     public string Name(VectorWidth width, KernelVariant variant) => Kind switch
@@ -119,7 +123,7 @@ internal sealed class ModelFacts
         LayerShapes = Enumerable.Range(0, Math.Min(2, spec.Layers))
             .Select(layer => KernelLayout.LayerInput(layer, spec.Input, spec.Hidden, spec.Directions))
             .Distinct()
-            .Select(input => new KernelShape(KernelKind.Layer, input, spec.Hidden, spec.Hidden, spec.Cell.Slots.Where(s => s.Pass == 0).ToArray()))
+            .Select(input => new KernelShape(KernelKind.Layer, input, spec.Hidden, spec.Hidden, spec.Cell.Slots.Where(s => s.Pass == 0).ToArray(), spec.Storage))
             .ToArray();
         if (spec.Cell.SecondPass is { } pass)
         {
@@ -131,10 +135,10 @@ internal sealed class ModelFacts
                 throw new InvalidOperationException($"{spec.Cell.Title}: a cell's slots list its first pass's, then its second pass's");
             }
 
-            SecondPassShape = new KernelShape(KernelKind.SecondPass, 0, spec.Hidden, spec.Hidden, slots, pass, first);
+            SecondPassShape = new KernelShape(KernelKind.SecondPass, 0, spec.Hidden, spec.Hidden, slots, spec.Storage, pass, first);
         }
 
-        HeadShape = spec.Head is null ? null : new KernelShape(KernelKind.Head, spec.LayerOutput, 0, spec.Head.Output, HeadSlots);
+        HeadShape = spec.Head is null ? null : new KernelShape(KernelKind.Head, spec.LayerOutput, 0, spec.Head.Output, HeadSlots, spec.Storage);
     }
 
     /// <summary>The head's one accumulator: a row of weight_ih (head.weight), no recurrent part.</summary>

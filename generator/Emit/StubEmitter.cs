@@ -36,7 +36,7 @@ internal sealed class StubEmitter(StubSpec stub)
     /// <summary>The public names the stand-ins declare for <paramref name="target"/> (before leaving out the user's).</summary>
     public static IReadOnlyList<string> Names(TargetRuntime target) => target == TargetRuntime.NanoFramework
         ? Constants.Concat(new[] { "HasHead", "CellKind", "ParameterCount", "ParameterName", "ParameterLength", "StateOffset", "FromBakedWeights", "State", "Step", "Run" }).ToList()
-        : Constants.Concat(new[] { "CellKind", "HasHead", "Parameters", "Shape", "Path", "FromSafetensors", "FromParameters", "FromBakedWeights", "LoadParameters", "State", "Step", "Run", "RunWorkspaceLength" }).ToList();
+        : Constants.Concat(new[] { "CellKind", "HasHead", "Precision", "Parameters", "Shape", "Path", "FromSafetensors", "FromParameters", "FromBakedWeights", "LoadParameters", "State", "Step", "Run", "RunWorkspaceLength" }).ToList();
 
     private string Throw => $"throw new global::System.InvalidOperationException(\"{Literals.OneLine(Message).Replace("\\", "\\\\").Replace("\"", "\\\"")}\")";
 
@@ -88,6 +88,7 @@ internal sealed class StubEmitter(StubSpec stub)
         using (_w.Open($"partial class {c}{contracts}"))
         {
             Member("CellKind", $"public const string CellKind = \"\";");
+            Member("Precision", $"public const string Precision = \"\";");
             foreach (string name in Constants)
             {
                 Member(name, $"public const int {name} = 1;");

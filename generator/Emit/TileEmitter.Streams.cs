@@ -125,9 +125,14 @@ internal sealed partial class TileEmitter
             else
             {
                 // The group's bias and its part of every column (the layout's (chunk, slot) order within a column).
-                _w.Line($"ref Weight wb = ref Unsafe.Add(ref w, chunk * {Literals.Int(shape.Slots.Count * lanes)});");
+                _w.Line($"ref Weight wb = ref Unsafe.Add(ref w, chunk * {Literals.Int(shape.Slots.Count * tile.HeaderVectors * lanes * KernelLayout.WeightsPerFloat(shape.Storage))});");
                 _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)} + chunk * {Literals.Int(shape.InputSlots.Length * lanes)});");
                 _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)} + chunk * {Literals.Int(shape.RecurrentSlots.Length * lanes)});");
+            }
+
+            if (VectorWidth.HeaderDeclaration(shape.Storage, bias) is { } header)
+            {
+                _w.Line(header);
             }
 
             for (int n = 1; n < streams; n++)
@@ -141,7 +146,7 @@ internal sealed partial class TileEmitter
                 for (int s = 0; s < slots.Count; s++)
                 {
                     string first = StreamAccumulator(shape, s, k, 0);
-                    _w.Line($"var {first} = {width.LoadWeight(_model.Spec.Storage, bias, Literals.Int((k * slots.Count + s) * lanes))};");
+                    _w.Line($"var {first} = {Start(shape, width, tile, bias, k, s)};");
                     for (int n = 1; n < streams; n++)
                     {
                         _w.Line($"var {StreamAccumulator(shape, s, k, n)} = {first};");
@@ -151,8 +156,11 @@ internal sealed partial class TileEmitter
 
             // One local per weight vector of a column, loaded once and used by every stream.
             _w.Line($"{width.Type} {string.Join(", ", Enumerable.Range(0, group).SelectMany(k => Enumerable.Range(0, slots.Count).Select(s => WeightLocal(shape, s, k))))};");
+            var everyStream = (int k, int s) => Enumerable.Range(0, streams).Select(n => StreamAccumulator(shape, s, k, n));
             EmitStreamColumns(shape, width, "x", shape.Input, shape.InputSlots, group, tile.InputColumnStride, streams);
+            ScaleInputSums(shape, width, tile, bias, group, everyStream);
             EmitStreamColumns(shape, width, "h", shape.Recurrent, shape.RecurrentSlots, group, tile.RecurrentColumnStride, streams);
+            ScaleRecurrentSums(shape, width, tile, bias, group, everyStream);
             for (int n = 0; n < streams; n++)
             {
                 string pre = n == 0 ? "pre" : StreamRef("pre", n);

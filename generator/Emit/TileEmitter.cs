@@ -272,15 +272,21 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
     {
         var slots = shape.Slots;
         int chunks = tile.Chunks;
+        if (VectorWidth.HeaderDeclaration(shape.Storage, "w") is { } header)
+        {
+            _w.Line(header);
+        }
+
         for (int k = 0; k < chunks; k++)
         {
             for (int s = 0; s < slots.Count; s++)
             {
-                _w.Line($"var {Accumulator(shape, s, k)} = {width.LoadWeight(_model.Spec.Storage, "w", Literals.Int(tile.Bias(k, s)))};");
+                _w.Line($"var {Accumulator(shape, s, k)} = {Start(shape, width, tile, "w", k, s)};");
             }
         }
 
         EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
+        ScaleInputSums(shape, width, tile, "w", chunks, (k, s) => new[] { Accumulator(shape, s, k) });
         if (shape.Recurrent > 0)
         {
             int sets = PartialSums(shape, width, chunks);
@@ -317,6 +323,8 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
                     }
                 }
             }
+
+            ScaleRecurrentSums(shape, width, tile, "w", chunks, (k, s) => new[] { Accumulator(shape, s, k) });
         }
 
         bool steps = StepsInTile(shape, width, variant);
@@ -335,6 +343,56 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             for (int s = 0; s < slots.Count; s++)
             {
                 _w.Line(width.Store(Accumulator(shape, s, k), "pre", Unit(k * width.Lanes + (shape.FirstSlot + s) * _model.PaddedHidden)));
+            }
+        }
+    }
+
+    // What accumulator (chunk k, slot s) starts at: the bias, from the tile's header at w. With int8 weights a slot that
+    // reads the input starts at zero instead: its columns add unscaled products, and ScaleInputSums adds the bias after them.
+    private static string Start(KernelShape shape, VectorWidth width, TileLayout tile, string w, int k, int s) =>
+        shape.Storage == WeightStorage.Int8 && shape.InputSlots.Contains(s) ? width.Zero
+            : width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.Bias(k, s)));
+
+    // Int8 weights, after the input columns: sum · (s_ih / s_hh) + b / s_hh, per row, from the tile's header at w
+    // (RecurrentPacking.PackInt8 says why the recurrent scale divides them).
+    private void ScaleInputSums(KernelShape shape, VectorWidth width, TileLayout tile, string w, int chunks, Func<int, int, IEnumerable<string>> accumulators)
+    {
+        if (shape.Storage != WeightStorage.Int8)
+        {
+            return;
+        }
+
+        for (int k = 0; k < chunks; k++)
+        {
+            foreach (int s in shape.InputSlots)
+            {
+                string scale = width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.InputScale(k, s)));
+                string bias = width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.Bias(k, s)));
+                foreach (string a in accumulators(k, s))
+                {
+                    _w.Line($"{a} = {width.MultiplyAdd(a, scale, bias)};");
+                }
+            }
+        }
+    }
+
+    // Int8 weights, after the recurrent columns: the whole sum times the rows' recurrent scale.
+    private void ScaleRecurrentSums(KernelShape shape, VectorWidth width, TileLayout tile, string w, int chunks, Func<int, int, IEnumerable<string>> accumulators)
+    {
+        if (shape.Storage != WeightStorage.Int8)
+        {
+            return;
+        }
+
+        for (int k = 0; k < chunks; k++)
+        {
+            foreach (int s in shape.RecurrentSlots)
+            {
+                string scale = width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.RecurrentScale(k, s)));
+                foreach (string a in accumulators(k, s))
+                {
+                    _w.Line($"{a} *= {scale};");
+                }
             }
         }
     }

@@ -22,7 +22,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         using (_w.Open("public static void ForwardStep(PackedWeights weights, int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew)"))
         {
             _w.Line("int slot = Slot(layer, direction);");
-            _w.Line("ref Weight w = ref weights.Block(slot);");
+            _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "slot")};");
             _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
                 $"{shape.Name(width, KernelVariant.Record)}(ref w, ref x, ref h, ref c, ref tape, ref hNew, ref cNew);"));
         }
@@ -33,7 +33,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         {
             _w.Line("int slot = Slot(layer, direction);");
             _w.Line("if (gradient.Length != weights.BlockLengths[slot]) { RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }");
-            _w.Line("ref Weight w = ref weights.Block(slot);");
+            _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "slot")};");
             _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
             _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
                 $"{shape.Name(width, KernelVariant.Backward)}(ref w, ref dw, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);"));
@@ -56,7 +56,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             _w.Line("// The head's pre-activations for the trainer (ITrainableRnnModel.HeadForward): the path's inference kernel.");
             using (_w.Open("public static void HeadForward(PackedWeights weights, ref float input, ref float preActivation)"))
             {
-                _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
+                _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "HeadBlock")};");
                 _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Inference)}(ref w, ref input, ref preActivation);");
             }
 
@@ -65,7 +65,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             using (_w.Open("public static void HeadBackward(PackedWeights weights, Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput)"))
             {
                 _w.Line("if (gradient.Length != weights.BlockLengths[HeadBlock]) { RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }");
-                _w.Line("ref Weight w = ref weights.Block(HeadBlock);");
+                _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "HeadBlock")};");
                 _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
                 _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Backward)}(ref w, ref dw, ref input, ref dPreActivation, ref dInput);");
             }

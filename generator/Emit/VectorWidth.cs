@@ -41,20 +41,43 @@ internal sealed class VectorWidth
 
     /// <summary>
     /// The tile's load step for packed weights: the one place that knows how weights are stored. Float32 weights load as
-    /// floats; a narrower storage type would convert here (and in the packing), leaving the kernels' signatures alone.
+    /// floats; bfloat16 and int8 weights are widened to floats by the runtime's <c>BFloat16Weights</c> and
+    /// <c>Int8Weights</c> (int8 rows are scaled once per tile, from the tile's header).
     /// </summary>
     public string LoadWeight(WeightStorage storage, string reference, string offset) => storage switch
     {
         WeightStorage.Float32 => Load(reference, offset),
+        WeightStorage.BFloat16 => $"BFloat16Weights.Load{Name}(ref {reference}, {offset})",
+        WeightStorage.Int8 => $"Int8Weights.Load{Name}(ref {reference}, {offset})",
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no load step for this weight storage"),
     };
 
-    /// <summary>The C# type packed weights are stored in (the generated <c>Weight</c> alias).</summary>
+    /// <summary>
+    /// A float32 vector of a tile's header (a bias or an int8 scale) at <paramref name="offset"/> floats from
+    /// <paramref name="header"/>: the packed weights themselves for float32 weights, else the tile's <c>header</c> local
+    /// (<see cref="HeaderDeclaration"/>), since the header is float32 whatever the weights' storage.
+    /// </summary>
+    public string LoadHeader(string header, string offset) => Load(header, offset);
+
+    /// <summary>What a tile whose weights start at <paramref name="weights"/> reads its header from (<see cref="LoadHeader"/>).</summary>
+    public static string HeaderReference(WeightStorage storage, string weights) => storage == WeightStorage.Float32 ? weights : "header";
+
+    /// <summary>The declaration of a tile's <c>header</c> local, or null where the weights are floats themselves.</summary>
+    public static string? HeaderDeclaration(WeightStorage storage, string weights) =>
+        storage == WeightStorage.Float32 ? null : $"ref float header = ref Unsafe.As<Weight, float>(ref {weights}); // biases and scales, float32";
+
+    /// <summary>The C# type packed weights are stored in (the generated <c>Weight</c> alias): bfloat16 as its bits.</summary>
     public static string WeightType(WeightStorage storage) => storage switch
     {
         WeightStorage.Float32 => "System.Single",
+        WeightStorage.BFloat16 => "System.UInt16",
+        WeightStorage.Int8 => "System.SByte",
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no C# type for this weight storage"),
     };
+
+    /// <summary>The packed weights of block <paramref name="block"/> as the kernels' <c>ref Weight</c>.</summary>
+    public static string BlockReference(WeightStorage storage, string weights, string block) =>
+        storage == WeightStorage.Float32 ? $"ref {weights}.Block({block})" : $"ref {weights}.Block<Weight>({block})";
 
     public string Store(string value, string reference, string offset) =>
         IsScalar ? $"{Element(reference, offset)} = {value};" : offset == "0" ? $"{Name}.StoreUnsafe({value}, ref {reference});" : $"{Name}.StoreUnsafe({value}, ref {reference}, {offset});";

@@ -26,6 +26,13 @@ public enum WeightStorage
 {
     /// <summary>IEEE single precision, as PyTorch trains them.</summary>
     Float32 = 0,
+    /// <summary>bfloat16 (float32's upper 16 bits, rounded to nearest even): half the bytes, 8 significant bits.</summary>
+    BFloat16 = 1,
+    /// <summary>
+    /// Signed 8-bit integers, symmetric, with one float32 scale per row of each weight matrix (its largest magnitude / 127):
+    /// a quarter of the bytes. Biases stay float32.
+    /// </summary>
+    Int8 = 2,
 }
 
 /// <summary>Sizes and paddings every generated kernel and every runtime buffer follows.</summary>
@@ -39,6 +46,27 @@ public static class KernelLayout
     /// stores whole vectors. The padding stays zero.
     /// </summary>
     public const int StatePadding = 16;
+
+    /// <summary>Stored weights that take the bytes of one float: 1 for float32, 2 for bfloat16, 4 for int8.</summary>
+    public static int WeightsPerFloat(WeightStorage storage) => storage switch
+    {
+        WeightStorage.Float32 => 1,
+        WeightStorage.BFloat16 => 2,
+        WeightStorage.Int8 => 4,
+        _ => throw new System.ArgumentOutOfRangeException(nameof(storage)),
+    };
+
+    /// <summary>
+    /// Float vectors a tile's header keeps per (chunk, slot): the bias; with int8 weights also the input columns' scale and
+    /// the recurrent columns' scale (<see cref="TileLayout"/>).
+    /// </summary>
+    public static int HeaderVectors(WeightStorage storage) => storage == WeightStorage.Int8 ? 3 : 1;
+
+    /// <summary>
+    /// Floats kept after a packed block's last weight: a narrow load (a few int8 or bfloat16 weights) reads a whole
+    /// 16-byte vector and widens only its first part, so it may read past the last weight. The slack is never used.
+    /// </summary>
+    public const int LoadSlack = 16;
 
     /// <summary>Accumulators a tile keeps live: enough independent FMA chains to hide latency, few enough for 16 registers.</summary>
     public const int TargetAccumulators = 8;
@@ -107,7 +135,9 @@ public readonly struct BlockLayout
     /// <param name="inputSlots">Slots that read the input.</param>
     /// <param name="recurrentSlots">Slots that read the recurrent state.</param>
     /// <param name="lanes">Floats per vector of the path.</param>
-    public BlockLayout(int inputSize, int recurrentSize, int units, int slots, int inputSlots, int recurrentSlots, int lanes)
+    /// <param name="storage">How the weights are stored: the size of a weight and what a tile's header holds.</param>
+    public BlockLayout(int inputSize, int recurrentSize, int units, int slots, int inputSlots, int recurrentSlots, int lanes,
+        WeightStorage storage = WeightStorage.Float32)
     {
         InputSize = inputSize;
         RecurrentSize = recurrentSize;
@@ -116,6 +146,7 @@ public readonly struct BlockLayout
         InputSlots = inputSlots;
         RecurrentSlots = recurrentSlots;
         Lanes = lanes;
+        Storage = storage;
         Chunks = (units + lanes - 1) / lanes;
         ChunksPerTile = KernelLayout.ChunksPerTile(slots, units, lanes);
     }
@@ -141,6 +172,9 @@ public readonly struct BlockLayout
     /// <summary>Floats per vector.</summary>
     public int Lanes { get; }
 
+    /// <summary>How the weights are stored.</summary>
+    public WeightStorage Storage { get; }
+
     /// <summary>Vectors of units: the units padded to whole vectors.</summary>
     public int Chunks { get; }
 
@@ -156,16 +190,18 @@ public readonly struct BlockLayout
     /// <summary>The layout of a tile of <paramref name="chunks"/> chunks.</summary>
     public TileLayout Tile(int chunks) => new(this, chunks);
 
-    /// <summary>Where tile <paramref name="tile"/> starts in the block (every earlier tile is full).</summary>
+    /// <summary>Where tile <paramref name="tile"/> starts in the block, in stored weights (every earlier tile is full).</summary>
     public int TileStart(int tile) => tile * Tile(ChunksPerTile).Length;
 
-    /// <summary>Floats of the whole block.</summary>
+    /// <summary>Stored weights of the whole block (floats, for float32 weights; every tile is whole floats long).</summary>
     public int Length => FullTiles * Tile(ChunksPerTile).Length + (RemainderChunks > 0 ? Tile(RemainderChunks).Length : 0);
 }
 
 /// <summary>
-/// One tile of a packed block: the bias vectors of every (chunk, slot), then for each input column the weight vectors of
-/// every (chunk, input slot), then the same for each recurrent column. Offsets are in floats from the tile's start.
+/// One tile of a packed block: a header of float32 vectors, for every (chunk, slot) its bias (and, with int8 weights, the
+/// input columns' and the recurrent columns' scales); then for each input column the weight vectors of every (chunk,
+/// input slot); then the same for each recurrent column. Header offsets are in floats from the tile's start; weight
+/// offsets, strides and the length are in stored weights (floats, for float32 weights).
 /// </summary>
 [System.ComponentModel.EditorBrowsable(System.ComponentModel.EditorBrowsableState.Never)]
 public readonly struct TileLayout
@@ -181,23 +217,45 @@ public readonly struct TileLayout
     /// <summary>Chunks in this tile.</summary>
     public int Chunks { get; }
 
-    /// <summary>Floats from one input column's weights to the next one's.</summary>
+    /// <summary>Float vectors of the header per (chunk, slot) (<see cref="KernelLayout.HeaderVectors"/>).</summary>
+    public int HeaderVectors => KernelLayout.HeaderVectors(_block.Storage);
+
+    /// <summary>Weights from one input column's weights to the next one's.</summary>
     public int InputColumnStride => Chunks * _block.InputSlots * _block.Lanes;
 
-    /// <summary>Floats from one recurrent column's weights to the next one's.</summary>
+    /// <summary>Weights from one recurrent column's weights to the next one's.</summary>
     public int RecurrentColumnStride => Chunks * _block.RecurrentSlots * _block.Lanes;
 
-    /// <summary>Where the input columns start (after the biases).</summary>
-    public int InputOffset => Chunks * _block.Slots * _block.Lanes;
+    /// <summary>Floats of the header.</summary>
+    public int HeaderLength => Chunks * _block.Slots * HeaderVectors * _block.Lanes;
 
-    /// <summary>Where the recurrent columns start (after the input columns).</summary>
+    /// <summary>Where the input columns start (after the header), in weights.</summary>
+    public int InputOffset => HeaderLength * KernelLayout.WeightsPerFloat(_block.Storage);
+
+    /// <summary>Where the recurrent columns start (after the input columns), in weights.</summary>
     public int RecurrentOffset => InputOffset + _block.InputSize * InputColumnStride;
 
-    /// <summary>Floats of the tile.</summary>
-    public int Length => RecurrentOffset + _block.RecurrentSize * RecurrentColumnStride;
+    /// <summary>Weights of the tile, rounded up to whole floats so that the next tile's header is float-aligned.</summary>
+    public int Length
+    {
+        get
+        {
+            int perFloat = KernelLayout.WeightsPerFloat(_block.Storage);
+            return (RecurrentOffset + _block.RecurrentSize * RecurrentColumnStride + perFloat - 1) / perFloat * perFloat;
+        }
+    }
 
-    /// <summary>The bias vector of (chunk, slot).</summary>
-    public int Bias(int chunk, int slot) => (chunk * _block.Slots + slot) * _block.Lanes;
+    /// <summary>The bias vector of (chunk, slot), in floats. With int8 weights it is divided by <see cref="RecurrentScale"/> when the slot reads the recurrent state.</summary>
+    public int Bias(int chunk, int slot) => (chunk * _block.Slots + slot) * HeaderVectors * _block.Lanes;
+
+    /// <summary>
+    /// Int8 weights only: the vector, in floats, the input columns' sum of (chunk, slot) is multiplied by before the bias
+    /// is added: the rows' input scale, divided by their recurrent scale when the slot reads the state.
+    /// </summary>
+    public int InputScale(int chunk, int slot) => Bias(chunk, slot) + _block.Lanes;
+
+    /// <summary>Int8 weights only: the recurrent rows' scales of (chunk, slot), in floats; the sum is multiplied by them last.</summary>
+    public int RecurrentScale(int chunk, int slot) => Bias(chunk, slot) + 2 * _block.Lanes;
 
     /// <summary>The weight vector of an input column for (chunk, the <paramref name="inputSlot"/>-th slot that reads the input).</summary>
     public int InputWeight(int column, int chunk, int inputSlot) =>

@@ -1,0 +1,57 @@
+namespace Embedded.Rnn.Tests.Models;
+
+// Twins of reference-case and derived models with bfloat16 and int8 weights (spec "precision"; QuantisedWeightsTests).
+
+[RnnModel("Models/lstm_i1_h8_t5_b1_bf16.rnn.json")]
+public partial class LstmI1H8T5B1Bf16 { }
+
+[RnnModel("Models/lstm_i1_h8_t5_b1_int8.rnn.json")]
+public partial class LstmI1H8T5B1Int8 { }
+
+[RnnModel("Models/lstm_i8_h32_t20_b2_bf16.rnn.json")]
+public partial class LstmI8H32T20B2Bf16 { }
+
+[RnnModel("Models/lstm_i8_h32_t20_b2_int8.rnn.json")]
+public partial class LstmI8H32T20B2Int8 { }
+
+[RnnModel("Models/lstm_i8_h16_t10_b2_l2_bf16.rnn.json")]
+public partial class LstmI8H16T10B2L2Bf16 { }
+
+[RnnModel("Models/lstm_i8_h16_t10_b2_l2_int8.rnn.json")]
+public partial class LstmI8H16T10B2L2Int8 { }
+
+[RnnModel("Models/gru_i1_h8_t5_b1_bf16.rnn.json")]
+public partial class GruI1H8T5B1Bf16 { }
+
+[RnnModel("Models/gru_i1_h8_t5_b1_int8.rnn.json")]
+public partial class GruI1H8T5B1Int8 { }
+
+[RnnModel("Models/gru_i6_h16_t9_b2_bidir_bf16.rnn.json")]
+public partial class GruI6H16T9B2BidirBf16 { }
+
+[RnnModel("Models/gru_i6_h16_t9_b2_bidir_int8.rnn.json")]
+public partial class GruI6H16T9B2BidirInt8 { }
+
+[RnnModel("Models/gru_before_i4_h20_t6_b2_l2_nobias_bf16.rnn.json")]
+public partial class GruBeforeI4H20T6B2L2NobiasBf16 { }
+
+[RnnModel("Models/gru_before_i4_h20_t6_b2_l2_nobias_int8.rnn.json")]
+public partial class GruBeforeI4H20T6B2L2NobiasInt8 { }
+
+[RnnModel("Models/rnn_relu_i8_h32_t20_b2_bf16.rnn.json")]
+public partial class RnnReluI8H32T20B2Bf16 { }
+
+[RnnModel("Models/rnn_relu_i8_h32_t20_b2_int8.rnn.json")]
+public partial class RnnReluI8H32T20B2Int8 { }
+
+[RnnModel("Models/lstm_wide_head_bf16.rnn.json")]
+public partial class LstmWideHeadBf16 { }
+
+[RnnModel("Models/lstm_wide_head_int8.rnn.json")]
+public partial class LstmWideHeadInt8 { }
+
+[RnnModel("Models/gru_bidir_head_sigmoid_bf16.rnn.json")]
+public partial class GruBidirHeadSigmoidBf16 { }
+
+[RnnModel("Models/gru_bidir_head_sigmoid_int8.rnn.json")]
+public partial class GruBidirHeadSigmoidInt8 { }

@@ -1,0 +1,228 @@
+using Embedded.Rnn.Safetensors;
+using Embedded.Rnn.Tests.Models;
+using Embedded.Rnn.Tests.Support;
+using Xunit;
+using Xunit.Abstractions;
+
+namespace Embedded.Rnn.Tests;
+
+/// <summary>
+/// Models with bfloat16 and int8 weights (spec "precision"), on every path. First, that the kernels compute exactly the
+/// model their stored weights describe: the float64 reference run on the weights rounded as the storage type rounds them
+/// (rounding written out here, independently of the runtime's packing), at the usual 1e-5 bar, through Run, Step and the
+/// multi-stream Step. Then how far rounding the weights moves the results from the float32 model's (PyTorch's).
+/// </summary>
+public sealed class QuantisedWeightsTests(ITestOutputHelper output)
+{
+    // Reference cases with quantised twins in tests/Models/QuantisedModels.cs, and derived models with a dense head.
+    private static readonly string[] ReferenceStems =
+        ["lstm_i1_h8_t5_b1", "lstm_i8_h32_t20_b2", "lstm_i8_h16_t10_b2_l2", "gru_i1_h8_t5_b1", "gru_i6_h16_t9_b2_bidir", "gru_before_i4_h20_t6_b2_l2_nobias", "rnn_relu_i8_h32_t20_b2"];
+
+    private static readonly string[] HeadModels = ["lstm_wide_head", "gru_bidir_head_sigmoid"];
+
+    private static readonly WeightStorage[] Narrow = [WeightStorage.BFloat16, WeightStorage.Int8];
+
+    public static TheoryData<string, WeightStorage, string> CasesStoragesAndPaths()
+    {
+        var data = new TheoryData<string, WeightStorage, string>();
+        foreach (string model in ReferenceStems.Concat(HeadModels))
+        {
+            foreach (var storage in Narrow)
+            {
+                foreach (string path in new[] { "Default", nameof(KernelPath.Scalar), nameof(KernelPath.Vector128), nameof(KernelPath.Vector256), nameof(KernelPath.Vector512) })
+                {
+                    data.Add(model, storage, path);
+                }
+            }
+        }
+
+        return data;
+    }
+
+    [Theory]
+    [MemberData(nameof(CasesStoragesAndPaths))]
+    public void Computes_the_model_its_stored_weights_describe(string model, WeightStorage storage, string path)
+    {
+        KernelPath? kernelPath = path == "Default" ? null : Enum.Parse<KernelPath>(path);
+        var (spec, parameters, scenarios) = Scenarios(model);
+        var rounded = parameters.ToDictionary(p => p.Key, p => IsWeight(p.Key) ? Round(p.Value.Values, p.Value.Shape, storage) : p.Value.Values);
+        var file = File(parameters);
+        var widened = rounded.ToDictionary(p => p.Key, p => Array.ConvertAll(p.Value, v => (double)v));
+        double worst = 0;
+        foreach (var (xs, h0, c0) in scenarios)
+        {
+            var expected = ReferenceRnn.Run(spec, widened, Array.ConvertAll(xs, v => (double)v), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
+            var outcomes = Accept(model, storage, file, kernelPath, new Outcomes(xs, h0, c0));
+            Assert.Equal(storage, outcomes.Storage);
+            foreach (var (how, got) in outcomes.Results)
+            {
+                worst = Math.Max(worst, Tolerance.AssertClose(expected.Output, got.Output, Tolerance.Forward, $"{model} {storage} {path} {how} output"));
+                for (int s = 0; s < h0.Length; s++)
+                {
+                    worst = Math.Max(worst, Tolerance.AssertClose(expected.HN[s], got.HN[s], Tolerance.Forward, $"{model} {storage} {path} {how} h_n[{s}]"));
+                    if (c0 is not null)
+                    {
+                        worst = Math.Max(worst, Tolerance.AssertClose(expected.CN[s], got.CN![s], Tolerance.Forward, $"{model} {storage} {path} {how} c_n[{s}]"));
+                    }
+                }
+            }
+        }
+
+        output.WriteLine($"{model} {storage} on {path}: max scaled error {worst:E2} against the float64 reference on the rounded weights");
+    }
+
+    [Theory]
+    [MemberData(nameof(CasesStoragesAndPaths))]
+    public void Stays_near_the_float32_model(string model, WeightStorage storage, string path)
+    {
+        KernelPath? kernelPath = path == "Default" ? null : Enum.Parse<KernelPath>(path);
+        var (spec, parameters, scenarios) = Scenarios(model);
+        var exact = parameters.ToDictionary(p => p.Key, p => Array.ConvertAll(p.Value.Values, v => (double)v));
+        var file = File(parameters);
+        double worst = 0;
+        foreach (var (xs, h0, c0) in scenarios)
+        {
+            var expected = ReferenceRnn.Run(spec, exact, Array.ConvertAll(xs, v => (double)v), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
+            var got = Accept(model, storage, file, kernelPath, new Outcomes(xs, h0, c0)).Results[0].Outcome;
+            worst = Math.Max(worst, Tolerance.AssertClose(expected.Output, got.Output, Bound(storage), $"{model} {storage} {path} output"));
+        }
+
+        output.WriteLine($"{model} {storage} on {path}: max scaled deviation {worst:E2} from the float32 model (bound {Bound(storage):E1})");
+    }
+
+    // How far rounding the weights may move an output (scaled as Tolerance does), measured on these models with margin.
+    private static double Bound(WeightStorage storage) => storage == WeightStorage.BFloat16 ? 2e-2 : 5e-2;
+
+    // The weight matrices are rounded; biases stay float32.
+    private static bool IsWeight(string name) => name.StartsWith("weight_", StringComparison.Ordinal) || name == "head.weight";
+
+    /// <summary>
+    /// Weights rounded as <paramref name="storage"/> stores them. bfloat16: the float32's upper 16 bits, rounded to
+    /// nearest even. int8: per row, scale = max |w| / 127 and w ≈ scale · round-to-even(w / scale).
+    /// </summary>
+    internal static float[] Round(float[] values, int[] shape, WeightStorage storage)
+    {
+        if (storage == WeightStorage.BFloat16)
+        {
+            return Array.ConvertAll(values, v =>
+            {
+                uint bits = BitConverter.SingleToUInt32Bits(v);
+                uint lower = bits & 0xFFFF, upper = bits >> 16;
+                if (lower > 0x8000 || (lower == 0x8000 && (upper & 1) == 1))
+                {
+                    upper++;
+                }
+
+                return BitConverter.UInt32BitsToSingle(upper << 16);
+            });
+        }
+
+        int columns = shape[1];
+        var rounded = new float[values.Length];
+        for (int row = 0; row < shape[0]; row++)
+        {
+            var weights = values.AsSpan(row * columns, columns);
+            float largest = 0;
+            foreach (float w in weights)
+            {
+                largest = Math.Max(largest, Math.Abs(w));
+            }
+
+            float scale = largest / 127;
+            for (int j = 0; j < columns; j++)
+            {
+                rounded[row * columns + j] = scale == 0 ? 0 : scale * Math.Clamp(MathF.Round(weights[j] / scale, MidpointRounding.ToEven), -127, 127);
+            }
+        }
+
+        return rounded;
+    }
+
+    private static double[] Wide(float[] values) => Array.ConvertAll(values, v => (double)v);
+
+    private static byte[] File(Dictionary<string, (float[] Values, int[] Shape)> parameters)
+    {
+        var writer = new SafetensorsWriter();
+        foreach (var (name, (values, shape)) in parameters)
+        {
+            writer.Add(name, values, shape.Select(d => (long)d).ToArray());
+        }
+
+        return writer.ToArray();
+    }
+
+    // A reference case's parameters and batch elements, or a head model's random parameters and two random scenarios.
+    private static (ReferenceSpec Spec, Dictionary<string, (float[] Values, int[] Shape)> Parameters, List<(float[] Xs, float[][] H0, float[][]? C0)> Scenarios) Scenarios(string model)
+    {
+        var scenarios = new List<(float[], float[][], float[][]?)>();
+        if (HeadModels.Contains(model))
+        {
+            var (spec, specs) = DerivedNumericsTests.Describe(model);
+            var random = new Random(model.Length * 104729);
+            var (_, values) = DerivedNumericsTests.RandomParameters(specs, random, 2f / MathF.Sqrt(spec.HiddenSize));
+            var parameters = specs.ToDictionary(p => p.Name, p => (Array.ConvertAll(values[p.Name], v => (float)v), p.Shape.ToArray()));
+            for (int n = 0; n < 2; n++)
+            {
+                var scenario = ReferenceRnn.RandomScenario(spec, values, 11, random);
+                scenarios.Add((scenario.Inputs, scenario.H0, scenario.C0));
+            }
+
+            return (spec, parameters, scenarios);
+        }
+
+        var c = ReferenceCase.Load(model);
+        var referenceSpec = new ReferenceSpec(c.Cell, c.InputSize, c.HiddenSize, c.Layers, c.Directions == 2, c.ParameterNames.Any(n => n.StartsWith("bias", StringComparison.Ordinal)));
+        var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
+        for (int b = 0; b < c.Batch; b++)
+        {
+            scenarios.Add((c.Sequence(b), slots.Select(s => c.StateSlice(c.H0, s, b)).ToArray(), c.C0 is null ? null : slots.Select(s => c.StateSlice(c.C0, s, b)).ToArray()));
+        }
+
+        return (referenceSpec, c.ParameterNames.ToDictionary(n => n, n => (c.File.ReadAsSingle(n), c.File.GetTensor(n).Shape.Select(d => (int)d).ToArray())), scenarios);
+    }
+
+    private static TResult Accept<TResult>(string model, WeightStorage storage, byte[] weights, KernelPath? path, IModelVisitor<TResult> visitor) => (model, storage) switch
+    {
+        ("lstm_i1_h8_t5_b1", WeightStorage.BFloat16) => visitor.Visit(LstmI1H8T5B1Bf16.FromSafetensors(weights, path)),
+        ("lstm_i1_h8_t5_b1", WeightStorage.Int8) => visitor.Visit(LstmI1H8T5B1Int8.FromSafetensors(weights, path)),
+        ("lstm_i8_h32_t20_b2", WeightStorage.BFloat16) => visitor.Visit(LstmI8H32T20B2Bf16.FromSafetensors(weights, path)),
+        ("lstm_i8_h32_t20_b2", WeightStorage.Int8) => visitor.Visit(LstmI8H32T20B2Int8.FromSafetensors(weights, path)),
+        ("lstm_i8_h16_t10_b2_l2", WeightStorage.BFloat16) => visitor.Visit(LstmI8H16T10B2L2Bf16.FromSafetensors(weights, path)),
+        ("lstm_i8_h16_t10_b2_l2", WeightStorage.Int8) => visitor.Visit(LstmI8H16T10B2L2Int8.FromSafetensors(weights, path)),
+        ("gru_i1_h8_t5_b1", WeightStorage.BFloat16) => visitor.Visit(GruI1H8T5B1Bf16.FromSafetensors(weights, path)),
+        ("gru_i1_h8_t5_b1", WeightStorage.Int8) => visitor.Visit(GruI1H8T5B1Int8.FromSafetensors(weights, path)),
+        ("gru_i6_h16_t9_b2_bidir", WeightStorage.BFloat16) => visitor.Visit(GruI6H16T9B2BidirBf16.FromSafetensors(weights, path)),
+        ("gru_i6_h16_t9_b2_bidir", WeightStorage.Int8) => visitor.Visit(GruI6H16T9B2BidirInt8.FromSafetensors(weights, path)),
+        ("gru_before_i4_h20_t6_b2_l2_nobias", WeightStorage.BFloat16) => visitor.Visit(GruBeforeI4H20T6B2L2NobiasBf16.FromSafetensors(weights, path)),
+        ("gru_before_i4_h20_t6_b2_l2_nobias", WeightStorage.Int8) => visitor.Visit(GruBeforeI4H20T6B2L2NobiasInt8.FromSafetensors(weights, path)),
+        ("rnn_relu_i8_h32_t20_b2", WeightStorage.BFloat16) => visitor.Visit(RnnReluI8H32T20B2Bf16.FromSafetensors(weights, path)),
+        ("rnn_relu_i8_h32_t20_b2", WeightStorage.Int8) => visitor.Visit(RnnReluI8H32T20B2Int8.FromSafetensors(weights, path)),
+        ("lstm_wide_head", WeightStorage.BFloat16) => visitor.Visit(LstmWideHeadBf16.FromSafetensors(weights, path)),
+        ("lstm_wide_head", WeightStorage.Int8) => visitor.Visit(LstmWideHeadInt8.FromSafetensors(weights, path)),
+        ("gru_bidir_head_sigmoid", WeightStorage.BFloat16) => visitor.Visit(GruBidirHeadSigmoidBf16.FromSafetensors(weights, path)),
+        ("gru_bidir_head_sigmoid", WeightStorage.Int8) => visitor.Visit(GruBidirHeadSigmoidInt8.FromSafetensors(weights, path)),
+        _ => throw new ArgumentException($"no {storage} twin of '{model}' in tests/Models/QuantisedModels.cs", nameof(model)),
+    };
+
+    // A model's outcomes for one scenario: Run, then for a streaming model Step and the multi-stream Step (9 copies of
+    // the scenario: two whole groups of 4 and a remainder on Vector512, four of 2 and a remainder elsewhere).
+    private sealed class Outcomes(float[] xs, float[][] h0, float[][]? c0) : IModelVisitor<(WeightStorage Storage, List<(string How, ModelHarness.Outcome Outcome)> Results)>
+    {
+        public (WeightStorage, List<(string, ModelHarness.Outcome)>) Visit<TState>(IRnnModel<TState> model)
+            where TState : struct, IRnnState
+        {
+            var results = new List<(string, ModelHarness.Outcome)> { ("Run", ModelHarness.Run(model, xs, h0, c0)) };
+            if (model is IStreamingRnnModel<TState> streaming)
+            {
+                results.Add(("Step", ModelHarness.Stream(streaming, xs, h0, c0)));
+                var many = ModelHarness.StreamMany(streaming, Enumerable.Repeat(xs, 9).ToArray(), Enumerable.Repeat(h0, 9).ToArray(), c0 is null ? null : Enumerable.Repeat(c0, 9).ToArray());
+                results.AddRange(many.Select((outcome, s) => ($"multi-stream Step, stream {s}", outcome)));
+            }
+
+            // The generated class says how it stores its weights.
+            string precision = (string)model.GetType().GetField("Precision")!.GetValue(null)!;
+            var storage = precision switch { "bf16" => WeightStorage.BFloat16, "int8" => WeightStorage.Int8, _ => WeightStorage.Float32 };
+            return (storage, results);
+        }
+    }
+}
