@@ -138,7 +138,7 @@ public sealed class PackedWeights
         _offsets = new int[_packings.Length];
         for (int b = 0; b < _packings.Length; b++)
         {
-            _blocks[b] = AlignedArrays.Allocate(_packings[b].Length + KernelLayout.LoadSlack, out _offsets[b]);
+            _blocks[b] = AlignedArrays.Allocate(_packings[b].Length, out _offsets[b]);
         }
 
         BlockLengths = Array.ConvertAll(_packings, p => p.Length);

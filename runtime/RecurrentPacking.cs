@@ -111,7 +111,7 @@ public sealed class RecurrentPacking
     {
         var inputs = Reading(inputBlocks);
         var recurrents = Reading(recurrentBlocks);
-        int units = layout.Units, lanes = layout.Lanes;
+        int units = layout.Units, lanes = layout.Lanes, laneStep = KernelLayout.LaneStep(layout.Storage);
         for (int firstChunk = 0, tile = 0; firstChunk < layout.Chunks; firstChunk += layout.ChunksPerTile, tile++)
         {
             var tileLayout = layout.Tile(Math.Min(layout.ChunksPerTile, layout.Chunks - firstChunk));
@@ -129,7 +129,7 @@ public sealed class RecurrentPacking
                 {
                     for (int s = 0; s < inputs.Length; s++)
                     {
-                        MapLanes(_weightIh, start + tileLayout.InputWeight(column, chunk, s), lanes, firstChunk + chunk, inputs[s], units, layout.InputSize, column);
+                        MapLanes(_weightIh, start + tileLayout.InputWeight(column, chunk, s), lanes, firstChunk + chunk, inputs[s], units, layout.InputSize, column, laneStep);
                     }
                 }
 
@@ -137,7 +137,7 @@ public sealed class RecurrentPacking
                 {
                     for (int s = 0; s < recurrents.Length; s++)
                     {
-                        MapLanes(_weightHh, start + tileLayout.RecurrentWeight(column, chunk, s), lanes, firstChunk + chunk, recurrents[s], units, layout.RecurrentSize, column);
+                        MapLanes(_weightHh, start + tileLayout.RecurrentWeight(column, chunk, s), lanes, firstChunk + chunk, recurrents[s], units, layout.RecurrentSize, column, laneStep);
                     }
                 }
             }
@@ -236,15 +236,17 @@ public sealed class RecurrentPacking
                 scaleHh[row] = WeightQuantization.RowScale(weightHh.Slice(row * recurrentSize, recurrentSize));
             }
 
-            var stored = MemoryMarshal.Cast<float, sbyte>(packed);
+            // Held as 16 bits: the bfloat16 of each integer, which is exact (WeightStorage.Int8).
+            var stored = MemoryMarshal.Cast<float, ushort>(packed);
             for (int p = 0; p < stored.Length; p++)
             {
-                stored[p] = _weightIh[p] >= 0 ? WeightQuantization.ToInt8(weightIh[_weightIh[p]], scaleIh[_weightIh[p] / inputSize])
+                sbyte q = _weightIh[p] >= 0 ? WeightQuantization.ToInt8(weightIh[_weightIh[p]], scaleIh[_weightIh[p] / inputSize])
                     : _weightHh[p] >= 0 ? WeightQuantization.ToInt8(weightHh[_weightHh[p]], scaleHh[_weightHh[p] / recurrentSize])
                     : (sbyte)0;
+                stored[p] = WeightQuantization.ToBFloat16(q);
             }
 
-            for (int p = 0; p < stored.Length; p += 4)
+            for (int p = 0; p < stored.Length; p += 2)
             {
                 int rowIh = _biasIh[p], rowHh = _biasHh[p];
                 if (rowIh < 0 && rowHh < 0)
@@ -254,7 +256,7 @@ public sealed class RecurrentPacking
 
                 float input = rowIh >= 0 ? scaleIh[rowIh] : 0f;
                 float recurrent = rowHh >= 0 ? scaleHh[rowHh] : 1f;
-                int header = p / 4;
+                int header = p / 2;
                 packed[header] = Bias(p, biasIh, biasHh) / recurrent;
                 packed[header + lanes] = input / recurrent;
                 packed[header + 2 * lanes] = recurrent;
@@ -315,7 +317,7 @@ public sealed class RecurrentPacking
 
     // The lanes of one vector at position: unit u of the chunk maps to element (block·units + u)·columns + column of a
     // row-major tensor; lanes past the last unit (padding) stay -1.
-    // A header's lanes are floats: weightsPerFloat stored weights apart.
+    // A header's lanes are floats, weightsPerFloat stored weights apart; paired columns' lanes are 2 apart.
     private static void MapLanes(int[] map, int position, int lanes, int chunk, int block, int units, int columns, int column, int stride = 1)
     {
         if (block < 0)

@@ -126,8 +126,9 @@ internal sealed partial class TileEmitter
             {
                 // The group's bias and its part of every column (the layout's (chunk, slot) order within a column).
                 _w.Line($"ref Weight wb = ref Unsafe.Add(ref w, chunk * {Literals.Int(shape.Slots.Count * tile.HeaderVectors * lanes * KernelLayout.WeightsPerFloat(shape.Storage))});");
-                _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)} + chunk * {Literals.Int(shape.InputSlots.Length * lanes)});");
-                _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)} + chunk * {Literals.Int(shape.RecurrentSlots.Length * lanes)});");
+                int laneStep = KernelLayout.LaneStep(shape.Storage);
+                _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)} + chunk * {Literals.Int(shape.InputSlots.Length * lanes * laneStep)});");
+                _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)} + chunk * {Literals.Int(shape.RecurrentSlots.Length * lanes * laneStep)});");
             }
 
             if (VectorWidth.HeaderDeclaration(shape.Storage, bias) is { } header)
@@ -193,20 +194,20 @@ internal sealed partial class TileEmitter
                 _w.Line($"var {name}s{Literals.Int(n)} = {width.Broadcast(n == 0 ? source : StreamRef(source, n), index)};");
             }
 
-            int position = columnOffset;
+            int vector = 0;
             for (int k = 0; k < group; k++)
             {
                 foreach (int s in reading)
                 {
                     string weight = WeightLocal(shape, s, k);
-                    _w.Line($"{weight} = {width.LoadWeight(_model.Spec.Storage, weights, Literals.Int(position))};");
+                    string at = Literals.Int(WeightPosition(columnOffset, column, vector++, stride, width));
+                    _w.Line($"{weight} = {width.LoadWeight(_model.Spec.Storage, weights, at, column)};");
                     for (int n = 0; n < streams; n++)
                     {
                         string a = StreamAccumulator(shape, s, k, n);
                         _w.Line($"{a} = {width.MultiplyAdd(weight, $"{name}s{Literals.Int(n)}", a)};");
                     }
 
-                    position += width.Lanes;
                 }
             }
         }, rolled: true);

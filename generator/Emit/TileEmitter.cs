@@ -461,15 +461,15 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         ForEachColumn(source, columns, sectionOffset, stride, sectionDeclared: false, withGradients: target is not null, (index, name, weights, columnOffset, column) =>
         {
             _w.Line($"var {name} = {width.Broadcast(source, index)};");
-            int position = columnOffset;
+            int vector = 0;
             bool first = true;
             string sum = (target ?? string.Empty) + name.Substring(source.Length);
             for (int k = 0; k < chunks; k++)
             {
                 foreach (int s in reading)
                 {
-                    string at = Literals.Int(position);
-                    string weight = width.LoadWeight(_model.Spec.Storage, weights, at);
+                    string at = Literals.Int(WeightPosition(columnOffset, column, vector++, stride, width));
+                    string weight = width.LoadWeight(_model.Spec.Storage, weights, at, column);
                     if (target is null)
                     {
                         // Unrolled, a partial sum starts at its set's first column as a product; every other column adds to it.
@@ -485,8 +485,6 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
                         _w.Line(first ? $"var {sum} = {weight} * {d};" : $"{sum} = {width.MultiplyAdd(weight, d, sum)};");
                         first = false;
                     }
-
-                    position += width.Lanes;
                 }
             }
 
@@ -497,16 +495,30 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         });
     }
 
+    // What vector `vector` (the (chunk, slot) order) of a column is loaded from: its first weight, or with paired columns the
+    // start of the pair's block, whose halves the load step picks by the column's parity. The column's callback gets
+    // columnOffset, the offset of its first vector had columns not been paired (section start + column · stride), and the
+    // column's index or, in a loop, its place in an iteration (whose parity is the column's: loops step by an even count
+    // when columns are paired).
+    private int WeightPosition(int columnOffset, int column, int vector, int stride, VectorWidth width)
+    {
+        var storage = _model.Spec.Storage;
+        int pairHalf = KernelLayout.PairsColumns(storage) ? column % 2 : 0;
+        return columnOffset - column * stride + KernelLayout.ColumnWeight(storage, column, vector, stride, width.Lanes) - pairHalf;
+    }
+
     // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the remainder written
-    // out. For each column: its index expression, its broadcast's name, and the ref and offset of its first weight vector.
-    // The section's weights start at w + sectionOffset, or at the ref w{source} when the caller has declared it. Rolled,
-    // it is one loop of one column per iteration.
+    // out. For each column: its index expression, its broadcast's name, the ref and offset of its first weight vector (as
+    // if columns were not paired: WeightPosition), and its index in the section or in the loop's iteration. The section's
+    // weights start at w + sectionOffset, or at the ref w{source} when the caller has declared it. Rolled, it is one loop of
+    // one column per iteration, or of one pair of columns when columns are paired.
     private void ForEachColumn(string source, int columns, int sectionOffset, int stride, bool sectionDeclared, bool withGradients,
         Action<string, string, string, int, int> column, bool rolled = false)
     {
         string section = "w" + source, gradientSection = "dw" + source;
         string start = sectionDeclared ? section : "w";
-        if (rolled && columns > 1)
+        int factor = !rolled ? UnrollFactor : KernelLayout.PairsColumns(_model.Spec.Storage) ? 2 : 1;
+        if (rolled && columns > 1 && factor == 1)
         {
             using (_w.Open($"for (nuint j = 0; j < {Literals.Int(columns)}; j++)"))
             {
@@ -517,7 +529,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             return;
         }
 
-        if (columns <= FullUnrollLimit)
+        if (columns <= (rolled ? 1 : FullUnrollLimit))
         {
             for (int j = 0; j < columns; j++)
             {
@@ -530,7 +542,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         // The section's start is a local of its own, not folded into the index: the JIT then forms each column's
         // address as base + j·stride and the loads as [address + constant]. Folded, it computes base + 4·(j·stride) +
         // offset per column and GRU (32, 128) on Vector512 ran 6-9 % slower (bench/RESULTS.md, issue 13).
-        int main = columns - columns % UnrollFactor;
+        int main = columns - columns % factor;
         if (!sectionDeclared)
         {
             _w.Line($"ref Weight {section} = ref Unsafe.Add(ref w, {Literals.Int(sectionOffset)});");
@@ -540,7 +552,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             }
         }
 
-        using (_w.Open($"for (nuint j = 0; j < {Literals.Int(main)}; j += {Literals.Int(UnrollFactor)})"))
+        using (_w.Open($"for (nuint j = 0; j < {Literals.Int(main)}; j += {Literals.Int(factor)})"))
         {
             _w.Line($"ref Weight wj = ref Unsafe.Add(ref {section}, j * {Literals.Int(stride)});");
             if (withGradients)
@@ -548,7 +560,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
                 _w.Line($"ref float dwj = ref Unsafe.Add(ref {gradientSection}, j * {Literals.Int(stride)});");
             }
 
-            for (int u = 0; u < UnrollFactor; u++)
+            for (int u = 0; u < factor; u++)
             {
                 column(u == 0 ? "j" : "j + " + Literals.Int(u), source + "j" + (u == 0 ? string.Empty : Literals.Int(u)), "wj", u * stride, u);
             }

@@ -41,14 +41,16 @@ internal sealed class VectorWidth
 
     /// <summary>
     /// The tile's load step for packed weights: the one place that knows how weights are stored. Float32 weights load as
-    /// floats; bfloat16 and int8 weights are widened to floats by the runtime's <c>BFloat16Weights</c> and
-    /// <c>Int8Weights</c> (int8 rows are scaled once per tile, from the tile's header).
+    /// floats; bfloat16 weights, and int8 weights (held as bfloat16), are widened to floats by the runtime's
+    /// <c>BFloat16Weights</c> (int8 rows are scaled once per tile, from the tile's header). <paramref name="column"/> is the
+    /// column's index (or its parity), which says which half of a column pair it is.
     /// </summary>
-    public string LoadWeight(WeightStorage storage, string reference, string offset) => storage switch
+    public string LoadWeight(WeightStorage storage, string reference, string offset, int column) => storage switch
     {
         WeightStorage.Float32 => Load(reference, offset),
-        WeightStorage.BFloat16 => $"BFloat16Weights.Load{Name}(ref {reference}, {offset})",
-        WeightStorage.Int8 => $"Int8Weights.Load{Name}(ref {reference}, {offset})",
+        // Paired columns (KernelLayout.PairsColumns): the even column is the low halves, the odd one the high halves. Int8
+        // weights are held as bfloat16 (exact), so they load alike.
+        WeightStorage.BFloat16 or WeightStorage.Int8 => $"BFloat16Weights.Load{(column % 2 == 0 ? "Low" : "High")}{Name}(ref {reference}, {offset})",
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no load step for this weight storage"),
     };
 
@@ -71,7 +73,7 @@ internal sealed class VectorWidth
     {
         WeightStorage.Float32 => "System.Single",
         WeightStorage.BFloat16 => "System.UInt16",
-        WeightStorage.Int8 => "System.SByte",
+        WeightStorage.Int8 => "System.UInt16", // held as the bfloat16 of each integer (exact)
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no C# type for this weight storage"),
     };
 

@@ -29,8 +29,9 @@ public enum WeightStorage
     /// <summary>bfloat16 (float32's upper 16 bits, rounded to nearest even): half the bytes, 8 significant bits.</summary>
     BFloat16 = 1,
     /// <summary>
-    /// Signed 8-bit integers, symmetric, with one float32 scale per row of each weight matrix (its largest magnitude / 127):
-    /// a quarter of the bytes. Biases stay float32.
+    /// Signed 8-bit integers, symmetric, with one float32 scale per row of each weight matrix (its largest magnitude / 127).
+    /// Biases stay float32. Held in memory as 16-bit values (exactly, in bfloat16's column pairs), because widening one byte
+    /// per lane costs the kernels more than the bytes it saves (bench/RESULTS.md).
     /// </summary>
     Int8 = 2,
 }
@@ -47,26 +48,41 @@ public static class KernelLayout
     /// </summary>
     public const int StatePadding = 16;
 
-    /// <summary>Stored weights that take the bytes of one float: 1 for float32, 2 for bfloat16, 4 for int8.</summary>
+    /// <summary>Stored weights that take the bytes of one float: 1 for float32, 2 for bfloat16 and int8 (held as 16 bits).</summary>
     public static int WeightsPerFloat(WeightStorage storage) => storage switch
     {
         WeightStorage.Float32 => 1,
-        WeightStorage.BFloat16 => 2,
-        WeightStorage.Int8 => 4,
+        WeightStorage.BFloat16 or WeightStorage.Int8 => 2,
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage)),
     };
+
+    /// <summary>
+    /// Whether columns are stored in pairs: 16-bit weights (bfloat16, or int8 values as bfloat16, which holds them exactly) of
+    /// columns 2m and 2m + 1 share each 32-bit lane (2m's in the low half), so one load gives both columns' vectors for one
+    /// shift or one mask each, where widening a lone vector takes a shuffle and a shift. An odd last column is paired with
+    /// zeros.
+    /// </summary>
+    public static bool PairsColumns(WeightStorage storage) => storage != WeightStorage.Float32;
+
+    /// <summary>
+    /// Where vector <paramref name="vector"/> (the (chunk, slot) order of a column) of column <paramref name="column"/>
+    /// starts, in stored weights from its section's start; <paramref name="stride"/> is the section's column stride. With
+    /// paired columns a vector's lanes are every other weight from there (<see cref="LaneStep"/>).
+    /// </summary>
+    public static int ColumnWeight(WeightStorage storage, int column, int vector, int stride, int lanes) =>
+        PairsColumns(storage) ? (column - column % 2) * stride + 2 * vector * lanes + column % 2 : column * stride + vector * lanes;
+
+    /// <summary>Stored weights from one lane of a weight vector to the next: 2 with paired columns, else 1.</summary>
+    public static int LaneStep(WeightStorage storage) => PairsColumns(storage) ? 2 : 1;
+
+    /// <summary>Columns a section takes room for: an odd count is rounded up when columns are paired.</summary>
+    public static int SectionColumns(WeightStorage storage, int columns) => PairsColumns(storage) ? columns + columns % 2 : columns;
 
     /// <summary>
     /// Float vectors a tile's header keeps per (chunk, slot): the bias; with int8 weights also the input columns' scale and
     /// the recurrent columns' scale (<see cref="TileLayout"/>).
     /// </summary>
     public static int HeaderVectors(WeightStorage storage) => storage == WeightStorage.Int8 ? 3 : 1;
-
-    /// <summary>
-    /// Floats kept after a packed block's last weight: a narrow load (a few int8 or bfloat16 weights) reads a whole
-    /// 16-byte vector and widens only its first part, so it may read past the last weight. The slack is never used.
-    /// </summary>
-    public const int LoadSlack = 16;
 
     /// <summary>Accumulators a tile keeps live: enough independent FMA chains to hide latency, few enough for 16 registers.</summary>
     public const int TargetAccumulators = 8;
@@ -233,7 +249,7 @@ public readonly struct TileLayout
     public int InputOffset => HeaderLength * KernelLayout.WeightsPerFloat(_block.Storage);
 
     /// <summary>Where the recurrent columns start (after the input columns), in weights.</summary>
-    public int RecurrentOffset => InputOffset + _block.InputSize * InputColumnStride;
+    public int RecurrentOffset => InputOffset + KernelLayout.SectionColumns(_block.Storage, _block.InputSize) * InputColumnStride;
 
     /// <summary>Weights of the tile, rounded up to whole floats so that the next tile's header is float-aligned.</summary>
     public int Length
@@ -241,7 +257,8 @@ public readonly struct TileLayout
         get
         {
             int perFloat = KernelLayout.WeightsPerFloat(_block.Storage);
-            return (RecurrentOffset + _block.RecurrentSize * RecurrentColumnStride + perFloat - 1) / perFloat * perFloat;
+            int end = RecurrentOffset + KernelLayout.SectionColumns(_block.Storage, _block.RecurrentSize) * RecurrentColumnStride;
+            return (end + perFloat - 1) / perFloat * perFloat;
         }
     }
 
@@ -257,13 +274,13 @@ public readonly struct TileLayout
     /// <summary>Int8 weights only: the recurrent rows' scales of (chunk, slot), in floats; the sum is multiplied by them last.</summary>
     public int RecurrentScale(int chunk, int slot) => Bias(chunk, slot) + 2 * _block.Lanes;
 
-    /// <summary>The weight vector of an input column for (chunk, the <paramref name="inputSlot"/>-th slot that reads the input).</summary>
+    /// <summary>The weight vector of an input column for (chunk, the <paramref name="inputSlot"/>-th slot that reads the input) (its lanes <see cref="KernelLayout.LaneStep"/> apart).</summary>
     public int InputWeight(int column, int chunk, int inputSlot) =>
-        InputOffset + column * InputColumnStride + (chunk * _block.InputSlots + inputSlot) * _block.Lanes;
+        InputOffset + KernelLayout.ColumnWeight(_block.Storage, column, chunk * _block.InputSlots + inputSlot, InputColumnStride, _block.Lanes);
 
     /// <summary>The weight vector of a recurrent column for (chunk, the <paramref name="recurrentSlot"/>-th slot that reads the state).</summary>
     public int RecurrentWeight(int column, int chunk, int recurrentSlot) =>
-        RecurrentOffset + column * RecurrentColumnStride + (chunk * _block.RecurrentSlots + recurrentSlot) * _block.Lanes;
+        RecurrentOffset + KernelLayout.ColumnWeight(_block.Storage, column, chunk * _block.RecurrentSlots + recurrentSlot, RecurrentColumnStride, _block.Lanes);
 }
 
 /// <summary>

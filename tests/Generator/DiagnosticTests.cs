@@ -174,6 +174,9 @@ public sealed class DiagnosticTests
     [InlineData("{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": -1, \"input\": 4, \"hidden\": 8}", "-1", "'negative_slope' must be a finite number >= 0")]
     [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"head\": 3}", "3}", "'head' must be an object")]
     [InlineData("{\"cell\": \"gru\", \"reset\": \"middle\", \"input\": 4, \"hidden\": 8}", "\"middle\"", "'reset' must be")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"precision\": \"fp16\"}", "\"fp16\"", "'precision' must be \"f32\" (default), \"bf16\" or \"int8\"")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"precision\": 8}", "8}", "'precision' must be \"f32\" (default), \"bf16\" or \"int8\"")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"target\": \"nanoFramework\", \"precision\": \"int8\"}", "\"int8\"", "the nanoFramework flavour stores float32 weights only")]
     public void ERNN006_invalid_value(string spec, string token, string message)
     {
         var outcome = RunSpec(spec);
