@@ -61,4 +61,44 @@ public static class WeightQuantization
     /// <summary><paramref name="value"/> / <paramref name="scale"/> rounded to nearest even, saturated to ±127.</summary>
     public static sbyte ToInt8(float value, float scale) =>
         (sbyte)Math.Clamp(MathF.Round(value / scale, MidpointRounding.ToEven), -Int8Limit, Int8Limit);
+
+    /// <summary>
+    /// A weight matrix (row-major, <paramref name="columns"/> per row) rounded as <paramref name="storage"/> stores it, back
+    /// in float32: what a model with that precision computes with (quantisation-aware training's forward weights).
+    /// </summary>
+    /// <exception cref="ArgumentException">The lengths differ or are not whole rows; or int8 and a weight is not finite.</exception>
+    public static void Round(ReadOnlySpan<float> weights, int columns, WeightStorage storage, Span<float> rounded)
+    {
+        if (rounded.Length != weights.Length || columns <= 0 || weights.Length % columns != 0)
+        {
+            throw new ArgumentException($"expected whole rows of {columns} columns in both spans; got {weights.Length} and {rounded.Length} weights.", nameof(rounded));
+        }
+
+        for (int row = 0; row < weights.Length; row += columns)
+        {
+            var from = weights.Slice(row, columns);
+            var to = rounded.Slice(row, columns);
+            switch (storage)
+            {
+                case WeightStorage.Float32:
+                    from.CopyTo(to);
+                    break;
+                case WeightStorage.BFloat16:
+                    for (int j = 0; j < columns; j++)
+                    {
+                        to[j] = FromBFloat16(ToBFloat16(from[j]));
+                    }
+
+                    break;
+                default:
+                    float scale = RowScale(from);
+                    for (int j = 0; j < columns; j++)
+                    {
+                        to[j] = ToInt8(from[j], scale) * scale;
+                    }
+
+                    break;
+            }
+        }
+    }
 }

@@ -30,6 +30,7 @@ public sealed class RnnTrainer : IDisposable
     private readonly TrainingCheckpoint? _checkpoint;
     private readonly EpochCsvLog? _log;
     private float[][]? _best;
+    private readonly float[][]? _seen; // the rounded weights the model runs on under FakeQuantization, else null
     private int[] _identity = [];
     private long _globalStep;
 
@@ -54,6 +55,8 @@ public sealed class RnnTrainer : IDisposable
             ?? ParameterInitializer.PyTorchUniform(model.Shape, model.ParameterSpecs, options.Seed);
         model.LoadParameters(_parameters); // checks the count and lengths first
         RefuseNonFinite(_parameters, model.ParameterSpecs);
+        _seen = options.FakeQuantization == WeightStorage.Float32 ? null : _parameters.Select(p => new float[p.Length]).ToArray();
+        LoadModel();
         _gradients = _parameters.Select(p => new float[p.Length]).ToArray();
         _optimizer = Optimizers.For(options, _parameters);
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
@@ -177,7 +180,7 @@ public sealed class RnnTrainer : IDisposable
                 _best[k].CopyTo(_parameters[k], 0);
             }
 
-            _model.LoadParameters(_parameters);
+            LoadModel();
         }
 
         _checkpoint?.Save(position with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, _globalStep, _parameters, _optimizer, _best);
@@ -291,9 +294,35 @@ public sealed class RnnTrainer : IDisposable
         }
 
         _optimizer.Update(_parameters, _gradients, learningRate);
-        _model.LoadParameters(_parameters);
+        LoadModel();
         _globalStep++;
         return loss;
+    }
+
+    // Loads the master weights into the model, or with FakeQuantization the weights rounded as the storage type rounds them.
+    private void LoadModel()
+    {
+        if (_seen is null)
+        {
+            _model.LoadParameters(_parameters);
+            return;
+        }
+
+        var specs = _model.ParameterSpecs;
+        for (int k = 0; k < _parameters.Length; k++)
+        {
+            var shape = specs[k].Shape;
+            if (shape.Count == 2)
+            {
+                WeightQuantization.Round(_parameters[k], shape[1], _options.FakeQuantization, _seen[k]);
+            }
+            else
+            {
+                _parameters[k].CopyTo(_seen[k], 0); // biases stay float32
+            }
+        }
+
+        _model.LoadParameters(_seen);
     }
 
     private int LongestSequence(IReadOnlyList<TrainingExample> examples) => BatchRunner.LongestSequence(examples, _model.Shape.InputSize);
@@ -314,7 +343,7 @@ public sealed class RnnTrainer : IDisposable
     private FitPosition Restore(TrainingCheckpoint checkpoint)
     {
         (var position, _globalStep, _best) = checkpoint.Load(_parameters, _optimizer);
-        _model.LoadParameters(_parameters);
+        LoadModel();
         return position;
     }
 }

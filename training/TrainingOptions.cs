@@ -106,6 +106,16 @@ public sealed record TrainingOptions
     /// <summary>Stop after this many epochs without a better validation loss, keeping the best weights (null: never).</summary>
     public int? EarlyStoppingPatience { get; init; }
 
+    /// <summary>
+    /// Quantisation-aware training: the weights the forward and backward passes see are the float32 master weights rounded
+    /// as this storage type rounds them (<see cref="WeightQuantization"/>; biases are not rounded), and the gradients update
+    /// the master weights as if rounding were the identity (the straight-through estimator). Validation, early stopping
+    /// and the model the trainer leaves behind see the rounded weights too; <see cref="RnnTrainer.Parameters"/>, the
+    /// checkpoint and the export keep the float32 master weights, which a model with this precision rounds the same way
+    /// when it loads them. <see cref="WeightStorage.Float32"/> (the default): no rounding.
+    /// </summary>
+    public WeightStorage FakeQuantization { get; init; } = WeightStorage.Float32;
+
     /// <summary>Seed of every random choice (initialisation, shuffling, dropout, the validation split).</summary>
     public ulong Seed { get; init; } = 1;
 
@@ -142,6 +152,7 @@ public sealed record TrainingOptions
         Check(Enum.IsDefined(Target), $"Target {Target} is not a TargetKind.");
         Check(Enum.IsDefined(Optimizer), $"Optimizer {Optimizer} is not an OptimizerKind.");
         Check(Enum.IsDefined(Schedule), $"Schedule {Schedule} is not a LearningRateSchedule.");
+        Check(Enum.IsDefined(FakeQuantization), $"FakeQuantization {FakeQuantization} is not a WeightStorage.");
         Check(Epochs >= 1, "Epochs must be at least 1.");
         Check(BatchSize >= 1, "BatchSize must be at least 1.");
         Check(float.IsFinite(LearningRate) && LearningRate > 0, "LearningRate must be a positive number.");

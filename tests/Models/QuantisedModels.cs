@@ -55,3 +55,7 @@ public partial class GruBidirHeadSigmoidBf16 { }
 
 [RnnModel("Models/gru_bidir_head_sigmoid_int8.rnn.json")]
 public partial class GruBidirHeadSigmoidInt8 { }
+
+// The int8 model a quantisation-aware training run of GruTinyRegression deploys to.
+[RnnModel("Models/gru_tiny_regression_int8.rnn.json")]
+public partial class GruTinyRegressionInt8 { }
