@@ -90,6 +90,51 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         output.WriteLine($"{model} {storage} on {path}: max scaled deviation {worst:E2} from the float32 model (bound {Bound(storage):E1})");
     }
 
+    public static TheoryData<string, WeightStorage> LongStreams() => new()
+    {
+        { "lstm_i1_h8_t5_b1", WeightStorage.BFloat16 },
+        { "lstm_i1_h8_t5_b1", WeightStorage.Int8 },
+        { "gru_i1_h8_t5_b1", WeightStorage.BFloat16 },
+        { "gru_i1_h8_t5_b1", WeightStorage.Int8 },
+    };
+
+    // 10,000 steps of real data (weekly Mauna Loa CO2 changes, standardised) through the float32 and the quantised model
+    // side by side: rounding must not accumulate, so the largest deviation over the last 1,000 steps stays within twice
+    // that over the first 1,000 (and within the per-storage bound). The 2,283 changes are cycled, so the last window
+    // revisits the first window's weeks: with the same inputs, any growth would be accumulated rounding.
+    [Theory]
+    [MemberData(nameof(LongStreams))]
+    public void Deviation_does_not_grow_over_a_long_stream(string model, WeightStorage storage)
+    {
+        const int steps = 10_000, window = 1_000;
+        var co2 = System.IO.File.ReadAllLines(Path.Combine(AppContext.BaseDirectory, "data", "co2.csv")).Skip(1)
+            .Select(line => line.Split(',')[1]).Where(v => v.Length > 0).Select(v => double.Parse(v, System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+        var changes = co2.Zip(co2.Skip(1), (a, b) => b - a).ToArray();
+        double mean = changes.Average(), deviation = Math.Sqrt(changes.Average(c => (c - mean) * (c - mean)));
+        var xs = Enumerable.Range(0, steps).Select(t => (float)((changes[t % changes.Length] - mean) / deviation)).ToArray();
+
+        var reference = ReferenceCase.Load(model);
+        var float32 = ReferenceModels.Accept(model, reference.ParameterFile(), null, new StreamOutputs(xs));
+        var quantised = Accept(model, storage, reference.ParameterFile(), null, new StreamOutputs(xs));
+        var worst = Enumerable.Range(0, steps).Select(t => Enumerable.Range(0, float32[t].Length).Max(i => Math.Abs(float32[t][i] - quantised[t][i]))).ToArray();
+        double first = worst.Take(window).Max(), last = worst.Skip(steps - window).Max();
+        output.WriteLine($"{model} {storage}: max |quantised - float32| over steps 1-1,000 {first:E2}, over 9,001-10,000 {last:E2}");
+        Assert.True(last <= 2 * first, $"the deviation grew from {first:E2} to {last:E2}");
+        Assert.True(worst.Max() <= Bound(storage), $"deviation {worst.Max():E2} above {Bound(storage):E1}");
+    }
+
+    // Every step's output of one stream, for a streaming model.
+    private sealed class StreamOutputs(float[] xs) : IModelVisitor<float[][]>
+    {
+        public float[][] Visit<TState>(IRnnModel<TState> model)
+            where TState : struct, IRnnState
+        {
+            var streaming = (IStreamingRnnModel<TState>)model;
+            var state = default(TState);
+            return xs.Select(x => { var y = new float[model.Shape.OutputSize]; streaming.Step([x], ref state, y); return y; }).ToArray();
+        }
+    }
+
     // How far rounding the weights may move an output (scaled as Tolerance does). A bfloat16 weight is within 2^-9 of its
     // float32 (relative), an int8 weight within half its row's step (max |w| / 254), and a step's pre-activation error is
     // the sum of those times |x| over the columns, passed on by activations whose slope is at most 1. These models
