@@ -15,8 +15,7 @@ namespace Embedded.Rnn.Tests;
 public sealed class QuantisedWeightsTests(ITestOutputHelper output)
 {
     // Reference cases with quantised twins in tests/Models/QuantisedModels.cs, and derived models with a dense head.
-    private static readonly string[] ReferenceStems =
-        ["lstm_i1_h8_t5_b1", "lstm_i8_h32_t20_b2", "lstm_i8_h16_t10_b2_l2", "gru_i1_h8_t5_b1", "gru_i6_h16_t9_b2_bidir", "gru_before_i4_h20_t6_b2_l2_nobias", "rnn_relu_i8_h32_t20_b2"];
+    private static readonly string[] ReferenceStems = QuantisedModels.ReferenceStems;
 
     private static readonly string[] HeadModels = ["lstm_wide_head", "gru_bidir_head_sigmoid"];
 
@@ -230,28 +229,8 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         return (referenceSpec, c.ParameterNames.ToDictionary(n => n, n => (c.File.ReadAsSingle(n), c.File.GetTensor(n).Shape.Select(d => (int)d).ToArray())), scenarios);
     }
 
-    private static TResult Accept<TResult>(string model, WeightStorage storage, byte[] weights, KernelPath? path, IModelVisitor<TResult> visitor) => (model, storage) switch
-    {
-        ("lstm_i1_h8_t5_b1", WeightStorage.BFloat16) => visitor.Visit(LstmI1H8T5B1Bf16.FromSafetensors(weights, path)),
-        ("lstm_i1_h8_t5_b1", WeightStorage.Int8) => visitor.Visit(LstmI1H8T5B1Int8.FromSafetensors(weights, path)),
-        ("lstm_i8_h32_t20_b2", WeightStorage.BFloat16) => visitor.Visit(LstmI8H32T20B2Bf16.FromSafetensors(weights, path)),
-        ("lstm_i8_h32_t20_b2", WeightStorage.Int8) => visitor.Visit(LstmI8H32T20B2Int8.FromSafetensors(weights, path)),
-        ("lstm_i8_h16_t10_b2_l2", WeightStorage.BFloat16) => visitor.Visit(LstmI8H16T10B2L2Bf16.FromSafetensors(weights, path)),
-        ("lstm_i8_h16_t10_b2_l2", WeightStorage.Int8) => visitor.Visit(LstmI8H16T10B2L2Int8.FromSafetensors(weights, path)),
-        ("gru_i1_h8_t5_b1", WeightStorage.BFloat16) => visitor.Visit(GruI1H8T5B1Bf16.FromSafetensors(weights, path)),
-        ("gru_i1_h8_t5_b1", WeightStorage.Int8) => visitor.Visit(GruI1H8T5B1Int8.FromSafetensors(weights, path)),
-        ("gru_i6_h16_t9_b2_bidir", WeightStorage.BFloat16) => visitor.Visit(GruI6H16T9B2BidirBf16.FromSafetensors(weights, path)),
-        ("gru_i6_h16_t9_b2_bidir", WeightStorage.Int8) => visitor.Visit(GruI6H16T9B2BidirInt8.FromSafetensors(weights, path)),
-        ("gru_before_i4_h20_t6_b2_l2_nobias", WeightStorage.BFloat16) => visitor.Visit(GruBeforeI4H20T6B2L2NobiasBf16.FromSafetensors(weights, path)),
-        ("gru_before_i4_h20_t6_b2_l2_nobias", WeightStorage.Int8) => visitor.Visit(GruBeforeI4H20T6B2L2NobiasInt8.FromSafetensors(weights, path)),
-        ("rnn_relu_i8_h32_t20_b2", WeightStorage.BFloat16) => visitor.Visit(RnnReluI8H32T20B2Bf16.FromSafetensors(weights, path)),
-        ("rnn_relu_i8_h32_t20_b2", WeightStorage.Int8) => visitor.Visit(RnnReluI8H32T20B2Int8.FromSafetensors(weights, path)),
-        ("lstm_wide_head", WeightStorage.BFloat16) => visitor.Visit(LstmWideHeadBf16.FromSafetensors(weights, path)),
-        ("lstm_wide_head", WeightStorage.Int8) => visitor.Visit(LstmWideHeadInt8.FromSafetensors(weights, path)),
-        ("gru_bidir_head_sigmoid", WeightStorage.BFloat16) => visitor.Visit(GruBidirHeadSigmoidBf16.FromSafetensors(weights, path)),
-        ("gru_bidir_head_sigmoid", WeightStorage.Int8) => visitor.Visit(GruBidirHeadSigmoidInt8.FromSafetensors(weights, path)),
-        _ => throw new ArgumentException($"no {storage} twin of '{model}' in tests/Models/QuantisedModels.cs", nameof(model)),
-    };
+    private static TResult Accept<TResult>(string model, WeightStorage storage, byte[] weights, KernelPath? path, IModelVisitor<TResult> visitor) =>
+        QuantisedModels.Accept(model, storage, weights, path, visitor);
 
     // A model's outcomes for one scenario: Run, then for a streaming model Step and the multi-stream Step (9 copies of
     // the scenario: two whole groups of 4 and a remainder on Vector512, four of 2 and a remainder elsewhere).

@@ -139,6 +139,41 @@ internal static class Program
         }
 
         Console.WriteLine("max scaled error over passing cases: " + string.Join(", ", paths.Select((p, i) => $"{(p.Force is null ? $"default ({p.Expected})" : p.Label)} {worst[i]:0.00E+00}")));
+
+        // The bf16 and int8 twins: each SIMD path against the scalar twin on the case's inputs (their numerics against
+        // float64 are QuantisedWeightsTests'; this carries them to the paths of this machine, such as AdvSimd).
+        foreach (string stem in stems.Intersect(Embedded.Rnn.Tests.Models.QuantisedModels.ReferenceStems))
+        {
+            foreach (var storage in new[] { WeightStorage.BFloat16, WeightStorage.Int8 })
+            {
+                foreach (var (label, force, expectedPath) in paths.Where(p => p.Force != KernelPath.Scalar))
+                {
+                    string? failure;
+                    double difference = double.NaN;
+                    try
+                    {
+                        var reference = ReferenceCase.Load(stem);
+                        var weights = reference.ParameterFile();
+                        var scalar = Embedded.Rnn.Tests.Models.QuantisedModels.Accept(stem, storage, weights, KernelPath.Scalar, new Outputs(reference));
+                        var simd = Embedded.Rnn.Tests.Models.QuantisedModels.Accept(stem, storage, weights, force, new Outputs(reference));
+                        difference = scalar.Values.Zip(simd.Values, (a, b) => Math.Abs(a - b) / Math.Max(1.0, Math.Abs(a))).Max();
+                        failure = simd.Path != expectedPath ? $"ran on {simd.Path}, expected {expectedPath}"
+                            : !(difference <= Bound) ? $"differs from the scalar twin by {difference:0.00E+00} (bound {Bound:0E+00})"
+                            : null;
+                    }
+                    catch (Exception e)
+                    {
+                        failure = $"{e.GetType().Name}: {e.Message}";
+                    }
+
+                    string line = $"{stem + " " + storage,-36} {label,-10} vs Scalar, max scaled difference {difference:0.00E+00}";
+                    Console.WriteLine(failure is null ? $"PASS {line}" : $"FAIL {line}: {failure}");
+                    passed += failure is null ? 1 : 0;
+                    failed += failure is null ? 0 : 1;
+                }
+            }
+        }
+
         Console.WriteLine($"{passed} passed, {failed} failed");
         return failed == 0 ? 0 : 1;
     }
@@ -168,6 +203,36 @@ internal static class Program
     }
 
     private sealed record Outcome(KernelPath Path, double Worst, string? Violation);
+
+    /// <summary>Every value a model gives for a case: each batch element's Run (and Step) outputs and final states.</summary>
+    private sealed class Outputs(ReferenceCase c) : IModelVisitor<(KernelPath Path, List<float> Values)>
+    {
+        public (KernelPath, List<float>) Visit<TState>(IRnnModel<TState> model)
+            where TState : struct, IRnnState
+        {
+            var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
+            var values = new List<float>();
+            for (int b = 0; b < c.Batch; b++)
+            {
+                var h0 = slots.Select(s => c.StateSlice(c.H0, s, b)).ToArray();
+                var c0 = c.C0 is null ? null : slots.Select(s => c.StateSlice(c.C0, s, b)).ToArray();
+                var outcomes = new List<ModelHarness.Outcome> { ModelHarness.Run(model, c.Sequence(b), h0, c0) };
+                if (model is IStreamingRnnModel<TState> streaming)
+                {
+                    outcomes.Add(ModelHarness.Stream(streaming, c.Sequence(b), h0, c0));
+                }
+
+                foreach (var outcome in outcomes)
+                {
+                    values.AddRange(outcome.Output);
+                    values.AddRange(outcome.HN.SelectMany(h => h));
+                    values.AddRange(outcome.CN?.SelectMany(cn => cn) ?? []);
+                }
+            }
+
+            return (model.Path, values);
+        }
+    }
 
     /// <summary>One case on one model: every batch element through Run (and Step), output, h_n and c_n.</summary>
     private sealed class CaseCheck(ReferenceCase c) : IModelVisitor<Outcome>
