@@ -15,7 +15,7 @@ public sealed class TrainerTests : IDisposable
     public void Dispose() => Directory.Delete(_directory, recursive: true);
 
     // Regression: the next value of a noisy sine, from 12 previous values (sequence-to-one).
-    private static List<TrainingExample> SineExamples(int count, int seed)
+    internal static List<TrainingExample> SineExamples(int count, int seed)
     {
         var random = new Random(seed);
         return Enumerable.Range(0, count).Select(_ =>

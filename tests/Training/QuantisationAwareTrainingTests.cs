@@ -11,18 +11,6 @@ namespace Embedded.Rnn.Tests.Training;
 /// </summary>
 public sealed class QuantisationAwareTrainingTests(ITestOutputHelper output)
 {
-    private static List<TrainingExample> SineExamples(int count, int seed)
-    {
-        var random = new Random(seed);
-        return Enumerable.Range(0, count).Select(_ =>
-        {
-            double phase = random.NextDouble() * Math.Tau;
-            double frequency = 0.2 + random.NextDouble() * 0.3;
-            var inputs = Enumerable.Range(0, 12).Select(t => (float)Math.Sin(phase + frequency * t)).ToArray();
-            return new TrainingExample(inputs, [(float)Math.Sin(phase + frequency * 12)]);
-        }).ToList();
-    }
-
     private static float[][] Rounded(IReadOnlyList<float[]> parameters, WeightStorage storage) =>
         parameters.Select((p, k) =>
         {
@@ -37,7 +25,7 @@ public sealed class QuantisationAwareTrainingTests(ITestOutputHelper output)
     {
         var initial = RnnTrainer.InitialParameters(GruTinyRegression.Shape, GruTinyRegression.Parameters, seed: 3);
         var rounded = Rounded(initial, storage);
-        var batch = SineExamples(16, 4);
+        var batch = TrainerTests.SineExamples(16, 4);
         var options = new TrainingOptions { BatchSize = 16, Optimizer = OptimizerKind.Sgd, Momentum = 0, Workers = 1 };
 
         // Plain training from the rounded weights computes the gradient at them; QAT from the master weights must too.
@@ -66,8 +54,8 @@ public sealed class QuantisationAwareTrainingTests(ITestOutputHelper output)
     [Fact]
     public void The_trained_model_is_the_int8_model_of_the_exported_weights_and_recovers_the_rounding_gap()
     {
-        var data = SineExamples(300, 1);
-        var test = SineExamples(200, 9);
+        var data = TrainerTests.SineExamples(300, 1);
+        var test = TrainerTests.SineExamples(200, 9);
         var initial = RnnTrainer.InitialParameters(GruTinyRegression.Shape, GruTinyRegression.Parameters, seed: 5);
         var options = new TrainingOptions { Epochs = 60, BatchSize = 16, LearningRate = 0.01f, Schedule = LearningRateSchedule.Cosine, ValidationFraction = 0, Seed = 2 };
 
