@@ -1,3 +1,4 @@
+using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Embedded.Rnn;
@@ -5,12 +6,29 @@ using Embedded.Rnn.Samples;
 using Embedded.Rnn.Training;
 
 // Forecasts weekly Mauna Loa CO2 up to a year ahead with a GRU trained by our trainer and run by the generated
-// kernels, and compares it with a seasonal-naive and a linear-trend baseline on the same test weeks.
-return SampleOptions.Run(args, "Forecast weekly Mauna Loa CO2 up to 52 weeks ahead with a GRU, against seasonal-naive and linear-trend baselines.", Co2Forecast.Run);
+// kernels, and compares it with a seasonal-naive and a linear-trend baseline on the same test weeks. With
+// --precision bf16 or int8 it also runs the trained weights stored that way and compares their test RMSE.
+var precision = new Option<string>("--precision")
+{
+    Description = "Weight storage to compare with float32 after training: f32 (float32 only), bf16 (also bfloat16), "
+        + "int8 (also int8: the float32 weights rounded after training, and a second, quantisation-aware training run).",
+    DefaultValueFactory = _ => "f32",
+};
+precision.AcceptOnlyFromAmong([.. Co2Forecast.Precisions.Select(p => p.Name)]);
+return SampleOptions.Run(args, "Forecast weekly Mauna Loa CO2 up to 52 weeks ahead with a GRU, against seasonal-naive and linear-trend baselines.",
+    precision, (options, name) => Co2Forecast.Run(options, Co2Forecast.Precisions.Single(p => p.Name == name).Storage));
 
 /// <summary>The forecaster: 52 weeks of history in (4 features a week), the next 52 weeks out.</summary>
 [RnnModel("models/co2_forecaster.rnn.json")]
 internal sealed partial class Co2Forecaster { }
+
+/// <summary>The forecaster with bfloat16 weights; it loads the float32 forecaster's trained parameters.</summary>
+[RnnModel("models/co2_forecaster_bf16.rnn.json")]
+internal sealed partial class Co2ForecasterBf16 { }
+
+/// <summary>The forecaster with int8 weights; it loads the float32 forecaster's trained (or QAT master) parameters.</summary>
+[RnnModel("models/co2_forecaster_int8.rnn.json")]
+internal sealed partial class Co2ForecasterInt8 { }
 
 internal static class Co2Forecast
 {
@@ -20,7 +38,11 @@ internal static class Co2Forecast
     private const int ValidationOrigins = 156;           // the last three years of training forecasts steer early stopping
     private static readonly int[] ReportedHorizons = [1, 4, 13, 26, 52];
 
-    public static int Run(SampleOptions options)
+    /// <summary>The --precision values: the spec's "precision" names.</summary>
+    public static readonly (string Name, WeightStorage Storage)[] Precisions =
+        [("f32", WeightStorage.Float32), ("bf16", WeightStorage.BFloat16), ("int8", WeightStorage.Int8)];
+
+    public static int Run(SampleOptions options, WeightStorage precision)
     {
         var clock = Stopwatch.StartNew();
         var series = TimeSeries.ReadDatedCsv(DataFiles.Path("co2.csv"), "date", "co2");
@@ -72,7 +94,8 @@ internal static class Co2Forecast
             + $"validation (early stopping): {validation.Length} issued {dates[validationStart]:yyyy-MM-dd} .. {dates[lastTrainingOrigin]:yyyy-MM-dd}; "
             + $"no training or validation target is in the test period.");
 
-        var model = Co2Forecaster.FromParameters(RnnTrainer.InitialParameters(Co2Forecaster.Shape, Co2Forecaster.Parameters, seed: 7));
+        var initial = RnnTrainer.InitialParameters(Co2Forecaster.Shape, Co2Forecaster.Parameters, seed: 7);
+        var model = Co2Forecaster.FromParameters(initial);
         var trainingOptions = new TrainingOptions
         {
             Epochs = options.Fast ? 6 : 60,
@@ -88,30 +111,50 @@ internal static class Co2Forecast
         };
         Console.WriteLine($"Model: GRU, {Co2Forecaster.InputSize} inputs, {Co2Forecaster.HiddenSize} hidden, head {Co2Forecaster.OutputSize} outputs; kernel path {model.Path}; "
             + $"{trainingOptions.Epochs} epochs{(options.Fast ? " (--fast)" : " at most (early stopping)")}");
-        using (var trainer = new RnnTrainer(model, trainingOptions))
+        // Every run starts from the same weights, so a QAT run differs from the float32 one only by the rounding.
+        void Train(Co2Forecaster trainee, TrainingOptions runOptions, string weightsFile)
         {
+            using var trainer = new RnnTrainer(trainee, runOptions, initial);
             var result = trainer.Fit(training, validation);
             Console.WriteLine($"Trained {result.Epochs.Count} epochs{(result.StoppedEarly ? " (stopped early, best weights kept)" : "")}; best validation MSE {result.BestValidationLoss:G4} (standardised units)");
-            trainer.ExportSafetensors(options.Output("co2_forecaster.safetensors"));
+            trainer.ExportSafetensors(options.Output(weightsFile));
         }
 
-        // Forecasts from every origin whose horizon reaches into the test period, run by the generated kernels.
-        int firstTestOrigin = testStart - Horizon;
-        var forecasts = new double[n - firstTestOrigin][];
-        var outputs = new float[Window * Co2Forecaster.OutputSize];
-        for (int origin = firstTestOrigin; origin < n - 1; origin++)
+        const string TrainedWeights = "co2_forecaster.safetensors";
+        const string AwareWeights = "co2_forecaster_qat_int8.safetensors";
+        Train(model, trainingOptions, TrainedWeights);
+        if (precision == WeightStorage.Int8)
         {
-            var state = default(Co2Forecaster.State);
-            model.Run(Inputs(origin), ref state, outputs);
-            var forecast = forecasts[origin - firstTestOrigin] = new double[Horizon];
-            for (int k = 0; k < Horizon; k++)
-            {
-                float change = outputs[(Window - 1) * Horizon + k] * targetStats[k].Deviation + targetStats[k].Mean; // the last step's output
-                forecast[k] = y[origin] + (double)change;
-            }
+            Console.WriteLine("Quantisation-aware training for int8: the same initial weights and options, the passes run on the weights rounded to int8 "
+                + "(the float32 master weights take the updates)");
+            Train(Co2Forecaster.FromParameters(initial), trainingOptions with { FakeQuantization = WeightStorage.Int8 }, AwareWeights);
         }
 
-        double ModelForecast(int target, int h) => forecasts[target - h - firstTestOrigin][h - 1];
+        // Forecasts from every origin whose horizon reaches into the test period, run by the generated kernels; one
+        // code path for the float32 model and its bf16 and int8 twins.
+        int firstTestOrigin = testStart - Horizon;
+        double[][] ForecastsOf<TState>(IRnnModel<TState> forecaster)
+            where TState : struct, IRnnState
+        {
+            var forecasts = new double[n - firstTestOrigin][];
+            var outputs = new float[Window * Horizon];
+            for (int origin = firstTestOrigin; origin < n - 1; origin++)
+            {
+                var state = default(TState);
+                forecaster.Run(Inputs(origin), ref state, outputs);
+                var forecast = forecasts[origin - firstTestOrigin] = new double[Horizon];
+                for (int k = 0; k < Horizon; k++)
+                {
+                    float change = outputs[(Window - 1) * Horizon + k] * targetStats[k].Deviation + targetStats[k].Mean; // the last step's output
+                    forecast[k] = y[origin] + (double)change;
+                }
+            }
+
+            return forecasts;
+        }
+
+        Func<int, int, double> ForecastFrom(double[][] forecasts) => (target, h) => forecasts[target - h - firstTestOrigin][h - 1];
+        var forecasts = ForecastsOf(model);
         double SeasonalNaive(int target, int h)
         {
             int lastYear = LastYearIndex(dates, target);
@@ -124,11 +167,12 @@ internal static class Co2Forecast
 
         var methods = new (string Name, Func<int, int, double> Forecast)[]
         {
-            ("GRU (ours)", ModelForecast), ("seasonal naive", SeasonalNaive), ("linear trend", LinearTrend), ("last value", Persistence),
+            ("GRU (ours)", ForecastFrom(forecasts)), ("seasonal naive", SeasonalNaive), ("linear trend", LinearTrend), ("last value", Persistence),
         };
         double Rmse(Func<int, int, double> forecast, int h) =>
             TimeSeries.Rmse(Enumerable.Range(testStart, TestWeeks).Select(t => forecast(t, h)).ToArray(), Enumerable.Range(testStart, TestWeeks).Select(t => (double)y[t]).ToArray());
-        var rmse = methods.Select(m => Enumerable.Range(1, Horizon).Select(h => Rmse(m.Forecast, h)).ToArray()).ToArray();
+        double[] RmseByHorizon(Func<int, int, double> forecast) => Enumerable.Range(1, Horizon).Select(h => Rmse(forecast, h)).ToArray();
+        var rmse = methods.Select(m => RmseByHorizon(m.Forecast)).ToArray();
 
         Console.WriteLine();
         Console.WriteLine($"Test RMSE in ppm over the same {TestWeeks} target weeks ({dates[testStart]:yyyy-MM-dd} .. {dates[n - 1]:yyyy-MM-dd}) for each horizon:");
@@ -141,6 +185,23 @@ internal static class Co2Forecast
         Console.WriteLine($"{"mean of 1..52",-16}" + string.Concat(rmse.Select(r => $"{r.Average(),16:F3}")));
         Console.WriteLine("seasonal naive: the observation dated nearest the same day a year earlier (52 weeks back); linear trend: least-squares line"
             + " over the training period, extrapolated; last value: the observation at the forecast origin (shown for context).");
+
+        if (precision != WeightStorage.Float32)
+        {
+            // The twins load the exported safetensors files, as a device would.
+            var storages = new List<(string Name, double[] Rmse)> { ("float32", rmse[0]) };
+            if (precision == WeightStorage.BFloat16)
+            {
+                storages.Add(("bf16", RmseByHorizon(ForecastFrom(ForecastsOf(Co2ForecasterBf16.FromSafetensors(options.Output(TrainedWeights)))))));
+            }
+            else
+            {
+                storages.Add(("int8 after training", RmseByHorizon(ForecastFrom(ForecastsOf(Co2ForecasterInt8.FromSafetensors(options.Output(TrainedWeights)))))));
+                storages.Add(("int8 with QAT", RmseByHorizon(ForecastFrom(ForecastsOf(Co2ForecasterInt8.FromSafetensors(options.Output(AwareWeights)))))));
+            }
+
+            ReportStorages(precision, storages);
+        }
 
         WriteCharts(options, series, testStart, forecasts, firstTestOrigin, methods, rmse);
 
@@ -174,6 +235,50 @@ internal static class Co2Forecast
         Console.WriteLine($"PASS: the GRU beats both baselines at every horizon; 1 week ahead {rmse[0][0]:F3} ppm vs seasonal naive {rmse[1][0]:F3} and linear trend {rmse[2][0]:F3}; "
             + $"mean over 1..52 weeks {rmse[0].Average():F3} vs {rmse[1].Average():F3} and {rmse[2].Average():F3}");
         return 0;
+    }
+
+    /// <summary>
+    /// The GRU's test RMSE per weight storage (the first is float32) and the issue's bars on the mean over 1..52 weeks:
+    /// bf16 within 1 % of float32, int8 rounded after training within 5 %, QAT recovering at least half of that gap.
+    /// </summary>
+    private static void ReportStorages(WeightStorage precision, List<(string Name, double[] Rmse)> storages)
+    {
+        static string Change(double value, double reference) => $"{100 * (value - reference) / reference:+0.00;-0.00;0.00} %";
+        static string Verdict(bool met) => met ? "met" : "NOT met";
+        var float32 = storages[0].Rmse;
+
+        Console.WriteLine();
+        Console.WriteLine("GRU test RMSE in ppm by weight storage (the same trained parameters and forecast code; change against float32):");
+        Console.WriteLine($"{"horizon",-16}" + string.Concat(storages.Select(s => $"{s.Name,26}")));
+        void Row(string label, Func<double[], double> pick) =>
+            Console.WriteLine($"{label,-16}" + string.Concat(storages.Select((s, i) => i == 0 ? $"{pick(s.Rmse),26:F3}" : $"{$"{pick(s.Rmse):F3} ({Change(pick(s.Rmse), pick(float32))})",26}")));
+        foreach (int h in ReportedHorizons)
+        {
+            Row(h + (h == 1 ? " week" : " weeks"), r => r[h - 1]);
+        }
+
+        Row("mean of 1..52", r => r.Average());
+        foreach (var (name, rmse) in storages.Skip(1))
+        {
+            int largest = Enumerable.Range(0, Horizon).MaxBy(k => Math.Abs(rmse[k] - float32[k]) / float32[k]);
+            Console.WriteLine($"{name}: mean RMSE {Change(rmse.Average(), float32.Average())} against float32; largest change at any horizon {Change(rmse[largest], float32[largest])} ({largest + 1} weeks)");
+        }
+
+        double reference = float32.Average();
+        if (precision == WeightStorage.BFloat16)
+        {
+            Console.WriteLine($"bar: bf16 mean RMSE within 1 % of float32: {Verdict(storages[1].Rmse.Average() <= 1.01 * reference)}");
+            return;
+        }
+
+        double rounded = storages[1].Rmse.Average();
+        double aware = storages[2].Rmse.Average();
+        Console.WriteLine($"bar: int8 after training within 5 % of float32: {Verdict(rounded <= 1.05 * reference)}");
+        Console.WriteLine($"bar: QAT recovers at least half of the int8 gap ({rounded - reference:+0.0000;-0.0000} ppm): "
+            + (rounded > reference ? Verdict(aware <= reference + (rounded - reference) / 2) : "no gap to recover")
+            + $" (QAT int8 {Change(aware, reference)})");
+        Console.WriteLine("note: the QAT model comes from a second training run (same initial weights, data order and options), so its difference "
+            + "from float32 includes run-to-run variation as well as the rounding");
     }
 
     private static int LastYearIndex(DateOnly[] dates, int index) => TimeSeries.SameTimeLastYear(dates, index);
