@@ -26,6 +26,10 @@ check() {
 check "CO2 forecasting (GRU RMSE below seasonal naive and linear trend at 1, 4, 13, 26, 52 weeks and on average)" \
   dotnet run --project samples/Forecasting -- --fast --out "$tmp/forecasting"
 check "forecasting charts" test -s "$tmp/forecasting/co2-forecast.png" -a -s "$tmp/forecasting/co2-rmse-by-horizon.png"
+check "CO2 forecasting with bf16 weights (mean RMSE within 1 % of float32)" \
+  dotnet run --project samples/Forecasting -- --fast --precision bf16 --out "$tmp/forecasting-bf16"
+check "CO2 forecasting with int8 weights (within 5 % of float32; and with quantisation-aware training)" \
+  dotnet run --project samples/Forecasting -- --fast --precision int8 --out "$tmp/forecasting-int8"
 check "anomaly detection (Nile 1899 shift: precision >= 50 %, recall 100 %; injected CO2 anomalies: both >= 75 %)" \
   dotnet run --project samples/AnomalyDetection -- --fast --out "$tmp/anomaly"
 check "anomaly charts" test -s "$tmp/anomaly/nile-anomalies.png" -a -s "$tmp/anomaly/co2-anomalies.png"

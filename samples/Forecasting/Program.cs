@@ -186,6 +186,7 @@ internal static class Co2Forecast
         Console.WriteLine("seasonal naive: the observation dated nearest the same day a year earlier (52 weeks back); linear trend: least-squares line"
             + " over the training period, extrapolated; last value: the observation at the forecast origin (shown for context).");
 
+        var storageFailures = new List<string>();
         if (precision != WeightStorage.Float32)
         {
             // The twins load the exported safetensors files, as a device would.
@@ -200,7 +201,7 @@ internal static class Co2Forecast
                 storages.Add(("int8 with QAT", RmseByHorizon(ForecastFrom(ForecastsOf(Co2ForecasterInt8.FromSafetensors(options.Output(AwareWeights)))))));
             }
 
-            ReportStorages(precision, storages);
+            storageFailures = ReportStorages(precision, storages);
         }
 
         WriteCharts(options, series, testStart, forecasts, firstTestOrigin, methods, rmse);
@@ -208,8 +209,9 @@ internal static class Co2Forecast
         var process = Process.GetCurrentProcess();
         Console.WriteLine($"Time: {clock.Elapsed.TotalSeconds:F1} s wall, {process.TotalProcessorTime.TotalSeconds:F1} s CPU");
 
-        // The sample's claim: better than both baselines at every reported horizon and on average.
-        var failures = new List<string>();
+        // The sample's claim: better than both baselines at every reported horizon and on average (and, with --precision,
+        // the narrower weights within their bars of float32).
+        var failures = storageFailures;
         foreach (int baseline in new[] { 1, 2 })
         {
             foreach (int h in ReportedHorizons)
@@ -240,9 +242,11 @@ internal static class Co2Forecast
     /// <summary>
     /// The GRU's test RMSE per weight storage (the first is float32) and the bars on the mean over 1..52 weeks:
     /// bf16 within 1 % of float32, int8 rounded after training within 5 %, QAT recovering at least half of that gap.
+    /// Returns the storage bars missed; QAT's is reported only, since a second training run varies by more than the gap.
     /// </summary>
-    private static void ReportStorages(WeightStorage precision, List<(string Name, double[] Rmse)> storages)
+    private static List<string> ReportStorages(WeightStorage precision, List<(string Name, double[] Rmse)> storages)
     {
+        var missed = new List<string>();
         static string Change(double value, double reference) => $"{100 * (value - reference) / reference:+0.00;-0.00;0.00} %";
         static string Verdict(bool met) => met ? "met" : "NOT met";
         var float32 = storages[0].Rmse;
@@ -267,18 +271,30 @@ internal static class Co2Forecast
         double reference = float32.Average();
         if (precision == WeightStorage.BFloat16)
         {
-            Console.WriteLine($"bar: bf16 mean RMSE within 1 % of float32: {Verdict(storages[1].Rmse.Average() <= 1.01 * reference)}");
-            return;
+            bool withinBf16Bar = storages[1].Rmse.Average() <= 1.01 * reference;
+            Console.WriteLine($"bar: bf16 mean RMSE within 1 % of float32: {Verdict(withinBf16Bar)}");
+            if (!withinBf16Bar)
+            {
+                missed.Add($"bf16's mean RMSE {storages[1].Rmse.Average():F3} is more than 1 % above float32's {reference:F3}");
+            }
+
+            return missed;
         }
 
         double rounded = storages[1].Rmse.Average();
         double aware = storages[2].Rmse.Average();
         Console.WriteLine($"bar: int8 after training within 5 % of float32: {Verdict(rounded <= 1.05 * reference)}");
+        if (!(rounded <= 1.05 * reference))
+        {
+            missed.Add($"int8's mean RMSE {rounded:F3} is more than 5 % above float32's {reference:F3}");
+        }
+
         Console.WriteLine($"bar: QAT recovers at least half of the int8 gap ({rounded - reference:+0.0000;-0.0000} ppm): "
             + (rounded > reference ? Verdict(aware <= reference + (rounded - reference) / 2) : "no gap to recover")
             + $" (QAT int8 {Change(aware, reference)})");
         Console.WriteLine("note: the QAT model comes from a second training run (same initial weights, data order and options), so its difference "
             + "from float32 includes run-to-run variation as well as the rounding");
+        return missed;
     }
 
     private static int LastYearIndex(DateOnly[] dates, int index) => TimeSeries.SameTimeLastYear(dates, index);
