@@ -73,9 +73,12 @@ public sealed class ModelLayout
     /// <summary>The parameter tensors the model loads, in state_dict order.</summary>
     public IReadOnlyList<ParameterSpec> Parameters { get; }
 
-    /// <summary>The parameters of a safetensors file, checked against <see cref="Parameters"/> (names, shapes, F32) and for NaN and infinities.</summary>
+    /// <summary>
+    /// The parameters of a safetensors file, checked against <see cref="Parameters"/> (names, shapes, F32, or the weight
+    /// matrices as <see cref="Storage"/> stores them: <see cref="WeightQuantization.StoredFile"/>) and for NaN and infinities.
+    /// </summary>
     /// <exception cref="Safetensors.SafetensorsException">The file is malformed, its tensors differ from Parameters, or a weight is not finite.</exception>
-    public float[][] Read(Safetensors.SafetensorsFile file) => StateDictLoader.Load(file, Parameters);
+    public float[][] Read(Safetensors.SafetensorsFile file) => StateDictLoader.Load(file, Parameters, Storage);
 
     /// <inheritdoc cref="Read(Safetensors.SafetensorsFile)"/>
     public float[][] Read(string path) => Read(Safetensors.SafetensorsFile.Read(path));

@@ -19,11 +19,34 @@ public static class StateDictLoader
     /// <param name="expected">The model's parameters.</param>
     /// <param name="options"><see cref="SafetensorsLoadOptions.AllowNonFinite"/> lets NaN and infinite weights through.</param>
     /// <exception cref="SafetensorsException">The file's tensors differ from <paramref name="expected"/>, or (unless allowed) one holds NaN or an infinity.</exception>
-    public static float[][] Load(SafetensorsFile file, IReadOnlyList<ParameterSpec> expected, SafetensorsLoadOptions options)
+    public static float[][] Load(SafetensorsFile file, IReadOnlyList<ParameterSpec> expected, SafetensorsLoadOptions options) =>
+        Load(file, expected, WeightStorage.Float32, options);
+
+    /// <summary>
+    /// Reads the tensors <paramref name="expected"/> names, in that order, for a model that stores its weights as
+    /// <paramref name="storage"/>: float32 tensors, or the weight matrices as stored (<see cref="WeightQuantization.StoredFile"/>:
+    /// BF16, or I8 with a <c>.scale</c> tensor of row scales), which load as the float32 values they stand for.
+    /// </summary>
+    /// <param name="file">The parsed file.</param>
+    /// <param name="expected">The model's parameters.</param>
+    /// <param name="storage">How the model stores its weights: which narrow dtype its weight matrices may come in.</param>
+    /// <param name="options"><see cref="SafetensorsLoadOptions.AllowNonFinite"/> lets NaN and infinite weights through.</param>
+    /// <exception cref="SafetensorsException">The file's tensors differ from <paramref name="expected"/> (an int8 matrix's rows must
+    /// follow <see cref="WeightQuantization.RowScale"/>), or (unless allowed) one holds NaN or an infinity.</exception>
+    public static float[][] Load(SafetensorsFile file, IReadOnlyList<ParameterSpec> expected, WeightStorage storage, SafetensorsLoadOptions options = SafetensorsLoadOptions.None)
     {
         ArgumentNullException.ThrowIfNull(file);
         ArgumentNullException.ThrowIfNull(expected);
         var expectedNames = new HashSet<string>(expected.Select(p => p.Name), StringComparer.Ordinal);
+        // An int8 matrix stored as I8 brings its row scales.
+        foreach (var spec in expected)
+        {
+            if (storage == WeightStorage.Int8 && file.Contains(spec.Name) && file.GetTensor(spec.Name).DType == SafetensorsDType.I8)
+            {
+                expectedNames.Add(spec.Name + WeightQuantization.ScaleSuffix);
+            }
+        }
+
         var extras = file.Tensors.Where(t => !expectedNames.Contains(t.Name)).Select(t => t.Name).ToList();
         var result = new float[expected.Count][];
         for (int i = 0; i < expected.Count; i++)
@@ -36,9 +59,16 @@ public static class StateDictLoader
             }
 
             var tensor = file.GetTensor(spec.Name);
-            if (tensor.DType != SafetensorsDType.F32)
+            var stored = storage switch
             {
-                throw new SafetensorsException($"tensor '{spec.Name}' has dtype {SafetensorsDTypes.Name(tensor.DType)}; expected F32 {spec.ShapeText}.");
+                WeightStorage.BFloat16 when spec.Shape.Count == 2 => SafetensorsDType.BF16,
+                WeightStorage.Int8 when spec.Shape.Count == 2 => SafetensorsDType.I8,
+                _ => SafetensorsDType.F32,
+            };
+            if (tensor.DType != SafetensorsDType.F32 && tensor.DType != stored)
+            {
+                string alternative = stored == SafetensorsDType.F32 ? string.Empty : $" (or {SafetensorsDTypes.Name(stored)}, as this model stores it)";
+                throw new SafetensorsException($"tensor '{spec.Name}' has dtype {SafetensorsDTypes.Name(tensor.DType)}; expected F32{alternative} {spec.ShapeText}.");
             }
 
             if (!tensor.Shape.SequenceEqual(spec.Shape.Select(d => (long)d)))
@@ -47,6 +77,10 @@ public static class StateDictLoader
             }
 
             result[i] = file.ReadAsSingle(spec.Name);
+            if (tensor.DType == SafetensorsDType.I8)
+            {
+                ApplyRowScales(file, spec, result[i]);
+            }
         }
 
         if (extras.Count > 0)
@@ -60,6 +94,47 @@ public static class StateDictLoader
         }
 
         return result;
+    }
+
+    // An I8 matrix times its rows' scales (tensor NAME.scale, F32, one per row), refusing rows that do not follow
+    // WeightQuantization.RowScale (largest |q| 127, or all zero): the packing re-derives each scale from the values, so
+    // only such rows load exactly as stored.
+    private static void ApplyRowScales(SafetensorsFile file, ParameterSpec spec, float[] values)
+    {
+        string name = spec.Name + WeightQuantization.ScaleSuffix;
+        int rows = spec.Shape[0], columns = spec.Shape[1];
+        if (!file.Contains(name))
+        {
+            throw new SafetensorsException($"tensor '{spec.Name}' is I8 but '{name}' is missing: expected F32 [{rows}], one scale per row.");
+        }
+
+        var tensor = file.GetTensor(name);
+        if (tensor.DType != SafetensorsDType.F32 || tensor.Shape.Count != 1 || tensor.Shape[0] != rows)
+        {
+            throw new SafetensorsException($"tensor '{name}' is {SafetensorsDTypes.Name(tensor.DType)} {tensor.ShapeText}; expected F32 [{rows}], one scale per row of '{spec.Name}'.");
+        }
+
+        var scales = file.ReadAsSingle(name);
+        for (int row = 0; row < rows; row++)
+        {
+            var q = values.AsSpan(row * columns, columns);
+            float largest = 0;
+            foreach (float v in q)
+            {
+                largest = Math.Max(largest, Math.Abs(v));
+            }
+
+            if (!(float.IsFinite(scales[row]) && scales[row] > 0) || (largest != WeightQuantization.Int8Limit && largest != 0))
+            {
+                throw new SafetensorsException($"row {row} of '{spec.Name}' has largest |q| {largest} and scale {scales[row]}: Embedded.Rnn's int8 rows "
+                    + $"reach ±{WeightQuantization.Int8Limit} with a positive scale (WeightQuantization.RowScale); write the file with WeightQuantization.StoredFile from float32 weights.");
+            }
+
+            for (int j = 0; j < columns; j++)
+            {
+                q[j] *= scales[row];
+            }
+        }
     }
 
     /// <summary>

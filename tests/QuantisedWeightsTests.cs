@@ -325,3 +325,92 @@ public sealed class WeightQuantizationTests
         Assert.True(state.IsFinite());
     }
 }
+
+/// <summary>WeightQuantization.StoredFile: the weights as stored, which a quantised model loads without rounding again.</summary>
+public sealed class StoredWeightFileTests
+{
+    private static readonly ReferenceCase Case = ReferenceCase.Load("lstm_i8_h32_t20_b2");
+
+    private static float[][] Float32() => Case.ParameterNames.Select(Case.File.ReadAsSingle).ToArray();
+
+    private static float[] RunOnce<TState>(IRnnModel<TState> model)
+        where TState : struct, IRnnState
+    {
+        var state = default(TState);
+        var ys = new float[Case.Steps * model.Shape.OutputSize];
+        model.Run(Case.Sequence(0), ref state, ys);
+        return ys;
+    }
+
+    [Fact]
+    public void A_bf16_model_loads_its_stored_file_as_it_loads_float32_weights_from_half_the_bytes()
+    {
+        byte[] stored = WeightQuantization.StoredFile(LstmI8H32T20B2Bf16.Parameters, Float32(), WeightStorage.BFloat16).ToArray();
+        byte[] float32 = Case.ParameterFile();
+        Assert.Equal(RunOnce(LstmI8H32T20B2Bf16.FromSafetensors(float32)), RunOnce(LstmI8H32T20B2Bf16.FromSafetensors(stored)));
+        Assert.True(stored.Length < 0.55 * float32.Length, $"{stored.Length} bytes against {float32.Length}");
+    }
+
+    [Fact]
+    public void An_int8_model_loads_its_stored_file_as_it_loads_float32_weights_from_a_byte_per_weight()
+    {
+        byte[] stored = WeightQuantization.StoredFile(LstmI8H32T20B2Int8.Parameters, Float32(), WeightStorage.Int8).ToArray();
+        byte[] float32 = Case.ParameterFile();
+        var expected = RunOnce(LstmI8H32T20B2Int8.FromSafetensors(float32));
+        var actual = RunOnce(LstmI8H32T20B2Int8.FromSafetensors(stored));
+        // The same integers; a scale re-derived from its row may differ from the stored one in the last bit.
+        Tolerance.AssertClose(Array.ConvertAll(expected, v => (double)v), actual, 1e-6, "int8 from its stored file");
+        // One byte per weight, four per bias and per row scale, and the header (under 1 KiB here).
+        int weights = LstmI8H32T20B2Int8.Parameters.Where(p => p.Shape.Count == 2).Sum(p => p.ElementCount);
+        int floats = LstmI8H32T20B2Int8.Parameters.Where(p => p.Shape.Count == 1).Sum(p => p.ElementCount) + LstmI8H32T20B2Int8.Parameters.Where(p => p.Shape.Count == 2).Sum(p => p.Shape[0]);
+        Assert.True(stored.Length < weights + 4 * floats + 1024, $"{stored.Length} bytes for {weights} weights and {floats} floats");
+    }
+
+    [Fact]
+    public void Stored_files_are_refused_where_they_do_not_fit()
+    {
+        var parameters = Float32();
+        byte[] int8 = WeightQuantization.StoredFile(LstmI8H32T20B2Int8.Parameters, parameters, WeightStorage.Int8).ToArray();
+        byte[] bf16 = WeightQuantization.StoredFile(LstmI8H32T20B2Bf16.Parameters, parameters, WeightStorage.BFloat16).ToArray();
+
+        var error = Assert.Throws<SafetensorsException>(() => LstmI8H32T20B2.FromSafetensors(int8));
+        Assert.Contains("has dtype I8; expected F32", error.Message);
+        error = Assert.Throws<SafetensorsException>(() => LstmI8H32T20B2Int8.FromSafetensors(bf16));
+        Assert.Contains("has dtype BF16; expected F32 (or I8, as this model stores it)", error.Message);
+
+        // An int8 row that does not reach ±127 (another tool's convention) would not load exactly: refused.
+        var halved = new SafetensorsWriter();
+        var file = SafetensorsFile.Parse(int8);
+        foreach (var tensor in file.Tensors)
+        {
+            var values = file.ReadAsSingle(tensor.Name);
+            if (tensor.DType == SafetensorsDType.I8)
+            {
+                halved.AddInt8(tensor.Name, Array.ConvertAll(values, v => (sbyte)(v / 2)), [.. tensor.Shape]);
+            }
+            else
+            {
+                halved.Add(tensor.Name, values, [.. tensor.Shape]);
+            }
+        }
+
+        error = Assert.Throws<SafetensorsException>(() => LstmI8H32T20B2Int8.FromSafetensors(halved.ToArray()));
+        Assert.Contains("row 0 of 'weight_ih_l0' has largest |q| 63", error.Message);
+
+        var missingScales = new SafetensorsWriter();
+        foreach (var tensor in file.Tensors.Where(t => !t.Name.EndsWith(WeightQuantization.ScaleSuffix, StringComparison.Ordinal)))
+        {
+            if (tensor.DType == SafetensorsDType.I8)
+            {
+                missingScales.AddInt8(tensor.Name, Array.ConvertAll(file.ReadAsSingle(tensor.Name), v => (sbyte)v), [.. tensor.Shape]);
+            }
+            else
+            {
+                missingScales.Add(tensor.Name, file.ReadAsSingle(tensor.Name), [.. tensor.Shape]);
+            }
+        }
+
+        error = Assert.Throws<SafetensorsException>(() => LstmI8H32T20B2Int8.FromSafetensors(missingScales.ToArray()));
+        Assert.Contains("'weight_ih_l0.scale' is missing", error.Message);
+    }
+}

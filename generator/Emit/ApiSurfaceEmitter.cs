@@ -97,7 +97,13 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
         })
         {
             string name = parameter.Split(' ').Last();
-            _w.Line($"/// <summary>Loads the model from {doc} holding exactly <see cref=\"Parameters\"/> (F32, finite).</summary>");
+            string dtypes = Spec.Storage switch
+            {
+                WeightStorage.BFloat16 => "F32, or the weight matrices BF16 as WeightQuantization.StoredFile writes them; finite",
+                WeightStorage.Int8 => "F32, or the weight matrices I8 with row scales as WeightQuantization.StoredFile writes them; finite",
+                _ => "F32, finite",
+            };
+            _w.Line($"/// <summary>Loads the model from {doc} holding exactly <see cref=\"Parameters\"/> ({dtypes}).</summary>");
             if (name == "path")
             {
                 _w.Line($"/// <param name=\"{name}\">The weights: PyTorch state_dict names and layout. A relative path missing from the current directory is read from beside the application (AppContext.BaseDirectory); a missing file (its message names both places) or a directory throws an IOException.</param>");

@@ -131,8 +131,8 @@ public sealed class SafetensorsFile
     /// <summary>The raw little-endian bytes of a tensor.</summary>
     public ReadOnlySpan<byte> GetBytes(SafetensorsTensor tensor) => _data.Span[(int)tensor.Begin..(int)tensor.End];
 
-    /// <summary>Copies a tensor's values as float, converting from F64 if needed.</summary>
-    /// <exception cref="SafetensorsException">The tensor is missing or is neither F32 nor F64.</exception>
+    /// <summary>Copies a tensor's values as float, converting from F64 (rounded), BF16 or I8 (exact) if needed.</summary>
+    /// <exception cref="SafetensorsException">The tensor is missing or is not F32, F64, BF16 or I8.</exception>
     public float[] ReadAsSingle(string name)
     {
         var t = GetTensor(name);
@@ -154,8 +154,22 @@ public sealed class SafetensorsFile
                 }
 
                 break;
+            case SafetensorsDType.BF16:
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = WeightQuantization.FromBFloat16(BinaryPrimitives.ReadUInt16LittleEndian(bytes[(i * 2)..]));
+                }
+
+                break;
+            case SafetensorsDType.I8:
+                for (int i = 0; i < result.Length; i++)
+                {
+                    result[i] = (sbyte)bytes[i];
+                }
+
+                break;
             default:
-                throw new SafetensorsException($"tensor '{name}' has dtype {SafetensorsDTypes.Name(t.DType)}; expected F32 or F64.");
+                throw new SafetensorsException($"tensor '{name}' has dtype {SafetensorsDTypes.Name(t.DType)}; expected F32, F64, BF16 or I8.");
         }
 
         return result;

@@ -4,10 +4,10 @@ using System.Text;
 
 namespace Embedded.Rnn.Safetensors;
 
-/// <summary>Writes float32/float64 tensors as a safetensors file (header padded to 8 bytes, data in order).</summary>
+/// <summary>Writes F32, F64, BF16 and I8 tensors as a safetensors file (header padded to 8 bytes, data in order).</summary>
 public sealed class SafetensorsWriter
 {
-    private readonly List<(string Name, long[] Shape, float[]? Singles, double[]? Doubles)> _tensors = [];
+    private readonly List<(string Name, long[] Shape, string DType, byte[] Data)> _tensors = [];
     private readonly SortedDictionary<string, string> _metadata = new(StringComparer.Ordinal);
 
     /// <summary>Adds a float32 tensor.</summary>
@@ -15,7 +15,13 @@ public sealed class SafetensorsWriter
     public SafetensorsWriter Add(string name, ReadOnlySpan<float> values, params long[] shape)
     {
         Check(name, values.Length, shape);
-        _tensors.Add((name, shape, values.ToArray(), null));
+        var data = new byte[values.Length * sizeof(float)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(i * sizeof(float)), values[i]);
+        }
+
+        _tensors.Add((name, shape, "F32", data));
         return this;
     }
 
@@ -24,7 +30,37 @@ public sealed class SafetensorsWriter
     public SafetensorsWriter Add(string name, ReadOnlySpan<double> values, params long[] shape)
     {
         Check(name, values.Length, shape);
-        _tensors.Add((name, shape, null, values.ToArray()));
+        var data = new byte[values.Length * sizeof(double)];
+        for (int i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(i * sizeof(double)), values[i]);
+        }
+
+        _tensors.Add((name, shape, "F64", data));
+        return this;
+    }
+
+    /// <summary>Adds a BF16 tensor from bfloat16 bit patterns (<see cref="WeightQuantization.ToBFloat16"/>).</summary>
+    /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
+    public SafetensorsWriter AddBFloat16(string name, ReadOnlySpan<ushort> bits, params long[] shape)
+    {
+        Check(name, bits.Length, shape);
+        var data = new byte[bits.Length * sizeof(ushort)];
+        for (int i = 0; i < bits.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(i * sizeof(ushort)), bits[i]);
+        }
+
+        _tensors.Add((name, shape, "BF16", data));
+        return this;
+    }
+
+    /// <summary>Adds an I8 tensor.</summary>
+    /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
+    public SafetensorsWriter AddInt8(string name, ReadOnlySpan<sbyte> values, params long[] shape)
+    {
+        Check(name, values.Length, shape);
+        _tensors.Add((name, shape, "I8", System.Runtime.InteropServices.MemoryMarshal.AsBytes(values).ToArray()));
         return this;
     }
 
@@ -49,14 +85,14 @@ public sealed class SafetensorsWriter
         long offset = 0;
         foreach (var t in _tensors)
         {
-            long bytes = t.Singles is not null ? t.Singles.Length * 4L : t.Doubles!.Length * 8L;
+            long bytes = t.Data.Length;
             if (header.Length > 1)
             {
                 header.Append(',');
             }
 
             header.Append(CultureInfo.InvariantCulture,
-                $"{Quote(t.Name)}:{{\"dtype\":\"{(t.Singles is not null ? "F32" : "F64")}\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + bytes}]}}");
+                $"{Quote(t.Name)}:{{\"dtype\":\"{t.DType}\",\"shape\":[{string.Join(",", t.Shape)}],\"data_offsets\":[{offset},{offset + bytes}]}}");
             offset += bytes;
         }
 
@@ -73,22 +109,8 @@ public sealed class SafetensorsWriter
         int position = 8 + headerBytes.Length;
         foreach (var t in _tensors)
         {
-            if (t.Singles is not null)
-            {
-                foreach (float v in t.Singles)
-                {
-                    BinaryPrimitives.WriteSingleLittleEndian(result.AsSpan(position), v);
-                    position += 4;
-                }
-            }
-            else
-            {
-                foreach (double v in t.Doubles!)
-                {
-                    BinaryPrimitives.WriteDoubleLittleEndian(result.AsSpan(position), v);
-                    position += 8;
-                }
-            }
+            t.Data.CopyTo(result, position);
+            position += t.Data.Length;
         }
 
         return result;
