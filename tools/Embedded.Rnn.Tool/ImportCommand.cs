@@ -208,10 +208,10 @@ public static class ImportCommand
                 output.WriteLine($"ignored (not part of the model): {string.Join(", ", layout.Ignored)}");
             }
 
-            // Floating-point weights only: an integer tensor is a quantised checkpoint, whose values mean nothing without its scales.
+            // F32, F64 or BF16 only: an integer tensor is a quantised checkpoint, whose values mean nothing without its scales.
             if (layout.Tensors.FirstOrDefault(t => source.GetTensor(t.Source).DType is not (SafetensorsDType.F32 or SafetensorsDType.F64 or SafetensorsDType.BF16)) is { } quantised)
             {
-                throw new ToolException($"tensor '{quantised.Source}' is {source.GetTensor(quantised.Source).DType.ToString().ToUpperInvariant()}: import reads F32, F64 or BF16 weights; dequantise a quantised checkpoint first.");
+                throw new ToolException($"tensor '{quantised.Source}' is {source.GetTensor(quantised.Source).DType.ToString().ToUpperInvariant()}: import reads F32, F64 or BF16 weights (convert the checkpoint to float32 first; an integer tensor needs its scales).");
             }
 
             return new ImportedModel(
