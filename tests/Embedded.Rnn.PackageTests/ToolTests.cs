@@ -205,6 +205,52 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ExportWritesTheWeightsAnInt8ModelComputesWithAndTrainRefusesIt()
+    {
+        string spec = Path.Combine(_temp, "int8.rnn.json");
+        File.WriteAllText(spec, "{\"cell\": \"lstm\", \"input\": 1, \"hidden\": 8, \"precision\": \"int8\"}");
+        var original = SafetensorsFile.Read(Reference("lstm_i1_h8_t5_b1"));
+        var names = new[] { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" };
+        var stored = new SafetensorsWriter();
+        foreach (string name in names)
+        {
+            stored.Add(name, original.ReadAsSingle(name), [.. original.GetTensor(name).Shape]);
+        }
+
+        string weights = Path.Combine(_temp, "float32.safetensors");
+        stored.Save(weights);
+        string output = Path.Combine(_temp, "torch.safetensors");
+        var (code, text, error) = Run("export", weights, "--spec", spec, "--out", output);
+        Assert.True(code == 0, text + error);
+        var exported = SafetensorsFile.Read(output);
+        foreach (string name in names)
+        {
+            var values = original.ReadAsSingle(name);
+            var shape = original.GetTensor(name).Shape;
+            if (shape.Count == 2)
+            {
+                // Each row rounded to its int8 grid (largest |w| / 127 per row), written as float32.
+                int columns = (int)shape[1];
+                for (int row = 0; row < shape[0]; row++)
+                {
+                    float scale = values.Skip(row * columns).Take(columns).Max(Math.Abs) / 127;
+                    for (int j = row * columns; j < (row + 1) * columns; j++)
+                    {
+                        values[j] = scale * Math.Clamp(MathF.Round(values[j] / scale, MidpointRounding.ToEven), -127, 127);
+                    }
+                }
+            }
+
+            var got = exported.ReadAsSingle(name);
+            Assert.All(values.Zip(got), p => Assert.True(Math.Abs(p.First - p.Second) <= 1e-6f * Math.Max(1f, Math.Abs(p.First)), $"{name}: {p.Second} against {p.First}"));
+        }
+
+        (code, _, error) = Run("train", WriteSineSeries(240), "--spec", spec, "--inputs", "y", "--targets", "y", "--window", "12", "--horizon", "1", "--out", Path.Combine(_temp, "m.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("int8.rnn.json: the spec's precision is int8: this command runs float32 models", error);
+    }
+
+    [Fact]
     public void ExportRefusesTheResetBeforeGruWhichPyTorchCannotRun()
     {
         string spec = Path.Combine(_temp, "before.rnn.json");

@@ -6,7 +6,8 @@ namespace Embedded.Rnn.Tool;
 /// <summary>
 /// <c>embedded-rnn export gesture.safetensors --spec gesture.rnn.json --out torch.safetensors --prefix lstm. --head-prefix fc.</c>:
 /// checks the weights against the spec (strict load of the compiled model) and writes them as a PyTorch
-/// state_dict, optionally nested under module prefixes; <c>--python</c> prints the code that loads them.
+/// state_dict, optionally nested under module prefixes; <c>--python</c> prints the code that loads them. A bf16 or int8
+/// model's weights are written as the float32 values it computes with (rounded; read from a stored file exactly).
 /// </summary>
 public static class ExportCommand
 {
@@ -26,7 +27,7 @@ public static class ExportCommand
         };
         command.SetGuardedAction((result, console) =>
         {
-            using var compiled = ModelCompiler.CompileFile(result.GetValue(spec)!.FullName);
+            using var compiled = ModelCompiler.CompileFile(result.GetValue(spec)!.FullName, allowNarrowWeights: true);
             if (TorchModule(compiled.Shape.Cell) is null)
             {
                 // Its weights would load into the PyTorch module of the same names and silently compute other outputs.
@@ -37,13 +38,24 @@ public static class ExportCommand
 
             var weightsFile = result.GetValue(file)!;
             var weights = ToolCommands.ReadSafetensors(weightsFile);
+            float[][] values;
             try
             {
-                compiled.FromSafetensors(weights); // strict: every tensor present, F32, with the spec's shape, finite
+                // Strict, as the model loads: every tensor present, F32 (or as a bf16/int8 model stores it), with the spec's shape, finite.
+                values = StateDictLoader.Load(weights, compiled.Parameters, compiled.Precision);
             }
             catch (SafetensorsException e)
             {
                 throw new ToolException($"{weightsFile.Name} does not fit {result.GetValue(spec)!.Name}: {e.Message}");
+            }
+
+            // A bf16 or int8 model computes with its weights rounded: export those, as float32, so PyTorch computes the same.
+            for (int i = 0; i < values.Length; i++)
+            {
+                if (compiled.Parameters[i].Shape.Count == 2)
+                {
+                    WeightQuantization.Round((float[])values[i].Clone(), compiled.Parameters[i].Shape[1], compiled.Precision, values[i]);
+                }
             }
 
             string rnnPrefix = result.GetValue(prefix)!;
@@ -57,7 +69,7 @@ public static class ExportCommand
             for (int i = 0; i < exportedNames.Length; i++)
             {
                 var parameter = compiled.Parameters[i];
-                writer.Add(exportedNames[i], weights.ReadAsSingle(parameter.Name), parameter.Shape.Select(d => (long)d).ToArray());
+                writer.Add(exportedNames[i], values[i], parameter.Shape.Select(d => (long)d).ToArray());
             }
 
             writer.Save(destination);

@@ -209,9 +209,9 @@ public static class ImportCommand
             }
 
             // F32, F64 or BF16 only: an integer tensor is a quantised checkpoint, whose values mean nothing without its scales.
-            if (layout.Tensors.FirstOrDefault(t => source.GetTensor(t.Source).DType is not (SafetensorsDType.F32 or SafetensorsDType.F64 or SafetensorsDType.BF16)) is { } quantised)
+            if (layout.Tensors.Select(t => t.Source).FirstOrDefault(name => source.GetTensor(name).DType is not (SafetensorsDType.F32 or SafetensorsDType.F64 or SafetensorsDType.BF16)) is { } other)
             {
-                throw new ToolException($"tensor '{quantised.Source}' is {source.GetTensor(quantised.Source).DType.ToString().ToUpperInvariant()}: import reads F32, F64 or BF16 weights (convert the checkpoint to float32 first; an integer tensor needs its scales).");
+                throw new ToolException($"tensor '{other}' is {source.GetTensor(other).DType.ToString().ToUpperInvariant()}: import reads F32, F64 or BF16 weights (convert the checkpoint to float32 first; an integer tensor needs its scales).");
             }
 
             return new ImportedModel(

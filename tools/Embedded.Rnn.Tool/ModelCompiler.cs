@@ -23,21 +23,27 @@ public static class ModelCompiler
     private const string ClassName = "ToolModel";
     private const string Namespace = "Embedded.Rnn.Tool.Generated";
 
-    /// <summary>Compiles the spec file at <paramref name="specPath"/>.</summary>
-    /// <exception cref="ToolException">The file is missing, or the generator or compiler reported errors (listed).</exception>
-    public static CompiledModel CompileFile(string specPath)
+    /// <summary>
+    /// Compiles the spec file at <paramref name="specPath"/>. The tool trains and checks float32 models: a spec with a
+    /// bf16 or int8 precision is refused unless <paramref name="allowNarrowWeights"/> (export, which runs no model).
+    /// </summary>
+    /// <exception cref="ToolException">The file is missing, the generator or compiler reported errors (listed), or the precision is refused.</exception>
+    public static CompiledModel CompileFile(string specPath, bool allowNarrowWeights = false)
     {
         if (!File.Exists(specPath))
         {
             throw new ToolException($"spec file not found: {specPath}");
         }
 
-        return Compile(Path.GetFullPath(specPath), File.ReadAllText(specPath));
+        return Compile(Path.GetFullPath(specPath), File.ReadAllText(specPath), allowNarrowWeights);
     }
 
-    /// <summary>Compiles spec text; <paramref name="specPath"/> names it in diagnostics and anchors a "weights" path.</summary>
-    /// <exception cref="ToolException">The generator or compiler reported errors (listed with file, line and column).</exception>
-    public static CompiledModel Compile(string specPath, string specText)
+    /// <summary>
+    /// Compiles spec text; <paramref name="specPath"/> names it in diagnostics and anchors a "weights" path. A bf16 or int8
+    /// precision is refused unless <paramref name="allowNarrowWeights"/>, as in <see cref="CompileFile"/>.
+    /// </summary>
+    /// <exception cref="ToolException">The generator or compiler reported errors (listed with file, line and column), or the precision is refused.</exception>
+    public static CompiledModel Compile(string specPath, string specText, bool allowNarrowWeights = false)
     {
         var texts = new List<AdditionalText> { new InMemoryAdditionalText(specPath, specText) };
         if (BakedWeightsPath(specPath, specText) is { } weights && File.Exists(weights))
@@ -80,13 +86,22 @@ public static class ModelCompiler
         var context = new AssemblyLoadContext("embedded-rnn " + Path.GetFileName(specPath), isCollectible: true);
         var assembly = context.LoadFromStream(image);
         var type = assembly.GetType($"{Namespace}.{ClassName}", throwOnError: true)!;
-        if (!typeof(ITrainableRnnModel).IsAssignableFrom(type))
+        if (!typeof(IGeneratedRnnModel).IsAssignableFrom(type))
         {
             context.Unload();
             throw new ToolException($"{specPath}: a \"target\": \"nanoFramework\" spec has no desktop kernels to train or check; use the same spec without \"target\".");
         }
 
-        return new CompiledModel(context, type, warnings);
+        // A bf16 or int8 model has no training kernels: the tool trains and checks its float32 twin. Export needs no kernels.
+        var compiled = new CompiledModel(context, type, warnings);
+        if (compiled.Precision != WeightStorage.Float32 && !allowNarrowWeights)
+        {
+            compiled.Dispose();
+            throw new ToolException($"{specPath}: the spec's precision is {(compiled.Precision == WeightStorage.BFloat16 ? "bf16" : "int8")}: this command runs float32 models. "
+                + "Remove \"precision\" (or set \"f32\") to train or check the model; a bf16 or int8 model loads the float32 weights that result.");
+        }
+
+        return compiled;
     }
 
     /// <summary>"file(line,col): error ERNN002: message", the way dotnet build prints it.</summary>
@@ -128,7 +143,16 @@ public sealed class CompiledModel : IDisposable
         Warnings = warnings;
         Shape = (RnnShape)type.GetProperty("Shape", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
         Parameters = (IReadOnlyList<ParameterSpec>)type.GetProperty("Parameters", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
+        Precision = (string)type.GetField("Precision", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)! switch
+        {
+            "bf16" => WeightStorage.BFloat16,
+            "int8" => WeightStorage.Int8,
+            _ => WeightStorage.Float32,
+        };
     }
+
+    /// <summary>How the model stores its weights (the spec's precision).</summary>
+    public WeightStorage Precision { get; }
 
     /// <summary>The generator's warnings (e.g. ERNN008 unknown field), formatted as dotnet build prints them.</summary>
     public IReadOnlyList<string> Warnings { get; }
