@@ -17,8 +17,9 @@ namespace Embedded.Rnn.Import;
 /// <param name="HeadOutput">The dense head's outputs, or null without a head.</param>
 /// <param name="HeadActivation">The head's activation ("none", "sigmoid", "tanh", "softmax"); null means "none".</param>
 /// <param name="Reset">A GRU's reset convention when not PyTorch's ("before"); null writes nothing (the generator's default, "after").</param>
+/// <param name="Precision">How the weights are stored ("bf16", "int8") when not float32; null writes nothing (the default, "f32").</param>
 public sealed record ImportedSpec(string Cell, int Input, int Hidden, int Layers, bool Bidirectional, bool Bias,
-    string? Activation = null, int? HeadOutput = null, string? HeadActivation = null, string? Reset = null)
+    string? Activation = null, int? HeadOutput = null, string? HeadActivation = null, string? Reset = null, string? Precision = null)
 {
     /// <summary>Directions: 2 when bidirectional.</summary>
     public int Directions => Bidirectional ? 2 : 1;
@@ -62,6 +63,11 @@ public sealed record ImportedSpec(string Cell, int Input, int Hidden, int Layers
         if (!Bias)
         {
             json.Append(", \"bias\": false");
+        }
+
+        if (Precision is not null)
+        {
+            json.Append(CultureInfo.InvariantCulture, $", \"precision\": \"{Precision}\"");
         }
 
         if (HeadOutput is int output)

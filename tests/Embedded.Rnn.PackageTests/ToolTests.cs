@@ -44,6 +44,19 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("F32  [64, 16]", output);
         Assert.Contains("model: lstm (input 8, hidden 16, 2 layers, unidirectional, with bias), no head", output);
         Assert.Contains("{ \"cell\": \"lstm\", \"input\": 8, \"hidden\": 16, \"layers\": 2 }", output);
+        Assert.Contains($"weights: f32, {(64 * 8 + 64 * 16 + 64 * 16 + 64 * 16) * 4} bytes of weight matrices", output);
+
+        // A stored int8 file (WeightQuantization.StoredFile): the spec needs its precision; the row scales are the model's.
+        var reference = SafetensorsFile.Read(Reference("lstm_i8_h16_t10_b2_l2"));
+        var specs = reference.Metadata["param_names"].Split(',').Select(name => new ParameterSpec(name, reference.GetTensor(name).Shape.Select(d => (int)d).ToArray())).ToList();
+        string int8 = Path.Combine(_temp, "int8.safetensors");
+        WeightQuantization.StoredFile(specs, specs.Select(p => reference.ReadAsSingle(p.Name)).ToList(), WeightStorage.Int8).Save(int8);
+        (code, output, error) = Run("inspect", int8);
+        Assert.True(code == 0, error);
+        Assert.Contains("weight_hh_l1.scale  F32  [64]", output);
+        Assert.Contains($"weights: int8, {64 * 8 + 64 * 16 * 3 + 4 * 64 * 4} bytes of weight matrices and row scales", output);
+        Assert.Contains("{ \"cell\": \"lstm\", \"input\": 8, \"hidden\": 16, \"layers\": 2, \"precision\": \"int8\" }", output);
+        Assert.DoesNotContain("not part of the model", output);
 
         (code, output, error) = Run("inspect", ProcessRunner.Data("gesture.module.safetensors"));
         Assert.True(code == 0, error);

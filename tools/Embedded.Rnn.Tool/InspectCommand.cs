@@ -102,11 +102,20 @@ public static class InspectCommand
                 output.WriteLine("  the head's activation cannot be read from weights: set it in the spec (none, sigmoid, tanh, softmax)");
             }
 
+            // Weight matrices as a bf16 or int8 model stores them (WeightQuantization.StoredFile): the spec needs that precision.
+            var matrices = layout.Tensors.Where(t => t.Shape.Length == 2).Select(t => weights.GetTensor(t.Source)).ToList();
+            string? precision = matrices.Any(t => t.DType == SafetensorsDType.I8) ? "int8" : matrices.Any(t => t.DType == SafetensorsDType.BF16) ? "bf16" : null;
+            var scales = precision == "int8" ? layout.Tensors.Select(t => t.Source + WeightQuantization.ScaleSuffix).Where(weights.Contains).ToHashSet(StringComparer.Ordinal) : [];
+            long weightBytes = matrices.Sum(t => t.End - t.Begin) + scales.Sum(name => weights.GetTensor(name).End - weights.GetTensor(name).Begin);
+            output.WriteLine($"weights: {(precision ?? "f32")}, {weightBytes} bytes of weight matrices{(scales.Count > 0 ? " and row scales" : string.Empty)}"
+                + (precision is null ? string.Empty : "; load them into a model of that precision"));
+
             output.WriteLine("spec:");
-            output.Write(layout.SpecJson(layout.Cell == "rnn" ? "tanh" : null, layout.HeadOutput is null ? null : "none"));
-            if (layout.Ignored.Count > 0)
+            output.Write((layout.Spec(layout.Cell == "rnn" ? "tanh" : null, layout.HeadOutput is null ? null : "none") with { Precision = precision }).ToJson());
+            var ignored = layout.Ignored.Where(name => !scales.Contains(name)).ToList();
+            if (ignored.Count > 0)
             {
-                output.WriteLine($"not part of the model ({layout.Ignored.Count}): {string.Join(", ", layout.Ignored)}");
+                output.WriteLine($"not part of the model ({ignored.Count}): {string.Join(", ", ignored)}");
             }
 
             return Outcome(nonFinite, result, path);
