@@ -112,7 +112,7 @@ internal sealed partial class TileEmitter
         string chunks = group == tile.Chunks ? "the whole tile"
             : group == 1 ? $"chunk `chunk` of a {Literals.Int(tile.Chunks)}-chunk tile"
             : $"chunks chunk .. chunk + {Literals.Int(group - 1)} of a {Literals.Int(tile.Chunks)}-chunk tile";
-        _w.Line($"// {units} ({chunks}) of {string.Join(", ", slots.Select(s => s.Name))} for {Literals.Int(streams)} streams: the bias plus {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns, into each stream's pre.");
+        _w.Line($"// {units} ({chunks}) of {string.Join(", ", slots.Select(s => s.Name))} for {Literals.Int(streams)} streams: {Sums(shape)} {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns, into each stream's pre.");
         bool whole = group == tile.Chunks;
         string bias = whole ? "w" : "wb";
         using (_w.Open($"private static void {shape.StreamsTileName(width, tile.Chunks)}(ref Weight w, ref float x, nuint xStride, ref float h, ref float pre, {(whole ? string.Empty : "nuint chunk, ")}nuint unit)"))

@@ -241,8 +241,8 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             KernelVariant.Backward => $": the pointwise backward step, then the gradients of the bias and {columns}, and of their inputs.",
             KernelVariant.Record => $": the bias plus {columns}{chains}, then the {_model.Cell.Title}'s forward step keeping the tape.",
-            _ when StepsInTile(shape, width, variant) => $": the bias plus {columns}{chains}, then the {_model.Cell.Title}'s pointwise step.",
-            _ => $": the bias plus {columns}{chains}, into pre.",
+            _ when StepsInTile(shape, width, variant) => $": {Sums(shape)} {columns}{chains}, then the {_model.Cell.Title}'s pointwise step.",
+            _ => $": {Sums(shape)} {columns}{chains}, into pre.",
         });
         if (StepsInTile(shape, width, variant))
         {
@@ -346,6 +346,9 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             }
         }
     }
+
+    // How a tile's comment says what its accumulators sum: int8 tiles scale each row's sums by the header's scales.
+    private static string Sums(KernelShape shape) => shape.Storage == WeightStorage.Int8 ? "the bias plus, scaled per row of each matrix," : "the bias plus";
 
     // What accumulator (chunk k, slot s) starts at: the bias, from the tile's header at w. With int8 weights a slot that
     // reads the input starts at zero instead: its columns add unscaled products, and ScaleInputSums adds the bias after them.
