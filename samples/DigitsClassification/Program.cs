@@ -5,9 +5,11 @@ using Embedded.Rnn.Training;
 using ScottPlot;
 
 // Handwritten digits read as a sequence: each 8×8 image is 8 time steps (rows, top to bottom) of 8 pixels.
-// A GRU reads the rows, a softmax head names the digit after the last row.
-return SampleOptions.Run(args, "Classifies handwritten digits read row by row with a GRU (sequence-to-one, softmax head).", options =>
+// A GRU reads the rows, a softmax head names the digit after the last row. With --precision bf16 or int8 it also
+// runs the trained weights stored that way and compares their test accuracy.
+return SampleOptions.Run(args, "Classifies handwritten digits read row by row with a GRU (sequence-to-one, softmax head).", PrecisionOption.Create(), (options, precisionName) =>
 {
+    var precision = PrecisionOption.StorageOf(precisionName);
     const int Steps = 8, Pixels = 8, Classes = 10;
     var clock = Stopwatch.StartNew();
     var table = CsvTable.Read(DataFiles.Path("digits.csv.gz"), new CsvReadOptions { HasHeader = false });
@@ -46,7 +48,7 @@ return SampleOptions.Run(args, "Classifies handwritten digits read row by row wi
     int epochs = options.Fast ? 4 : 30;
     Console.WriteLine($"Training {nameof(DigitGru)} ({DigitGru.CellKind}, hidden {DigitGru.HiddenSize}) for up to {epochs} epochs, AdamW, early stopping on validation loss:");
     var model = DigitGru.FromParameters(RnnTrainer.InitialParameters(DigitGru.Shape, DigitGru.Parameters, seed: 1));
-    using var trainer = new RnnTrainer(model, new TrainingOptions
+    var trainingOptions = new TrainingOptions
     {
         Epochs = epochs,
         BatchSize = 32,
@@ -62,21 +64,63 @@ return SampleOptions.Run(args, "Classifies handwritten digits read row by row wi
         Workers = options.Workers ?? Environment.ProcessorCount,
         Progress = new ConsoleProgress(),
         LogPath = options.Output("digits_training.csv"),
-    });
-    File.Delete(options.Output("digits_training.csv"));
-    var result = trainer.Fit(train, validation);
-    Console.WriteLine($"best validation loss {result.BestValidationLoss:F4} after {result.Epochs.Count} epochs{(result.StoppedEarly ? " (stopped early)" : "")}");
-    trainer.ExportSafetensors(options.Output("digits_gru.safetensors"));
+    };
 
-    // Test accuracy through the generated inference kernels (Run over the 8 rows), not the training tape.
-    var confusion = new ConfusionMatrix(Classes);
-    var outputs = new float[Steps * Classes];
-    foreach (int row in testRows)
+    // Both runs start from the weights the seed draws, so a QAT run differs from the float32 one only by the rounding.
+    void Train(DigitGru trainee, TrainingOptions runOptions, string weightsFile)
     {
-        var state = default(DigitGru.State);
-        model.Run(images[row], ref state, outputs);
-        confusion.Add(labels[row], ConfusionMatrix.ArgMax(outputs.AsSpan((Steps - 1) * Classes, Classes)));
+        using var trainer = new RnnTrainer(trainee, runOptions);
+        File.Delete(runOptions.LogPath!); // the log appends: start it afresh
+        var result = trainer.Fit(train, validation);
+        Console.WriteLine($"best validation loss {result.BestValidationLoss:F4} after {result.Epochs.Count} epochs{(result.StoppedEarly ? " (stopped early)" : "")}");
+        trainer.ExportSafetensors(options.Output(weightsFile));
     }
+
+    const string TrainedWeights = "digits_gru.safetensors";
+    const string AwareWeights = "digits_gru_qat_int8.safetensors";
+    Train(model, trainingOptions, TrainedWeights);
+    if (precision == WeightStorage.Int8)
+    {
+        Console.WriteLine("Quantisation-aware training for int8: the same initial weights and options, the passes run on the weights rounded to int8 "
+            + "(the float32 master weights take the updates)");
+        Train(DigitGru.FromParameters(RnnTrainer.InitialParameters(DigitGru.Shape, DigitGru.Parameters, seed: 1)),
+            trainingOptions with { FakeQuantization = WeightStorage.Int8, LogPath = options.Output("digits_training_qat_int8.csv") }, AwareWeights);
+    }
+
+    // Test predictions through the generated inference kernels (Run over the 8 rows), not the training tape; one code
+    // path for the float32 model and its bf16 and int8 twins. Besides each digit's predicted class, the mean
+    // cross-entropy of the true digits (nats), which shows changes too small to flip a prediction.
+    TestPredictions Predict<TState>(IRnnModel<TState> classifier)
+        where TState : struct, IRnnState
+    {
+        var outputs = new float[Steps * Classes];
+        var predicted = new int[testRows.Length];
+        double nats = 0;
+        for (int k = 0; k < testRows.Length; k++)
+        {
+            var state = default(TState);
+            classifier.Run(images[testRows[k]], ref state, outputs);
+            var probabilities = outputs.AsSpan((Steps - 1) * Classes, Classes);
+            predicted[k] = ConfusionMatrix.ArgMax(probabilities);
+            nats -= Math.Log(probabilities[labels[testRows[k]]]);
+        }
+
+        return new TestPredictions(predicted, nats / testRows.Length);
+    }
+
+    ConfusionMatrix ConfusionOf(int[] predicted)
+    {
+        var confusion = new ConfusionMatrix(Classes);
+        for (int k = 0; k < testRows.Length; k++)
+        {
+            confusion.Add(labels[testRows[k]], predicted[k]);
+        }
+
+        return confusion;
+    }
+
+    var predictions = Predict(model);
+    var confusion = ConfusionOf(predictions.Classes);
 
     Console.WriteLine();
     Console.WriteLine($"Confusion matrix on the {testRows.Length} test digits (rows: true digit, columns: predicted):");
@@ -85,19 +129,73 @@ return SampleOptions.Run(args, "Classifies handwritten digits read row by row wi
     Console.WriteLine($"test accuracy: GRU {confusion.Accuracy:P2} ({confusion.Correct}/{confusion.Total}) on kernel path {model.Path}");
     Console.WriteLine($"baselines:     nearest class mean {centroidAccuracy:P2}, most frequent class {majorityAccuracy:P2}");
 
+    var failures = new List<string>();
+    if (precision != WeightStorage.Float32)
+    {
+        // The twins load the exported safetensors files, as a device would.
+        var storages = new List<(string Name, TestPredictions Predictions)> { ("float32", predictions) };
+        if (precision == WeightStorage.BFloat16)
+        {
+            storages.Add(("bf16", Predict(DigitGruBf16.FromSafetensors(options.Output(TrainedWeights)))));
+        }
+        else
+        {
+            storages.Add(("int8 after training", Predict(DigitGruInt8.FromSafetensors(options.Output(TrainedWeights)))));
+            storages.Add(("int8 with QAT", Predict(DigitGruInt8.FromSafetensors(options.Output(AwareWeights)))));
+        }
+
+        failures.AddRange(ReportStorages(precision, storages.Select(s => (s.Name, ConfusionOf(s.Predictions.Classes), s.Predictions)).ToList()));
+    }
+
     SaveHeatmap(confusion, options.Output("digits_confusion.png"));
     Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
 
-    // The headline claim: full training reaches 97 %; the short CI run must still be far above the baselines.
+    // The headline claim: full training reaches 97 %; the short CI run must still be far above the baselines (and, with
+    // --precision, the narrower weights within their bars of float32).
     double floor = options.Fast ? 0.90 : 0.97;
     if (confusion.Accuracy < floor || confusion.Accuracy <= centroidAccuracy)
     {
-        Console.Error.WriteLine($"FAILED: test accuracy {confusion.Accuracy:P2} is below the {(options.Fast ? "--fast" : "full-run")} floor of {floor:P0} or not above the nearest-mean baseline ({centroidAccuracy:P2}).");
-        return 1;
+        failures.Insert(0, $"test accuracy {confusion.Accuracy:P2} is below the {(options.Fast ? "--fast" : "full-run")} floor of {floor:P0} or not above the nearest-mean baseline ({centroidAccuracy:P2})");
     }
 
-    return 0;
+    foreach (var failure in failures)
+    {
+        Console.Error.WriteLine($"FAILED: {failure}.");
+    }
+
+    return failures.Count == 0 ? 0 : 1;
 });
+
+// The GRU's test accuracy per weight storage (the first is float32) and the issue's bars: bf16 within 1 % (relative) of
+// float32, int8 rounded after training within 1 accuracy point, QAT recovering at least half of that gap (reported only).
+// Returns the storage bars missed.
+static List<string> ReportStorages(WeightStorage precision, List<(string Name, ConfusionMatrix Confusion, TestPredictions Predictions)> storages)
+{
+    var float32 = storages[0];
+    Console.WriteLine();
+    Console.WriteLine("GRU test accuracy by weight storage (the same trained parameters and prediction code; the narrower ones load the exported file):");
+    foreach (var (name, confusion, predictions) in storages)
+    {
+        int changed = predictions.Classes.Where((c, k) => c != float32.Predictions.Classes[k]).Count();
+        Console.WriteLine($"  {name,-20} {confusion.Accuracy,8:P2} ({confusion.Correct}/{confusion.Total}), cross-entropy {predictions.CrossEntropy:F4} nats"
+            + (name == float32.Name ? "" : $"; {changed} test digit(s) classified differently from float32"));
+    }
+
+    var accuracy = new StorageMetric("test accuracy", HigherIsBetter: true, v => $"{v:F2} %", d => $"{d:+0.00;-0.00;0.00} points");
+    double Percent(int index) => 100 * storages[index].Confusion.Accuracy;
+    string? missed;
+    if (precision == WeightStorage.BFloat16)
+    {
+        missed = StorageBars.CheckBFloat16(accuracy, Percent(0), Percent(1), StorageBar.Percent(1));
+    }
+    else
+    {
+        missed = StorageBars.CheckInt8(accuracy, Percent(0), Percent(1), Percent(2), StorageBar.Absolute(1, "1 accuracy point"));
+        StorageBars.ExplainQat();
+    }
+
+    return missed is null ? [] : [missed];
+}
 
 // The 8×8 image moved by (rows, columns) pixels; pixels moved in from outside are blank.
 static float[] Shift(float[] image, int rows, int columns)
@@ -163,6 +261,17 @@ static void SaveHeatmap(ConfusionMatrix confusion, string path)
     Charts.Save(plot, path, 800, 700);
 }
 
+/// <summary>The test digits' predicted classes, in test order, and the mean cross-entropy of their true classes (nats).</summary>
+internal sealed record TestPredictions(int[] Classes, double CrossEntropy);
+
 /// <summary>GRU over 8 rows of 8 pixels, softmax over the 10 digits.</summary>
 [RnnModel("models/digit_gru.rnn.json")]
 public partial class DigitGru { }
+
+/// <summary>The classifier with bfloat16 weights; it loads the float32 classifier's trained parameters.</summary>
+[RnnModel("models/digit_gru_bf16.rnn.json")]
+public partial class DigitGruBf16 { }
+
+/// <summary>The classifier with int8 weights; it loads the float32 classifier's trained (or QAT master) parameters.</summary>
+[RnnModel("models/digit_gru_int8.rnn.json")]
+public partial class DigitGruInt8 { }
