@@ -7,9 +7,11 @@ using ScottPlot;
 // Character-level language models on Jane Austen's "Pride and Prejudice" (chapters 1-20; public domain, taken
 // from Debian's r-cran-janeaustenr package: see samples/data/README.md). A vanilla RNN (tanh), a GRU and an LSTM
 // with about the same number of parameters learn to predict the next character; each is scored in bits per
-// character on held-out text, next to the unigram and bigram baselines, and the best one writes some Austen.
-return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM language models side by side and reports validation bits per character.", options =>
+// character on held-out text, next to the unigram and bigram baselines, and the best one writes some Austen. With
+// --precision bf16 or int8 it also runs each model's trained weights stored that way and compares their bits per character.
+return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM language models side by side and reports validation bits per character.", PrecisionOption.Create(), (options, precisionName) =>
 {
+    var precision = PrecisionOption.StorageOf(precisionName);
     const string TextFile = "pride-and-prejudice-ch1-20.txt";
     const int ChunkLength = 50;
     var clock = Stopwatch.StartNew();
@@ -49,11 +51,21 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
         Workers = options.Workers ?? Environment.ProcessorCount,
         Progress = new ConsoleProgress(),
     };
+    // The narrower storages each model is also scored with: the storage table's columns after float32.
+    string[] narrowerStorages = precision switch
+    {
+        WeightStorage.BFloat16 => ["bf16"],
+        WeightStorage.Int8 => ["int8 after training", "int8 with QAT"],
+        _ => [],
+    };
     var results = new List<LanguageModelResult>
     {
-        Train<CharRnn, CharRnn.State>("RNN (tanh)", CharRnn.FromParameters(RnnTrainer.InitialParameters(CharRnn.Shape, CharRnn.Parameters, 1)), CharRnn.Parameters, CharRnn.HiddenSize),
-        Train<CharGru, CharGru.State>("GRU", CharGru.FromParameters(RnnTrainer.InitialParameters(CharGru.Shape, CharGru.Parameters, 1)), CharGru.Parameters, CharGru.HiddenSize),
-        Train<CharLstm, CharLstm.State>("LSTM", CharLstm.FromParameters(RnnTrainer.InitialParameters(CharLstm.Shape, CharLstm.Parameters, 1)), CharLstm.Parameters, CharLstm.HiddenSize),
+        Train<CharRnn, CharRnn.State>("RNN (tanh)", () => CharRnn.FromParameters(RnnTrainer.InitialParameters(CharRnn.Shape, CharRnn.Parameters, 1)), CharRnn.Parameters, CharRnn.HiddenSize,
+            weights => Bpc(CharRnnBf16.FromSafetensors(weights)), weights => Bpc(CharRnnInt8.FromSafetensors(weights))),
+        Train<CharGru, CharGru.State>("GRU", () => CharGru.FromParameters(RnnTrainer.InitialParameters(CharGru.Shape, CharGru.Parameters, 1)), CharGru.Parameters, CharGru.HiddenSize,
+            weights => Bpc(CharGruBf16.FromSafetensors(weights)), weights => Bpc(CharGruInt8.FromSafetensors(weights))),
+        Train<CharLstm, CharLstm.State>("LSTM", () => CharLstm.FromParameters(RnnTrainer.InitialParameters(CharLstm.Shape, CharLstm.Parameters, 1)), CharLstm.Parameters, CharLstm.HiddenSize,
+            weights => Bpc(CharLstmBf16.FromSafetensors(weights)), weights => Bpc(CharLstmInt8.FromSafetensors(weights))),
     };
 
     Console.WriteLine();
@@ -66,6 +78,7 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
 
     Console.WriteLine($"  {"unigram",-12} {"",6} {"",10} {unigram,7:F3}");
     Console.WriteLine($"  {"bigram",-12} {"",6} {"",10} {bigram,7:F3}");
+    var storageFailures = precision == WeightStorage.Float32 ? [] : ReportStorages(precision, narrowerStorages, results);
 
     var best = results.MinBy(r => r.Bpc)!;
     Console.WriteLine();
@@ -77,11 +90,14 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
     Console.WriteLine($"done in {clock.Elapsed.TotalSeconds:F1} s");
 
     // The claims: every model beats the unigram baseline; with full training the best also beats the bigram one.
+    // (With --precision, also: each model's narrower weights within their bars of float32.)
     var failures = results.Where(r => !(r.Bpc < unigram)).Select(r => $"{r.Name} ({r.Bpc:F3} bpc) does not beat the unigram baseline ({unigram:F3})").ToList();
     if (!options.Fast && !(best.Bpc < bigram))
     {
         failures.Add($"the best model ({best.Name}, {best.Bpc:F3} bpc) does not beat the bigram baseline ({bigram:F3})");
     }
+
+    failures.AddRange(storageFailures);
 
     foreach (var failure in failures)
     {
@@ -90,21 +106,60 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
 
     return failures.Count == 0 ? 0 : 1;
 
-    LanguageModelResult Train<TModel, TState>(string name, TModel model, IReadOnlyList<ParameterSpec> parameters, int hidden)
+    // Trains a float32 model made by create and scores it; with --precision, also scores its bf16 or int8 twin on the
+    // exported weights (bf16Bpc, int8Bpc: a weights file in, the twin's bpc out), and for int8 trains a second,
+    // quantisation-aware model from the same initial weights, so it differs from the float32 run only by the rounding.
+    LanguageModelResult Train<TModel, TState>(string name, Func<TModel> create, IReadOnlyList<ParameterSpec> parameters, int hidden,
+        Func<string, double> bf16Bpc, Func<string, double> int8Bpc)
         where TModel : class, IStreamingRnnModel<TState>, ITrainableRnnModel
         where TState : struct, IRnnState
     {
         int parameterCount = parameters.Sum(p => p.ElementCount);
         Console.WriteLine();
         Console.WriteLine($"{name}: hidden {hidden}, {parameterCount:N0} parameters, {epochs} epoch(s) of sequence-to-sequence cross-entropy");
+        var model = create();
         var watch = Stopwatch.StartNew();
-        using var trainer = new RnnTrainer(model, trainingOptions);
-        var fit = trainer.Fit(train, validation);
+        string trainedWeights = options.Output($"charlm_{name.Split(' ')[0].ToLowerInvariant()}.safetensors");
+        var fit = Fit(model, trainingOptions, trainedWeights);
         watch.Stop();
-        trainer.ExportSafetensors(options.Output($"charlm_{name.Split(' ')[0].ToLowerInvariant()}.safetensors"));
 
-        // Bits per character through the generated inference kernels: each validation chunk from a zero state,
-        // −log2 of the probability given to the character that really comes next, averaged over all of them.
+        double bpc = Bpc(model);
+        // The trainer measured the same thing on its tape (mean nats per step): the two must agree.
+        double trainerBpc = BitsPerCharacter.FromNats(fit.Epochs[^1].ValidationLoss);
+        Console.WriteLine($"{name}: validation {bpc:F4} bpc (generated kernels, {model.Path}); the trainer's tape says {trainerBpc:F4}");
+        double[] narrowerBpc = [];
+        if (precision == WeightStorage.BFloat16)
+        {
+            narrowerBpc = [bf16Bpc(trainedWeights)];
+        }
+        else if (precision == WeightStorage.Int8)
+        {
+            Console.WriteLine($"{name}: quantisation-aware training for int8, the same initial weights and options; the passes run on the weights "
+                + "rounded to int8 (the float32 master weights take the updates)");
+            string awareWeights = Path.ChangeExtension(trainedWeights, null) + "_qat_int8.safetensors";
+            Fit(create(), trainingOptions with { FakeQuantization = WeightStorage.Int8 }, awareWeights);
+            narrowerBpc = [int8Bpc(trainedWeights), int8Bpc(awareWeights)];
+        }
+
+        var curve = fit.Epochs.Select(e => BitsPerCharacter.FromNats(e.ValidationLoss)).ToArray();
+        return new LanguageModelResult(name, hidden, parameterCount, bpc, watch.Elapsed, curve,
+            (prompt, length, temperature, seed) => Generate<TModel, TState>(model, prompt, length, temperature, seed), narrowerBpc);
+    }
+
+    TrainingResult Fit(ITrainableRnnModel trainee, TrainingOptions runOptions, string weightsFile)
+    {
+        using var trainer = new RnnTrainer(trainee, runOptions);
+        var fit = trainer.Fit(train, validation);
+        trainer.ExportSafetensors(weightsFile);
+        return fit;
+    }
+
+    // Bits per character through the generated inference kernels: each validation chunk from a zero state, −log2 of
+    // the probability given to the character that really comes next, averaged over all of them. One code path for the
+    // float32 models and their bf16 and int8 twins.
+    double Bpc<TState>(IRnnModel<TState> model)
+        where TState : struct, IRnnState
+    {
         var outputs = new float[ChunkLength * vocabulary.Size];
         double nats = 0;
         for (int k = 0; k < validation.Length; k++)
@@ -117,13 +172,7 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
             }
         }
 
-        double bpc = BitsPerCharacter.FromNats(nats / (validation.Length * ChunkLength));
-        // The trainer measured the same thing on its tape (mean nats per step): the two must agree.
-        double trainerBpc = BitsPerCharacter.FromNats(fit.Epochs[^1].ValidationLoss);
-        Console.WriteLine($"{name}: validation {bpc:F4} bpc (generated kernels, {model.Path}); the trainer's tape says {trainerBpc:F4}");
-        var curve = fit.Epochs.Select(e => BitsPerCharacter.FromNats(e.ValidationLoss)).ToArray();
-        return new LanguageModelResult(name, hidden, parameterCount, bpc, watch.Elapsed, curve,
-            (prompt, length, temperature, seed) => Generate<TModel, TState>(model, prompt, length, temperature, seed));
+        return BitsPerCharacter.FromNats(nats / (validation.Length * ChunkLength));
     }
 
     string Generate<TModel, TState>(TModel model, string prompt, int length, double temperature, ulong seed)
@@ -155,6 +204,35 @@ return SampleOptions.Run(args, "Trains character-level RNN, GRU and LSTM languag
         return written.ToString();
     }
 });
+
+// Each model's validation bpc per weight storage and the issue's bars: bf16 within 1 % of float32, int8 rounded after
+// training within 0.05 bpc, QAT recovering at least half of that gap (reported only). Returns the storage bars missed.
+static List<string> ReportStorages(WeightStorage precision, string[] narrowerStorages, IReadOnlyList<LanguageModelResult> results)
+{
+    Console.WriteLine();
+    Console.WriteLine("Validation bits per character by weight storage (the same evaluation code; the narrower ones load the exported weights; change against float32):");
+    Console.WriteLine($"  {"model",-12} {"float32",9}" + string.Concat(narrowerStorages.Select(s => $"{s,24}")));
+    foreach (var r in results)
+    {
+        Console.WriteLine($"  {r.Name,-12} {r.Bpc,9:F4}" + string.Concat(r.NarrowerBpc.Select(b => $"{$"{b:F4} ({b - r.Bpc:+0.0000;-0.0000;0.0000})",24}")));
+    }
+
+    var missed = new List<string?>();
+    foreach (var r in results)
+    {
+        var bpc = new StorageMetric($"bpc of the {r.Name}", HigherIsBetter: false, v => $"{v:F4} bpc", d => $"{d:+0.0000;-0.0000;0.0000} bpc");
+        missed.Add(precision == WeightStorage.BFloat16
+            ? StorageBars.CheckBFloat16(bpc, r.Bpc, r.NarrowerBpc[0], StorageBar.Percent(1))
+            : StorageBars.CheckInt8(bpc, r.Bpc, r.NarrowerBpc[0], r.NarrowerBpc[1], StorageBar.Absolute(0.05, "0.05 bpc")));
+    }
+
+    if (precision == WeightStorage.Int8)
+    {
+        StorageBars.ExplainQat();
+    }
+
+    return [.. missed.OfType<string>()];
+}
 
 static void SaveChart(IReadOnlyList<LanguageModelResult> results, double unigram, double bigram, string path)
 {
@@ -191,9 +269,10 @@ static void SaveChart(IReadOnlyList<LanguageModelResult> results, double unigram
     Charts.Save(plot, path);
 }
 
-/// <summary>One trained model: its score, its validation curve (bpc per epoch) and a way to sample from it.</summary>
+/// <summary>One trained model: its score, its validation curve (bpc per epoch), a way to sample from it, and the bpc of its
+/// weights stored narrower (none without --precision; bf16; or int8 rounded after training, then int8 with QAT).</summary>
 internal sealed record LanguageModelResult(string Name, int Hidden, int ParameterCount, double Bpc, TimeSpan TrainingTime, double[] Curve,
-    Func<string, int, double, ulong, string> Sample);
+    Func<string, int, double, ulong, string> Sample, double[] NarrowerBpc);
 
 /// <summary>Vanilla tanh RNN, one-hot characters in, softmax over the next character out.</summary>
 [RnnModel("models/char_rnn.rnn.json")]
@@ -206,3 +285,29 @@ public partial class CharGru { }
 /// <summary>LSTM of about the same number of parameters.</summary>
 [RnnModel("models/char_lstm.rnn.json")]
 public partial class CharLstm { }
+
+// The twins with narrower weights; each loads its float32 model's trained (or QAT master) parameters.
+
+/// <summary>The tanh RNN with bfloat16 weights.</summary>
+[RnnModel("models/char_rnn_bf16.rnn.json")]
+public partial class CharRnnBf16 { }
+
+/// <summary>The tanh RNN with int8 weights.</summary>
+[RnnModel("models/char_rnn_int8.rnn.json")]
+public partial class CharRnnInt8 { }
+
+/// <summary>The GRU with bfloat16 weights.</summary>
+[RnnModel("models/char_gru_bf16.rnn.json")]
+public partial class CharGruBf16 { }
+
+/// <summary>The GRU with int8 weights.</summary>
+[RnnModel("models/char_gru_int8.rnn.json")]
+public partial class CharGruInt8 { }
+
+/// <summary>The LSTM with bfloat16 weights.</summary>
+[RnnModel("models/char_lstm_bf16.rnn.json")]
+public partial class CharLstmBf16 { }
+
+/// <summary>The LSTM with int8 weights.</summary>
+[RnnModel("models/char_lstm_int8.rnn.json")]
+public partial class CharLstmInt8 { }
