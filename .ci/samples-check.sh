@@ -36,9 +36,17 @@ check "anomaly charts" test -s "$tmp/anomaly/nile-anomalies.png" -a -s "$tmp/ano
 check "digits classification (GRU, test accuracy >= 90 % in fast mode)" \
   dotnet run --project samples/DigitsClassification -- --fast --out "$tmp/digits"
 check "digits confusion-matrix chart" test -s "$tmp/digits/digits_confusion.png"
+check "digits classification with bf16 weights (test accuracy within 1 % of float32)" \
+  dotnet run --project samples/DigitsClassification -- --fast --precision bf16 --out "$tmp/digits-bf16"
+check "digits classification with int8 weights (within 1 accuracy point of float32; and with quantisation-aware training)" \
+  dotnet run --project samples/DigitsClassification -- --fast --precision int8 --out "$tmp/digits-int8"
 check "character language models (every model below the unigram bpc)" \
   dotnet run --project samples/CharLanguageModel -- --fast --out "$tmp/charlm"
 check "language-model chart" test -s "$tmp/charlm/charlm_bpc.png"
+check "character language models with bf16 weights (each model's bpc within 1 % of float32)" \
+  dotnet run --project samples/CharLanguageModel -- --fast --precision bf16 --out "$tmp/charlm-bf16"
+check "character language models with int8 weights (each within 0.05 bpc of float32; and with quantisation-aware training)" \
+  dotnet run --project samples/CharLanguageModel -- --fast --precision int8 --out "$tmp/charlm-int8"
 check "vanishing gradients (tanh RNN gradient at distance 100 < 1e-6 of the loss's; GRU starts learning)" \
   dotnet run --project samples/VanishingGradients -- --fast --out "$tmp/vanishing"
 check "gradient-flow charts" test -s "$tmp/vanishing/gradient_flow_init.png" -a -s "$tmp/vanishing/gradient_flow_trained.png"
