@@ -361,22 +361,16 @@ public sealed partial class RnnGenerator
                 var precision = Member(root, "precision");
                 if (precision is not null)
                 {
-                    var storage = (precision.Kind == JsonKind.String ? precision.Text : null) switch
+                    bool named = KernelLayout.TryParsePrecision(precision.Kind == JsonKind.String ? precision.Text : null, out var storage);
+                    if (!named || (storage != WeightStorage.Float32 && spec.Target == TargetRuntime.NanoFramework))
                     {
-                        "f32" => WeightStorage.Float32,
-                        "bf16" => WeightStorage.BFloat16,
-                        "int8" => WeightStorage.Int8,
-                        _ => (WeightStorage?)null,
-                    };
-                    if (storage is null || (storage != WeightStorage.Float32 && spec.Target == TargetRuntime.NanoFramework))
-                    {
-                        string expected = storage is null ? "\"f32\" (default), \"bf16\" or \"int8\""
+                        string expected = !named ? "\"f32\" (default), \"bf16\" or \"int8\""
                             : "\"f32\" (the nanoFramework flavour stores float32 weights only)";
                         Report(DiagnosticDescriptors.InvalidValue, precision, "precision", expected, precision.Display);
                         return null;
                     }
 
-                    spec = spec with { Storage = storage.Value };
+                    spec = spec with { Storage = storage };
                 }
 
                 var weights = Member(root, "weights");

@@ -147,11 +147,6 @@ public static class WeightQuantization
             }
         }
 
-        return writer.AddMetadata("embedded_rnn_precision", storage switch
-        {
-            WeightStorage.BFloat16 => "bf16",
-            WeightStorage.Int8 => "int8",
-            _ => "f32",
-        });
+        return writer.AddMetadata("embedded_rnn_precision", KernelLayout.PrecisionName(storage));
     }
 }

@@ -248,8 +248,7 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
             }
 
             // The generated class says how it stores its weights.
-            string precision = (string)model.GetType().GetField("Precision")!.GetValue(null)!;
-            var storage = precision switch { "bf16" => WeightStorage.BFloat16, "int8" => WeightStorage.Int8, _ => WeightStorage.Float32 };
+            Assert.True(KernelLayout.TryParsePrecision((string?)model.GetType().GetField("Precision")!.GetValue(null), out var storage));
             return (storage, results);
         }
     }

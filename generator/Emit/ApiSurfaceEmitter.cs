@@ -63,7 +63,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
         Constant("Width of the top recurrent layer's output (DirectionCount × HiddenSize).", $"int LayerOutputSize = {Literals.Int(s.LayerOutput)}");
         Constant("Values per time step of the model's output (the head's size, or LayerOutputSize).", $"int OutputSize = {Literals.Int(s.Output)}");
         Constant("True when the model ends in a dense head.", $"bool HasHead = {(s.Head is null ? "false" : "true")}");
-        Constant(PrecisionDoc(s.Storage), $"string Precision = \"{Precision(s.Storage)}\"");
+        Constant(PrecisionDoc(s.Storage), $"string Precision = \"{KernelLayout.PrecisionName(s.Storage)}\"");
         _w.Line();
     }
 
@@ -251,14 +251,6 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
     private static string Capitalized(string text) => char.ToUpperInvariant(text[0]) + text.Substring(1);
 
     private static string Xml(string text) => Literals.OneLine(text).Replace("&", "&amp;").Replace("<", "&lt;").Replace(">", "&gt;");
-
-    /// <summary>The spec's spelling of a weight storage type ("precision").</summary>
-    internal static string Precision(WeightStorage storage) => storage switch
-    {
-        WeightStorage.BFloat16 => "bf16",
-        WeightStorage.Int8 => "int8",
-        _ => "f32",
-    };
 
     private static string PrecisionDoc(WeightStorage storage) => storage switch
     {

@@ -48,6 +48,31 @@ public static class KernelLayout
     /// </summary>
     public const int StatePadding = 16;
 
+    /// <summary>The spec's name of a storage type (its <c>"precision"</c>): <c>f32</c>, <c>bf16</c> or <c>int8</c>.</summary>
+    public static string PrecisionName(WeightStorage storage) => storage switch
+    {
+        WeightStorage.Float32 => "f32",
+        WeightStorage.BFloat16 => "bf16",
+        WeightStorage.Int8 => "int8",
+        _ => throw new System.ArgumentOutOfRangeException(nameof(storage)),
+    };
+
+    /// <summary>The storage type a spec's <c>"precision"</c> names, if it names one (<see cref="PrecisionName"/>).</summary>
+    public static bool TryParsePrecision(string? name, out WeightStorage storage)
+    {
+        foreach (var candidate in new[] { WeightStorage.Float32, WeightStorage.BFloat16, WeightStorage.Int8 })
+        {
+            if (name == PrecisionName(candidate))
+            {
+                storage = candidate;
+                return true;
+            }
+        }
+
+        storage = WeightStorage.Float32;
+        return false;
+    }
+
     /// <summary>Stored weights that take the bytes of one float: 1 for float32, 2 for bfloat16 and int8 (held as 16 bits).</summary>
     public static int WeightsPerFloat(WeightStorage storage) => storage switch
     {

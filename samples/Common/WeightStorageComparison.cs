@@ -8,8 +8,7 @@ namespace Embedded.Rnn.Samples;
 /// </summary>
 public static class PrecisionOption
 {
-    private static readonly (string Name, WeightStorage Storage)[] Values =
-        [("f32", WeightStorage.Float32), ("bf16", WeightStorage.BFloat16), ("int8", WeightStorage.Int8)];
+    private static readonly WeightStorage[] Storages = [WeightStorage.Float32, WeightStorage.BFloat16, WeightStorage.Int8];
 
     /// <summary>A new --precision option (default f32); other values are refused with the ones accepted. Its value is a
     /// name (so --help shows the default as one): <see cref="StorageOf"/> turns it into the storage type.</summary>
@@ -19,17 +18,15 @@ public static class PrecisionOption
         {
             Description = "Weight storage to compare with float32 after training: f32 (float32 only), bf16 (also bfloat16), "
                 + "int8 (also int8: the float32 weights rounded after training, and a second, quantisation-aware training run).",
-            DefaultValueFactory = _ => "f32",
+            DefaultValueFactory = _ => KernelLayout.PrecisionName(WeightStorage.Float32),
         };
-        option.AcceptOnlyFromAmong([.. Values.Select(v => v.Name)]);
+        option.AcceptOnlyFromAmong([.. Storages.Select(KernelLayout.PrecisionName)]);
         return option;
     }
 
-    /// <summary>The storage type a --precision value names.</summary>
-    public static WeightStorage StorageOf(string name) => Values.Single(v => v.Name == name).Storage;
-
-    /// <summary>The spec's name of <paramref name="storage"/>: f32, bf16 or int8.</summary>
-    public static string NameOf(WeightStorage storage) => Values.Single(v => v.Storage == storage).Name;
+    /// <summary>The storage type a --precision value names (the option accepts only those).</summary>
+    public static WeightStorage StorageOf(string name) =>
+        KernelLayout.TryParsePrecision(name, out var storage) ? storage : throw new ArgumentException($"'{name}' names no precision.", nameof(name));
 }
 
 /// <summary>A test measure compared across weight storages: which way is better, and how values and differences read.</summary>

@@ -104,10 +104,13 @@ public static class InspectCommand
 
             // Weight matrices as a bf16 or int8 model stores them (WeightQuantization.StoredFile): the spec needs that precision.
             var matrices = layout.Tensors.Where(t => t.Shape.Length == 2).Select(t => weights.GetTensor(t.Source)).ToList();
-            string? precision = matrices.Any(t => t.DType == SafetensorsDType.I8) ? "int8" : matrices.Any(t => t.DType == SafetensorsDType.BF16) ? "bf16" : null;
-            var scales = precision == "int8" ? layout.Tensors.Select(t => t.Source + WeightQuantization.ScaleSuffix).Where(weights.Contains).ToHashSet(StringComparer.Ordinal) : [];
+            var storage = matrices.Any(t => t.DType == SafetensorsDType.I8) ? WeightStorage.Int8
+                : matrices.Any(t => t.DType == SafetensorsDType.BF16) ? WeightStorage.BFloat16
+                : WeightStorage.Float32;
+            string? precision = storage == WeightStorage.Float32 ? null : KernelLayout.PrecisionName(storage); // the spec leaves f32 out
+            var scales = storage == WeightStorage.Int8 ? layout.Tensors.Select(t => t.Source + WeightQuantization.ScaleSuffix).Where(weights.Contains).ToHashSet(StringComparer.Ordinal) : [];
             long weightBytes = matrices.Sum(t => t.End - t.Begin) + scales.Sum(name => weights.GetTensor(name).End - weights.GetTensor(name).Begin);
-            output.WriteLine($"weights: {(precision ?? "f32")}, {weightBytes} bytes of weight matrices{(scales.Count > 0 ? " and row scales" : string.Empty)}"
+            output.WriteLine($"weights: {KernelLayout.PrecisionName(storage)}, {weightBytes} bytes of weight matrices{(scales.Count > 0 ? " and row scales" : string.Empty)}"
                 + (precision is null ? string.Empty : "; load them into a model of that precision"));
 
             output.WriteLine("spec:");

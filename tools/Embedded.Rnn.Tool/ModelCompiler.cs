@@ -97,7 +97,7 @@ public static class ModelCompiler
         if (compiled.Precision != WeightStorage.Float32 && !allowNarrowWeights)
         {
             compiled.Dispose();
-            throw new ToolException($"{specPath}: the spec's precision is {(compiled.Precision == WeightStorage.BFloat16 ? "bf16" : "int8")}: this command runs float32 models. "
+            throw new ToolException($"{specPath}: the spec's precision is {KernelLayout.PrecisionName(compiled.Precision)}: this command runs float32 models. "
                 + "Remove \"precision\" (or set \"f32\") to train or check the model; a bf16 or int8 model loads the float32 weights that result.");
         }
 
@@ -143,12 +143,8 @@ public sealed class CompiledModel : IDisposable
         Warnings = warnings;
         Shape = (RnnShape)type.GetProperty("Shape", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
         Parameters = (IReadOnlyList<ParameterSpec>)type.GetProperty("Parameters", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)!;
-        Precision = (string)type.GetField("Precision", BindingFlags.Public | BindingFlags.Static)!.GetValue(null)! switch
-        {
-            "bf16" => WeightStorage.BFloat16,
-            "int8" => WeightStorage.Int8,
-            _ => WeightStorage.Float32,
-        };
+        KernelLayout.TryParsePrecision((string?)type.GetField("Precision", BindingFlags.Public | BindingFlags.Static)!.GetValue(null), out var precision);
+        Precision = precision;
     }
 
     /// <summary>How the model stores its weights (the spec's precision).</summary>
