@@ -61,8 +61,8 @@ public static class StateDictLoader
             var tensor = file.GetTensor(spec.Name);
             var stored = storage switch
             {
-                WeightStorage.BFloat16 when spec.Shape.Count == 2 => SafetensorsDType.BF16,
-                WeightStorage.Int8 when spec.Shape.Count == 2 => SafetensorsDType.I8,
+                WeightStorage.BFloat16 when WeightQuantization.IsWeightMatrix(spec) => SafetensorsDType.BF16,
+                WeightStorage.Int8 when WeightQuantization.IsWeightMatrix(spec) => SafetensorsDType.I8,
                 _ => SafetensorsDType.F32,
             };
             if (tensor.DType != SafetensorsDType.F32 && tensor.DType != stored)

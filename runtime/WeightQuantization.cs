@@ -66,8 +66,42 @@ public static class WeightQuantization
         (sbyte)Math.Clamp(MathF.Round(value / scale, MidpointRounding.ToEven), -Int8Limit, Int8Limit);
 
     /// <summary>
+    /// Whether a parameter is a weight matrix (2-D: <c>weight_ih_l*</c>, <c>weight_hh_l*</c>, <c>head.weight</c>), which a
+    /// narrower storage type rounds; biases (1-D) stay float32.
+    /// </summary>
+    public static bool IsWeightMatrix(ParameterSpec spec)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        return spec.Shape.Count == 2;
+    }
+
+    /// <summary>
+    /// A model's parameters as a model storing them as <paramref name="storage"/> computes with them: every weight matrix
+    /// rounded (<see cref="Round(ReadOnlySpan{float}, int, WeightStorage, Span{float})"/>), the biases copied.
+    /// <paramref name="rounded"/> may be <paramref name="parameters"/> itself. Allocates nothing.
+    /// </summary>
+    /// <exception cref="ArgumentException">The tensors' count or lengths differ from <paramref name="specs"/>; or int8 and a weight is not finite.</exception>
+    public static void Round(IReadOnlyList<ParameterSpec> specs, IReadOnlyList<float[]> parameters, WeightStorage storage, IReadOnlyList<float[]> rounded)
+    {
+        RnnThrow.IfParametersMismatch(parameters, specs, nameof(parameters));
+        RnnThrow.IfParametersMismatch(rounded, specs, nameof(rounded));
+        for (int k = 0; k < specs.Count; k++)
+        {
+            if (IsWeightMatrix(specs[k]))
+            {
+                Round(parameters[k], specs[k].Shape[1], storage, rounded[k]);
+            }
+            else
+            {
+                parameters[k].AsSpan().CopyTo(rounded[k]);
+            }
+        }
+    }
+
+    /// <summary>
     /// A weight matrix (row-major, <paramref name="columns"/> per row) rounded as <paramref name="storage"/> stores it, back
-    /// in float32: what a model with that precision computes with (quantisation-aware training's forward weights).
+    /// in float32: what a model with that precision computes with (quantisation-aware training's forward weights). The spans
+    /// may be the same memory: each row's scale is taken before the row is written.
     /// </summary>
     /// <exception cref="ArgumentException">The lengths differ or are not whole rows; or int8 and a weight is not finite.</exception>
     public static void Round(ReadOnlySpan<float> weights, int columns, WeightStorage storage, Span<float> rounded)
@@ -121,7 +155,7 @@ public static class WeightQuantization
             var spec = specs[k];
             long[] shape = spec.Shape.Select(d => (long)d).ToArray();
             float[] values = parameters[k];
-            if (spec.Shape.Count != 2 || storage == WeightStorage.Float32)
+            if (!IsWeightMatrix(spec) || storage == WeightStorage.Float32)
             {
                 writer.Add(spec.Name, values, shape);
             }

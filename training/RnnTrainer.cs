@@ -308,20 +308,7 @@ public sealed class RnnTrainer : IDisposable
             return;
         }
 
-        var specs = _model.ParameterSpecs;
-        for (int k = 0; k < _parameters.Length; k++)
-        {
-            var shape = specs[k].Shape;
-            if (shape.Count == 2)
-            {
-                WeightQuantization.Round(_parameters[k], shape[1], _options.FakeQuantization, _seen[k]);
-            }
-            else
-            {
-                _parameters[k].CopyTo(_seen[k], 0); // biases stay float32
-            }
-        }
-
+        WeightQuantization.Round(_model.ParameterSpecs, _parameters, _options.FakeQuantization, _seen);
         _model.LoadParameters(_seen);
     }
 

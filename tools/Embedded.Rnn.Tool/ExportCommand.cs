@@ -50,13 +50,7 @@ public static class ExportCommand
             }
 
             // A bf16 or int8 model computes with its weights rounded: export those, as float32, so PyTorch computes the same.
-            for (int i = 0; i < values.Length; i++)
-            {
-                if (compiled.Parameters[i].Shape.Count == 2)
-                {
-                    WeightQuantization.Round((float[])values[i].Clone(), compiled.Parameters[i].Shape[1], compiled.Precision, values[i]);
-                }
-            }
+            WeightQuantization.Round(compiled.Parameters, values, compiled.Precision, values);
 
             string rnnPrefix = result.GetValue(prefix)!;
             string head = result.GetValue(headPrefix)!;
