@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
@@ -12,48 +13,18 @@ public sealed class SafetensorsWriter
 
     /// <summary>Adds a float32 tensor.</summary>
     /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
-    public SafetensorsWriter Add(string name, ReadOnlySpan<float> values, params long[] shape)
-    {
-        Check(name, values.Length, shape);
-        var data = new byte[values.Length * sizeof(float)];
-        for (int i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteSingleLittleEndian(data.AsSpan(i * sizeof(float)), values[i]);
-        }
-
-        _tensors.Add((name, shape, "F32", data));
-        return this;
-    }
+    public SafetensorsWriter Add(string name, ReadOnlySpan<float> values, params long[] shape) =>
+        Add(name, values, shape, "F32", sizeof(float), static (bytes, v) => BinaryPrimitives.WriteSingleLittleEndian(bytes, v));
 
     /// <summary>Adds a float64 tensor.</summary>
     /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
-    public SafetensorsWriter Add(string name, ReadOnlySpan<double> values, params long[] shape)
-    {
-        Check(name, values.Length, shape);
-        var data = new byte[values.Length * sizeof(double)];
-        for (int i = 0; i < values.Length; i++)
-        {
-            BinaryPrimitives.WriteDoubleLittleEndian(data.AsSpan(i * sizeof(double)), values[i]);
-        }
-
-        _tensors.Add((name, shape, "F64", data));
-        return this;
-    }
+    public SafetensorsWriter Add(string name, ReadOnlySpan<double> values, params long[] shape) =>
+        Add(name, values, shape, "F64", sizeof(double), static (bytes, v) => BinaryPrimitives.WriteDoubleLittleEndian(bytes, v));
 
     /// <summary>Adds a BF16 tensor from bfloat16 bit patterns (<see cref="WeightQuantization.ToBFloat16"/>).</summary>
     /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
-    public SafetensorsWriter AddBFloat16(string name, ReadOnlySpan<ushort> bits, params long[] shape)
-    {
-        Check(name, bits.Length, shape);
-        var data = new byte[bits.Length * sizeof(ushort)];
-        for (int i = 0; i < bits.Length; i++)
-        {
-            BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(i * sizeof(ushort)), bits[i]);
-        }
-
-        _tensors.Add((name, shape, "BF16", data));
-        return this;
-    }
+    public SafetensorsWriter AddBFloat16(string name, ReadOnlySpan<ushort> bits, params long[] shape) =>
+        Add(name, bits, shape, "BF16", sizeof(ushort), static (bytes, v) => BinaryPrimitives.WriteUInt16LittleEndian(bytes, v));
 
     /// <summary>Adds an I8 tensor.</summary>
     /// <exception cref="ArgumentException">The shape does not match the number of values, or the name is taken.</exception>
@@ -121,6 +92,20 @@ public sealed class SafetensorsWriter
     /// torn one: a temporary file, flushed to the disk, renamed over the path, then the directory flushed (Linux).
     /// </summary>
     public void Save(string path) => DurableFile.Write(path, ToArray());
+
+    // A tensor of dtype, each value written little-endian into its size bytes.
+    private SafetensorsWriter Add<T>(string name, ReadOnlySpan<T> values, long[] shape, string dtype, int size, SpanAction<byte, T> write)
+    {
+        Check(name, values.Length, shape);
+        var data = new byte[values.Length * size];
+        for (int i = 0; i < values.Length; i++)
+        {
+            write(data.AsSpan(i * size, size), values[i]);
+        }
+
+        _tensors.Add((name, shape, dtype, data));
+        return this;
+    }
 
     private void Check(string name, int count, long[] shape)
     {
