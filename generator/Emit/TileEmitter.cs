@@ -354,7 +354,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
     // reads the input starts at zero instead: its columns add unscaled products, and ScaleInputSums adds the bias after them.
     private static string Start(KernelShape shape, VectorWidth width, TileLayout tile, string w, int k, int s) =>
         shape.Storage == WeightStorage.Int8 && shape.InputSlots.Contains(s) ? width.Zero
-            : width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.Bias(k, s)));
+            : width.LoadHeader(shape.Storage, w, Literals.Int(tile.Bias(k, s)));
 
     // Int8 weights, after the input columns: sum · (s_ih / s_hh) + b / s_hh, per row, from the tile's header at w
     // (RecurrentPacking.PackInt8 says why the recurrent scale divides them).
@@ -369,8 +369,8 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             foreach (int s in shape.InputSlots)
             {
-                string scale = width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.InputScale(k, s)));
-                string bias = width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.Bias(k, s)));
+                string scale = width.LoadHeader(shape.Storage, w, Literals.Int(tile.InputScale(k, s)));
+                string bias = width.LoadHeader(shape.Storage, w, Literals.Int(tile.Bias(k, s)));
                 foreach (string a in accumulators(k, s))
                 {
                     _w.Line($"{a} = {width.MultiplyAdd(a, scale, bias)};");
@@ -391,7 +391,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             foreach (int s in shape.RecurrentSlots)
             {
-                string scale = width.LoadHeader(VectorWidth.HeaderReference(shape.Storage, w), Literals.Int(tile.RecurrentScale(k, s)));
+                string scale = width.LoadHeader(shape.Storage, w, Literals.Int(tile.RecurrentScale(k, s)));
                 foreach (string a in accumulators(k, s))
                 {
                     _w.Line($"{a} *= {scale};");
@@ -498,17 +498,12 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         });
     }
 
-    // What vector `vector` (the (chunk, slot) order) of a column is loaded from: its first weight, or with paired columns the
-    // start of the pair's block, whose halves the load step picks by the column's parity. The column's callback gets
-    // columnOffset, the offset of its first vector had columns not been paired (section start + column · stride), and the
-    // column's index or, in a loop, its place in an iteration (whose parity is the column's: loops step by an even count
-    // when columns are paired).
-    private int WeightPosition(int columnOffset, int column, int vector, int stride, VectorWidth width)
-    {
-        var storage = _model.Spec.Storage;
-        int pairHalf = KernelLayout.PairsColumns(storage) ? column % 2 : 0;
-        return columnOffset - column * stride + KernelLayout.ColumnWeight(storage, column, vector, stride, width.Lanes) - pairHalf;
-    }
+    // What vector `vector` (the (chunk, slot) order) of a column is loaded from (KernelLayout.ColumnVector). The column's
+    // callback gets columnOffset, the offset of its first vector had columns not been paired (section start + column ·
+    // stride), and the column's index or, in a loop, its place in an iteration (whose parity is the column's: loops step by
+    // an even count when columns are paired).
+    private int WeightPosition(int columnOffset, int column, int vector, int stride, VectorWidth width) =>
+        columnOffset - column * stride + KernelLayout.ColumnVector(_model.Spec.Storage, column, vector, stride, width.Lanes);
 
     // Column loops: fully unrolled up to FullUnrollLimit columns, else unrolled by UnrollFactor with the remainder written
     // out. For each column: its index expression, its broadcast's name, the ref and offset of its first weight vector (as

@@ -55,16 +55,14 @@ internal sealed class VectorWidth
     };
 
     /// <summary>
-    /// A float32 vector of a tile's header (a bias or an int8 scale) at <paramref name="offset"/> floats from
-    /// <paramref name="header"/>: the packed weights themselves for float32 weights, else the tile's <c>header</c> local
-    /// (<see cref="HeaderDeclaration"/>), since the header is float32 whatever the weights' storage.
+    /// A float32 vector of the header of the tile whose weights start at <paramref name="weights"/> (a bias or an int8
+    /// scale), <paramref name="offset"/> floats in: read from the weights themselves when they are floats, else through the
+    /// tile's <c>header</c> local (<see cref="HeaderDeclaration"/>), since the header is float32 whatever the storage.
     /// </summary>
-    public string LoadHeader(string header, string offset) => Load(header, offset);
+    public string LoadHeader(WeightStorage storage, string weights, string offset) =>
+        Load(storage == WeightStorage.Float32 ? weights : "header", offset);
 
-    /// <summary>What a tile whose weights start at <paramref name="weights"/> reads its header from (<see cref="LoadHeader"/>).</summary>
-    public static string HeaderReference(WeightStorage storage, string weights) => storage == WeightStorage.Float32 ? weights : "header";
-
-    /// <summary>The declaration of a tile's <c>header</c> local, or null where the weights are floats themselves.</summary>
+    /// <summary>The declaration of a tile's <c>header</c> local (<see cref="LoadHeader"/>), or null where the weights are floats themselves.</summary>
     public static string? HeaderDeclaration(WeightStorage storage, string weights) =>
         storage == WeightStorage.Float32 ? null : $"ref float header = ref Unsafe.As<Weight, float>(ref {weights}); // biases and scales, float32";
 
@@ -72,8 +70,7 @@ internal sealed class VectorWidth
     public static string WeightType(WeightStorage storage) => storage switch
     {
         WeightStorage.Float32 => "System.Single",
-        WeightStorage.BFloat16 => "System.UInt16",
-        WeightStorage.Int8 => "System.UInt16", // held as the bfloat16 of each integer (exact)
+        WeightStorage.BFloat16 or WeightStorage.Int8 => "System.UInt16", // int8: held as the bfloat16 of each integer (exact)
         _ => throw new System.ArgumentOutOfRangeException(nameof(storage), storage, "no C# type for this weight storage"),
     };
 

@@ -90,12 +90,20 @@ public static class KernelLayout
     public static bool PairsColumns(WeightStorage storage) => storage != WeightStorage.Float32;
 
     /// <summary>
-    /// Where vector <paramref name="vector"/> (the (chunk, slot) order of a column) of column <paramref name="column"/>
-    /// starts, in stored weights from its section's start; <paramref name="stride"/> is the section's column stride. With
-    /// paired columns a vector's lanes are every other weight from there (<see cref="LaneStep"/>).
+    /// Where a tile loads vector <paramref name="vector"/> (the (chunk, slot) order of a column) of column
+    /// <paramref name="column"/> from, in stored weights from its section's start (<paramref name="stride"/> is the
+    /// section's column stride): the vector's first weight, or with paired columns the start of the pair's block, whose
+    /// low or high halves the column's parity picks.
+    /// </summary>
+    public static int ColumnVector(WeightStorage storage, int column, int vector, int stride, int lanes) =>
+        PairsColumns(storage) ? (column - column % 2) * stride + 2 * vector * lanes : column * stride + vector * lanes;
+
+    /// <summary>
+    /// Where the first weight of that vector is (<see cref="ColumnVector"/>, plus 1 for the odd column of a pair); with
+    /// paired columns its lanes are every other weight from there (<see cref="LaneStep"/>).
     /// </summary>
     public static int ColumnWeight(WeightStorage storage, int column, int vector, int stride, int lanes) =>
-        PairsColumns(storage) ? (column - column % 2) * stride + 2 * vector * lanes + column % 2 : column * stride + vector * lanes;
+        ColumnVector(storage, column, vector, stride, lanes) + (PairsColumns(storage) ? column % 2 : 0);
 
     /// <summary>Stored weights from one lane of a weight vector to the next: 2 with paired columns, else 1.</summary>
     public static int LaneStep(WeightStorage storage) => PairsColumns(storage) ? 2 : 1;
