@@ -3,6 +3,7 @@ using System.Collections.Generic;
 using System.Globalization;
 using System.Linq;
 using Embedded.Rnn.Generator.Json;
+using Embedded.Rnn.Generator.Layout;
 using Embedded.Rnn.Generator.Model;
 
 namespace Embedded.Rnn.Generator;
@@ -98,6 +99,14 @@ internal static class WeightsBaker
             for (int i = 0; i < values.Length; i++)
             {
                 values[i] = BitConverter.ToSingle(bytes, dataStart + (int)begin + 4 * i); // safetensors is little-endian, as every .NET host here
+            }
+
+            // An int8 matrix is rounded here, at build time (WeightsEmitter), and NaN or infinity has no int8 value.
+            int nonFinite = Array.FindIndex(values, v => float.IsNaN(v) || float.IsInfinity(v));
+            if (spec.Storage == WeightStorage.Int8 && shape.Length == 2 && nonFinite >= 0)
+            {
+                error = $"tensor '{name}' has {values[nonFinite]} at index {nonFinite}; an int8 model's weight matrices must be finite";
+                return null;
             }
 
             baked.Add(new BakedTensor(name, new EquatableArray<float>(values)));

@@ -10,7 +10,7 @@ namespace Embedded.Rnn;
 public static class WeightQuantization
 {
     /// <summary>The largest int8 magnitude used: the range is symmetric, -127 to 127.</summary>
-    public const int Int8Limit = 127;
+    public const int Int8Limit = WeightRounding.Int8Limit;
 
     /// <summary>In a stored int8 file, the suffix of the F32 tensor holding a weight matrix's row scales: <c>weight_ih_l0.scale</c>.</summary>
     public const string ScaleSuffix = ".scale";
@@ -19,51 +19,55 @@ public static class WeightQuantization
     /// <paramref name="value"/> as bfloat16 bits: the upper 16 bits of the float32, rounded to nearest even. A finite value
     /// that rounds past the largest finite bfloat16 saturates to it; infinities and NaN stay what they are.
     /// </summary>
-    public static ushort ToBFloat16(float value)
-    {
-        uint bits = BitConverter.SingleToUInt32Bits(value);
-        if (float.IsNaN(value))
-        {
-            return (ushort)((bits >> 16) | 0x0040); // quiet, whatever the payload's low bits were
-        }
-
-        if (float.IsInfinity(value))
-        {
-            return (ushort)(bits >> 16);
-        }
-
-        uint rounded = (bits + 0x7FFF + ((bits >> 16) & 1)) >> 16;
-        return (rounded & 0x7FFF) == 0x7F80 ? (ushort)(rounded - 1) : (ushort)rounded;
-    }
+    public static ushort ToBFloat16(float value) => WeightRounding.ToBFloat16(value);
 
     /// <summary>The float32 a bfloat16 holds (exact).</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    public static float FromBFloat16(ushort bits) => BitConverter.UInt32BitsToSingle((uint)bits << 16);
+    public static float FromBFloat16(ushort bits) => WeightRounding.FromBFloat16(bits);
 
     /// <summary>
     /// The int8 scale of one weight row: its largest magnitude / 127, so that the largest weight maps to ±127. A row of
     /// zeros gets scale 1 (its weights are 0 at any scale).
     /// </summary>
     /// <exception cref="ArgumentException">A weight is NaN or infinite: it has no int8 value.</exception>
-    public static float RowScale(ReadOnlySpan<float> row)
-    {
-        float largest = 0f;
-        foreach (float weight in row)
-        {
-            if (!float.IsFinite(weight))
-            {
-                throw new ArgumentException($"a weight is {weight}; int8 weights must be finite.", nameof(row));
-            }
-
-            largest = Math.Max(largest, Math.Abs(weight));
-        }
-
-        return largest == 0f ? 1f : largest / Int8Limit;
-    }
+    public static float RowScale(ReadOnlySpan<float> row) => WeightRounding.RowScale(row);
 
     /// <summary><paramref name="value"/> / <paramref name="scale"/> rounded to nearest even, saturated to ±127.</summary>
-    public static sbyte ToInt8(float value, float scale) =>
-        (sbyte)Math.Clamp(MathF.Round(value / scale, MidpointRounding.ToEven), -Int8Limit, Int8Limit);
+    public static sbyte ToInt8(float value, float scale) => WeightRounding.ToInt8(value, scale);
+
+    /// <summary>The float32 values of bfloat16 weights (a bf16 model's baked weight matrix), in a new array.</summary>
+    public static float[] FromBFloat16(ReadOnlySpan<ushort> weights)
+    {
+        var values = new float[weights.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = FromBFloat16(weights[i]);
+        }
+
+        return values;
+    }
+
+    /// <summary>
+    /// The float32 values of an int8 weight matrix (an int8 model's baked weight matrix): each row's integers times its
+    /// scale, in a new array. Rows written by <see cref="RowScale"/> and <see cref="ToInt8"/> round back to the same integers.
+    /// </summary>
+    /// <exception cref="ArgumentException">The weights are not whole rows of <paramref name="rowScales"/>.</exception>
+    public static float[] FromInt8(ReadOnlySpan<sbyte> weights, ReadOnlySpan<float> rowScales)
+    {
+        if (rowScales.Length == 0 || weights.Length % rowScales.Length != 0)
+        {
+            throw new ArgumentException($"{weights.Length} weights are not whole rows of {rowScales.Length} row scales.", nameof(rowScales));
+        }
+
+        int columns = weights.Length / rowScales.Length;
+        var values = new float[weights.Length];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = weights[i] * rowScales[i / columns];
+        }
+
+        return values;
+    }
 
     /// <summary>
     /// Whether a parameter is a weight matrix (2-D: <c>weight_ih_l*</c>, <c>weight_hh_l*</c>, <c>head.weight</c>), which a

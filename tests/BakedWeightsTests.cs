@@ -36,6 +36,33 @@ public sealed class BakedWeightsTests
         Assert.Equal(ya, yb);
     }
 
+    // Baked in their stored type (rounded at build time) or rounded at load from the float32 file: the same integers and
+    // bfloat16 values, so the same model on every path. Equal, not close: widening a stored weight back to float32 is exact,
+    // and an int8 row's scale comes back from 127 × scale / 127.
+    [Theory]
+    [InlineData(KernelPath.Scalar)]
+    [InlineData(KernelPath.Vector128)]
+    [InlineData(KernelPath.Vector256)]
+    [InlineData(KernelPath.Vector512)]
+    public void Weights_baked_in_their_stored_type_are_the_model_quantised_at_load(KernelPath path)
+    {
+        var c = ReferenceCase.Load("lstm_i1_h8_t5_b1");
+        Assert.Equal(0f, LargestDifference(LstmBakedBFloat16.FromBakedWeights(path), LstmBakedBFloat16.FromSafetensors(c.ParameterFile(), path), c.Sequence(0)));
+        Assert.Equal(0f, LargestDifference(LstmBakedInt8.FromBakedWeights(path), LstmBakedInt8.FromSafetensors(c.ParameterFile(), path), c.Sequence(0)));
+        Assert.Equal("int8", LstmBakedInt8.Precision);
+    }
+
+    private static float LargestDifference<TState>(IStreamingRnnModel<TState> baked, IStreamingRnnModel<TState> loaded, float[] xs) where TState : struct, IRnnState
+    {
+        var a = default(TState);
+        var b = default(TState);
+        var ya = new float[xs.Length * 8]; // 1 input, 8 outputs per step
+        var yb = new float[ya.Length];
+        baked.Run(xs, ref a, ya);
+        loaded.Run(xs, ref b, yb);
+        return ya.Zip(yb, (p, q) => Math.Abs(p - q)).Max();
+    }
+
     [Fact]
     public void Baked_infinite_weight_is_refused_unless_allowed()
     {

@@ -7,6 +7,9 @@ internal static class Literals
 {
     public static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
+    /// <summary>A 16-bit pattern (a bfloat16's bits) as a hexadecimal literal.</summary>
+    public static string Hex(ushort value) => "0x" + value.ToString("X4", CultureInfo.InvariantCulture);
+
     public static string Float(float value) =>
         float.IsNaN(value) ? "float.NaN"
         : float.IsPositiveInfinity(value) ? "float.PositiveInfinity"

@@ -45,17 +45,47 @@ internal sealed class WeightsEmitter(ModelFacts model, SourceWriter writer)
     private static string Passes(IReadOnlyList<Cells.Slot> slots) =>
         slots.All(x => x.Pass == 0) ? string.Empty : ", passes: [" + string.Join(", ", slots.Select(x => Literals.Int(x.Pass))) + "]";
 
-    // The spec's weights as read-only data in the binary (RVA statics): nothing to ship or parse at start-up.
+    // The spec's weights as read-only data in the binary (RVA statics): nothing to ship or parse at start-up. A bf16 or
+    // int8 model's weight matrices are rounded here and kept in their stored type, so the binary carries 2 or 1 bytes per
+    // weight; loading widens them to the float32 values they stand for, which the packing rounds to the same values again.
     private void EmitBakedWeights()
     {
         var tensors = _model.Spec.BakedWeights;
-        _w.Line("// The weights baked in at build time from the spec's weights file, in Parameters order.");
-        _w.Line($"public static float[][] BakedWeights() => [{string.Join(", ", Enumerable.Range(0, tensors.Count).Select(i => $"Baked{Literals.Int(i)}.ToArray()"))}];");
+        var shapes = _model.Spec.Parameters().Select(p => p.Shape).ToList();
+        var storage = _model.Spec.Storage;
+        bool Stored(int i) => storage != WeightStorage.Float32 && shapes[i].Length == 2;
+        string Load(int i) => !Stored(i) ? $"Baked{Literals.Int(i)}.ToArray()"
+            : storage == WeightStorage.BFloat16 ? $"WeightQuantization.FromBFloat16(Baked{Literals.Int(i)})"
+            : $"WeightQuantization.FromInt8(Baked{Literals.Int(i)}, Baked{Literals.Int(i)}Scales)";
+
+        _w.Line(storage switch
+        {
+            WeightStorage.BFloat16 => "// The weights baked in at build time from the spec's weights file, in Parameters order: weight matrices as bfloat16, biases float32.",
+            WeightStorage.Int8 => "// The weights baked in at build time from the spec's weights file, in Parameters order: weight matrices as int8 with a float32 scale per row, biases float32.",
+            _ => "// The weights baked in at build time from the spec's weights file, in Parameters order.",
+        });
+        _w.Line($"public static float[][] BakedWeights() => [{string.Join(", ", Enumerable.Range(0, tensors.Count).Select(Load))}];");
         _w.Line();
         for (int i = 0; i < tensors.Count; i++)
         {
+            string name = "Baked" + Literals.Int(i);
+            var values = tensors[i].Values;
             _w.Line($"// {tensors[i].Name}");
-            _w.Line($"private static ReadOnlySpan<float> Baked{Literals.Int(i)} => new float[] {{ {string.Join(", ", tensors[i].Values.Select(Literals.Float))} }};");
+            if (!Stored(i))
+            {
+                _w.Line($"private static ReadOnlySpan<float> {name} => new float[] {{ {string.Join(", ", values.Select(Literals.Float))} }};");
+            }
+            else if (storage == WeightStorage.BFloat16)
+            {
+                _w.Line($"private static ReadOnlySpan<ushort> {name} => new ushort[] {{ {string.Join(", ", values.Select(v => Literals.Hex(WeightRounding.ToBFloat16(v))))} }};");
+            }
+            else
+            {
+                int columns = shapes[i][1];
+                var scales = Enumerable.Range(0, shapes[i][0]).Select(row => WeightRounding.RowScale(values.AsSpan().Slice(row * columns, columns))).ToArray();
+                _w.Line($"private static ReadOnlySpan<sbyte> {name} => new sbyte[] {{ {string.Join(", ", values.Select((v, k) => Literals.Int(WeightRounding.ToInt8(v, scales[k / columns]))))} }};");
+                _w.Line($"private static ReadOnlySpan<float> {name}Scales => new float[] {{ {string.Join(", ", scales.Select(Literals.Float))} }};");
+            }
         }
 
         _w.Line();

@@ -383,6 +383,47 @@ public sealed class DiagnosticTests
         Assert.Empty(outcome.Output.GetDiagnostics().Where(x => x.Severity >= DiagnosticSeverity.Warning));
     }
 
+    // A bf16 or int8 model's weight matrices are baked in their stored type (2 or 1 bytes per weight in the binary), rounded
+    // by the rules the runtime packs with; the biases stay float32.
+    [Theory]
+    [InlineData("bf16", "private static ReadOnlySpan<ushort> Baked0 => new ushort[] { 0x0000, 0x3F00, 0x3F80, 0x3FC0, 0x4000, 0x4020,", "WeightQuantization.FromBFloat16(Baked0)")]
+    [InlineData("int8", "private static ReadOnlySpan<sbyte> Baked0 => new sbyte[] { 0, 127, 127, 127,", "WeightQuantization.FromInt8(Baked0, Baked0Scales)")]
+    public void Baked_weights_of_a_narrow_precision_are_emitted_in_their_stored_type(string precision, string data, string load)
+    {
+        // weight_ih_l0 is [24, 1]: one weight per row, so every nonzero int8 row is ±127 with scale |w|.
+        string weights = Encode(w => w.Add("weight_ih_l0", Enumerable.Range(0, 24).Select(i => i * 0.5f).ToArray(), 24, 1)
+            .Add("weight_hh_l0", Enumerable.Range(0, 192).Select(i => (i % 8 - 3.5f) / 7f).ToArray(), 24, 8).Add("bias_ih_l0", new float[24], 24).Add("bias_hh_l0", new float[24], 24));
+        var outcome = GeneratorHarness.Run(Model, ("models/net.rnn.json", $"{{\"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"precision\": \"{precision}\", \"weights\": \"net.b64\"}}"), ("models/net.b64", weights));
+        Assert.Empty(outcome.Diagnostics);
+        string code = outcome.Source("App.Net.Rnn.g.cs");
+        Assert.Contains(data, code);
+        Assert.Contains(load, code);
+        Assert.Contains("private static ReadOnlySpan<float> Baked2 => new float[] { 0f,", code); // bias_ih_l0 stays float32
+        Assert.DoesNotContain("ReadOnlySpan<float> Baked1 =>", code);
+        if (precision == "int8")
+        {
+            // Row r of weight_hh_l0 is (j - 3.5) / 7 for j = 0..7: largest 0.5, so scale 0.5 / 127 and integers ±127, ±91, ±54, ±18.
+            Assert.Contains("private static ReadOnlySpan<sbyte> Baked1 => new sbyte[] { -127, -91, -54, -18, 18, 54, 91, 127,", code);
+            Assert.Contains($"private static ReadOnlySpan<float> Baked1Scales => new float[] {{ {(0.5f / 127).ToString("R", System.Globalization.CultureInfo.InvariantCulture)}f,", code);
+        }
+
+        Assert.Empty(outcome.Output.GetDiagnostics().Where(x => x.Severity >= DiagnosticSeverity.Warning));
+    }
+
+    [Fact]
+    public void ERNN015_an_int8_model_refuses_a_non_finite_baked_weight()
+    {
+        var hh = new float[192];
+        hh[29] = float.NaN;
+        string weights = Encode(w => w.Add("weight_ih_l0", new float[24], 24, 1).Add("weight_hh_l0", hh, 24, 8).Add("bias_ih_l0", new float[24], 24).Add("bias_hh_l0", new float[24], 24));
+        const string spec = "{\"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"precision\": \"int8\", \"weights\": \"net.b64\"}";
+        var outcome = GeneratorHarness.Run(Model, ("models/net.rnn.json", spec), ("models/net.b64", weights));
+        var d = Single(outcome, "ERNN015");
+        AtSpec(d, spec, "\"net.b64\"");
+        Assert.Contains("tensor 'weight_hh_l0' has NaN at index 29; an int8 model's weight matrices must be finite", d.GetMessage());
+        OnlyStandIns(outcome);
+    }
+
     private static string Encode(Func<Safetensors.SafetensorsWriter, Safetensors.SafetensorsWriter> build) =>
         Convert.ToBase64String(build(new Safetensors.SafetensorsWriter()).ToArray());
 

@@ -38,6 +38,13 @@ public partial class LstmTinyClassifier { }
 [RnnModel("Models/lstm_baked.rnn.json")]
 public partial class LstmBaked { }
 
+// The same weights baked in their stored type: bfloat16, and int8 with row scales.
+[RnnModel("Models/lstm_baked_bf16.rnn.json")]
+public partial class LstmBakedBFloat16 { }
+
+[RnnModel("Models/lstm_baked_int8.rnn.json")]
+public partial class LstmBakedInt8 { }
+
 // The same weights with weight_hh_l0[3, 5] (flat index 29) set to -Infinity: FromBakedWeights must refuse them.
 [RnnModel("Models/lstm_baked_neginf.rnn.json")]
 public partial class LstmBakedNegInf { }
