@@ -71,7 +71,7 @@ static int Run(string[] args)
         {
             first = false;
             var sinceStart = DateTime.Now - Process.GetCurrentProcess().StartTime;
-            Console.Error.WriteLine($"EdgeAot: first prediction {sinceStart.TotalMilliseconds:F1} ms after process start (path {model.Path})");
+            Console.Error.WriteLine($"EdgeAot: first prediction {sinceStart.TotalMilliseconds:F1} ms after process start (path {model.Path}, weights {SensorNet.Precision})");
         }
 
         for (int i = 0; i < y.Length; i++)
@@ -103,5 +103,12 @@ static void ParseInto(string line, Span<float> destination, string source, int l
     }
 }
 
+// The build's WeightPrecision property picks the spec: the same weights, stored as float32, bfloat16 or int8.
+#if WEIGHTS_INT8
+[RnnModel("models/sensor.int8.rnn.json")]
+#elif WEIGHTS_BF16
+[RnnModel("models/sensor.bf16.rnn.json")]
+#else
 [RnnModel("models/sensor.rnn.json")]
+#endif
 internal sealed partial class SensorNet { }
