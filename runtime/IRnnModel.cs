@@ -99,4 +99,12 @@ public interface IStreamingRnnModel<TState> : IRnnModel<TState>
     /// </summary>
     /// <exception cref="ArgumentException">xs or ys does not hold states.Length streams.</exception>
     void Step(ReadOnlySpan<float> xs, Span<TState> states, Span<float> ys);
+
+    /// <summary>
+    /// Runs one sequence of T steps per state in <paramref name="states"/> (sequence s reads <c>xs[s × T × InputSize ..]</c> and
+    /// writes <c>ys[s × T × OutputSize ..]</c>), each step advancing the sequences together as the multi-stream
+    /// <see cref="Step(ReadOnlySpan{float}, Span{TState}, Span{float})"/> does.
+    /// </summary>
+    /// <exception cref="ArgumentException">xs is not whole sequences of whole steps, or ys does not match it.</exception>
+    void Run(ReadOnlySpan<float> xs, Span<TState> states, Span<float> ys);
 }

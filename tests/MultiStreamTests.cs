@@ -5,9 +5,10 @@ using Xunit;
 namespace Embedded.Rnn.Tests;
 
 /// <summary>
-/// The multi-stream <c>Step</c> (issue 15): streams handed back and forth between it and the single-stream <c>Step</c>
-/// agree with streams that only ever took single steps, on every path; it allocates nothing, refuses spans that do not
-/// hold its streams, and runs from several threads on disjoint states. (Its agreement with PyTorch is in
+/// The multi-stream <c>Step</c> and <c>Run</c> (issue 15): streams handed back and forth between the multi-stream and the
+/// single-stream <c>Step</c> agree with streams that only ever took single steps, and sequences through the multi-stream
+/// <c>Run</c> with their single <c>Run</c>s, on every path; they allocate nothing, refuse spans that do not hold their
+/// streams, and run from several threads on disjoint states. (Its agreement with PyTorch is in
 /// <see cref="ReferenceNumericsTests"/>.)
 /// </summary>
 public sealed class MultiStreamTests
@@ -38,6 +39,14 @@ public sealed class MultiStreamTests
         Assert.True(worst <= AgreementBound, $"{model} on {path}: {worst:E2}");
     }
 
+    [Theory]
+    [MemberData(nameof(ModelsAndPaths))]
+    public void Sequences_through_the_multi_stream_Run_agree_with_single_Runs(string model, KernelPath path)
+    {
+        double worst = Accept(model, path, new WholeSequences(Seed: model.Length * 17 + (int)path));
+        Assert.True(worst <= AgreementBound, $"{model} on {path}: {worst:E2}");
+    }
+
     [Fact]
     public void Multi_stream_steps_allocate_nothing_on_every_path()
     {
@@ -63,6 +72,17 @@ public sealed class MultiStreamTests
         Assert.All(states, s => Assert.All(s.Hidden(0).ToArray(), v => Assert.Equal(0f, v))); // refused before any change
 
         model.Step(ReadOnlySpan<float>.Empty, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty); // no streams: nothing to do
+
+        // The multi-stream Run: 3 sequences of 4 steps, and xs or ys one float off, or for another number of states.
+        var sequences = new float[3 * 4 * LstmI8H32T20B2.InputSize];
+        var sequenceYs = new float[3 * 4 * LstmI8H32T20B2.OutputSize];
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Run(sequences.AsSpan(1), states, sequenceYs)).ParamName);
+        Assert.Equal("ys", Assert.Throws<ArgumentException>(() => model.Run(sequences, states, sequenceYs.AsSpan(1))).ParamName);
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Run(sequences, states.AsSpan(1, 2).ToArray().Concat(new LstmI8H32T20B2.State[3]).ToArray(), sequenceYs)).ParamName);
+        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Run(sequences, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty)).ParamName);
+        Assert.All(states, s => Assert.All(s.Hidden(0).ToArray(), v => Assert.Equal(0f, v)));
+        model.Run(ReadOnlySpan<float>.Empty, states, Span<float>.Empty); // zero steps: nothing to do
+        model.Run(ReadOnlySpan<float>.Empty, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty);
     }
 
     [Fact]
@@ -97,6 +117,8 @@ public sealed class MultiStreamTests
     {
         var xs = new float[states.Length * model.Shape.InputSize];
         var ys = new float[states.Length * model.Shape.OutputSize];
+        var sequences = new float[states.Length * 25 * model.Shape.InputSize];
+        var sequenceYs = new float[states.Length * 25 * model.Shape.OutputSize];
         void Stream()
         {
             for (int i = 0; i < 2_000; i++)
@@ -104,6 +126,8 @@ public sealed class MultiStreamTests
                 xs[i % xs.Length] = MathF.Sin(i * 0.01f);
                 model.Step(xs, states, ys);
             }
+
+            model.Run(sequences, states, sequenceYs);
         }
 
         Stream(); // warm-up: tiered compilation and on-stack replacement may allocate runtime data on this thread
@@ -125,6 +149,53 @@ public sealed class MultiStreamTests
         var random = new Random(seed);
         return parameters.Select(p => Enumerable.Range(0, p.ElementCount).Select(_ => (float)(random.NextDouble() * 0.8 - 0.4)).ToArray()).ToArray();
     }
+
+    // 1 to 11 sequences (whole groups and a remainder on every path) of 13 steps through the multi-stream Run, each from a
+    // state its twin reached by single steps; the twin then runs its sequence alone. Returns the largest scaled difference
+    // of the outputs and final hidden states.
+    private sealed record WholeSequences(int Seed) : IModelVisitor<double>
+    {
+        public double Visit<TState>(IRnnModel<TState> model)
+            where TState : struct, IRnnState
+        {
+            var streaming = (IStreamingRnnModel<TState>)model;
+            var shape = model.Shape;
+            const int Steps = 13;
+            var random = new Random(Seed);
+            float[] Random(int length) => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            double worst = 0;
+            foreach (int streams in new[] { 1, 4, 5, 11 })
+            {
+                var states = new TState[streams];
+                var twins = new TState[streams];
+                var warm = new float[shape.OutputSize];
+                for (int s = 0; s < streams; s++)
+                {
+                    streaming.Step(Random(shape.InputSize), ref states[s], warm);
+                    twins[s] = states[s];
+                }
+
+                var sequences = Enumerable.Range(0, streams).Select(_ => Random(Steps * shape.InputSize)).ToArray();
+                var ys = new float[streams * Steps * shape.OutputSize];
+                streaming.Run(sequences.SelectMany(x => x).ToArray(), states, ys);
+                for (int s = 0; s < streams; s++)
+                {
+                    var twinYs = new float[Steps * shape.OutputSize];
+                    streaming.Run(sequences[s], ref twins[s], twinYs);
+                    worst = Math.Max(worst, Worst(twinYs, ys.AsSpan(s * twinYs.Length, twinYs.Length).ToArray()));
+                    for (int layer = 0; layer < shape.LayerCount; layer++)
+                    {
+                        worst = Math.Max(worst, Worst(twins[s].Hidden(layer).ToArray(), states[s].Hidden(layer).ToArray()));
+                    }
+                }
+            }
+
+            return worst;
+        }
+    }
+
+    private static double Worst(float[] expected, float[] actual) =>
+        expected.Zip(actual).Max(p => Math.Abs((double)p.First - p.Second) / Math.Max(1, Math.Abs((double)p.First)));
 
     // 67 streams over 12 steps. Every stream has a twin that only takes single steps. Each step, a random number of the
     // streams (1 to 67, in random order) is copied into one span and advanced by the multi-stream Step, then copied back;
@@ -185,8 +256,5 @@ public sealed class MultiStreamTests
 
             return worst;
         }
-
-        private static double Worst(float[] expected, float[] actual) =>
-            expected.Zip(actual).Max(p => Math.Abs((double)p.First - p.Second) / Math.Max(1, Math.Abs((double)p.First)));
     }
 }

@@ -232,8 +232,8 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
     private static TResult Accept<TResult>(string model, WeightStorage storage, byte[] weights, KernelPath? path, IModelVisitor<TResult> visitor) =>
         QuantisedModels.Accept(model, storage, weights, path, visitor);
 
-    // A model's outcomes for one scenario: Run, then for a streaming model Step and the multi-stream Step (9 copies of
-    // the scenario: two whole groups of 4 and a remainder on Vector512, four of 2 and a remainder elsewhere).
+    // A model's outcomes for one scenario: Run, then for a streaming model Step, the multi-stream Step and the multi-stream
+    // Run (9 copies of the scenario: two whole groups of 4 and a remainder on Vector512, four of 2 and a remainder elsewhere).
     private sealed class Outcomes(float[] xs, float[][] h0, float[][]? c0) : IModelVisitor<(WeightStorage Storage, List<(string How, ModelHarness.Outcome Outcome)> Results)>
     {
         public (WeightStorage, List<(string, ModelHarness.Outcome)>) Visit<TState>(IRnnModel<TState> model)
@@ -245,6 +245,8 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
                 results.Add(("Step", ModelHarness.Stream(streaming, xs, h0, c0)));
                 var many = ModelHarness.StreamMany(streaming, Enumerable.Repeat(xs, 9).ToArray(), Enumerable.Repeat(h0, 9).ToArray(), c0 is null ? null : Enumerable.Repeat(c0, 9).ToArray());
                 results.AddRange(many.Select((outcome, s) => ($"multi-stream Step, stream {s}", outcome)));
+                var sequences = ModelHarness.StreamMany(streaming, Enumerable.Repeat(xs, 9).ToArray(), Enumerable.Repeat(h0, 9).ToArray(), c0 is null ? null : Enumerable.Repeat(c0, 9).ToArray(), wholeSequences: true);
+                results.AddRange(sequences.Select((outcome, s) => ($"multi-stream Run, sequence {s}", outcome)));
             }
 
             // The generated class says how it stores its weights.

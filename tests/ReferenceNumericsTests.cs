@@ -95,9 +95,11 @@ public sealed class ReferenceNumericsTests(ITestOutputHelper output)
 
             if (model is IStreamingRnnModel<TState> many)
             {
-                // Whole groups of streams and a remainder stepped alone, on every path.
+                // Whole groups of streams and a remainder stepped alone, on every path: step by step, and as whole sequences.
                 var streams = ModelHarness.StreamEveryElement(many, c);
                 outcomes.AddRange(streams.Select((stream, s) => ($"{c.Stem} multi-stream Step, stream {s} of {streams.Length} (batch {stream.Element})", stream.Element, stream.Outcome)));
+                var sequences = ModelHarness.StreamEveryElement(many, c, wholeSequences: true);
+                outcomes.AddRange(sequences.Select((sequence, s) => ($"{c.Stem} multi-stream Run, sequence {s} of {sequences.Length} (batch {sequence.Element})", sequence.Element, sequence.Outcome)));
             }
 
             double worst = 0;

@@ -183,6 +183,19 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
                 /// <exception cref="global::System.ArgumentException">xs is not whole steps, or ys does not match it.</exception>
                 public void Run({{ReadOnlySpan}} xs, ref State state, {{Span}} ys) => {{K}}.Run(_weights, xs, ref state, ys);
 
+                /// <summary>
+                /// Runs many independent sequences of one length T, each from its state, leaving each final state in it: every
+                /// step advances the sequences together as <see cref="Step(global::System.ReadOnlySpan{float}, global::System.Span{State}, global::System.Span{float})"/>
+                /// does, reading the weights once for a group of them. Sequence s reads <c>xs[s × T × InputSize ..]</c> and writes
+                /// <c>ys[s × T × OutputSize ..]</c>; its result equals that of <see cref="Run(global::System.ReadOnlySpan{float}, ref State, global::System.Span{float})"/>
+                /// within float rounding. Safe on several threads at once for disjoint states.
+                /// </summary>
+                /// <param name="xs">states.Length × T × InputSize values, sequence-major, then time-major.</param>
+                /// <param name="states">One state per sequence, each updated in place.</param>
+                /// <param name="ys">Receives states.Length × T × OutputSize values, in the same order.</param>
+                /// <exception cref="global::System.ArgumentException">xs is not whole sequences of whole steps, or ys does not match it.</exception>
+                public void Run({{ReadOnlySpan}} xs, global::System.Span<State> states, {{Span}} ys) => {{K}}.Run(_weights, xs, states, ys);
+
                 """);
             return;
         }

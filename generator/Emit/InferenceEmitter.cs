@@ -103,7 +103,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             """);
         using (_w.Indent())
         {
-            PathSwitch(width => $"done = StreamGroups_{width.Name}(weights, ref x, ref values, ref y, streams);");
+            PathSwitch(width => $"done = StreamGroups_{width.Name}(weights, ref x, Model.InputSize, ref values, ref y, Model.OutputSize, streams);");
             _w.Lines("""
                 for (int stream = done; stream < streams; stream++)
                 {
@@ -114,6 +114,51 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
         _w.Line("}");
         _w.Line();
+        _w.Lines("""
+            // Run for many sequences of one length T (sequence s: xs[s × T × InputSize ..], states[s], ys[s × T × OutputSize ..]):
+            // each step advances the groups of sequences as the multi-stream Step does; the remaining sequences run alone.
+            public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, Span<Model.State> states, Span<float> ys)
+            {
+                int streams = states.Length;
+                int steps = streams == 0 ? 0 : xs.Length / streams / Model.InputSize;
+                if (xs.Length != (long)streams * steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "states.Length × T × InputSize", xs.Length); }
+                if (ys.Length != (long)streams * steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "states.Length × T × OutputSize for T = xs.Length / (states.Length × InputSize)", ys.Length); }
+                if (steps == 0)
+                {
+                    return;
+                }
+
+                ref float x = ref MemoryMarshal.GetReference(xs);
+                ref float values = ref MemoryMarshal.GetReference(states).Values;
+                ref float y = ref MemoryMarshal.GetReference(ys);
+                nuint xStride = (nuint)steps * Model.InputSize;
+                nuint yStride = (nuint)steps * Model.OutputSize;
+                int done = 0;
+                for (int t = 0; t < steps; t++)
+                {
+                    ref float xt = ref Unsafe.Add(ref x, t * Model.InputSize);
+                    ref float yt = ref Unsafe.Add(ref y, t * Model.OutputSize);
+            """);
+        using (_w.Indent())
+        using (_w.Indent())
+        {
+            PathSwitch(width => $"done = StreamGroups_{width.Name}(weights, ref xt, xStride, ref values, ref yt, yStride, streams);");
+        }
+
+        _w.Lines("""
+                }
+
+                for (int stream = done; stream < streams; stream++)
+                {
+                    ref float sequence = ref Unsafe.Add(ref values, (nint)stream * StateLength);
+                    for (int t = 0; t < steps; t++)
+                    {
+                        StepCore(weights, ref Unsafe.Add(ref x, (nuint)stream * xStride + (nuint)(t * Model.InputSize)), ref sequence, ref Unsafe.Add(ref y, (nuint)stream * yStride + (nuint)(t * Model.OutputSize)));
+                    }
+                }
+            }
+
+            """);
         using (_w.Open("private static void StepCore(PackedWeights weights, ref float x, ref float values, ref float y)"))
         {
             if (Spec.Layers > 1)
@@ -150,8 +195,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     {
         int streams = TileEmitter.Streams(width);
         bool cell = _model.Cell.HasCellState;
-        _w.Line($"// Streams {Literals.Int(streams)} at a time on {width.Name}: each layer for the group at once, then each stream's output; returns how many streams it advanced.");
-        using (_w.Open($"private static int StreamGroups_{width.Name}(PackedWeights weights, ref float x, ref float values, ref float y, int streams)"))
+        _w.Line($"// Streams {Literals.Int(streams)} at a time on {width.Name} (stream s reads x + s·xStride, writes y + s·yStride): each layer for the group at once, then each stream's output; returns how many streams it advanced.");
+        using (_w.Open($"private static int StreamGroups_{width.Name}(PackedWeights weights, ref float x, nuint xStride, ref float values, ref float y, nuint yStride, int streams)"))
         {
             _w.Line("int stream = 0;");
             using (_w.Open($"for (; stream + {Literals.Int(streams)} <= streams; stream += {Literals.Int(streams)})"))
@@ -160,7 +205,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 for (int layer = 0; layer < Spec.Layers; layer++)
                 {
                     var shape = _model.LayerShapes[Math.Min(layer, _model.LayerShapes.Length - 1)];
-                    string input = layer == 0 ? "ref Unsafe.Add(ref x, stream * Model.InputSize), Model.InputSize"
+                    string input = layer == 0 ? "ref Unsafe.Add(ref x, (nuint)stream * xStride), xStride"
                         : layer == 1 ? "ref group, StateLength"
                         : $"ref Unsafe.Add(ref group, {Literals.Int((layer - 1) * _model.PaddedHidden)}), StateLength";
                     string h = layer == 0 ? "ref group" : $"ref Unsafe.Add(ref group, {Literals.Int(layer * _model.PaddedHidden)})";
@@ -170,7 +215,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
                 using (_w.Open($"for (int member = 0; member < {Literals.Int(streams)}; member++)"))
                 {
-                    _w.Line("Output(weights, ref Unsafe.Add(ref group, member * StateLength), ref Unsafe.Add(ref y, (stream + member) * Model.OutputSize));");
+                    _w.Line("Output(weights, ref Unsafe.Add(ref group, member * StateLength), ref Unsafe.Add(ref y, (nuint)(stream + member) * yStride));");
                 }
             }
 

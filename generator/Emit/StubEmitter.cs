@@ -110,6 +110,7 @@ internal sealed class StubEmitter(StubSpec stub)
             Member("Step", $"public void Step({ReadOnlySpan} x, ref State state, {Span} y) => {Throw};");
             Member("Step", $"public void Step({ReadOnlySpan} xs, global::System.Span<State> states, {Span} ys) => {Throw};");
             Member("Run", $"public void Run({ReadOnlySpan} xs, ref State state, {Span} ys) => {Throw};");
+            Member("Run", $"public void Run({ReadOnlySpan} xs, global::System.Span<State> states, {Span} ys) => {Throw};");
             Member("Run", $"public void Run({ReadOnlySpan} xs, ref State state, {Span} ys, {Span} workspace) => {Throw};");
             Member("RunWorkspaceLength", $"public static int RunWorkspaceLength(int steps) => {Throw};");
             if (!_taken.Contains("State"))

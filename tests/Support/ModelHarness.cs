@@ -32,10 +32,11 @@ public static class ModelHarness
     }
 
     /// <summary>
-    /// Streams every sequence at once through the multi-stream <c>Step</c>: one call per time step advances all of them.
-    /// Sequences have equal lengths; stream s starts from h0[s] and c0[s].
+    /// Streams every sequence at once through the multi-stream <c>Step</c> (one call per time step advances all of them), or
+    /// with <paramref name="wholeSequences"/> through the multi-stream <c>Run</c> (one call for all of them). Sequences have
+    /// equal lengths; stream s starts from h0[s] and c0[s].
     /// </summary>
-    public static Outcome[] StreamMany<TState>(IStreamingRnnModel<TState> model, float[][] sequences, float[][][] h0, float[][][]? c0)
+    public static Outcome[] StreamMany<TState>(IStreamingRnnModel<TState> model, float[][] sequences, float[][][] h0, float[][][]? c0, bool wholeSequences = false)
         where TState : struct, IRnnState
     {
         var shape = model.Shape;
@@ -44,6 +45,13 @@ public static class ModelHarness
         for (int s = 0; s < streams; s++)
         {
             states[s] = Initial<TState>(shape, h0[s], c0?[s]);
+        }
+
+        if (wholeSequences)
+        {
+            var all = new float[streams * steps * shape.OutputSize];
+            model.Run(sequences.SelectMany(sequence => sequence).ToArray(), states, all);
+            return Enumerable.Range(0, streams).Select(s => Final(shape, ref states[s], all.AsSpan(s * steps * shape.OutputSize, steps * shape.OutputSize).ToArray(), c0 is not null)).ToArray();
         }
 
         var xs = new float[streams * shape.InputSize];
@@ -67,10 +75,11 @@ public static class ModelHarness
     }
 
     /// <summary>
-    /// A reference case's batch elements through the multi-stream Step as 4 × batch + 1 streams (stream s runs element
-    /// s mod batch): whole groups of streams and a remainder on every path. Returns each stream's element and outcome.
+    /// A reference case's batch elements through the multi-stream Step (or with <paramref name="wholeSequences"/> the
+    /// multi-stream Run) as 4 × batch + 1 streams (stream s runs element s mod batch): whole groups of streams and a
+    /// remainder on every path. Returns each stream's element and outcome.
     /// </summary>
-    public static (int Element, Outcome Outcome)[] StreamEveryElement<TState>(IStreamingRnnModel<TState> model, ReferenceCase c)
+    public static (int Element, Outcome Outcome)[] StreamEveryElement<TState>(IStreamingRnnModel<TState> model, ReferenceCase c, bool wholeSequences = false)
         where TState : struct, IRnnState
     {
         var slots = Enumerable.Range(0, c.Layers * c.Directions).ToArray();
@@ -78,7 +87,8 @@ public static class ModelHarness
         var outcomes = StreamMany(model,
             elements.Select(b => c.Sequence(b)).ToArray(),
             elements.Select(b => slots.Select(slot => c.StateSlice(c.H0, slot, b)).ToArray()).ToArray(),
-            c.C0 is null ? null : elements.Select(b => slots.Select(slot => c.StateSlice(c.C0, slot, b)).ToArray()).ToArray());
+            c.C0 is null ? null : elements.Select(b => slots.Select(slot => c.StateSlice(c.C0, slot, b)).ToArray()).ToArray(),
+            wholeSequences);
         return elements.Zip(outcomes).ToArray();
     }
 

@@ -280,9 +280,11 @@ internal static class Program
 
             if (model is IStreamingRnnModel<TState> many)
             {
-                // Whole groups of streams and a remainder stepped alone, on every path.
+                // Whole groups of streams and a remainder stepped alone, on every path: step by step, and as whole sequences.
                 var streams = ModelHarness.StreamEveryElement(many, c);
                 outcomes.AddRange(streams.Select((stream, s) => ($"multi-stream Step stream {s} (batch {stream.Element})", stream.Element, stream.Outcome)));
+                var sequences = ModelHarness.StreamEveryElement(many, c, wholeSequences: true);
+                outcomes.AddRange(sequences.Select((sequence, s) => ($"multi-stream Run sequence {s} (batch {sequence.Element})", sequence.Element, sequence.Outcome)));
             }
 
             foreach (var (at, b, outcome) in outcomes)
