@@ -1,6 +1,7 @@
 using System.Linq;
 using Embedded.Rnn.Generator.Cells;
 using Embedded.Rnn.Generator.Emit;
+using Embedded.Rnn.Generator.Layout;
 using Embedded.Rnn.Generator.Model;
 
 namespace Embedded.Rnn.Generator;
@@ -12,7 +13,9 @@ public sealed partial class RnnGenerator
     /// scalar C# on flat <c>float[]</c> arrays that compiles against nanoFramework's mscorlib (1.x) with C# 10.
     /// It references nothing but mscorlib (not the Embedded.Rnn runtime) and uses no generics, Span, unsafe
     /// code, stackalloc, multi-dimensional arrays, LINQ, tuples, nullable value types, records, async, string
-    /// interpolation or System.Math (nanoFramework's mscorlib has none). Weights stay in PyTorch layout; the
+    /// interpolation or System.Math (nanoFramework's mscorlib has none). Weights stay in PyTorch layout; a bf16 or int8
+    /// model keeps its weight matrices as <c>ushort[]</c> bfloat16 bits or <c>sbyte[]</c> with a scale per row, rounded at
+    /// load (or at build time, when baked) by the runtime's rules (WeightRounding), biases float32; the
     /// activations are the runtime's (<c>RationalTanh</c>'s form and coefficients; for a softmax head <c>ExpOperator</c>'s
     /// algorithm and constants, 2^n built by squaring).
     /// </summary>
@@ -43,6 +46,26 @@ public sealed partial class RnnGenerator
             private bool HasCellState => _spec.Cell.HasCellState;
 
             private int HeadIndex => Slots * PerSlot;
+
+            private WeightStorage Storage => _spec.Storage;
+
+            // bf16 and int8 keep the weight matrices in arrays of their own type; f32 keeps every parameter as given.
+            private bool Narrow => Storage != WeightStorage.Float32;
+
+            private bool Int8 => Storage == WeightStorage.Int8;
+
+            private string WeightElement => Storage switch
+            {
+                WeightStorage.BFloat16 => "ushort",
+                WeightStorage.Int8 => "sbyte",
+                _ => "float",
+            };
+
+            private string WeightArray => WeightElement + "[]";
+
+            private string StoredAs => Int8 ? "int8 with a float32 scale per row" : "bfloat16";
+
+            private bool IsMatrix(int index) => _parameters[index].Shape.Length == 2;
 
             private int LayerInput(int layer) => layer == 0 ? _spec.Input : _spec.LayerOutput;
 
@@ -106,6 +129,12 @@ public sealed partial class RnnGenerator
                 _w.Line();
                 _w.Line($"private static readonly string[] ParameterNames = new string[] {{ {string.Join(", ", _parameters.Select(p => "\"" + p.Name + "\""))} }};");
                 _w.Line($"private static readonly int[] ParameterLengths = new int[] {{ {string.Join(", ", _parameters.Select(p => Literals.Int(p.Shape.Aggregate(1, (a, b) => a * b))))} }};");
+                if (Narrow)
+                {
+                    _w.Line($"// Columns per row of each weight matrix, stored as {StoredAs}; 0 for a bias, which stays float32.");
+                    _w.Line($"private static readonly int[] ParameterColumns = new int[] {{ {string.Join(", ", _parameters.Select(p => Literals.Int(p.Shape.Length == 2 ? p.Shape[1] : 0)))} }};");
+                }
+
                 _w.Line();
                 _w.Line("/// <summary>The PyTorch state_dict name of parameter tensor <paramref name=\"index\"/>.</summary>");
                 _w.Line("public static string ParameterName(int index)");
@@ -129,6 +158,12 @@ public sealed partial class RnnGenerator
 
             private void EmitConstruction()
             {
+                if (Narrow)
+                {
+                    EmitNarrowConstruction();
+                    return;
+                }
+
                 string c = _spec.ClassName;
                 _w.Line("// The parameter arrays, in state_dict order and PyTorch layout; the model keeps them (no copy) and never writes them.");
                 _w.Line("private readonly float[][] _p;");
@@ -146,25 +181,7 @@ public sealed partial class RnnGenerator
                 _w.Line("/// </summary>");
                 _w.Line($"public {c}(float[][] parameters)");
                 _w.Open();
-                _w.Line("if (parameters == null)");
-                _w.Open();
-                _w.Line($"throw new {Sys}.ArgumentNullException(\"parameters\");");
-                _w.Close();
-                _w.Line();
-                _w.Line("if (parameters.Length != ParameterCount)");
-                _w.Open();
-                _w.Line($"throw new {Sys}.ArgumentException(\"expected {Literals.Int(_parameters.Length)} parameter tensors ({string.Join(", ", _parameters.Select(p => p.Name))}), got \" + parameters.Length.ToString(), \"parameters\");");
-                _w.Close();
-                _w.Line();
-                _w.Line("for (int i = 0; i < ParameterCount; i++)");
-                _w.Open();
-                _w.Line("if (parameters[i] == null || parameters[i].Length != ParameterLengths[i])");
-                _w.Open();
-                _w.Line("string got = parameters[i] == null ? \"null\" : parameters[i].Length.ToString() + \" floats\";");
-                _w.Line($"throw new {Sys}.ArgumentException(\"parameter \" + ParameterNames[i] + \" must hold \" + ParameterLengths[i].ToString() + \" floats, got \" + got, \"parameters\");");
-                _w.Close();
-                _w.Close();
-                _w.Line();
+                EmitParameterChecks();
                 _w.Line("_p = parameters;");
                 _w.Close();
                 _w.Line();
@@ -186,6 +203,174 @@ public sealed partial class RnnGenerator
                     var tensor = tensors[i];
                     _w.Line($"// {tensor.Name}");
                     _w.Line($"private static readonly float[] Baked{Literals.Int(i)} = new float[] {{ {string.Join(", ", tensor.Values.Select(Literals.Float))} }};");
+                }
+
+                _w.Line();
+            }
+
+            // The constructor's checks of the parameter arrays' count and lengths (nothing about their values).
+            private void EmitParameterChecks()
+            {
+                _w.Line("if (parameters == null)");
+                _w.Open();
+                _w.Line($"throw new {Sys}.ArgumentNullException(\"parameters\");");
+                _w.Close();
+                _w.Line();
+                _w.Line("if (parameters.Length != ParameterCount)");
+                _w.Open();
+                _w.Line($"throw new {Sys}.ArgumentException(\"expected {Literals.Int(_parameters.Length)} parameter tensors ({string.Join(", ", _parameters.Select(p => p.Name))}), got \" + parameters.Length.ToString(), \"parameters\");");
+                _w.Close();
+                _w.Line();
+                _w.Line("for (int i = 0; i < ParameterCount; i++)");
+                _w.Open();
+                _w.Line("if (parameters[i] == null || parameters[i].Length != ParameterLengths[i])");
+                _w.Open();
+                _w.Line("string got = parameters[i] == null ? \"null\" : parameters[i].Length.ToString() + \" floats\";");
+                _w.Line($"throw new {Sys}.ArgumentException(\"parameter \" + ParameterNames[i] + \" must hold \" + ParameterLengths[i].ToString() + \" floats, got \" + got, \"parameters\");");
+                _w.Close();
+                _w.Close();
+                _w.Line();
+            }
+
+            // A bf16 or int8 model: the weight matrices rounded into arrays of their stored type when the model is made (the
+            // float32 arrays are not kept, which is the point on a device), or baked in that type at build time.
+            private void EmitNarrowConstruction()
+            {
+                string c = _spec.ClassName;
+                string matrices = _spec.Head is null ? "weight_ih, weight_hh" : "weight_ih, weight_hh, head.weight";
+                _w.Line($"// The weight matrices ({matrices}) as {StoredAs}, by parameter index (null at a bias).");
+                _w.Line($"private readonly {WeightArray}[] _w;");
+                if (Int8)
+                {
+                    _w.Line("// Each int8 weight matrix's row scales (max |w| / 127, or 1 for a row of zeros), by parameter index (null at a bias).");
+                    _w.Line("private readonly float[][] _scales;");
+                }
+
+                _w.Line("// The biases, by parameter index (null at a weight matrix); the model keeps them (no copy) and never writes them.");
+                _w.Line("private readonly float[][] _p;");
+                _w.Line();
+                _w.Line("/// <summary>");
+                _w.Line("/// A model on the given float32 parameters, in PyTorch state_dict order and layout:");
+                foreach (var (name, shape) in _parameters)
+                {
+                    _w.Line($"/// {name} [{string.Join(", ", shape.Select(Literals.Int))}];");
+                }
+
+                _w.Line(Int8
+                    ? "/// the weight matrices are rounded to int8 into arrays of their own (per row: scale = max |w| / 127, w / scale rounded to"
+                    : "/// the weight matrices are rounded to bfloat16 (to nearest even) into arrays of their own,");
+                _w.Line(Int8
+                    ? "/// nearest even), as Embedded.Rnn's WeightQuantization rounds them, so the caller may drop the float32 arrays; the biases"
+                    : "/// as Embedded.Rnn's WeightQuantization rounds them, so the caller may drop the float32 arrays; the biases");
+                _w.Line("/// are kept, not copied. Throws ArgumentException naming the first tensor of the wrong length" + (Int8 ? ", or a weight matrix" : "."));
+                if (Int8)
+                {
+                    _w.Line("/// holding NaN or infinity (no int8 value). Biases are not checked for NaN or infinity.");
+                }
+                else
+                {
+                    _w.Line("/// Values are not checked for NaN or infinity (bfloat16 keeps them).");
+                }
+
+                _w.Line("/// </summary>");
+                _w.Line($"public {c}(float[][] parameters)");
+                _w.Open();
+                EmitParameterChecks();
+                _w.Line($"_w = new {WeightElement}[ParameterCount][];");
+                if (Int8)
+                {
+                    _w.Line("_scales = new float[ParameterCount][];");
+                }
+
+                _w.Line("_p = new float[ParameterCount][];");
+                _w.Line("for (int i = 0; i < ParameterCount; i++)");
+                _w.Open();
+                _w.Line("float[] values = parameters[i];");
+                _w.Line("int columns = ParameterColumns[i];");
+                _w.Line("if (columns == 0)");
+                _w.Open();
+                _w.Line("_p[i] = values;");
+                _w.Close();
+                _w.Line("else");
+                _w.Open();
+                if (Int8)
+                {
+                    _w.Lines("""
+                        _w[i] = new sbyte[values.Length];
+                        _scales[i] = new float[values.Length / columns];
+                        ToInt8(values, columns, ParameterNames[i], _w[i], _scales[i]);
+                        """);
+                }
+                else
+                {
+                    _w.Lines("""
+                        ushort[] bits = new ushort[values.Length];
+                        for (int k = 0; k < values.Length; k++)
+                        {
+                            bits[k] = ToBFloat16(values[k]);
+                        }
+
+                        _w[i] = bits;
+                        """);
+                }
+
+                _w.Close();
+                _w.Close();
+                _w.Close();
+                _w.Line();
+
+                if (!_spec.HasBakedWeights)
+                {
+                    return;
+                }
+
+                var tensors = _spec.BakedWeights;
+                string Baked(int i, bool wanted, string suffix = "") => wanted ? "Baked" + Literals.Int(i) + suffix : "null";
+                var indices = Enumerable.Range(0, tensors.Count).ToArray();
+                string weights = $"new {WeightElement}[][] {{ {string.Join(", ", indices.Select(i => Baked(i, IsMatrix(i))))} }}";
+                string scales = $"new float[][] {{ {string.Join(", ", indices.Select(i => Baked(i, IsMatrix(i), "Scales")))} }}";
+                string biases = $"new float[][] {{ {string.Join(", ", indices.Select(i => Baked(i, !IsMatrix(i))))} }}";
+                _w.Line($"/// <summary>A model on the weights baked in at build time from the spec's weights file (shared, read-only arrays): weight matrices as {StoredAs}, rounded as the constructor rounds them; biases float32, not checked for NaN or infinity.</summary>");
+                _w.Line($"public static {c} FromBakedWeights()");
+                _w.Open();
+                _w.Line(Int8 ? $"return new {c}({weights}, {scales}, {biases});" : $"return new {c}({weights}, {biases});");
+                _w.Close();
+                _w.Line();
+                _w.Line("// A model on weights already in their stored type (the baked arrays), kept as they are.");
+                _w.Line(Int8 ? $"private {c}(sbyte[][] weights, float[][] scales, float[][] biases)" : $"private {c}(ushort[][] weights, float[][] biases)");
+                _w.Open();
+                _w.Line("_w = weights;");
+                if (Int8)
+                {
+                    _w.Line("_scales = scales;");
+                }
+
+                _w.Line("_p = biases;");
+                _w.Close();
+                _w.Line();
+                for (int i = 0; i < tensors.Count; i++)
+                {
+                    var tensor = tensors[i];
+                    string name = "Baked" + Literals.Int(i);
+                    var values = tensor.Values;
+                    if (!IsMatrix(i))
+                    {
+                        _w.Line($"// {tensor.Name}");
+                        _w.Line($"private static readonly float[] {name} = new float[] {{ {string.Join(", ", values.Select(Literals.Float))} }};");
+                    }
+                    else if (!Int8)
+                    {
+                        _w.Line($"// {tensor.Name} (bfloat16 bits)");
+                        _w.Line($"private static readonly ushort[] {name} = new ushort[] {{ {string.Join(", ", values.Select(v => Literals.Hex(WeightRounding.ToBFloat16(v))))} }};");
+                    }
+                    else
+                    {
+                        int columns = _parameters[i].Shape[1];
+                        var rowScales = Enumerable.Range(0, _parameters[i].Shape[0]).Select(row => WeightRounding.RowScale(values.AsSpan().Slice(row * columns, columns))).ToArray();
+                        _w.Line($"// {tensor.Name} (int8, and its row scales)");
+                        _w.Line($"private static readonly sbyte[] {name} = new sbyte[] {{ {string.Join(", ", values.Select((v, k) => Literals.Int(WeightRounding.ToInt8(v, rowScales[k / columns]))))} }};");
+                        _w.Line($"private static readonly float[] {name}Scales = new float[] {{ {string.Join(", ", rowScales.Select(Literals.Float))} }};");
+                    }
                 }
 
                 _w.Line();
@@ -463,15 +648,21 @@ public sealed partial class RnnGenerator
                 _w.Line("// xOffset and h (and c) from offset; writes the new c in place and the new h through scratch to h.");
                 _w.Line("private void CellStep(int p, int width, float[] x, int xOffset, float[] h, float[] c, int offset, float[] scratch)");
                 _w.Open();
-                _w.Line("float[] wi = _p[p];");
-                _w.Line("float[] wh = _p[p + 1];");
+                _w.Line($"{WeightArray} wi = {Weights}[p];");
+                _w.Line($"{WeightArray} wh = {Weights}[p + 1];");
+                if (Int8)
+                {
+                    _w.Line("float[] si = _scales[p];");
+                    _w.Line("float[] sh = _scales[p + 1];");
+                }
+
                 if (_spec.Bias)
                 {
                     _w.Line("float[] bi = _p[p + 2];");
                     _w.Line("float[] bh = _p[p + 3];");
                 }
 
-                var dots = new Dots(H, _spec.Bias);
+                var dots = new Dots(H, _spec.Bias, Int8);
                 _spec.Cell.EmitNanoPrelude(_w, dots);
                 _w.Line("for (int j = 0; j < HiddenSize; j++)");
                 _w.Open();
@@ -482,19 +673,66 @@ public sealed partial class RnnGenerator
                 _w.Line($"{Sys}.Array.Copy(scratch, 0, h, offset, HiddenSize);");
                 _w.Close();
                 _w.Line();
-                _w.Lines("""
-                    // acc + the dot product of w[wOffset..+n) and v[vOffset..+n).
-                    private static float Dot(float[] w, int wOffset, float[] v, int vOffset, int n, float acc)
-                    {
-                        for (int k = 0; k < n; k++)
-                        {
-                            acc += w[wOffset + k] * v[vOffset + k];
-                        }
-
-                        return acc;
-                    }
-                    """);
+                EmitDot();
                 _w.Line();
+            }
+
+            // Where the weight matrices are: in _p with the biases (f32), or in _w in their stored type.
+            private string Weights => Narrow ? "_w" : "_p";
+
+            // acc + row `row` of a weight matrix (n columns) times a vector: the one place a weight is read.
+            private void EmitDot()
+            {
+                switch (Storage)
+                {
+                    case WeightStorage.BFloat16:
+                        _w.Lines("""
+                            // acc + the dot product of row `row` of w (n bfloat16 weights, each widened exactly) and v[vOffset..+n).
+                            private static float Dot(ushort[] w, int row, float[] v, int vOffset, int n, float acc)
+                            {
+                                int wOffset = row * n;
+                                for (int k = 0; k < n; k++)
+                                {
+                                    acc += FromBFloat16(w[wOffset + k]) * v[vOffset + k];
+                                }
+
+                                return acc;
+                            }
+                            """);
+                        break;
+                    case WeightStorage.Int8:
+                        _w.Lines("""
+                            // acc + the dot product of row `row` of w (n int8 weights times the row's scale) and v[vOffset..+n): the
+                            // integer weights times v summed first, then scaled once.
+                            private static float Dot(sbyte[] w, float[] scales, int row, float[] v, int vOffset, int n, float acc)
+                            {
+                                int wOffset = row * n;
+                                float sum = 0f;
+                                for (int k = 0; k < n; k++)
+                                {
+                                    sum += w[wOffset + k] * v[vOffset + k];
+                                }
+
+                                return acc + sum * scales[row];
+                            }
+                            """);
+                        break;
+                    default:
+                        _w.Lines("""
+                            // acc + the dot product of row `row` of w (n weights) and v[vOffset..+n).
+                            private static float Dot(float[] w, int row, float[] v, int vOffset, int n, float acc)
+                            {
+                                int wOffset = row * n;
+                                for (int k = 0; k < n; k++)
+                                {
+                                    acc += w[wOffset + k] * v[vOffset + k];
+                                }
+
+                                return acc;
+                            }
+                            """);
+                        break;
+                }
             }
 
             private void EmitHead()
@@ -508,11 +746,16 @@ public sealed partial class RnnGenerator
                 _w.Line("// The dense head on one step's top-layer output v[vOffset..+LayerOutputSize): y[yOffset..+OutputSize).");
                 _w.Line("private void Head(float[] v, int vOffset, float[] y, int yOffset)");
                 _w.Open();
-                _w.Line($"float[] w = _p[{Literals.Int(HeadIndex)}];");
+                _w.Line($"{WeightArray} w = {Weights}[{Literals.Int(HeadIndex)}];");
+                if (Int8)
+                {
+                    _w.Line($"float[] scales = _scales[{Literals.Int(HeadIndex)}];");
+                }
+
                 _w.Line($"float[] b = _p[{Literals.Int(HeadIndex + 1)}];");
                 _w.Line("for (int o = 0; o < OutputSize; o++)");
                 _w.Open();
-                string value = "Dot(w, o * LayerOutputSize, v, vOffset, LayerOutputSize, b[o])";
+                string value = $"Dot({(Int8 ? "w, scales" : "w")}, o, v, vOffset, LayerOutputSize, b[o])";
                 _w.Line(head.Activation switch
                 {
                     HeadActivation.Sigmoid => $"y[yOffset + o] = Sigmoid({value});",
@@ -560,7 +803,141 @@ public sealed partial class RnnGenerator
                 }
 
                 EmitSigmoidAndTanh();
+                if (Storage == WeightStorage.BFloat16)
+                {
+                    EmitBFloat16();
+                }
+                else if (Int8)
+                {
+                    EmitInt8();
+                }
             }
+
+            // WeightRounding's bfloat16 rules on nanoFramework, whose BitConverter has DoubleToInt64Bits and Int64BitsToDouble
+            // but no SingleToInt32Bits or Int32BitsToSingle: a float's bits are read from, and a bfloat16's value is built as,
+            // the double it is exactly. Both exact, so the bits and values are the runtime's (tests check every bfloat16).
+            private void EmitBFloat16() => _w.Lines("""
+
+                // value as bfloat16 bits, as Embedded.Rnn's WeightQuantization.ToBFloat16: the float32's upper 16 bits rounded to
+                // nearest even; a finite value that rounds past the largest finite bfloat16 saturates to it; infinities stay and NaN
+                // stays NaN (quiet).
+                private static ushort ToBFloat16(float value)
+                {
+                    uint bits = SingleBits(value);
+                    if ((bits & 0x7F800000u) == 0x7F800000u)
+                    {
+                        return (bits & 0x007FFFFFu) == 0 ? (ushort)(bits >> 16) : (ushort)((bits >> 16) | 0x0040u);
+                    }
+
+                    uint rounded = (bits + 0x7FFFu + ((bits >> 16) & 1u)) >> 16;
+                    return (rounded & 0x7FFFu) == 0x7F80u ? (ushort)(rounded - 1) : (ushort)rounded;
+                }
+
+                // The float32's bits, from the double it widens to exactly: its sign, its exponent rebiased from 1023 to 127, the top
+                // 23 bits of its mantissa; below 2^-126 (zero and float32 subnormals) the magnitude is a whole number of 2^-149.
+                private static uint SingleBits(float value)
+                {
+                    long bits = global::System.BitConverter.DoubleToInt64Bits(value);
+                    uint sign = bits < 0 ? 0x80000000u : 0u;
+                    int exponent = (int)((bits >> 52) & 0x7FF);
+                    uint mantissa = (uint)((bits >> 29) & 0x7FFFFF);
+                    if (exponent == 0x7FF)
+                    {
+                        return sign | 0x7F800000u | mantissa;
+                    }
+
+                    if (exponent > 1023 - 127)
+                    {
+                        return sign | ((uint)(exponent - (1023 - 127)) << 23) | mantissa;
+                    }
+
+                    double magnitude = value < 0f ? -(double)value : value;
+                    return sign | (uint)(magnitude * 7.1362384635298E+44); // x 2^149
+                }
+
+                // The float32 a bfloat16 holds (exact), as Embedded.Rnn's WeightQuantization.FromBFloat16: built as a double, its
+                // exponent rebiased from 127 to 1023 (all ones, infinity or NaN, stays all ones); zero and subnormals (exponent 0)
+                // are the 7 mantissa bits x 2^-133.
+                private static float FromBFloat16(ushort bits)
+                {
+                    int exponent = (bits >> 7) & 0xFF;
+                    int mantissa = bits & 0x7F;
+                    double magnitude = exponent == 0
+                        ? mantissa * 9.183549615799121E-41 // x 2^-133
+                        : global::System.BitConverter.Int64BitsToDouble(((long)(exponent == 0xFF ? 0x7FF : exponent + (1023 - 127)) << 52) | ((long)mantissa << 45));
+                    return (float)((bits & 0x8000) == 0 ? magnitude : -magnitude);
+                }
+                """);
+
+            // WeightRounding's int8 rules by hand (nanoFramework's mscorlib has no System.Math), in the same float32 operations.
+            private void EmitInt8() => _w.Lines("""
+
+                // A weight matrix (rows of `columns`) as int8 into q, as Embedded.Rnn's WeightQuantization rounds it: per row,
+                // scale = max |w| / 127 (1 for a row of zeros), q = w / scale rounded to nearest even, saturated to ±127.
+                // Throws ArgumentException naming the tensor when a weight is NaN or infinite (it has no int8 value).
+                private static void ToInt8(float[] values, int columns, string name, sbyte[] q, float[] scales)
+                {
+                    for (int row = 0; row < scales.Length; row++)
+                    {
+                        int start = row * columns;
+                        float largest = 0f;
+                        for (int k = start; k < start + columns; k++)
+                        {
+                            float w = values[k];
+                            if (float.IsNaN(w) || float.IsInfinity(w))
+                            {
+                                throw new global::System.ArgumentException("parameter " + name + " holds NaN or infinity (row " + row.ToString() + "); int8 weights must be finite", "parameters");
+                            }
+
+                            float magnitude = w < 0f ? -w : w;
+                            if (magnitude > largest)
+                            {
+                                largest = magnitude;
+                            }
+                        }
+
+                        float scale = largest == 0f ? 1f : largest / 127f;
+                        scales[row] = scale;
+                        for (int k = start; k < start + columns; k++)
+                        {
+                            q[k] = RoundToInt8(values[k] / scale);
+                        }
+                    }
+                }
+
+                // quotient rounded to nearest even (ties to the even integer), saturated to ±127. NaN (0 / 0, in a row whose
+                // scale underflowed to 0) gives 0, as the runtime's conversion does.
+                private static sbyte RoundToInt8(float quotient)
+                {
+                    if (quotient >= 127f)
+                    {
+                        return 127;
+                    }
+
+                    if (quotient <= -127f)
+                    {
+                        return -127;
+                    }
+
+                    if (float.IsNaN(quotient))
+                    {
+                        return 0;
+                    }
+
+                    int whole = (int)quotient; // toward zero
+                    float rest = quotient - whole; // exact: |quotient| < 127
+                    if (rest > 0.5f || (rest == 0.5f && (whole & 1) != 0))
+                    {
+                        whole++;
+                    }
+                    else if (rest < -0.5f || (rest == -0.5f && (whole & 1) != 0))
+                    {
+                        whole--;
+                    }
+
+                    return (sbyte)whole;
+                }
+                """);
 
             private void EmitExp() => _w.Lines("""
                 // e^x as Embedded.Rnn.ExpOperator (Cephes expf, S. L. Moshier): clamp to [-87.3, 88.3], x = n ln2 + r with n rounded
@@ -649,28 +1026,32 @@ public sealed partial class RnnGenerator
         {
             private readonly int _hidden;
             private readonly bool _bias;
+            private readonly string _wi;
+            private readonly string _wh;
 
-            public Dots(int hidden, bool bias)
+            // scaled: int8 weights, whose Dot also takes the matrix's row scales (si, sh).
+            public Dots(int hidden, bool bias, bool scaled)
             {
                 _hidden = hidden;
                 _bias = bias;
+                _wi = scaled ? "wi, si" : "wi";
+                _wh = scaled ? "wh, sh" : "wh";
             }
 
             public override string Sum(int gate)
             {
                 string start = _bias ? $"bi[{Unit(gate)}] + bh[{Unit(gate)}]" : "0f";
-                return $"Dot(wh, {Row(gate, "HiddenSize")}, h, offset, HiddenSize, Dot(wi, {Row(gate, "width")}, x, xOffset, width, {start}))";
+                return $"Dot({_wh}, {Unit(gate)}, h, offset, HiddenSize, Dot({_wi}, {Unit(gate)}, x, xOffset, width, {start}))";
             }
 
-            public override string Input(int gate) => $"Dot(wi, {Row(gate, "width")}, x, xOffset, width, {Bias(gate, "bi")})";
+            public override string Input(int gate) => $"Dot({_wi}, {Unit(gate)}, x, xOffset, width, {Bias(gate, "bi")})";
 
-            public override string Recurrent(int gate) => $"Dot(wh, {Row(gate, "HiddenSize")}, h, offset, HiddenSize, {Bias(gate, "bh")})";
+            public override string Recurrent(int gate) => $"Dot({_wh}, {Unit(gate)}, h, offset, HiddenSize, {Bias(gate, "bh")})";
 
-            public override string RecurrentOnPrelude(int gate) => $"Dot(wh, {Row(gate, "HiddenSize")}, scratch, HiddenSize, HiddenSize, {Bias(gate, "bh")})";
+            public override string RecurrentOnPrelude(int gate) => $"Dot({_wh}, {Unit(gate)}, scratch, HiddenSize, HiddenSize, {Bias(gate, "bh")})";
 
+            // Unit j of a gate block: its bias index, and its row of a weight matrix.
             private string Unit(int gate) => gate == 0 ? "j" : $"j + {Literals.Int(gate * _hidden)}";
-
-            private string Row(int gate, string width) => gate == 0 ? $"j * {width}" : $"(j + {Literals.Int(gate * _hidden)}) * {width}";
 
             private string Bias(int gate, string which) => _bias ? $"{which}[{Unit(gate)}]" : "0f";
         }

@@ -361,12 +361,9 @@ public sealed partial class RnnGenerator
                 var precision = Member(root, "precision");
                 if (precision is not null)
                 {
-                    bool named = KernelLayout.TryParsePrecision(precision.Kind == JsonKind.String ? precision.Text : null, out var storage);
-                    if (!named || (storage != WeightStorage.Float32 && spec.Target == TargetRuntime.NanoFramework))
+                    if (!KernelLayout.TryParsePrecision(precision.Kind == JsonKind.String ? precision.Text : null, out var storage))
                     {
-                        string expected = !named ? "\"f32\" (default), \"bf16\" or \"int8\""
-                            : "\"f32\" (the nanoFramework flavour stores float32 weights only)";
-                        Report(DiagnosticDescriptors.InvalidValue, precision, "precision", expected, precision.Display);
+                        Report(DiagnosticDescriptors.InvalidValue, precision, "precision", "\"f32\" (default), \"bf16\" or \"int8\"", precision.Display);
                         return null;
                     }
 

@@ -1,5 +1,7 @@
 using System.Collections.Generic;
 using System.Globalization;
+using System.Linq;
+using Embedded.Rnn.Generator.Layout;
 using Embedded.Rnn.Generator.Model;
 
 namespace Embedded.Rnn.Generator.Emit;
@@ -39,12 +41,29 @@ internal static class GeneratedMembers
                 names.Add("Exp");
             }
 
+            // A bf16 or int8 model's weight matrices in their stored type, and the rounding written for nanoFramework.
+            switch (spec.Storage)
+            {
+                case WeightStorage.BFloat16:
+                    names.AddRange(new[] { "_w", "ParameterColumns", "ToBFloat16", "SingleBits", "FromBFloat16" });
+                    break;
+                case WeightStorage.Int8:
+                    names.AddRange(new[] { "_w", "_scales", "ParameterColumns", "ToInt8", "RoundToInt8" });
+                    break;
+            }
+
             if (spec.HasBakedWeights)
             {
                 names.Add("FromBakedWeights");
+                var shapes = spec.Parameters().Select(p => p.Shape).ToList();
                 for (int i = 0; i < spec.BakedWeights.Count; i++)
                 {
-                    names.Add("Baked" + i.ToString(CultureInfo.InvariantCulture));
+                    string baked = "Baked" + i.ToString(CultureInfo.InvariantCulture);
+                    names.Add(baked);
+                    if (spec.Storage == WeightStorage.Int8 && shapes[i].Length == 2)
+                    {
+                        names.Add(baked + "Scales");
+                    }
                 }
             }
 

@@ -176,7 +176,7 @@ public sealed class DiagnosticTests
     [InlineData("{\"cell\": \"gru\", \"reset\": \"middle\", \"input\": 4, \"hidden\": 8}", "\"middle\"", "'reset' must be")]
     [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"precision\": \"fp16\"}", "\"fp16\"", "'precision' must be \"f32\" (default), \"bf16\" or \"int8\"")]
     [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"precision\": 8}", "8}", "'precision' must be \"f32\" (default), \"bf16\" or \"int8\"")]
-    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"target\": \"nanoFramework\", \"precision\": \"int8\"}", "\"int8\"", "the nanoFramework flavour stores float32 weights only")]
+    [InlineData("{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"target\": \"nanoFramework\", \"precision\": \"fp16\"}", "\"fp16\"", "'precision' must be \"f32\" (default), \"bf16\" or \"int8\"")]
     public void ERNN006_invalid_value(string spec, string token, string message)
     {
         var outcome = RunSpec(spec);
@@ -410,13 +410,15 @@ public sealed class DiagnosticTests
         Assert.Empty(outcome.Output.GetDiagnostics().Where(x => x.Severity >= DiagnosticSeverity.Warning));
     }
 
-    [Fact]
-    public void ERNN015_an_int8_model_refuses_a_non_finite_baked_weight()
+    [Theory]
+    [InlineData("")]
+    [InlineData(", \"target\": \"nanoFramework\"")]
+    public void ERNN015_an_int8_model_refuses_a_non_finite_baked_weight(string target)
     {
         var hh = new float[192];
         hh[29] = float.NaN;
         string weights = Encode(w => w.Add("weight_ih_l0", new float[24], 24, 1).Add("weight_hh_l0", hh, 24, 8).Add("bias_ih_l0", new float[24], 24).Add("bias_hh_l0", new float[24], 24));
-        const string spec = "{\"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"precision\": \"int8\", \"weights\": \"net.b64\"}";
+        string spec = "{\"cell\": \"gru\", \"input\": 1, \"hidden\": 8, \"precision\": \"int8\", \"weights\": \"net.b64\"" + target + "}";
         var outcome = GeneratorHarness.Run(Model, ("models/net.rnn.json", spec), ("models/net.b64", weights));
         var d = Single(outcome, "ERNN015");
         AtSpec(d, spec, "\"net.b64\"");

@@ -38,6 +38,8 @@ public sealed class NanoGeneratorTests
         { "nano_lstm_i2_h4_l2_bidir_head_softmax", "{\"cell\": \"lstm\", \"input\": 2, \"hidden\": 4, \"layers\": 2, \"bidirectional\": true, \"head\": {\"output\": 3, \"activation\": \"softmax\"}, \"target\": \"nanoFramework\"}" },
         { "nano_gru_before_i2_h3", "{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 2, \"hidden\": 3, \"target\": \"nanoFramework\"}" },
         { "nano_rnn_leaky_nobias", "{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": 0.2, \"input\": 2, \"hidden\": 3, \"bias\": false, \"target\": \"nanoFramework\"}" },
+        { "nano_lstm_i2_h3_head_int8", "{\"cell\": \"lstm\", \"input\": 2, \"hidden\": 3, \"head\": {\"output\": 2}, \"precision\": \"int8\", \"target\": \"nanoFramework\"}" },
+        { "nano_gru_before_i2_h3_bf16", "{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 2, \"hidden\": 3, \"precision\": \"bf16\", \"target\": \"nanoFramework\"}" },
     };
 
     [Theory]
@@ -55,9 +57,20 @@ public sealed class NanoGeneratorTests
         Assert.Empty(csharp10.GetDiagnostics());
         var root = csharp10.GetRoot();
         var identifiers = root.DescendantTokens().Where(t => t.IsKind(SyntaxKind.IdentifierToken)).Select(t => t.ValueText).ToHashSet();
-        foreach (string banned in new[] { "Span", "ReadOnlySpan", "Math", "MathF", "BitConverter", "Linq", "List", "Task", "Unsafe", "Vector128", "Embedded", "Rnn" })
+        foreach (string banned in new[] { "Span", "ReadOnlySpan", "Math", "MathF", "Linq", "List", "Task", "Unsafe", "Vector128", "Embedded", "Rnn" })
         {
             Assert.DoesNotContain(banned, identifiers);
+        }
+
+        // Only bfloat16 reads bits, and only through the BitConverter members nanoFramework has (its double's, not its float's).
+        foreach (string banned in new[] { "SingleToInt32Bits", "Int32BitsToSingle", "SingleToUInt32Bits", "UInt32BitsToSingle", "GetBytes", "ToSingle" })
+        {
+            Assert.DoesNotContain(banned, identifiers);
+        }
+
+        if (!spec.Contains("bf16", StringComparison.Ordinal))
+        {
+            Assert.DoesNotContain("BitConverter", identifiers);
         }
 
         var keywords = new[] { SyntaxKind.UnsafeKeyword, SyntaxKind.StackAllocKeyword, SyntaxKind.FixedKeyword, SyntaxKind.RecordKeyword, SyntaxKind.AsyncKeyword, SyntaxKind.AwaitKeyword };
@@ -83,6 +96,31 @@ public sealed class NanoGeneratorTests
         Assert.Contains("public static Net FromBakedWeights()", generated, StringComparison.Ordinal);
         Assert.Contains("private static readonly float[] Baked0 = new float[] {", generated, StringComparison.Ordinal);
         Assert.Equal(4, generated.Split("private static readonly float[] Baked").Length - 1);
+    }
+
+    [Theory]
+    [InlineData("bf16", "ushort")]
+    [InlineData("int8", "sbyte")]
+    public void Narrow_baked_weight_matrices_are_static_readonly_arrays_of_their_stored_type(string precision, string type)
+    {
+        var outcome = GeneratorHarness.Run(Source,
+            ("models/net.rnn.json", $"{{\"cell\": \"lstm\", \"input\": 1, \"hidden\": 8, \"weights\": \"w.b64\", \"precision\": \"{precision}\", \"target\": \"nanoFramework\"}}"),
+            ("models/w.b64", File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "..", "..", "..", "Models", "lstm_i1_h8.safetensors.b64"))));
+        Assert.Empty(outcome.Diagnostics);
+        string generated = outcome.Source("App.Net.Rnn.g.cs");
+
+        // weight_ih_l0 and weight_hh_l0 in their stored type (int8 with their row scales); the two biases float32.
+        Assert.Contains($"private static readonly {type}[] Baked0 = new {type}[] {{", generated, StringComparison.Ordinal);
+        Assert.Contains($"private static readonly {type}[] Baked1 = new {type}[] {{", generated, StringComparison.Ordinal);
+        Assert.Contains("private static readonly float[] Baked2 = new float[] {", generated, StringComparison.Ordinal);
+        Assert.Contains("private static readonly float[] Baked3 = new float[] {", generated, StringComparison.Ordinal);
+        Assert.DoesNotContain("float[] Baked0 ", generated, StringComparison.Ordinal);
+        Assert.DoesNotContain("float[] Baked1 ", generated, StringComparison.Ordinal);
+        Assert.Equal(precision == "int8" ? 2 : 0, generated.Split("Scales = new float[] {").Length - 1);
+
+        // The model's fields: no float weight matrix anywhere, the biases (and int8 scales) the only float arrays.
+        Assert.Contains($"private readonly {type}[][] _w;", generated, StringComparison.Ordinal);
+        Assert.Equal(precision == "int8", generated.Contains("private readonly float[][] _scales;", StringComparison.Ordinal));
     }
 
     [Theory]

@@ -202,7 +202,7 @@ public sealed class StandInTests
     }
 
     // A grid that reaches every conditional member of both emitters: streaming and bidirectional, head or not, baked
-    // weights or not, training kernels or not, .NET and nanoFramework.
+    // weights or not, training kernels or not, float32, bf16 or int8 weights, .NET and nanoFramework.
     public static TheoryData<string, bool> Models()
     {
         var data = new TheoryData<string, bool>();
@@ -212,6 +212,8 @@ public sealed class StandInTests
             data.Add("{\"cell\": \"gru\", \"input\": 2, \"hidden\": 4, \"layers\": 2, \"bidirectional\": true, \"head\": {\"output\": 3}" + target + "}", target == "");
             data.Add("{\"cell\": \"rnn\", \"input\": 3, \"hidden\": 5, \"head\": {\"output\": 2, \"activation\": \"softmax\"}" + target + "}", target == "");
             data.Add("{\"cell\": \"lstm\", \"input\": 2, \"hidden\": 3, \"bidirectional\": true" + target + "}", false);
+            data.Add("{\"cell\": \"lstm\", \"input\": 1, \"hidden\": 8, \"weights\": \"w.b64\", \"precision\": \"int8\"" + target + "}", false);
+            data.Add("{\"cell\": \"gru\", \"input\": 2, \"hidden\": 4, \"bidirectional\": true, \"head\": {\"output\": 3}, \"precision\": \"bf16\"" + target + "}", false);
         }
 
         return data;
