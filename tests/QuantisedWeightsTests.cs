@@ -139,10 +139,10 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
     // the sum of those times |x| over the columns, passed on by activations whose slope is at most 1. These models
     // measured at most 2.2e-3 (bf16) and 3.6e-3 (int8, rnn_relu_i8_h32 and gru_bidir_head_sigmoid); the bounds leave
     // about 4.5× and 5.5× of margin for other paths' rounding.
-    private static double Bound(WeightStorage storage) => storage == WeightStorage.BFloat16 ? 1e-2 : 2e-2;
+    internal static double Bound(WeightStorage storage) => storage == WeightStorage.BFloat16 ? 1e-2 : 2e-2;
 
     // The weight matrices are rounded; biases stay float32.
-    private static bool IsWeight(string name) => name.StartsWith("weight_", StringComparison.Ordinal) || name == "head.weight";
+    internal static bool IsWeight(string name) => name.StartsWith("weight_", StringComparison.Ordinal) || name == "head.weight";
 
     /// <summary>
     /// Weights rounded as <paramref name="storage"/> stores them. bfloat16: the float32's upper 16 bits, rounded to
@@ -188,7 +188,7 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
 
     private static double[] Wide(float[] values) => Array.ConvertAll(values, v => (double)v);
 
-    private static byte[] File(Dictionary<string, (float[] Values, int[] Shape)> parameters)
+    internal static byte[] File(Dictionary<string, (float[] Values, int[] Shape)> parameters)
     {
         var writer = new SafetensorsWriter();
         foreach (var (name, (values, shape)) in parameters)
@@ -200,7 +200,7 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
     }
 
     // A reference case's parameters and batch elements, or a head model's random parameters and two random scenarios.
-    private static (ReferenceSpec Spec, Dictionary<string, (float[] Values, int[] Shape)> Parameters, List<(float[] Xs, float[][] H0, float[][]? C0)> Scenarios) Scenarios(string model)
+    internal static (ReferenceSpec Spec, Dictionary<string, (float[] Values, int[] Shape)> Parameters, List<(float[] Xs, float[][] H0, float[][]? C0)> Scenarios) Scenarios(string model)
     {
         var scenarios = new List<(float[], float[][], float[][]?)>();
         if (HeadModels.Contains(model))

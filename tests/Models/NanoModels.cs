@@ -81,3 +81,48 @@ public partial class NanoLstmBaked { }
 
 [RnnModel("Models/nano_lstm_bidir2_head_softmax.rnn.json")]
 public partial class NanoLstmBidir2HeadSoftmax { }
+
+// bfloat16 and int8 twins (spec "precision"): weight matrices stored as ushort[] bfloat16 bits or sbyte[] with a scale per
+// row (NanoQuantisedParityTests).
+
+[RnnModel("Models/nano_lstm_i1_h8_t5_b1_bf16.rnn.json")]
+public partial class NanoLstmI1H8T5B1Bf16 { }
+
+[RnnModel("Models/nano_lstm_i1_h8_t5_b1_int8.rnn.json")]
+public partial class NanoLstmI1H8T5B1Int8 { }
+
+[RnnModel("Models/nano_lstm_i8_h16_t10_b2_l2_bf16.rnn.json")]
+public partial class NanoLstmI8H16T10B2L2Bf16 { }
+
+[RnnModel("Models/nano_lstm_i8_h16_t10_b2_l2_int8.rnn.json")]
+public partial class NanoLstmI8H16T10B2L2Int8 { }
+
+[RnnModel("Models/nano_gru_i6_h16_t9_b2_bidir_bf16.rnn.json")]
+public partial class NanoGruI6H16T9B2BidirBf16 { }
+
+[RnnModel("Models/nano_gru_i6_h16_t9_b2_bidir_int8.rnn.json")]
+public partial class NanoGruI6H16T9B2BidirInt8 { }
+
+[RnnModel("Models/nano_gru_before_i4_h20_t6_b2_l2_nobias_bf16.rnn.json")]
+public partial class NanoGruBeforeI4H20T6B2L2NobiasBf16 { }
+
+[RnnModel("Models/nano_gru_before_i4_h20_t6_b2_l2_nobias_int8.rnn.json")]
+public partial class NanoGruBeforeI4H20T6B2L2NobiasInt8 { }
+
+[RnnModel("Models/nano_rnn_relu_i8_h32_t20_b2_bf16.rnn.json")]
+public partial class NanoRnnReluI8H32T20B2Bf16 { }
+
+[RnnModel("Models/nano_rnn_relu_i8_h32_t20_b2_int8.rnn.json")]
+public partial class NanoRnnReluI8H32T20B2Int8 { }
+
+[RnnModel("Models/nano_lstm_wide_head_bf16.rnn.json")]
+public partial class NanoLstmWideHeadBf16 { }
+
+[RnnModel("Models/nano_lstm_wide_head_int8.rnn.json")]
+public partial class NanoLstmWideHeadInt8 { }
+
+[RnnModel("Models/nano_lstm_baked_bf16.rnn.json")]
+public partial class NanoLstmBakedBf16 { }
+
+[RnnModel("Models/nano_lstm_baked_int8.rnn.json")]
+public partial class NanoLstmBakedInt8 { }
