@@ -47,6 +47,31 @@ public sealed class MultiStreamTests
         Assert.True(worst <= AgreementBound, $"{model} on {path}: {worst:E2}");
     }
 
+    public static TheoryData<string, KernelPath> ProjectedModelsAndPaths()
+    {
+        var data = new TheoryData<string, KernelPath>();
+        foreach (string model in new[] { "lstm_i8_h32_t20_b2", "gru_i8_h32_t20_b2", "rnn_tanh_i8_h32_t20_b2", "lstm_i8_h16_t10_b2_l2", "gru_before_i9_h20_l2", "gru_same_width_deep",
+            "lstm_wide_head", "lstm_wide_head_int8", "lstm_i8_h32_t20_b2_bf16", "gru_before_i9_h20_l2_int8" })
+        {
+            foreach (var path in KernelLayout.WidestFirst)
+            {
+                data.Add(model, path);
+            }
+        }
+
+        return data;
+    }
+
+    // With 8 or more inputs, Run projects the first layer's inputs a group of steps at a time and steps from the projections.
+    // Each projection adds the bias and the input columns in the order a step's tile does, and the projected step continues
+    // with the same recurrent columns, so Run equals stepping bit for bit, whatever T leaves for the single steps at the end.
+    [Theory]
+    [MemberData(nameof(ProjectedModelsAndPaths))]
+    public void The_time_batched_Run_equals_stepping_bit_for_bit(string model, KernelPath path)
+    {
+        Assert.Equal(0, Accept(model, path, new RunAgainstSteps(Seed: model.Length * 13 + (int)path)));
+    }
+
     [Fact]
     public void Multi_stream_steps_allocate_nothing_on_every_path()
     {
@@ -141,6 +166,11 @@ public sealed class MultiStreamTests
     {
         "lstm_head_softmax" => visitor.Visit(LstmHeadSoftmax.FromParameters(RandomParameters(LstmHeadSoftmax.Parameters, 1), path)),
         "gru_same_width_deep" => visitor.Visit(GruSameWidthDeep.FromParameters(RandomParameters(GruSameWidthDeep.Parameters, 2), path)),
+        "gru_before_i9_h20_l2" => visitor.Visit(GruBeforeI9H20L2.FromParameters(RandomParameters(GruBeforeI9H20L2.Parameters, 3), path)),
+        "gru_before_i9_h20_l2_int8" => visitor.Visit(GruBeforeI9H20L2Int8.FromParameters(RandomParameters(GruBeforeI9H20L2Int8.Parameters, 3), path)),
+        "lstm_wide_head" => visitor.Visit(LstmWideHead.FromParameters(RandomParameters(LstmWideHead.Parameters, 4), path)),
+        "lstm_wide_head_int8" => visitor.Visit(LstmWideHeadInt8.FromParameters(RandomParameters(LstmWideHeadInt8.Parameters, 4), path)),
+        "lstm_i8_h32_t20_b2_bf16" => visitor.Visit(LstmI8H32T20B2Bf16.FromSafetensors(ReferenceCase.Load("lstm_i8_h32_t20_b2").ParameterFile(), path)),
         _ => ReferenceModels.Accept(model, ReferenceCase.Load(model).ParameterFile(), path, visitor),
     };
 
@@ -148,6 +178,43 @@ public sealed class MultiStreamTests
     {
         var random = new Random(seed);
         return parameters.Select(p => Enumerable.Range(0, p.ElementCount).Select(_ => (float)(random.NextDouble() * 0.8 - 0.4)).ToArray()).ToArray();
+    }
+
+    // Sequences of 1 to 13 steps (whole groups of projected steps and the rest stepped alone on every path), each from a
+    // state a random step reached, through Run and step by step. Returns the largest absolute difference (0: bit for bit).
+    private sealed record RunAgainstSteps(int Seed) : IModelVisitor<double>
+    {
+        public double Visit<TState>(IRnnModel<TState> model)
+            where TState : struct, IRnnState
+        {
+            var streaming = (IStreamingRnnModel<TState>)model;
+            var shape = model.Shape;
+            var random = new Random(Seed);
+            float[] Random(int length) => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1)).ToArray();
+            double worst = 0;
+            for (int steps = 1; steps <= 13; steps++)
+            {
+                var state = default(TState);
+                streaming.Step(Random(shape.InputSize), ref state, new float[shape.OutputSize]);
+                var stepped = state;
+                var xs = Random(steps * shape.InputSize);
+                var ys = new float[steps * shape.OutputSize];
+                streaming.Run(xs, ref state, ys);
+                var y = new float[shape.OutputSize];
+                for (int t = 0; t < steps; t++)
+                {
+                    streaming.Step(xs.AsSpan(t * shape.InputSize, shape.InputSize), ref stepped, y);
+                    worst = Math.Max(worst, y.Zip(ys.AsSpan(t * shape.OutputSize, shape.OutputSize).ToArray()).Max(p => Math.Abs(p.First - p.Second)));
+                }
+
+                for (int layer = 0; layer < shape.LayerCount; layer++)
+                {
+                    worst = Math.Max(worst, stepped.Hidden(layer).ToArray().Zip(state.Hidden(layer).ToArray()).Max(p => Math.Abs(p.First - p.Second)));
+                }
+            }
+
+            return worst;
+        }
     }
 
     // 1 to 11 sequences (whole groups and a remainder on every path) of 13 steps through the multi-stream Run, each from a

@@ -46,6 +46,13 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 }
             }
 
+            if (_model.ProjectsInputs)
+            {
+                EmitRunProjected(width);
+                _tiles.EmitProjectKernel(_model.LayerShapes[0], width);
+                _tiles.EmitKernel(_model.LayerShapes[0], width, KernelVariant.Projected);
+            }
+
             if (_model.SecondPassShape is not null)
             {
                 _tiles.EmitTiles(_model.SecondPassShape, width, KernelVariant.Inference);
@@ -78,7 +85,20 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 ref float x = ref MemoryMarshal.GetReference(xs);
                 ref float y = ref MemoryMarshal.GetReference(ys);
                 ref float values = ref state.Values;
-                for (int t = 0; t < steps; t++)
+            """);
+        using (_w.Indent())
+        {
+            if (_model.ProjectsInputs)
+            {
+                _w.Line("// Whole groups of steps from their input projections, then the last steps one at a time.");
+                _w.Line("int t = 0;");
+                PathSwitch(width => $"t = RunProjected_{width.Name}(weights, ref x, ref values, ref y, steps);");
+            }
+
+            _w.Line(_model.ProjectsInputs ? "for (; t < steps; t++)" : "for (int t = 0; t < steps; t++)");
+        }
+
+        _w.Lines("""
                 {
                     StepCore(weights, ref Unsafe.Add(ref x, t * Model.InputSize), ref values, ref Unsafe.Add(ref y, t * Model.OutputSize));
                 }
@@ -220,6 +240,54 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             }
 
             _w.Line("return stream;");
+        }
+
+        _w.Line();
+    }
+
+    // One path's time-batched Run: the first layer's input projections of a group of steps at once, then each step from
+    // its projection (deeper layers and the head as in StepCore). Returns the steps done: whole groups.
+    private void EmitRunProjected(VectorWidth width)
+    {
+        var shape = _model.LayerShapes[0];
+        int group = ModelFacts.ProjectionSteps(width);
+        bool cell = _model.Cell.HasCellState;
+        _w.Line($"// Run on {width.Name}, {Literals.Int(group)} steps at a time: the first layer's input projections (bias + W_ih·x) of the group's steps at once, each input weight vector read once for them, then each step from its projection; returns the steps done.");
+        using (_w.Open($"private static int RunProjected_{width.Name}(PackedWeights weights, ref float x, ref float values, ref float y, int steps)"))
+        {
+            _w.Line($"Span<float> projections = stackalloc float[{Literals.Int(group)} * ProjectionLength];");
+            _w.Line("ref float first = ref MemoryMarshal.GetReference(projections);");
+            _w.Line($"ref Weight w = {VectorWidth.BlockReference(Spec.Storage, "weights", "0")};");
+            _w.Line("ref float h = ref values;");
+            if (cell)
+            {
+                _w.Line("ref float c = ref Unsafe.Add(ref values, CellOffset);");
+            }
+
+            if (_tiles.TakesPre(shape, width, KernelVariant.Projected))
+            {
+                _w.Line("ref float pre = ref Unsafe.Add(ref values, ScratchOffset);");
+            }
+
+            _w.Line("int t = 0;");
+            using (_w.Open($"for (; t + {Literals.Int(group)} <= steps; t += {Literals.Int(group)})"))
+            {
+                _w.Line($"{shape.ProjectName(width)}(ref w, ref Unsafe.Add(ref x, t * Model.InputSize), ref first);");
+                using (_w.Open($"for (int n = 0; n < {Literals.Int(group)}; n++)"))
+                {
+                    _w.Line("ref float proj = ref Unsafe.Add(ref first, n * ProjectionLength);");
+                    _w.Line($"{shape.Name(width, KernelVariant.Projected)}({_tiles.Arguments(shape, width, KernelVariant.Projected)});");
+                    for (int layer = 1; layer < Spec.Layers; layer++)
+                    {
+                        string below = layer == 1 ? "values" : $"Unsafe.Add(ref values, {Literals.Int((layer - 1) * _model.PaddedHidden)})";
+                        _w.Line($"LayerStep(weights, {Literals.Int(layer)}, ref {below}, ref values);");
+                    }
+
+                    _w.Line("Output(weights, ref values, ref Unsafe.Add(ref y, (t + n) * Model.OutputSize));");
+                }
+            }
+
+            _w.Line("return t;");
         }
 
         _w.Line();

@@ -19,6 +19,8 @@ internal enum KernelKind
 internal enum KernelVariant
 {
     Inference,
+    /// <summary>Inference from the input projection a time-batched <c>Run</c> computed beforehand: recurrent columns only.</summary>
+    Projected,
     Record,
     Backward,
 }
@@ -100,11 +102,18 @@ internal sealed class KernelShape
     /// <summary>e.g. LayerStreamsTile_In8_K2_Vector512: some chunks of a tile of <paramref name="chunks"/> chunks for several streams.</summary>
     public string StreamsTileName(VectorWidth width, int chunks) => $"LayerStreamsTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
 
+    /// <summary>e.g. LayerProject_In8_Vector512: the input projections of several steps at once (layers only).</summary>
+    public string ProjectName(VectorWidth width) => $"LayerProject_In{Literals.Int(Input)}_{width.Name}";
+
+    /// <summary>e.g. LayerProjectTile_In8_K2_Vector512: some chunks of a tile's input projections for several steps.</summary>
+    public string ProjectTileName(VectorWidth width, int chunks) => $"LayerProjectTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
+
     /// <summary>e.g. LayerFinish_In8_Vector512: one stream's rest of the step after the streams tiles.</summary>
     public string FinishName(VectorWidth width) => $"LayerFinish_In{Literals.Int(Input)}_{width.Name}";
 
     private static string Prefix(KernelVariant variant) => variant switch
     {
+        KernelVariant.Projected => "Projected",
         KernelVariant.Record => "Record",
         KernelVariant.Backward => "Back",
         _ => string.Empty,
@@ -180,6 +189,25 @@ internal sealed class ModelFacts
     /// layer's), so up to two alternate; a single layer without a head writes straight into ys and needs none.
     /// </summary>
     public int RunBuffers => Spec.Bidirectional ? Math.Min(2, Spec.Layers - 1 + (Spec.Head is null ? 0 : 1)) : 0;
+
+    /// <summary>
+    /// Whether the unidirectional Run projects the first layer's inputs a group of steps at a time (bias + W_ih·x of the
+    /// group's steps, each input weight vector loaded once per group) and then steps from the projections. Only with at least
+    /// <see cref="MinProjectedInputs"/> input columns: with fewer there is little to share, and the file stays smaller; and
+    /// only while the projections of a group fit <see cref="MaxProjectionBytes"/> on the stack.
+    /// </summary>
+    public bool ProjectsInputs => !Spec.Bidirectional && Spec.Input >= MinProjectedInputs
+        && VectorWidth.All.All(width => ProjectionSteps(width) * ProjectionLength * sizeof(float) <= MaxProjectionBytes);
+
+    public const int MinProjectedInputs = 8;
+
+    public const int MaxProjectionBytes = 32 * 1024;
+
+    /// <summary>Floats of one step's input projection: every first-pass slot's block of PaddedHidden, as in the scratch.</summary>
+    public int ProjectionLength => PaddedHidden * LayerShapes[0].Slots.Count;
+
+    /// <summary>Steps a projection group holds on <paramref name="width"/>: the streams a streams tile keeps in registers.</summary>
+    public static int ProjectionSteps(VectorWidth width) => TileEmitter.Streams(width);
 
     /// <summary>Bytes of a saved state (the shared layout's rule).</summary>
     public int SavedStateLength => KernelLayout.SavedStateLength(StateSlots, Spec.Hidden, Cell.HasCellState);

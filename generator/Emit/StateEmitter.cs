@@ -105,6 +105,11 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
             _w.Line($"private const int StateLength = {Literals.Int(_model.StateLength)}; // floats of a State: stream s of a Span<State> starts s × StateLength past stream 0");
         }
 
+        if (_model.ProjectsInputs)
+        {
+            _w.Line($"private const int ProjectionLength = {Literals.Int(_model.ProjectionLength)}; // floats of one step's input projection in Run: the first layer's slots, laid out as in the scratch");
+        }
+
         _w.Line($"public static readonly StateFormat StateFormat = new(0x{_model.Fingerprint:x16}UL, Model.LayerCount, Model.DirectionCount, Model.HiddenSize, hasCellState: {(cell ? "true" : "false")}, \"{_model.Description}\");");
         _w.Line();
         _w.Lines("""

@@ -82,27 +82,71 @@ internal sealed partial class TileEmitter
         EmitFinish(shape, width, block);
     }
 
-    // The calls of the streams tile over one tile's chunks, a group of StreamChunks at a time.
-    private void EmitStreamsTileCalls(KernelShape shape, VectorWidth width, int tileChunks, string weights, string unit)
+    /// <summary>
+    /// The first layer's input projections of <see cref="ModelFacts.ProjectionSteps"/> consecutive steps, for the
+    /// time-batched Run: the streams tiles over the input columns only, the steps as streams (step n reads
+    /// x + n·InputSize and writes proj + n·ProjectionLength), so each input weight vector is loaded once for them all.
+    /// </summary>
+    public void EmitProjectKernel(KernelShape shape, VectorWidth width)
+    {
+        var block = shape.Block(width);
+        _w.Line($"// The input projections (the bias plus {Literals.Int(shape.Input)} input columns) of {Literals.Int(ModelFacts.ProjectionSteps(width))} consecutive steps on {width.Name}: each input weight vector is loaded once for all of them; step n's go to proj + n × ProjectionLength, laid out as the scratch.");
+        _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        using (_w.Open($"private static void {shape.ProjectName(width)}(ref Weight w, ref float x, ref float proj)"))
+        {
+            int tileLength = block.Tile(block.ChunksPerTile).Length;
+            int tileUnits = block.ChunksPerTile * width.Lanes;
+            if (block.FullTiles == 1)
+            {
+                EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "w", "0", project: true);
+            }
+            else if (block.FullTiles > 1)
+            {
+                using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+                {
+                    _w.Line($"ref Weight wt = ref Unsafe.Add(ref w, tile * {Literals.Int(tileLength)});");
+                    EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "wt", $"tile * {Literals.Int(tileUnits)}", project: true);
+                }
+            }
+
+            if (block.RemainderChunks > 0)
+            {
+                _w.Line($"ref Weight last = ref Unsafe.Add(ref w, {Literals.Int(block.FullTiles * tileLength)});");
+                EmitStreamsTileCalls(shape, width, block.RemainderChunks, "last", Literals.Int(block.FullTiles * tileUnits), project: true);
+            }
+        }
+
+        _w.Line();
+        EmitStreamsTile(shape, width, block.Tile(block.ChunksPerTile), project: true);
+        if (block.RemainderChunks > 0)
+        {
+            EmitStreamsTile(shape, width, block.Tile(block.RemainderChunks), project: true);
+        }
+    }
+
+    // The calls of the streams tile (or with project, the projection tile) over one tile's chunks, a group of StreamChunks at a time.
+    private void EmitStreamsTileCalls(KernelShape shape, VectorWidth width, int tileChunks, string weights, string unit, bool project = false)
     {
         int group = StreamChunks(shape, width, tileChunks);
-        string name = shape.StreamsTileName(width, tileChunks);
+        string name = project ? shape.ProjectTileName(width, tileChunks) : shape.StreamsTileName(width, tileChunks);
+        string buffers = project ? "ref x, ref proj" : "ref x, xStride, ref h, ref pre";
         string Units(string chunk) => unit == "0" ? chunk : chunk == "0" ? unit : $"{unit} + {chunk}";
         if (group == tileChunks)
         {
-            _w.Line($"{name}(ref {weights}, ref x, xStride, ref h, ref pre, {unit});");
+            _w.Line($"{name}(ref {weights}, {buffers}, {unit});");
             return;
         }
 
         using (_w.Open($"for (nuint chunk = 0; chunk < {Literals.Int(tileChunks)}; {(group == 1 ? "chunk++" : $"chunk += {Literals.Int(group)}")})"))
         {
-            _w.Line($"{name}(ref {weights}, ref x, xStride, ref h, ref pre, chunk, {Units($"chunk * {Literals.Int(width.Lanes)}")});");
+            _w.Line($"{name}(ref {weights}, {buffers}, chunk, {Units($"chunk * {Literals.Int(width.Lanes)}")});");
         }
     }
 
     // Chunks chunk .. chunk + group - 1 of a tile for every stream: accumulators start at the bias, each column's weight
-    // vectors are loaded once and multiplied by every stream's broadcast, and each stream's sums go to its scratch.
-    private void EmitStreamsTile(KernelShape shape, VectorWidth width, TileLayout tile)
+    // vectors are loaded once and multiplied by every stream's broadcast, and each stream's sums go to its scratch. A
+    // projection tile (project) stops after the input columns and writes each step's sums to its projection.
+    private void EmitStreamsTile(KernelShape shape, VectorWidth width, TileLayout tile, bool project = false)
     {
         var slots = shape.Slots;
         int streams = Streams(width);
@@ -112,15 +156,26 @@ internal sealed partial class TileEmitter
         string chunks = group == tile.Chunks ? "the whole tile"
             : group == 1 ? $"chunk `chunk` of a {Literals.Int(tile.Chunks)}-chunk tile"
             : $"chunks chunk .. chunk + {Literals.Int(group - 1)} of a {Literals.Int(tile.Chunks)}-chunk tile";
-        _w.Line($"// {units} ({chunks}) of {string.Join(", ", slots.Select(s => s.Name))} for {Literals.Int(streams)} streams: {Sums(shape)} {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns, into each stream's pre.");
+        _w.Line(project
+            ? $"// {units} ({chunks}) of {string.Join(", ", slots.Select(s => s.Name))} for {Literals.Int(streams)} consecutive steps: {Sums(shape)} {Literals.Int(shape.Input)} input columns, into each step's projection."
+            : $"// {units} ({chunks}) of {string.Join(", ", slots.Select(s => s.Name))} for {Literals.Int(streams)} streams: {Sums(shape)} {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns, into each stream's pre.");
         bool whole = group == tile.Chunks;
         string bias = whole ? "w" : "wb";
-        using (_w.Open($"private static void {shape.StreamsTileName(width, tile.Chunks)}(ref Weight w, ref float x, nuint xStride, ref float h, ref float pre, {(whole ? string.Empty : "nuint chunk, ")}nuint unit)"))
+        string buffers = project ? "ref float x, ref float proj" : "ref float x, nuint xStride, ref float h, ref float pre";
+        string name = project ? shape.ProjectTileName(width, tile.Chunks) : shape.StreamsTileName(width, tile.Chunks);
+        // Where stream n's input, h and sums are: a projection's steps are consecutive inputs and projections.
+        string xStride = project ? "Model.InputSize" : "xStride";
+        string output = project ? "proj" : "pre";
+        string outputStride = project ? "ProjectionLength" : "StateLength";
+        using (_w.Open($"private static void {name}(ref Weight w, {buffers}, {(whole ? string.Empty : "nuint chunk, ")}nuint unit)"))
         {
             if (whole)
             {
                 _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)});");
-                _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)});");
+                if (!project)
+                {
+                    _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)});");
+                }
             }
             else
             {
@@ -128,7 +183,10 @@ internal sealed partial class TileEmitter
                 _w.Line($"ref Weight wb = ref Unsafe.Add(ref w, chunk * {Literals.Int(shape.Slots.Count * tile.HeaderVectors * lanes * KernelLayout.WeightsPerFloat(shape.Storage))});");
                 int laneStep = KernelLayout.LaneStep(shape.Storage);
                 _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)} + chunk * {Literals.Int(shape.InputSlots.Length * lanes * laneStep)});");
-                _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)} + chunk * {Literals.Int(shape.RecurrentSlots.Length * lanes * laneStep)});");
+                if (!project)
+                {
+                    _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)} + chunk * {Literals.Int(shape.RecurrentSlots.Length * lanes * laneStep)});");
+                }
             }
 
             if (VectorWidth.HeaderDeclaration(shape.Storage, bias) is { } header)
@@ -138,8 +196,11 @@ internal sealed partial class TileEmitter
 
             for (int n = 1; n < streams; n++)
             {
-                _w.Line($"ref float {StreamRef("x", n)} = ref Unsafe.Add(ref x, {Multiple(n, "xStride")});");
-                _w.Line($"ref float {StreamRef("h", n)} = ref Unsafe.Add(ref h, {Multiple(n, "StateLength")});");
+                _w.Line($"ref float {StreamRef("x", n)} = ref Unsafe.Add(ref x, {Multiple(n, xStride)});");
+                if (!project)
+                {
+                    _w.Line($"ref float {StreamRef("h", n)} = ref Unsafe.Add(ref h, {Multiple(n, "StateLength")});");
+                }
             }
 
             for (int k = 0; k < group; k++)
@@ -156,18 +217,23 @@ internal sealed partial class TileEmitter
             }
 
             // One local per weight vector of a column, loaded once and used by every stream.
-            _w.Line($"{width.Type} {string.Join(", ", Enumerable.Range(0, group).SelectMany(k => Enumerable.Range(0, slots.Count).Select(s => WeightLocal(shape, s, k))))};");
+            var loaded = project ? shape.InputSlots : Enumerable.Range(0, slots.Count).ToArray();
+            _w.Line($"{width.Type} {string.Join(", ", Enumerable.Range(0, group).SelectMany(k => loaded.Select(s => WeightLocal(shape, s, k))))};");
             var everyStream = (int k, int s) => Enumerable.Range(0, streams).Select(n => StreamAccumulator(shape, s, k, n));
             EmitStreamColumns(shape, width, "x", shape.Input, shape.InputSlots, group, tile.InputColumnStride, streams);
             ScaleInputSums(shape, width, tile, bias, group, everyStream);
-            EmitStreamColumns(shape, width, "h", shape.Recurrent, shape.RecurrentSlots, group, tile.RecurrentColumnStride, streams);
-            ScaleRecurrentSums(shape, width, tile, bias, group, everyStream);
+            if (!project)
+            {
+                EmitStreamColumns(shape, width, "h", shape.Recurrent, shape.RecurrentSlots, group, tile.RecurrentColumnStride, streams);
+                ScaleRecurrentSums(shape, width, tile, bias, group, everyStream);
+            }
+
             for (int n = 0; n < streams; n++)
             {
-                string pre = n == 0 ? "pre" : StreamRef("pre", n);
+                string pre = n == 0 ? output : StreamRef(output, n);
                 if (n > 0)
                 {
-                    _w.Line($"ref float {pre} = ref Unsafe.Add(ref pre, {Multiple(n, "StateLength")});");
+                    _w.Line($"ref float {pre} = ref Unsafe.Add(ref {output}, {Multiple(n, outputStride)});");
                 }
 
                 for (int k = 0; k < group; k++)

@@ -66,6 +66,12 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
                 _ when tile || !_model.Cell.HasCellState => new[] { "w", "x", "h", "pre" },
                 _ => new[] { "w", "x", "h", "c", "pre" },
             };
+        if (variant == KernelVariant.Projected)
+        {
+            // The step starts from its input projection instead of reading x.
+            names = names.Select(name => name == "x" ? "proj" : name).ToArray();
+        }
+
         return tile ? names.Concat(new[] { "unit" }).ToArray() : names;
     }
 
@@ -75,8 +81,11 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
     // and RNN (1, 8): 13-14 % faster); with more than MaxStepAccumulators accumulators the rolled activation loops won
     // (LSTM (8, 32), two chunks of four gates: 7 % slower in one tile).
     private bool StepsInTile(KernelShape shape, VectorWidth width, KernelVariant variant) =>
-        variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && _model.SecondPassShape is null
+        IsInference(variant) && shape.Kind == KernelKind.Layer && _model.SecondPassShape is null
         && IsOneTile(shape, width) && shape.Block(width).Chunks * shape.Slots.Count <= MaxStepAccumulators;
+
+    // Inference, from x or from the input projection.
+    private static bool IsInference(KernelVariant variant) => variant is KernelVariant.Inference or KernelVariant.Projected;
 
     // Whether the shape's units fit one tile on this width: its kernel is then one dependent chain per step.
     private static bool IsOneTile(KernelShape shape, VectorWidth width)
@@ -96,7 +105,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         var pass = shape.Kind == KernelKind.Layer ? _model.SecondPassShape : null;
         int passStart = pass is null ? 0 : KernelLayout.PassStart(new[] { block, pass.Block(width) }, 1);
         _w.Line("// " + Summary(shape, width, variant, block));
-        if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
+        if (IsInference(variant) && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
         {
             // A call of its own: inlined through Step or Run (which inline their layer step), the kernel left the JIT no
             // budget to inline the activations of the pointwise step, which became a call per vector. (A layer
@@ -115,15 +124,16 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             EmitTileCalls(shape, width, variant, 0);
             if (pass is not null && variant != KernelVariant.Backward)
             {
-                if (variant == KernelVariant.Inference)
+                if (IsInference(variant))
                 {
                     _w.Line(pass.Pass!.Prepare(width, block.Chunks * width.Lanes));
                 }
 
-                EmitTileCalls(pass, width, variant, passStart);
+                // The second pass reads no input: a projected step runs the same pass tiles as any other.
+                EmitTileCalls(pass, width, variant == KernelVariant.Projected ? KernelVariant.Inference : variant, passStart);
             }
 
-            if (variant == KernelVariant.Inference && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
+            if (IsInference(variant) && shape.Kind == KernelKind.Layer && !StepsInTile(shape, width, variant))
             {
                 _w.Line(_model.Cell.Activate(width, block.Chunks * width.Lanes));
             }
@@ -216,8 +226,14 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             {
                 KernelVariant.Record => $"Training's forward step of a layer with {sizes} on {width.Name}, keeping the tape: {tiles} × ({slots}), then {pass.Title}'s tiles × ({passSlots}).",
                 KernelVariant.Backward => $"Back-propagates one step of a layer with {sizes} on {width.Name}: {pass.Title}'s tiles × ({passSlots}) first, then {tiles} × ({slots}).",
+                KernelVariant.Projected => $"One step of a layer with {sizes} on {width.Name} from its input projection (proj: the bias and input columns, done): {tiles} × ({slots}), then {pass.Title} and its tiles × ({passSlots}), then the {_model.Cell.Title}'s pointwise step.",
                 _ => $"One step of a layer with {sizes} on {width.Name}: {tiles} × ({slots}), then {pass.Title} and its tiles × ({passSlots}), then the {_model.Cell.Title}'s pointwise step.",
             };
+        }
+
+        if (variant == KernelVariant.Projected)
+        {
+            return $"One step of a layer with {sizes} on {width.Name} from its input projection (proj: the bias and input columns, done): {tiles} × ({slots}), then the {_model.Cell.Title}'s pointwise step.";
         }
 
         return variant switch
@@ -232,6 +248,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
     {
         string units = tile.Chunks * width.Lanes == 1 ? "Unit unit" : $"Units unit .. unit + {Literals.Int(tile.Chunks * width.Lanes - 1)}";
         string columns = shape.Pass is { } pass ? $"{Literals.Int(shape.Recurrent)} columns of {pass.Title}"
+            : variant == KernelVariant.Projected ? $"{Literals.Int(shape.Recurrent)} recurrent columns"
             : shape.Recurrent > 0 ? $"{Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns"
             : $"{Literals.Int(shape.Input)} input columns";
         int sets = variant == KernelVariant.Backward ? 1 : PartialSums(shape, width, tile.Chunks);
@@ -241,6 +258,8 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             KernelVariant.Backward => $": the pointwise backward step, then the gradients of the bias and {columns}, and of their inputs.",
             KernelVariant.Record => $": the bias plus {columns}{chains}, then the {_model.Cell.Title}'s forward step keeping the tape.",
+            KernelVariant.Projected when StepsInTile(shape, width, variant) => $": the step's input projection plus {columns}{chains}{RecurrentScaling(shape)}, then the {_model.Cell.Title}'s pointwise step.",
+            KernelVariant.Projected => $": the step's input projection plus {columns}{chains}{RecurrentScaling(shape)}, into pre.",
             _ when StepsInTile(shape, width, variant) => $": {Sums(shape)} {columns}{chains}, then the {_model.Cell.Title}'s pointwise step.",
             _ => $": {Sums(shape)} {columns}{chains}, into pre.",
         });
@@ -267,12 +286,14 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
     }
 
     // Accumulators start at the bias; every input and recurrent column is streamed once; then the pre-activations go to
-    // pre (inference) or through the cell's record step (training).
+    // pre (inference) or through the cell's record step (training). A projected step's accumulators start at its input
+    // projection instead (the bias and input columns, as a projection tile left them), and it streams the recurrent columns.
     private void EmitForwardTile(KernelShape shape, VectorWidth width, KernelVariant variant, TileLayout tile)
     {
         var slots = shape.Slots;
         int chunks = tile.Chunks;
-        if (VectorWidth.HeaderDeclaration(shape.Storage, "w") is { } header)
+        bool projected = variant == KernelVariant.Projected;
+        if ((!projected || shape.Storage == WeightStorage.Int8) && VectorWidth.HeaderDeclaration(shape.Storage, "w") is { } header)
         {
             _w.Line(header);
         }
@@ -281,12 +302,16 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             for (int s = 0; s < slots.Count; s++)
             {
-                _w.Line($"var {Accumulator(shape, s, k)} = {Start(shape, width, tile, "w", k, s)};");
+                string start = projected ? width.Load("proj", Unit(k * width.Lanes + (shape.FirstSlot + s) * _model.PaddedHidden)) : Start(shape, width, tile, "w", k, s);
+                _w.Line($"var {Accumulator(shape, s, k)} = {start};");
             }
         }
 
-        EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
-        ScaleInputSums(shape, width, tile, "w", chunks, (k, s) => new[] { Accumulator(shape, s, k) });
+        if (!projected)
+        {
+            EmitColumns(width, "x", null, shape.Input, shape.InputSlots, chunks, tile.InputOffset, tile.InputColumnStride, slots, sets: 1);
+            ScaleInputSums(shape, width, tile, "w", chunks, (k, s) => new[] { Accumulator(shape, s, k) });
+        }
         if (shape.Recurrent > 0)
         {
             int sets = PartialSums(shape, width, chunks);
@@ -346,6 +371,9 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             }
         }
     }
+
+    // How a projected tile's comment says its int8 rows are scaled (the input's scale is in the projection already).
+    private static string RecurrentScaling(KernelShape shape) => shape.Storage == WeightStorage.Int8 ? ", scaled per row" : string.Empty;
 
     // How a tile's comment says what its accumulators sum: int8 tiles scale each row's sums by the header's scales.
     private static string Sums(KernelShape shape) => shape.Storage == WeightStorage.Int8 ? "the bias plus, scaled per row of each matrix," : "the bias plus";

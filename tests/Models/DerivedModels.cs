@@ -25,6 +25,13 @@ public partial class GruNobiasBidir { }
 [RnnModel("Models/gru_same_width_deep.rnn.json")]
 public partial class GruSameWidthDeep { }
 
+// Reset-before GRUs with enough inputs for the time-batched Run (its projected steps then run the second pass): float32 and int8.
+[RnnModel("Models/gru_before_i9_h20_l2.rnn.json")]
+public partial class GruBeforeI9H20L2 { }
+
+[RnnModel("Models/gru_before_i9_h20_l2_int8.rnn.json")]
+public partial class GruBeforeI9H20L2Int8 { }
+
 // Small models the trainer tests train.
 
 [RnnModel("Models/gru_tiny_regression.rnn.json")]
