@@ -50,8 +50,7 @@ public sealed class MultiStreamTests
     public static TheoryData<string, KernelPath> ProjectedModelsAndPaths()
     {
         var data = new TheoryData<string, KernelPath>();
-        foreach (string model in new[] { "lstm_i8_h32_t20_b2", "gru_i8_h32_t20_b2", "rnn_tanh_i8_h32_t20_b2", "lstm_i8_h16_t10_b2_l2", "gru_before_i9_h20_l2", "gru_same_width_deep",
-            "lstm_wide_head", "lstm_wide_head_int8", "lstm_i8_h32_t20_b2_bf16", "gru_before_i9_h20_l2_int8" })
+        foreach (string model in new[] { "lstm_wide_head", "lstm_wide_head_bf16", "lstm_wide_head_int8", "gru_i12_h64_l2", "gru_before_i9_h64_l2", "gru_before_i9_h64_l2_int8", "rnn_i10_h72" })
         {
             foreach (var path in KernelLayout.WidestFirst)
             {
@@ -62,7 +61,8 @@ public sealed class MultiStreamTests
         return data;
     }
 
-    // With 8 or more inputs, Run projects the first layer's inputs a group of steps at a time and steps from the projections.
+    // With 8 or more inputs and 64 or more hidden units, Run projects the first layer's inputs a group of steps at a time and
+    // steps from the projections (the models here; a test below checks which models do).
     // Each projection adds the bias and the input columns in the order a step's tile does, and the projected step continues
     // with the same recurrent columns, so Run equals stepping bit for bit, whatever T leaves for the single steps at the end.
     [Theory]
@@ -166,11 +166,13 @@ public sealed class MultiStreamTests
     {
         "lstm_head_softmax" => visitor.Visit(LstmHeadSoftmax.FromParameters(RandomParameters(LstmHeadSoftmax.Parameters, 1), path)),
         "gru_same_width_deep" => visitor.Visit(GruSameWidthDeep.FromParameters(RandomParameters(GruSameWidthDeep.Parameters, 2), path)),
-        "gru_before_i9_h20_l2" => visitor.Visit(GruBeforeI9H20L2.FromParameters(RandomParameters(GruBeforeI9H20L2.Parameters, 3), path)),
-        "gru_before_i9_h20_l2_int8" => visitor.Visit(GruBeforeI9H20L2Int8.FromParameters(RandomParameters(GruBeforeI9H20L2Int8.Parameters, 3), path)),
+        "gru_before_i9_h64_l2" => visitor.Visit(GruBeforeI9H64L2.FromParameters(RandomParameters(GruBeforeI9H64L2.Parameters, 3), path)),
+        "gru_before_i9_h64_l2_int8" => visitor.Visit(GruBeforeI9H64L2Int8.FromParameters(RandomParameters(GruBeforeI9H64L2Int8.Parameters, 3), path)),
+        "gru_i12_h64_l2" => visitor.Visit(GruI12H64L2.FromParameters(RandomParameters(GruI12H64L2.Parameters, 5), path)),
+        "rnn_i10_h72" => visitor.Visit(RnnI10H72.FromParameters(RandomParameters(RnnI10H72.Parameters, 6), path)),
         "lstm_wide_head" => visitor.Visit(LstmWideHead.FromParameters(RandomParameters(LstmWideHead.Parameters, 4), path)),
+        "lstm_wide_head_bf16" => visitor.Visit(LstmWideHeadBf16.FromParameters(RandomParameters(LstmWideHeadBf16.Parameters, 4), path)),
         "lstm_wide_head_int8" => visitor.Visit(LstmWideHeadInt8.FromParameters(RandomParameters(LstmWideHeadInt8.Parameters, 4), path)),
-        "lstm_i8_h32_t20_b2_bf16" => visitor.Visit(LstmI8H32T20B2Bf16.FromSafetensors(ReferenceCase.Load("lstm_i8_h32_t20_b2").ParameterFile(), path)),
         _ => ReferenceModels.Accept(model, ReferenceCase.Load(model).ParameterFile(), path, visitor),
     };
 

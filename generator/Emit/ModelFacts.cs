@@ -193,13 +193,17 @@ internal sealed class ModelFacts
     /// <summary>
     /// Whether the unidirectional Run projects the first layer's inputs a group of steps at a time (bias + W_ih·x of the
     /// group's steps, each input weight vector loaded once per group) and then steps from the projections. Only with at least
-    /// <see cref="MinProjectedInputs"/> input columns: with fewer there is little to share, and the file stays smaller; and
-    /// only while the projections of a group fit <see cref="MaxProjectionBytes"/> on the stack.
+    /// <see cref="MinProjectedInputs"/> input columns and <see cref="MinProjectedHidden"/> hidden units: smaller steps are
+    /// one dependent chain whose input columns the core already overlaps, so there is nothing to gain (LSTM (8, 32) ran 7 %
+    /// slower projected; bench/RESULTS.md), and their files stay smaller. And only while the projections of a group fit
+    /// <see cref="MaxProjectionBytes"/> on the stack.
     /// </summary>
-    public bool ProjectsInputs => !Spec.Bidirectional && Spec.Input >= MinProjectedInputs
+    public bool ProjectsInputs => !Spec.Bidirectional && Spec.Input >= MinProjectedInputs && Spec.Hidden >= MinProjectedHidden
         && VectorWidth.All.All(width => ProjectionSteps(width) * ProjectionLength * sizeof(float) <= MaxProjectionBytes);
 
     public const int MinProjectedInputs = 8;
+
+    public const int MinProjectedHidden = 64;
 
     public const int MaxProjectionBytes = 32 * 1024;
 

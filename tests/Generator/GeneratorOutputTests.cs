@@ -31,6 +31,7 @@ public sealed class GeneratorOutputTests
     [InlineData("gru_i2_h4_bidir_nobias", "{\"cell\": \"gru\", \"input\": 2, \"hidden\": 4, \"bidirectional\": true, \"bias\": false}", false)]
     // Rolled column loops with remainder columns, a remainder tile, partial sums declared before a rolled loop, one kernel
     // for both layers (input = hidden), and a head over more than 16 columns.
+    [InlineData("rnn_i8_h64", "{\"cell\": \"rnn\", \"input\": 8, \"hidden\": 64}", false)] // the time-batched Run's projection and projected tiles
     [InlineData("gru_i18_h18_l2_head_tanh", "{\"cell\": \"gru\", \"input\": 18, \"hidden\": 18, \"layers\": 2, \"head\": {\"output\": 3, \"activation\": \"tanh\"}}", false)]
     [InlineData("rnn_leaky_i3_h3_l2_head_softmax_training", "{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": 0.2, \"input\": 3, \"hidden\": 3, \"layers\": 2, \"head\": {\"output\": 2, \"activation\": \"softmax\"}}", true)]
     // Int8 weights: a tile's float32 header (bias, input and recurrent scales), the head's input-only rows. Bf16 weights with
@@ -52,6 +53,23 @@ public sealed class GeneratorOutputTests
     }
 
     // The issue's yardstick: {cell: lstm, input: 1, hidden: 8} was 2,079 lines with training kernels it never used.
+    // The time-batched Run (RunProjected_*) is emitted where it was measured to pay: 8 or more inputs and 64 or more hidden
+    // units, unidirectional, and a group's projections within 32 KB of stack (an LSTM of 600 hidden units needs 38 KB).
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 64}", true)]
+    [InlineData("{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 32, \"hidden\": 128, \"precision\": \"int8\"}", true)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 7, \"hidden\": 64}", false)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 63}", false)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 64, \"bidirectional\": true}", false)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 600}", false)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 500}", true)]
+    public void Run_projects_the_inputs_of_models_large_enough(string spec, bool projects)
+    {
+        string code = GeneratorHarness.Run(false, Source, ("models/net.rnn.json", spec)).Source("App.Net.Rnn.g.cs");
+        Assert.Equal(projects, code.Contains("RunProjected_Vector512(weights, ref x, ref values, ref y, steps);", StringComparison.Ordinal));
+        Assert.Equal(projects, code.Contains("private const int ProjectionLength", StringComparison.Ordinal));
+    }
+
     // Pinned so the output does not creep back; change a count deliberately, and keep inference-only within 600 apart
     // from the multi-stream Step and Run (issue 15: their kernels, tiles and finish, about 120 lines per path).
     [Theory]

@@ -25,12 +25,19 @@ public partial class GruNobiasBidir { }
 [RnnModel("Models/gru_same_width_deep.rnn.json")]
 public partial class GruSameWidthDeep { }
 
-// Reset-before GRUs with enough inputs for the time-batched Run (its projected steps then run the second pass): float32 and int8.
-[RnnModel("Models/gru_before_i9_h20_l2.rnn.json")]
-public partial class GruBeforeI9H20L2 { }
+// Models large enough for the time-batched Run (8 or more inputs, 64 or more hidden units): reset-before GRUs, whose
+// projected steps run the second pass (float32 and int8), a two-layer GRU and a vanilla RNN.
+[RnnModel("Models/gru_before_i9_h64_l2.rnn.json")]
+public partial class GruBeforeI9H64L2 { }
 
-[RnnModel("Models/gru_before_i9_h20_l2_int8.rnn.json")]
-public partial class GruBeforeI9H20L2Int8 { }
+[RnnModel("Models/gru_before_i9_h64_l2_int8.rnn.json")]
+public partial class GruBeforeI9H64L2Int8 { }
+
+[RnnModel("Models/gru_i12_h64_l2.rnn.json")]
+public partial class GruI12H64L2 { }
+
+[RnnModel("Models/rnn_i10_h72.rnn.json")]
+public partial class RnnI10H72 { }
 
 // Small models the trainer tests train.
 
