@@ -61,8 +61,8 @@ public sealed class MultiStreamTests
         return data;
     }
 
-    // With 8 or more inputs and 64 or more hidden units, Run projects the first layer's inputs a group of steps at a time and
-    // steps from the projections (the models here; a test below checks which models do).
+    // With 8 or more inputs and 64 or more hidden units, Run on Vector512 projects the first layer's inputs a group of steps
+    // at a time and steps from the projections (the models here; GeneratorOutputTests checks which models do); other paths step.
     // Each projection adds the bias and the input columns in the order a step's tile does, and the projected step continues
     // with the same recurrent columns, so Run equals stepping bit for bit, whatever T leaves for the single steps at the end.
     [Theory]

@@ -46,7 +46,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 }
             }
 
-            if (_model.ProjectsInputs)
+            if (_model.ProjectsInputs && width.Name == ModelFacts.ProjectionWidth.Name)
             {
                 EmitRunProjected(width);
                 _tiles.EmitProjectKernel(_model.LayerShapes[0], width);
@@ -90,9 +90,9 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
         {
             if (_model.ProjectsInputs)
             {
-                _w.Line("// Whole groups of steps from their input projections, then the last steps one at a time.");
-                _w.Line("int t = 0;");
-                PathSwitch(width => $"t = RunProjected_{width.Name}(weights, ref x, ref values, ref y, steps);");
+                var width = ModelFacts.ProjectionWidth;
+                _w.Line($"// On {width.Name}, whole groups of steps from their input projections; then the last steps (on other paths, all) one at a time.");
+                _w.Line($"int t = weights.Path == KernelPath.{width.Name} ? RunProjected_{width.Name}(weights, ref x, ref values, ref y, steps) : 0;");
             }
 
             _w.Line(_model.ProjectsInputs ? "for (; t < steps; t++)" : "for (int t = 0; t < steps; t++)");
@@ -250,7 +250,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     private void EmitRunProjected(VectorWidth width)
     {
         var shape = _model.LayerShapes[0];
-        int group = ModelFacts.ProjectionSteps(width);
+        int group = ModelFacts.ProjectionSteps;
         bool cell = _model.Cell.HasCellState;
         _w.Line($"// Run on {width.Name}, {Literals.Int(group)} steps at a time: the first layer's input projections (bias + W_ih·x) of the group's steps at once, each input weight vector read once for them, then each step from its projection; returns the steps done.");
         using (_w.Open($"private static int RunProjected_{width.Name}(PackedWeights weights, ref float x, ref float values, ref float y, int steps)"))

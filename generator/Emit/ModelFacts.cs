@@ -192,14 +192,14 @@ internal sealed class ModelFacts
 
     /// <summary>
     /// Whether the unidirectional Run projects the first layer's inputs a group of steps at a time (bias + W_ih·x of the
-    /// group's steps, each input weight vector loaded once per group) and then steps from the projections. Only with at least
-    /// <see cref="MinProjectedInputs"/> input columns and <see cref="MinProjectedHidden"/> hidden units: smaller steps are
-    /// one dependent chain whose input columns the core already overlaps, so there is nothing to gain (LSTM (8, 32) ran 7 %
-    /// slower projected; bench/RESULTS.md), and their files stay smaller. And only while the projections of a group fit
-    /// <see cref="MaxProjectionBytes"/> on the stack.
+    /// group's steps, each input weight vector loaded once per group) and then steps from the projections, on the path of
+    /// <see cref="ProjectionWidth"/>. Only with at least <see cref="MinProjectedInputs"/> input columns and
+    /// <see cref="MinProjectedHidden"/> hidden units: smaller steps are one dependent chain whose input columns the core
+    /// already overlaps, so there is nothing to gain (LSTM (8, 32) ran 7 % slower projected; bench/RESULTS.md), and their
+    /// files stay smaller. And only while the projections of a group fit <see cref="MaxProjectionBytes"/> on the stack.
     /// </summary>
     public bool ProjectsInputs => !Spec.Bidirectional && Spec.Input >= MinProjectedInputs && Spec.Hidden >= MinProjectedHidden
-        && VectorWidth.All.All(width => ProjectionSteps(width) * ProjectionLength * sizeof(float) <= MaxProjectionBytes);
+        && ProjectionSteps * ProjectionLength * sizeof(float) <= MaxProjectionBytes;
 
     public const int MinProjectedInputs = 8;
 
@@ -207,11 +207,18 @@ internal sealed class ModelFacts
 
     public const int MaxProjectionBytes = 32 * 1024;
 
+    /// <summary>
+    /// The one path with a time-batched Run: Vector512, whose 32 registers keep 4 steps' accumulators of a chunk. With the 2
+    /// steps a group holds on the 16-register widths, the projected Run measured slower than stepping at (16, 64) (LSTM
+    /// 1.22×, GRU 1.09× on Vector256) and 6-7 % faster at (32, 128), so those paths step as before (bench/RESULTS.md).
+    /// </summary>
+    public static VectorWidth ProjectionWidth => VectorWidth.All[0];
+
     /// <summary>Floats of one step's input projection: every first-pass slot's block of PaddedHidden, as in the scratch.</summary>
     public int ProjectionLength => PaddedHidden * LayerShapes[0].Slots.Count;
 
-    /// <summary>Steps a projection group holds on <paramref name="width"/>: the streams a streams tile keeps in registers.</summary>
-    public static int ProjectionSteps(VectorWidth width) => TileEmitter.Streams(width);
+    /// <summary>Steps a projection group holds: the streams a streams tile keeps in registers on <see cref="ProjectionWidth"/>.</summary>
+    public static int ProjectionSteps => TileEmitter.Streams(ProjectionWidth);
 
     /// <summary>Bytes of a saved state (the shared layout's rule).</summary>
     public int SavedStateLength => KernelLayout.SavedStateLength(StateSlots, Spec.Hidden, Cell.HasCellState);

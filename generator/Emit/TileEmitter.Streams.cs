@@ -90,7 +90,7 @@ internal sealed partial class TileEmitter
     public void EmitProjectKernel(KernelShape shape, VectorWidth width)
     {
         var block = shape.Block(width);
-        _w.Line($"// The input projections (the bias plus {Literals.Int(shape.Input)} input columns) of {Literals.Int(ModelFacts.ProjectionSteps(width))} consecutive steps on {width.Name}: each input weight vector is loaded once for all of them; step n's go to proj + n × ProjectionLength, laid out as the scratch.");
+        _w.Line($"// The input projections (the bias plus {Literals.Int(shape.Input)} input columns) of {Literals.Int(ModelFacts.ProjectionSteps)} consecutive steps on {width.Name}: each input weight vector is loaded once for all of them; step n's go to proj + n × ProjectionLength, laid out as the scratch.");
         _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
         using (_w.Open($"private static void {shape.ProjectName(width)}(ref Weight w, ref float x, ref float proj)"))
         {

@@ -53,8 +53,8 @@ public sealed class GeneratorOutputTests
     }
 
     // The yardstick: {cell: lstm, input: 1, hidden: 8} was 2,079 lines with training kernels it never used.
-    // The time-batched Run (RunProjected_*) is emitted where it was measured to pay: 8 or more inputs and 64 or more hidden
-    // units, unidirectional, and a group's projections within 32 KB of stack (an LSTM of 600 hidden units needs 38 KB).
+    // The time-batched Run (RunProjected_Vector512) is emitted where it was measured to pay: 8 or more inputs and 64 or more
+    // hidden units, unidirectional, and a group's projections within 32 KB of stack (an LSTM of 600 hidden units needs 38 KB).
     [Theory]
     [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 64}", true)]
     [InlineData("{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 32, \"hidden\": 128, \"precision\": \"int8\"}", true)]
@@ -66,8 +66,9 @@ public sealed class GeneratorOutputTests
     public void Run_projects_the_inputs_of_models_large_enough(string spec, bool projects)
     {
         string code = GeneratorHarness.Run(false, Source, ("models/net.rnn.json", spec)).Source("App.Net.Rnn.g.cs");
-        Assert.Equal(projects, code.Contains("RunProjected_Vector512(weights, ref x, ref values, ref y, steps);", StringComparison.Ordinal));
+        Assert.Equal(projects, code.Contains("weights.Path == KernelPath.Vector512 ? RunProjected_Vector512(weights, ref x, ref values, ref y, steps) : 0;", StringComparison.Ordinal));
         Assert.Equal(projects, code.Contains("private const int ProjectionLength", StringComparison.Ordinal));
+        Assert.DoesNotContain("RunProjected_Vector256", code, StringComparison.Ordinal); // Vector512's only (ModelFacts.ProjectionWidth)
     }
 
     // Pinned so the output does not creep back; change a count deliberately, and keep inference-only within 600 apart
