@@ -361,14 +361,14 @@ public sealed partial class RnnGenerator
                     else if (!Int8)
                     {
                         _w.Line($"// {tensor.Name} (bfloat16 bits)");
-                        _w.Line($"private static readonly ushort[] {name} = new ushort[] {{ {string.Join(", ", values.Select(v => Literals.Hex(WeightRounding.ToBFloat16(v))))} }};");
+                        _w.Line($"private static readonly ushort[] {name} = new ushort[] {{ {string.Join(", ", WeightsBaker.BFloat16Literals(values))} }};");
                     }
                     else
                     {
                         int columns = _parameters[i].Shape[1];
-                        var rowScales = Enumerable.Range(0, _parameters[i].Shape[0]).Select(row => WeightRounding.RowScale(values.AsSpan().Slice(row * columns, columns))).ToArray();
+                        var (integers, rowScales) = WeightsBaker.Int8Literals(values, columns);
                         _w.Line($"// {tensor.Name} (int8, and its row scales)");
-                        _w.Line($"private static readonly sbyte[] {name} = new sbyte[] {{ {string.Join(", ", values.Select((v, k) => Literals.Int(WeightRounding.ToInt8(v, rowScales[k / columns]))))} }};");
+                        _w.Line($"private static readonly sbyte[] {name} = new sbyte[] {{ {string.Join(", ", integers)} }};");
                         _w.Line($"private static readonly float[] {name}Scales = new float[] {{ {string.Join(", ", rowScales.Select(Literals.Float))} }};");
                     }
                 }

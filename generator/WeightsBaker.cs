@@ -114,4 +114,15 @@ internal static class WeightsBaker
 
         return new EquatableArray<BakedTensor>(baked);
     }
+
+    /// <summary>A baked weight matrix's bfloat16 bits, as literals (WeightRounding's rule, as the runtime rounds at load).</summary>
+    public static IEnumerable<string> BFloat16Literals(EquatableArray<float> values) =>
+        values.Select(v => Emit.Literals.Hex(WeightRounding.ToBFloat16(v)));
+
+    /// <summary>A baked weight matrix (<paramref name="columns"/> per row) as int8 literals and its row scales (WeightRounding's rules).</summary>
+    public static (IEnumerable<string> Values, float[] Scales) Int8Literals(EquatableArray<float> values, int columns)
+    {
+        var scales = Enumerable.Range(0, values.Count / columns).Select(row => WeightRounding.RowScale(values.AsSpan().Slice(row * columns, columns))).ToArray();
+        return (values.Select((v, k) => Emit.Literals.Int(WeightRounding.ToInt8(v, scales[k / columns]))), scales);
+    }
 }

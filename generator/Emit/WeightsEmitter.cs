@@ -77,13 +77,13 @@ internal sealed class WeightsEmitter(ModelFacts model, SourceWriter writer)
             }
             else if (storage == WeightStorage.BFloat16)
             {
-                _w.Line($"private static ReadOnlySpan<ushort> {name} => new ushort[] {{ {string.Join(", ", values.Select(v => Literals.Hex(WeightRounding.ToBFloat16(v))))} }};");
+                _w.Line($"private static ReadOnlySpan<ushort> {name} => new ushort[] {{ {string.Join(", ", WeightsBaker.BFloat16Literals(values))} }};");
             }
             else
             {
                 int columns = shapes[i][1];
-                var scales = Enumerable.Range(0, shapes[i][0]).Select(row => WeightRounding.RowScale(values.AsSpan().Slice(row * columns, columns))).ToArray();
-                _w.Line($"private static ReadOnlySpan<sbyte> {name} => new sbyte[] {{ {string.Join(", ", values.Select((v, k) => Literals.Int(WeightRounding.ToInt8(v, scales[k / columns]))))} }};");
+                var (integers, scales) = WeightsBaker.Int8Literals(values, columns);
+                _w.Line($"private static ReadOnlySpan<sbyte> {name} => new sbyte[] {{ {string.Join(", ", integers)} }};");
                 _w.Line($"private static ReadOnlySpan<float> {name}Scales => new float[] {{ {string.Join(", ", scales.Select(Literals.Float))} }};");
             }
         }
