@@ -77,6 +77,11 @@ public static class StorageBars
         return missed;
     }
 
+    /// <summary>What the quantisation-aware training run is; print it before that run.</summary>
+    public static void AnnounceQat() =>
+        Console.WriteLine("Quantisation-aware training for int8: the same initial weights and options, the passes run on the weights rounded to int8 "
+            + "(the float32 master weights take the updates)");
+
     /// <summary>Why QAT's bar is reported only; print it once after the int8 bars.</summary>
     public static void ExplainQat() =>
         Console.WriteLine("note: the QAT model comes from a second training run (same initial weights, data order and options), so its difference "

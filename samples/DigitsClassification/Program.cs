@@ -81,8 +81,7 @@ return SampleOptions.Run(args, "Classifies handwritten digits read row by row wi
     Train(model, trainingOptions, TrainedWeights);
     if (precision == WeightStorage.Int8)
     {
-        Console.WriteLine("Quantisation-aware training for int8: the same initial weights and options, the passes run on the weights rounded to int8 "
-            + "(the float32 master weights take the updates)");
+        StorageBars.AnnounceQat();
         Train(DigitGru.FromParameters(RnnTrainer.InitialParameters(DigitGru.Shape, DigitGru.Parameters, seed: 1)),
             trainingOptions with { FakeQuantization = WeightStorage.Int8, LogPath = options.Output("digits_training_qat_int8.csv") }, AwareWeights);
     }

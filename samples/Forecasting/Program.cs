@@ -113,8 +113,7 @@ internal static class Co2Forecast
         Train(model, trainingOptions, TrainedWeights);
         if (precision == WeightStorage.Int8)
         {
-            Console.WriteLine("Quantisation-aware training for int8: the same initial weights and options, the passes run on the weights rounded to int8 "
-                + "(the float32 master weights take the updates)");
+            StorageBars.AnnounceQat();
             Train(Co2Forecaster.FromParameters(initial), trainingOptions with { FakeQuantization = WeightStorage.Int8 }, AwareWeights);
         }
 
