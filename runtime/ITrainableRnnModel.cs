@@ -63,13 +63,18 @@ public interface ITrainableRnnModel : IGeneratedRnnModel
     void ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew);
 
     /// <summary>
-    /// Back-propagates one step of one layer and direction that started from (<paramref name="h"/>, <paramref name="c"/>).
-    /// On entry <paramref name="dh"/> (and <paramref name="dc"/>) hold dL/dh_t (dL/dc_t); afterwards <paramref name="dc"/>
-    /// holds dL/dc_{t-1}. Adds dL/dh_{t-1} into <paramref name="dhPrev"/> (zero it first), dL/dx_t into
-    /// <paramref name="dx"/>, and the weight gradient into <paramref name="gradient"/> (the block's packed gradient).
+    /// Back-propagates one step of one layer and direction for <paramref name="streams"/> independent sequences at once,
+    /// each started from its (<paramref name="h"/>, <paramref name="c"/>). Stream s reads x and adds to dx at s ·
+    /// <paramref name="xStride"/> floats past stream 0's, keeps h, c, dh, dc and dhPrev at s · <see cref="KernelLayout.Padded"/>(HiddenSize)
+    /// and its tape at s · <see cref="TapeLength"/>. On entry dh (and dc) hold dL/dh_t (dL/dc_t); afterwards dc holds
+    /// dL/dc_{t-1}. Adds dL/dh_{t-1} into dhPrev (zero it first), dL/dx_t into dx, and every stream's weight gradient into
+    /// <paramref name="gradient"/> (the block's packed gradient), stream by stream: the result equals calling it for one
+    /// stream at a time, in order, bit for bit, while each weight and gradient vector is loaded once per group of streams.
     /// </summary>
-    void BackwardStep(int layer, int direction, Span<float> gradient, ref float x, ref float h, ref float c, ref float tape,
-        ref float dh, ref float dc, ref float dx, ref float dhPrev);
+    /// <exception cref="ArgumentException">The gradient is not the block's packed length.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">streams or xStride is negative.</exception>
+    void BackwardSteps(int layer, int direction, int streams, Span<float> gradient, ref float x, int xStride, ref float h, ref float c,
+        ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev);
 
     /// <summary>The head's pre-activations z (padded to <see cref="KernelLayout.Padded"/>(OutputSize)) for one step's top-layer output.</summary>
     void HeadForward(ref float input, ref float preActivation);

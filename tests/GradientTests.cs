@@ -84,6 +84,151 @@ public sealed class GradientTests(ITestOutputHelper output)
         output.WriteLine($"{stem} on {path}: max scaled gradient error {worst:E2}");
     }
 
+    /// <summary>
+    /// The trainer's lockstep path: every case's sequences, repeated until there are at least 5 (a group of 4 through the
+    /// streams backward kernel and the rest one by one), forward and back together. Each stream's outputs and input and
+    /// initial-state gradients match its PyTorch sequence; the weight gradients match the batch's times the repeats.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CasesAndPaths))]
+    public void Gradients_of_sequences_in_lockstep_match_pytorch(string stem, KernelPath path)
+    {
+        var c = ReferenceCase.Load(stem);
+        var model = ReferenceModels.Accept(stem, c.ParameterFile(), path, new Trainable());
+        int repeats = (5 + c.Batch - 1) / c.Batch;
+        int streams = repeats * c.Batch;
+        var backprop = new SequenceBackprop(model, c.Steps, streams);
+        int slots = c.Layers * c.Directions;
+        var randoms = new DeterministicRandom[streams];
+        for (int n = 0; n < streams; n++)
+        {
+            int b = n % c.Batch;
+            c.Sequence(b).CopyTo(backprop.StreamInputs(n, c.Steps));
+            for (int s = 0; s < slots; s++)
+            {
+                c.StateSlice(c.H0, s, b).CopyTo(backprop.InitialHidden(s / c.Directions, s % c.Directions, n));
+                if (c.C0 is not null)
+                {
+                    c.StateSlice(c.C0, s, b).CopyTo(backprop.InitialCell(s / c.Directions, s % c.Directions, n));
+                }
+            }
+        }
+
+        backprop.Forward(streams, c.Steps, 0f, randoms);
+        var gradOutput = c.File.ReadAsSingle("grad_output");
+        int stride = c.Steps * c.OutputSize;
+        var dy = new float[streams * stride];
+        double worst = 0;
+        for (int n = 0; n < streams; n++)
+        {
+            int b = n % c.Batch;
+            worst = Math.Max(worst, Tolerance.AssertClose(c.ExpectedOutput(b), backprop.StreamOutputs(n), Tolerance.Forward, $"{stem} lockstep forward stream {n}"));
+            for (int t = 0; t < c.Steps; t++)
+            {
+                gradOutput.AsSpan((t * c.Batch + b) * c.OutputSize, c.OutputSize).CopyTo(dy.AsSpan(n * stride + t * c.OutputSize));
+            }
+        }
+
+        backprop.Backward(dy, stride, gradientIsPreActivation: false);
+        int hp = KernelLayout.Padded(c.HiddenSize);
+        for (int n = 0; n < streams; n++)
+        {
+            int b = n % c.Batch;
+            var expectedInput = ReferenceCase.Gather(c.File.ReadAsDouble("grad.input"), c.Steps, c.Batch, c.InputSize, b);
+            worst = Math.Max(worst, Tolerance.AssertClose(expectedInput, backprop.InputGradient.AsSpan(n * c.Steps * c.InputSize, c.Steps * c.InputSize), Bound, $"{stem} grad.input stream {n}"));
+            for (int s = 0; s < slots; s++)
+            {
+                worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.File.ReadAsDouble("grad.h0"), s, b),
+                    backprop.HiddenGradient.AsSpan((s * streams + n) * hp, c.HiddenSize), Bound, $"{stem} grad.h0[{s}] stream {n}"));
+                if (c.C0 is not null)
+                {
+                    worst = Math.Max(worst, Tolerance.AssertClose(c.StateSlice(c.File.ReadAsDouble("grad.c0"), s, b),
+                        backprop.CellGradient.AsSpan((s * streams + n) * hp, c.HiddenSize), Bound, $"{stem} grad.c0[{s}] stream {n}"));
+                }
+            }
+        }
+
+        var parameterGradients = model.ParameterSpecs.Select(p => new float[p.ElementCount]).ToArray();
+        model.AccumulateGradients(backprop.PackedGradients, parameterGradients);
+        for (int i = 0; i < parameterGradients.Length; i++)
+        {
+            string name = model.ParameterSpecs[i].Name;
+            var expected = c.File.ReadAsDouble("grad." + name).Select(g => g * repeats).ToArray();
+            worst = Math.Max(worst, Tolerance.AssertClose(expected, parameterGradients[i], Bound, $"{stem} grad.{name} × {repeats}"));
+        }
+
+        output.WriteLine($"{stem} on {path}, {streams} streams in lockstep: max scaled gradient error {worst:E2}");
+    }
+
+    /// <summary>
+    /// The streams backward kernel against the same kernel one stream at a time, in order, for 1 to 9 streams (groups of 4
+    /// and every remainder), every layer and direction: the weight gradient, dx, dL/dh_{t-1} and dL/dc_{t-1} are equal bit for bit.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(CasesAndPaths))]
+    public void Streams_backward_equals_one_stream_at_a_time_bit_for_bit(string stem, KernelPath path)
+    {
+        var c = ReferenceCase.Load(stem);
+        var model = ReferenceModels.Accept(stem, c.ParameterFile(), path, new Trainable());
+        int hp = KernelLayout.Padded(c.HiddenSize);
+        int tapeLength = model.TapeLength;
+        var random = new Random(stem.Length * 31 + (int)path);
+        float[] Random(int streams, int stride, int used)
+        {
+            var values = new float[streams * stride];
+            for (int n = 0; n < streams; n++)
+            {
+                for (int i = 0; i < used; i++)
+                {
+                    values[n * stride + i] = (float)(random.NextDouble() * 2 - 1);
+                }
+            }
+
+            return values;
+        }
+
+        for (int layer = 0; layer < c.Layers; layer++)
+        {
+            for (int direction = 0; direction < c.Directions; direction++)
+            {
+                int width = layer == 0 ? c.InputSize : c.Directions * c.HiddenSize;
+                int slot = layer * c.Directions + direction;
+                for (int streams = 1; streams <= 9; streams++)
+                {
+                    var x = Random(streams, width, width);
+                    var h = Random(streams, hp, c.HiddenSize);
+                    var cell = Random(streams, hp, c.HiddenSize);
+                    var tape = new float[streams * tapeLength];
+                    var hNew = new float[streams * hp];
+                    var cNew = new float[streams * hp];
+                    for (int n = 0; n < streams; n++)
+                    {
+                        model.ForwardStep(layer, direction, ref x[n * width], ref h[n * hp], ref cell[n * hp], ref tape[n * tapeLength], ref hNew[n * hp], ref cNew[n * hp]);
+                    }
+
+                    var dh = Random(streams, hp, c.HiddenSize);
+                    var dc = Random(streams, hp, c.HiddenSize);
+                    var together = (Gradient: new float[model.PackedLengths[slot]], Dc: (float[])dc.Clone(), Dx: new float[streams * width], DhPrevious: new float[streams * hp]);
+                    var apart = (Gradient: new float[model.PackedLengths[slot]], Dc: (float[])dc.Clone(), Dx: new float[streams * width], DhPrevious: new float[streams * hp]);
+                    model.BackwardSteps(layer, direction, streams, together.Gradient, ref x[0], width, ref h[0], ref cell[0], ref tape[0],
+                        ref dh[0], ref together.Dc[0], ref together.Dx[0], ref together.DhPrevious[0]);
+                    for (int n = 0; n < streams; n++)
+                    {
+                        model.BackwardSteps(layer, direction, 1, apart.Gradient, ref x[n * width], width, ref h[n * hp], ref cell[n * hp], ref tape[n * tapeLength],
+                            ref dh[n * hp], ref apart.Dc[n * hp], ref apart.Dx[n * width], ref apart.DhPrevious[n * hp]);
+                    }
+
+                    string what = $"{stem} on {path}, layer {layer} direction {direction}, {streams} streams";
+                    Assert.True(apart.Gradient.AsSpan().SequenceEqual(together.Gradient), what + ": weight gradient");
+                    Assert.True(apart.Dx.AsSpan().SequenceEqual(together.Dx), what + ": dx");
+                    Assert.True(apart.DhPrevious.AsSpan().SequenceEqual(together.DhPrevious), what + ": dL/dh_{t-1}");
+                    Assert.True(apart.Dc.AsSpan().SequenceEqual(together.Dc), what + ": dL/dc_{t-1}");
+                    Assert.Contains(together.Gradient, g => g != 0f);
+                }
+            }
+        }
+    }
+
     private sealed class Trainable : IModelVisitor<ITrainableRnnModel>
     {
         public ITrainableRnnModel Visit<TState>(IRnnModel<TState> model)

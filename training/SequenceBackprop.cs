@@ -9,6 +9,13 @@ namespace Embedded.Rnn.Training;
 /// kernels. Every buffer is allocated at construction for up to <see cref="MaxSteps"/> steps, so a training
 /// step allocates nothing. Not thread-safe: use one instance per worker (they may share the model).
 /// </summary>
+/// <remarks>
+/// The trainer runs several sequences of the same length in lockstep through one instance (its streams), so that
+/// backward takes each step of all of them through the model's streams kernel, which loads every weight and gradient
+/// vector once for a group of streams. The public members are stream 0's. Layout: h, c and the tape keep the streams of
+/// one step side by side (the kernel's strides); inputs, layer outputs and their gradients keep each stream's steps
+/// together, <see cref="MaxSteps"/> steps apart.
+/// </remarks>
 public sealed class SequenceBackprop
 {
     private readonly ITrainableRnnModel _model;
@@ -35,11 +42,12 @@ public sealed class SequenceBackprop
     private readonly float[] _dz;
     private readonly float[] _hiddenGradientNorms;
     private int _steps;
+    private int _streams;
 
     /// <summary>
     /// With <see cref="Forward(ReadOnlySpan{float})"/>, the (T × OutputSize)-long output of the last forward pass.
     /// </summary>
-    public ReadOnlySpan<float> Outputs => _model.HasHead ? _outputs.AsSpan(0, _steps * _shape.OutputSize) : _layerOutputs[^1].AsSpan(0, _steps * _layerOutput);
+    public ReadOnlySpan<float> Outputs => StreamOutputs(0);
 
     /// <summary>Steps of the last forward pass.</summary>
     public int Steps => _steps;
@@ -49,7 +57,7 @@ public sealed class SequenceBackprop
     /// diagnostic that shows gradients vanishing or exploding with distance from the loss.
     /// </summary>
     public ReadOnlySpan<float> HiddenGradientNorms(int layer, int direction = 0) =>
-        _hiddenGradientNorms.AsSpan((layer * _shape.DirectionCount + direction) * MaxSteps, _steps);
+        _hiddenGradientNorms.AsSpan((layer * _shape.DirectionCount + direction) * MaxStreams * MaxSteps, _steps);
 
     /// <summary>Refuses a model generated without training kernels, at compile time (the message names the fix).</summary>
     /// <exception cref="NotSupportedException">Always.</exception>
@@ -59,46 +67,58 @@ public sealed class SequenceBackprop
 
     /// <summary>Creates the buffers for sequences of up to <paramref name="maxSteps"/> steps.</summary>
     public SequenceBackprop(ITrainableRnnModel model, int maxSteps)
+        : this(model, maxSteps, maxStreams: 1)
+    {
+    }
+
+    /// <summary>Creates the buffers for up to <paramref name="maxStreams"/> sequences in lockstep, of up to <paramref name="maxSteps"/> steps.</summary>
+    internal SequenceBackprop(ITrainableRnnModel model, int maxSteps, int maxStreams)
     {
         ArgumentNullException.ThrowIfNull(model);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxSteps, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxStreams, 1);
         _model = model;
         _shape = model.Shape;
         MaxSteps = maxSteps;
+        MaxStreams = maxStreams;
         _hp = KernelLayout.Padded(_shape.HiddenSize);
         _tapeStride = model.TapeLength;
         _layerOutput = _shape.DirectionCount * _shape.HiddenSize;
         _headPadded = KernelLayout.Padded(_shape.OutputSize);
         int slots = _shape.LayerCount * _shape.DirectionCount;
-        _tape = new float[slots * maxSteps * _tapeStride];
-        // h_t and c_t of every layer, direction and step: the next step starts from them and backward reads them.
-        _hidden = new float[slots * maxSteps * _hp];
-        _cell = model.HasCellState ? new float[slots * maxSteps * _hp] : _hidden;
-        _inputs = new float[maxSteps * _shape.InputSize];
-        _layerOutputs = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[maxSteps * _layerOutput]).ToArray();
-        _dropoutMasks = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[maxSteps * _layerOutput]).ToArray();
-        _initialHidden = new float[slots * _hp];
-        _initialCell = new float[slots * _hp];
-        _preActivations = new float[maxSteps * _headPadded];
-        _outputs = new float[maxSteps * _shape.OutputSize];
+        int sequences = maxStreams * maxSteps;
+        _tape = new float[slots * sequences * _tapeStride];
+        // h_t and c_t of every layer, direction, step and stream: the next step starts from them and backward reads them.
+        _hidden = new float[slots * sequences * _hp];
+        _cell = model.HasCellState ? new float[slots * sequences * _hp] : _hidden;
+        _inputs = new float[sequences * _shape.InputSize];
+        _layerOutputs = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[sequences * _layerOutput]).ToArray();
+        _dropoutMasks = Enumerable.Range(0, _shape.LayerCount).Select(_ => new float[sequences * _layerOutput]).ToArray();
+        _initialHidden = new float[slots * maxStreams * _hp];
+        _initialCell = new float[slots * maxStreams * _hp];
+        _preActivations = new float[sequences * _headPadded];
+        _outputs = new float[sequences * _shape.OutputSize];
         int widest = Math.Max(_shape.InputSize, _layerOutput);
-        _dAbove = new float[maxSteps * widest];
-        _dBelow = new float[maxSteps * widest];
-        _dh = new float[_hp];
-        _dc = new float[_hp];
-        _dhPrevious = new float[_hp];
+        _dAbove = new float[sequences * widest];
+        _dBelow = new float[sequences * widest];
+        _dh = new float[maxStreams * _hp];
+        _dc = new float[maxStreams * _hp];
+        _dhPrevious = new float[maxStreams * _hp];
         _dz = new float[_headPadded];
-        _hiddenGradientNorms = new float[slots * maxSteps];
+        _hiddenGradientNorms = new float[slots * sequences];
         PackedGradients = model.PackedLengths.Select(n => new float[n]).ToArray();
-        InputGradient = new float[maxSteps * _shape.InputSize];
-        HiddenGradient = new float[slots * _hp];
-        CellGradient = new float[slots * _hp];
+        InputGradient = new float[sequences * _shape.InputSize];
+        HiddenGradient = new float[slots * maxStreams * _hp];
+        CellGradient = new float[slots * maxStreams * _hp];
     }
 
     /// <summary>Longest sequence the buffers hold.</summary>
     public int MaxSteps { get; }
 
-    /// <summary>Weight gradients in packed order, one buffer per block; <see cref="Backward"/> adds to them.</summary>
+    /// <summary>Sequences the buffers hold side by side (1 through the public constructor).</summary>
+    internal int MaxStreams { get; }
+
+    /// <summary>Weight gradients in packed order, one buffer per block; <see cref="Backward(ReadOnlySpan{float}, bool)"/> adds to them.</summary>
     public float[][] PackedGradients { get; }
 
     /// <summary>dL/dx of the last backward pass, T × InputSize.</summary>
@@ -111,18 +131,36 @@ public sealed class SequenceBackprop
     public float[] CellGradient { get; }
 
     /// <summary>The initial hidden state of a layer and direction for the next forward pass (zero unless set).</summary>
-    public Span<float> InitialHidden(int layer, int direction = 0) => _initialHidden.AsSpan((layer * _shape.DirectionCount + direction) * _hp, _shape.HiddenSize);
+    public Span<float> InitialHidden(int layer, int direction = 0) => InitialHidden(layer, direction, 0);
 
     /// <summary>The initial cell state of a layer and direction (LSTM) for the next forward pass.</summary>
-    public Span<float> InitialCell(int layer, int direction = 0) => _initialCell.AsSpan((layer * _shape.DirectionCount + direction) * _hp, _shape.HiddenSize);
+    public Span<float> InitialCell(int layer, int direction = 0) => InitialCell(layer, direction, 0);
 
     /// <summary>The final hidden state of a layer and direction after the last forward pass.</summary>
-    public ReadOnlySpan<float> FinalHidden(int layer, int direction = 0) =>
-        _hidden.AsSpan(StateIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0), _shape.HiddenSize);
+    public ReadOnlySpan<float> FinalHidden(int layer, int direction = 0) => FinalHidden(layer, direction, 0);
 
     /// <summary>The final cell state (LSTM) of a layer and direction after the last forward pass.</summary>
-    public ReadOnlySpan<float> FinalCell(int layer, int direction = 0) =>
-        _cell.AsSpan(StateIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0), _shape.HiddenSize);
+    public ReadOnlySpan<float> FinalCell(int layer, int direction = 0) => FinalCell(layer, direction, 0);
+
+    internal Span<float> InitialHidden(int layer, int direction, int stream) =>
+        _initialHidden.AsSpan(InitialIndex(layer * _shape.DirectionCount + direction, stream), _shape.HiddenSize);
+
+    internal Span<float> InitialCell(int layer, int direction, int stream) =>
+        _initialCell.AsSpan(InitialIndex(layer * _shape.DirectionCount + direction, stream), _shape.HiddenSize);
+
+    internal ReadOnlySpan<float> FinalHidden(int layer, int direction, int stream) =>
+        _hidden.AsSpan(StateIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0, stream), _shape.HiddenSize);
+
+    internal ReadOnlySpan<float> FinalCell(int layer, int direction, int stream) =>
+        _cell.AsSpan(StateIndex(layer * _shape.DirectionCount + direction, direction == 0 ? _steps - 1 : 0, stream), _shape.HiddenSize);
+
+    /// <summary>Where stream <paramref name="stream"/>'s inputs go before <see cref="Forward(int, int, float, Span{DeterministicRandom})"/> (T × InputSize).</summary>
+    internal Span<float> StreamInputs(int stream, int steps) => _inputs.AsSpan(stream * MaxSteps * _shape.InputSize, steps * _shape.InputSize);
+
+    /// <summary>Stream <paramref name="stream"/>'s outputs of the last forward pass (T × OutputSize).</summary>
+    internal ReadOnlySpan<float> StreamOutputs(int stream) => _model.HasHead
+        ? _outputs.AsSpan(stream * MaxSteps * _shape.OutputSize, _steps * _shape.OutputSize)
+        : _layerOutputs[^1].AsSpan(stream * MaxSteps * _layerOutput, _steps * _layerOutput);
 
     /// <summary>
     /// Runs the model over <paramref name="xs"/> (T × InputSize) from the initial states, keeping the tape, and
@@ -148,71 +186,93 @@ public sealed class SequenceBackprop
             throw new ArgumentException($"xs has length {xs.Length}; expected T × {_shape.InputSize} with 1 <= T <= {MaxSteps}.", nameof(xs));
         }
 
+        xs.CopyTo(_inputs); // backward needs x_t again
+        Forward(1, steps, dropout, new Span<DeterministicRandom>(ref random));
+        return Outputs;
+    }
+
+    /// <summary>
+    /// Runs <paramref name="streams"/> sequences of <paramref name="steps"/> steps in lockstep from their initial states
+    /// (inputs written to <see cref="StreamInputs"/>), each with its own dropout random; as the single-sequence forward.
+    /// </summary>
+    /// <exception cref="ArgumentException">steps or streams out of range, fewer randoms than streams, or dropout not in [0, 1).</exception>
+    internal void Forward(int streams, int steps, float dropout, Span<DeterministicRandom> randoms)
+    {
+        if (steps < 1 || steps > MaxSteps || streams < 1 || streams > MaxStreams || randoms.Length < streams)
+        {
+            throw new ArgumentException($"{streams} streams of {steps} steps: expected 1 to {MaxStreams} streams of 1 to {MaxSteps} steps, each with a random.");
+        }
+
         if (dropout is < 0f or >= 1f)
         {
             throw new ArgumentException("dropout must be in [0, 1).", nameof(dropout));
         }
 
         _steps = steps;
-        xs.CopyTo(_inputs); // backward needs x_t again
+        _streams = streams;
         ref float input = ref _inputs[0];
-        int inputStride = _shape.InputSize;
+        int inputWidth = _shape.InputSize;
         for (int layer = 0; layer < _shape.LayerCount; layer++)
         {
             ref float output = ref _layerOutputs[layer][0];
             for (int direction = 0; direction < _shape.DirectionCount; direction++)
             {
                 int slot = layer * _shape.DirectionCount + direction;
-                ref float hPrevious = ref _initialHidden[slot * _hp];
-                ref float cPrevious = ref _initialCell[slot * _hp];
                 for (int i = 0; i < steps; i++)
                 {
                     int t = direction == 0 ? i : steps - 1 - i;
-                    ref float h = ref _hidden[StateIndex(slot, t)];
-                    ref float c = ref _cell[StateIndex(slot, t)];
-                    _model.ForwardStep(layer, direction, ref Unsafe.Add(ref input, t * inputStride), ref hPrevious, ref cPrevious, ref _tape[TapeIndex(slot, t)], ref h, ref c);
-                    MemoryMarshal.CreateReadOnlySpan(ref h, _shape.HiddenSize).CopyTo(MemoryMarshal.CreateSpan(ref Unsafe.Add(ref output, t * _layerOutput + direction * _shape.HiddenSize), _shape.HiddenSize));
-                    hPrevious = ref h;
-                    cPrevious = ref c;
+                    int previous = direction == 0 ? t - 1 : t + 1;
+                    for (int n = 0; n < streams; n++)
+                    {
+                        ref float hPrevious = ref i == 0 ? ref _initialHidden[InitialIndex(slot, n)] : ref _hidden[StateIndex(slot, previous, n)];
+                        ref float cPrevious = ref i == 0 ? ref _initialCell[InitialIndex(slot, n)] : ref _cell[StateIndex(slot, previous, n)];
+                        ref float h = ref _hidden[StateIndex(slot, t, n)];
+                        ref float c = ref _cell[StateIndex(slot, t, n)];
+                        _model.ForwardStep(layer, direction, ref Unsafe.Add(ref input, SequenceIndex(n, t, inputWidth)), ref hPrevious, ref cPrevious, ref _tape[TapeIndex(slot, t, n)], ref h, ref c);
+                        MemoryMarshal.CreateReadOnlySpan(ref h, _shape.HiddenSize).CopyTo(
+                            MemoryMarshal.CreateSpan(ref Unsafe.Add(ref output, SequenceIndex(n, t, _layerOutput) + direction * _shape.HiddenSize), _shape.HiddenSize));
+                    }
                 }
             }
 
-            var mask = _dropoutMasks[layer].AsSpan(0, steps * _layerOutput);
-            if (dropout > 0f && layer < _shape.LayerCount - 1)
+            for (int n = 0; n < streams; n++)
             {
-                float keep = 1f / (1f - dropout);
-                var values = _layerOutputs[layer].AsSpan(0, steps * _layerOutput);
-                for (int i = 0; i < mask.Length; i++)
+                var mask = _dropoutMasks[layer].AsSpan(SequenceIndex(n, 0, _layerOutput), steps * _layerOutput);
+                if (dropout > 0f && layer < _shape.LayerCount - 1)
                 {
-                    mask[i] = random.NextSingle() < dropout ? 0f : keep;
-                    values[i] *= mask[i];
+                    float keep = 1f / (1f - dropout);
+                    var values = _layerOutputs[layer].AsSpan(SequenceIndex(n, 0, _layerOutput), steps * _layerOutput);
+                    for (int i = 0; i < mask.Length; i++)
+                    {
+                        mask[i] = randoms[n].NextSingle() < dropout ? 0f : keep;
+                        values[i] *= mask[i];
+                    }
                 }
-            }
-            else
-            {
-                mask.Fill(1f);
+                else
+                {
+                    mask.Fill(1f);
+                }
             }
 
             input = ref output;
-            inputStride = _layerOutput;
+            inputWidth = _layerOutput;
         }
 
         if (!_model.HasHead)
         {
-            return _layerOutputs[^1].AsSpan(0, steps * _layerOutput);
+            return;
         }
 
-        for (int t = 0; t < steps; t++)
+        for (int n = 0; n < streams; n++)
         {
-            ref float z = ref _preActivations[t * _headPadded];
-            _model.HeadForward(ref input, ref z);
-            input = ref Unsafe.Add(ref input, _layerOutput);
-            var y = _outputs.AsSpan(t * _shape.OutputSize, _shape.OutputSize);
-            var preActivation = MemoryMarshal.CreateReadOnlySpan(ref z, _shape.OutputSize);
-            HeadActivations.Apply(_model.HeadActivation, preActivation, y);
+            for (int t = 0; t < steps; t++)
+            {
+                ref float z = ref _preActivations[SequenceIndex(n, t, _headPadded)];
+                _model.HeadForward(ref Unsafe.Add(ref input, SequenceIndex(n, t, _layerOutput)), ref z);
+                var y = _outputs.AsSpan(SequenceIndex(n, t, _shape.OutputSize), _shape.OutputSize);
+                HeadActivations.Apply(_model.HeadActivation, MemoryMarshal.CreateReadOnlySpan(ref z, _shape.OutputSize), y);
+            }
         }
-
-        return _outputs.AsSpan(0, steps * _shape.OutputSize);
     }
 
     /// <summary>
@@ -225,91 +285,121 @@ public sealed class SequenceBackprop
     /// <exception cref="ArgumentException">The gradient's length does not match the last forward pass.</exception>
     public void Backward(ReadOnlySpan<float> outputGradient, bool gradientIsPreActivation = false)
     {
-        int steps = _steps;
-        if (steps == 0 || outputGradient.Length != steps * _shape.OutputSize)
+        if (_steps == 0 || _streams != 1 || outputGradient.Length != _steps * _shape.OutputSize)
         {
-            throw new ArgumentException($"outputGradient has length {outputGradient.Length}; expected {steps} × {_shape.OutputSize} for the last forward pass.", nameof(outputGradient));
+            throw new ArgumentException($"outputGradient has length {outputGradient.Length}; expected {_steps} × {_shape.OutputSize} for the last forward pass.", nameof(outputGradient));
         }
 
-        var dAbove = _dAbove.AsSpan(0, steps * _layerOutput);
+        Backward(outputGradient, 0, gradientIsPreActivation);
+    }
+
+    /// <summary>
+    /// As <see cref="Backward(ReadOnlySpan{float}, bool)"/> for every stream of the last forward pass: stream n's dL/doutputs
+    /// start at n × <paramref name="gradientStride"/>. Each step goes back through all streams in one call of the model's
+    /// streams backward kernel.
+    /// </summary>
+    /// <exception cref="ArgumentException">The gradients do not cover the last forward pass's streams.</exception>
+    internal void Backward(ReadOnlySpan<float> outputGradients, int gradientStride, bool gradientIsPreActivation)
+    {
+        int steps = _steps;
+        int streams = _streams;
+        int length = steps * _shape.OutputSize;
+        if (steps == 0 || (streams > 1 && gradientStride < length) || outputGradients.Length < (streams - 1) * gradientStride + length)
+        {
+            throw new ArgumentException($"outputGradients has length {outputGradients.Length}; expected {streams} streams of {steps} × {_shape.OutputSize}, {gradientStride} apart.", nameof(outputGradients));
+        }
+
+        int aboveStride = MaxSteps * _layerOutput;
+        var dAbove = _dAbove.AsSpan(0, streams * aboveStride);
         if (_model.HasHead)
         {
             dAbove.Clear();
             var gradient = PackedGradients[^1];
-            for (int t = 0; t < steps; t++)
+            for (int n = 0; n < streams; n++)
             {
-                var dz = _dz.AsSpan(0, _shape.OutputSize);
-                var dy = outputGradient.Slice(t * _shape.OutputSize, _shape.OutputSize);
-                if (gradientIsPreActivation)
+                for (int t = 0; t < steps; t++)
                 {
-                    dy.CopyTo(dz);
-                }
-                else
-                {
-                    HeadActivations.Backward(_model.HeadActivation, _outputs.AsSpan(t * _shape.OutputSize, _shape.OutputSize), dy, dz);
-                }
+                    var dz = _dz.AsSpan(0, _shape.OutputSize);
+                    var dy = outputGradients.Slice(n * gradientStride + t * _shape.OutputSize, _shape.OutputSize);
+                    if (gradientIsPreActivation)
+                    {
+                        dy.CopyTo(dz);
+                    }
+                    else
+                    {
+                        HeadActivations.Backward(_model.HeadActivation, _outputs.AsSpan(SequenceIndex(n, t, _shape.OutputSize), _shape.OutputSize), dy, dz);
+                    }
 
-                _model.HeadBackward(gradient, ref _layerOutputs[^1][t * _layerOutput], ref _dz[0], ref dAbove[t * _layerOutput]);
+                    _model.HeadBackward(gradient, ref _layerOutputs[^1][SequenceIndex(n, t, _layerOutput)], ref _dz[0], ref dAbove[SequenceIndex(n, t, _layerOutput)]);
+                }
             }
         }
         else
         {
-            outputGradient.CopyTo(dAbove);
+            for (int n = 0; n < streams; n++)
+            {
+                outputGradients.Slice(n * gradientStride, length).CopyTo(dAbove.Slice(n * aboveStride));
+            }
         }
 
         for (int layer = _shape.LayerCount - 1; layer >= 0; layer--)
         {
             int inputWidth = layer == 0 ? _shape.InputSize : _layerOutput;
-            var dBelow = layer == 0 ? InputGradient.AsSpan(0, steps * inputWidth) : _dBelow.AsSpan(0, steps * inputWidth);
+            int inputStride = MaxSteps * inputWidth;
+            var dBelow = (layer == 0 ? InputGradient : _dBelow).AsSpan(0, streams * inputStride);
             dBelow.Clear();
             ref float input = ref layer == 0 ? ref _inputs[0] : ref _layerOutputs[layer - 1][0];
+            var dh = _dh.AsSpan(0, streams * _hp);
+            var dc = _dc.AsSpan(0, streams * _hp);
+            var dhPrevious = _dhPrevious.AsSpan(0, streams * _hp);
             for (int direction = 0; direction < _shape.DirectionCount; direction++)
             {
                 int slot = layer * _shape.DirectionCount + direction;
-                _dh.AsSpan().Clear();
-                _dc.AsSpan().Clear();
+                dh.Clear();
+                dc.Clear();
                 var gradient = PackedGradients[slot];
                 for (int i = steps - 1; i >= 0; i--)
                 {
                     int t = direction == 0 ? i : steps - 1 - i;
-                    var above = dAbove.Slice(t * _layerOutput + direction * _shape.HiddenSize, _shape.HiddenSize);
-                    // Squares in double: in float they underflow once the components fall below ~1e-19, and the
-                    // diagnostic would show a vanishing gradient as exactly zero long before the gradient itself is.
-                    double squares = 0;
-                    for (int j = 0; j < above.Length; j++)
+                    for (int n = 0; n < streams; n++)
                     {
-                        _dh[j] += above[j];
-                        squares += (double)_dh[j] * _dh[j];
+                        var above = dAbove.Slice(SequenceIndex(n, t, _layerOutput) + direction * _shape.HiddenSize, _shape.HiddenSize);
+                        var dhStream = dh.Slice(n * _hp, _shape.HiddenSize);
+                        // Squares in double: in float they underflow once the components fall below ~1e-19, and the
+                        // diagnostic would show a vanishing gradient as exactly zero long before the gradient itself is.
+                        double squares = 0;
+                        for (int j = 0; j < above.Length; j++)
+                        {
+                            dhStream[j] += above[j];
+                            squares += (double)dhStream[j] * dhStream[j];
+                        }
+
+                        _hiddenGradientNorms[(slot * MaxStreams + n) * MaxSteps + t] = (float)Math.Sqrt(squares);
                     }
 
-                    _hiddenGradientNorms[slot * MaxSteps + t] = (float)Math.Sqrt(squares);
-
-                    ref float hPrevious = ref _initialHidden[slot * _hp];
-                    ref float cPrevious = ref _initialCell[slot * _hp];
-                    if (i > 0)
-                    {
-                        int previous = direction == 0 ? t - 1 : t + 1;
-                        hPrevious = ref _hidden[StateIndex(slot, previous)];
-                        cPrevious = ref _cell[StateIndex(slot, previous)];
-                    }
-
-                    _dhPrevious.AsSpan().Clear();
-                    _model.BackwardStep(layer, direction, gradient, ref Unsafe.Add(ref input, t * inputWidth), ref hPrevious, ref cPrevious,
-                        ref _tape[TapeIndex(slot, t)], ref _dh[0], ref _dc[0], ref dBelow[t * inputWidth], ref _dhPrevious[0]);
-                    _dhPrevious.AsSpan().CopyTo(_dh);
+                    int previous = direction == 0 ? t - 1 : t + 1;
+                    ref float hPrevious = ref i == 0 ? ref _initialHidden[InitialIndex(slot, 0)] : ref _hidden[StateIndex(slot, previous, 0)];
+                    ref float cPrevious = ref i == 0 ? ref _initialCell[InitialIndex(slot, 0)] : ref _cell[StateIndex(slot, previous, 0)];
+                    dhPrevious.Clear();
+                    _model.BackwardSteps(layer, direction, streams, gradient, ref Unsafe.Add(ref input, t * inputWidth), inputStride, ref hPrevious, ref cPrevious,
+                        ref _tape[TapeIndex(slot, t, 0)], ref _dh[0], ref _dc[0], ref dBelow[t * inputWidth], ref _dhPrevious[0]);
+                    dhPrevious.CopyTo(dh);
                 }
 
-                _dh.AsSpan().CopyTo(HiddenGradient.AsSpan(slot * _hp, _hp));
-                _dc.AsSpan().CopyTo(CellGradient.AsSpan(slot * _hp, _hp));
+                dh.CopyTo(HiddenGradient.AsSpan(InitialIndex(slot, 0)));
+                dc.CopyTo(CellGradient.AsSpan(InitialIndex(slot, 0)));
             }
 
             if (layer > 0)
             {
                 // Through the dropout of the layer below (a mask of ones when dropout was off).
-                var mask = _dropoutMasks[layer - 1].AsSpan(0, steps * _layerOutput);
-                for (int i = 0; i < mask.Length; i++)
+                var mask = _dropoutMasks[layer - 1].AsSpan(0, streams * inputStride);
+                for (int n = 0; n < streams; n++)
                 {
-                    dBelow[i] *= mask[i];
+                    for (int i = n * inputStride; i < n * inputStride + steps * _layerOutput; i++)
+                    {
+                        dBelow[i] *= mask[i];
+                    }
                 }
 
                 dBelow.CopyTo(dAbove);
@@ -326,7 +416,13 @@ public sealed class SequenceBackprop
         }
     }
 
-    private int TapeIndex(int slot, int t) => (slot * MaxSteps + t) * _tapeStride;
+    // Step t of every stream side by side: the kernels' strides (PaddedHidden, TapeLength) apart.
+    private int TapeIndex(int slot, int t, int stream) => ((slot * MaxSteps + t) * MaxStreams + stream) * _tapeStride;
 
-    private int StateIndex(int slot, int t) => (slot * MaxSteps + t) * _hp;
+    private int StateIndex(int slot, int t, int stream) => ((slot * MaxSteps + t) * MaxStreams + stream) * _hp;
+
+    private int InitialIndex(int slot, int stream) => (slot * MaxStreams + stream) * _hp;
+
+    // Each stream's steps together, MaxSteps steps of width floats apart.
+    private int SequenceIndex(int stream, int t, int width) => (stream * MaxSteps + t) * width;
 }

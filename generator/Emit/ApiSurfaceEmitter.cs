@@ -250,9 +250,9 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             void {{t}}.ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew) =>
                 {{K}}.ForwardStep(_weights, layer, direction, ref x, ref h, ref c, ref tape, ref hNew, ref cNew);
 
-            void {{t}}.BackwardStep(int layer, int direction, {{Span}} gradient, ref float x, ref float h, ref float c, ref float tape,
-                ref float dh, ref float dc, ref float dx, ref float dhPrev) =>
-                {{K}}.BackwardStep(_weights, layer, direction, gradient, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);
+            void {{t}}.BackwardSteps(int layer, int direction, int streams, {{Span}} gradient, ref float x, int xStride, ref float h, ref float c,
+                ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev) =>
+                {{K}}.BackwardSteps(_weights, layer, direction, streams, gradient, ref x, xStride, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);
 
             void {{t}}.HeadForward(ref float input, ref float preActivation) => {{K}}.HeadForward(_weights, ref input, ref preActivation);
 

@@ -96,11 +96,15 @@ internal sealed class KernelShape
         _ => $"{Prefix(variant)}LayerTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}",
     };
 
-    /// <summary>e.g. LayerStreams_In8_Vector512: a layer's step for several streams at once (layers only).</summary>
-    public string StreamsName(VectorWidth width) => $"LayerStreams_In{Literals.Int(Input)}_{width.Name}";
+    /// <summary>e.g. LayerStreams_In8_Vector512, BackLayerStreams_In8_Vector512: a layer's step for several streams at once (layers only).</summary>
+    public string StreamsName(VectorWidth width, KernelVariant variant = KernelVariant.Inference) => $"{Prefix(variant)}LayerStreams_In{Literals.Int(Input)}_{width.Name}";
 
     /// <summary>e.g. LayerStreamsTile_In8_K2_Vector512: some chunks of a tile of <paramref name="chunks"/> chunks for several streams.</summary>
-    public string StreamsTileName(VectorWidth width, int chunks) => $"LayerStreamsTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
+    public string StreamsTileName(VectorWidth width, int chunks, KernelVariant variant = KernelVariant.Inference) =>
+        $"{Prefix(variant)}LayerStreamsTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
+
+    /// <summary>e.g. BackLayerGates_In8_K2_Vector512: one stream's pointwise backward step over a tile, for the streams backward kernel.</summary>
+    public string GatesName(VectorWidth width, int chunks) => $"BackLayerGates_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
 
     /// <summary>e.g. LayerProject_In8_Vector512: the input projections of several steps at once (layers only).</summary>
     public string ProjectName(VectorWidth width) => $"LayerProject_In{Literals.Int(Input)}_{width.Name}";

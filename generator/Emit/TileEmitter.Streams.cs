@@ -18,6 +18,13 @@ internal sealed partial class TileEmitter
     /// </summary>
     public static int Streams(VectorWidth width) => width.Lanes == 16 ? 4 : 2;
 
+    /// <summary>
+    /// Streams a streams backward kernel takes back at once, on every width: a shard of the trainer's batch (32 sequences in
+    /// 8 shards). Its gate gradients are read from the stack per weight vector, so registers hold only each stream's
+    /// broadcast and input-gradient sum.
+    /// </summary>
+    public const int BackwardStreams = 4;
+
     // Accumulators a streams tile keeps: the 16-register budget, doubled where AVX-512 has 32 registers.
     private static int StreamsBudget(VectorWidth width) => width.Lanes == 16 ? 2 * KernelLayout.TargetAccumulators : KernelLayout.TargetAccumulators;
 
@@ -297,6 +304,234 @@ internal sealed partial class TileEmitter
         }
 
         _w.Line();
+    }
+
+    /// <summary>
+    /// A layer's streams backward kernel: one step back for any number of streams, <see cref="BackwardStreams"/> at a time
+    /// and the rest one by one through the layer's backward kernel. Per tile, each stream's pointwise backward step writes
+    /// its gate gradients to a scratch on the stack, then the streams backward tile adds every stream's share to each weight
+    /// gradient vector it loads once. Stream s reads x and writes dx at s·xStride, and keeps h, c, dh, dc and dhPrev at
+    /// s·PaddedHidden and its tape at s·TapeLength. Each stream's results, and the gradient, equal the backward kernel's run
+    /// stream by stream bit for bit: every sum is added in the same order. A cell with a second pass steps stream by stream.
+    /// </summary>
+    public void EmitStreamsBackwardKernel(KernelShape shape, VectorWidth width)
+    {
+        var block = shape.Block(width);
+        int streams = BackwardStreams;
+        string single = shape.Name(width, KernelVariant.Backward);
+        string OneStream(string stream) =>
+            $"{single}(ref w, ref dw, ref Unsafe.Add(ref x, {stream} * xStride), ref Unsafe.Add(ref h, {stream} * PaddedHidden), ref Unsafe.Add(ref c, {stream} * PaddedHidden), ref Unsafe.Add(ref tape, {stream} * TapeLength), " +
+            $"ref Unsafe.Add(ref dh, {stream} * PaddedHidden), ref Unsafe.Add(ref dc, {stream} * PaddedHidden), ref Unsafe.Add(ref dx, {stream} * xStride), ref Unsafe.Add(ref dhPrev, {stream} * PaddedHidden));";
+        const string Parameters = "ref Weight w, ref float dw, nuint streams, ref float x, nuint xStride, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev";
+        if (_model.SecondPassShape is not null)
+        {
+            _w.Line($"// One step back of a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name} for several streams, one by one (the {_model.Cell.Title}'s second pass runs per stream).");
+            using (_w.Open($"private static void {shape.StreamsName(width, KernelVariant.Backward)}({Parameters})"))
+            using (_w.Open("for (nuint stream = 0; stream < streams; stream++)"))
+            {
+                _w.Line(OneStream("stream"));
+            }
+
+            _w.Line();
+            return;
+        }
+
+        int tileLength = block.Tile(block.ChunksPerTile).Length;
+        int tileUnits = block.ChunksPerTile * width.Lanes;
+        int scratch = block.ChunksPerTile * shape.Slots.Count * width.Lanes;
+        _w.Line($"// One step back of a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name} for several streams, {Literals.Int(streams)} at a time: per tile, each stream's gate gradients, then every stream's weight and input gradients with each weight and gradient vector loaded once; the streams past the last group one by one.");
+        _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        using (_w.Open($"private static void {shape.StreamsName(width, KernelVariant.Backward)}({Parameters})"))
+        {
+            _w.Line($"Span<float> gates = stackalloc float[{Literals.Int(streams * scratch)}]; // each stream's gate gradients of one tile");
+            _w.Line("ref float d = ref MemoryMarshal.GetReference(gates);");
+            _w.Line("nuint stream = 0;");
+            using (_w.Open($"for (; stream + {Literals.Int(streams)} <= streams; stream += {Literals.Int(streams)})"))
+            {
+                _w.Line("ref float xs = ref Unsafe.Add(ref x, stream * xStride);");
+                _w.Line("ref float hs = ref Unsafe.Add(ref h, stream * PaddedHidden);");
+                _w.Line("ref float dxs = ref Unsafe.Add(ref dx, stream * xStride);");
+                _w.Line("ref float dhPrevs = ref Unsafe.Add(ref dhPrev, stream * PaddedHidden);");
+                void Tile(int chunks, string offset, string unit)
+                {
+                    using (_w.Open($"for (nuint n = 0; n < {Literals.Int(streams)}; n++)"))
+                    {
+                        _w.Line("nuint at = (stream + n) * PaddedHidden;");
+                        var arguments = GateParameters(shape, width).Select(name => name == "tape"
+                            ? "ref Unsafe.Add(ref tape, (stream + n) * TapeLength)"
+                            : $"ref Unsafe.Add(ref {name}, at)");
+                        // Stream n's gradients at n × the tile's (chunk, gate) vectors, where its streams tile reads them.
+                        _w.Line($"{shape.GatesName(width, chunks)}({string.Join(", ", arguments)}, ref Unsafe.Add(ref d, n * {Literals.Int(chunks * shape.Slots.Count * width.Lanes)}), {unit});");
+                    }
+
+                    string at = offset == "0" ? "ref w, ref dw" : $"ref Unsafe.Add(ref w, {offset}), ref Unsafe.Add(ref dw, {offset})";
+                    _w.Line($"{shape.StreamsTileName(width, chunks, KernelVariant.Backward)}({at}, ref xs, xStride, ref hs, ref d, ref dxs, ref dhPrevs);");
+                }
+
+                if (block.FullTiles == 1)
+                {
+                    Tile(block.ChunksPerTile, "0", "0");
+                }
+                else if (block.FullTiles > 1)
+                {
+                    using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+                    {
+                        Tile(block.ChunksPerTile, $"tile * {Literals.Int(tileLength)}", $"tile * {Literals.Int(tileUnits)}");
+                    }
+                }
+
+                if (block.RemainderChunks > 0)
+                {
+                    Tile(block.RemainderChunks, Literals.Int(block.FullTiles * tileLength), Literals.Int(block.FullTiles * tileUnits));
+                }
+            }
+
+            using (_w.Open("for (; stream < streams; stream++)"))
+            {
+                _w.Line(OneStream("stream"));
+            }
+        }
+
+        _w.Line();
+        EmitGates(shape, width, block.Tile(block.ChunksPerTile));
+        EmitStreamsBackwardTile(shape, width, block.Tile(block.ChunksPerTile));
+        if (block.RemainderChunks > 0)
+        {
+            EmitGates(shape, width, block.Tile(block.RemainderChunks));
+            EmitStreamsBackwardTile(shape, width, block.Tile(block.RemainderChunks));
+        }
+    }
+
+    // The buffers the cell's backward step reads and writes, in the order a gates method takes them.
+    private string[] GateParameters(KernelShape shape, VectorWidth width)
+    {
+        string call = _model.Cell.Backward(width, shape.Slots.Select(s => "d" + s.Name).ToList(), "unit");
+        return new[] { "h", "c", "tape", "dh", "dc", "dhPrev" }.Where(name => call.Contains($"ref {name},") || call.Contains($"ref {name})")).ToArray();
+    }
+
+    // One stream's pointwise backward step over a tile's chunks: the cell's backward step per chunk, its gate gradients
+    // stored to d in the tile's (chunk, slot) order.
+    private void EmitGates(KernelShape shape, VectorWidth width, TileLayout tile)
+    {
+        var slots = shape.Slots;
+        string parameters = string.Join(", ", GateParameters(shape, width).Select(name => "ref float " + name));
+        _w.Line($"// Units unit .. unit + {Literals.Int(tile.Chunks * width.Lanes - 1)} of one stream: the {_model.Cell.Title}'s backward step, its gate gradients into d in (chunk, gate) order.");
+        using (_w.Open($"private static void {shape.GatesName(width, tile.Chunks)}({parameters}, ref float d, nuint unit)"))
+        {
+            for (int k = 0; k < tile.Chunks; k++)
+            {
+                var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(shape, s, k)).ToList();
+                _w.Line(_model.Cell.Backward(width, gradients, Unit(k * width.Lanes)));
+            }
+
+            for (int k = 0; k < tile.Chunks; k++)
+            {
+                for (int s = 0; s < slots.Count; s++)
+                {
+                    _w.Line(width.Store("d" + Accumulator(shape, s, k), "d", Literals.Int((k * slots.Count + s) * width.Lanes)));
+                }
+            }
+        }
+
+        _w.Line();
+    }
+
+    // Every stream's share of one step back through a tile: the bias's gradient, then per column the weight gradient
+    // (loaded once, each stream's d · x[j] added in stream order) and each stream's input gradient dx[j] += Σ W·d.
+    private void EmitStreamsBackwardTile(KernelShape shape, VectorWidth width, TileLayout tile)
+    {
+        var slots = shape.Slots;
+        int streams = BackwardStreams;
+        int lanes = width.Lanes;
+        int scratch = tile.Chunks * slots.Count * lanes;
+        _w.Line($"// A tile of {Literals.Int(tile.Chunks * lanes)} units × ({string.Join(", ", slots.Select(s => s.Name))}) for {Literals.Int(streams)} streams, from their gate gradients in d: the gradients of the bias and {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns, and of their inputs.");
+        using (_w.Open($"private static void {shape.StreamsTileName(width, tile.Chunks, KernelVariant.Backward)}(ref Weight w, ref float dw, ref float x, nuint xStride, ref float h, ref float d, ref float dx, ref float dhPrev)"))
+        {
+            for (int n = 1; n < streams; n++)
+            {
+                _w.Line($"ref float {StreamRef("d", n)} = ref Unsafe.Add(ref d, {Literals.Int(n * scratch)});");
+            }
+
+            for (int n = 1; n < streams; n++)
+            {
+                _w.Line($"ref float {StreamRef("x", n)} = ref Unsafe.Add(ref x, {Multiple(n, "xStride")});");
+                _w.Line($"ref float {StreamRef("dx", n)} = ref Unsafe.Add(ref dx, {Multiple(n, "xStride")});");
+                _w.Line($"ref float {StreamRef("h", n)} = ref Unsafe.Add(ref h, {Multiple(n, "PaddedHidden")});");
+                _w.Line($"ref float {StreamRef("dhPrev", n)} = ref Unsafe.Add(ref dhPrev, {Multiple(n, "PaddedHidden")});");
+            }
+
+            for (int k = 0; k < tile.Chunks; k++)
+            {
+                for (int s = 0; s < slots.Count; s++)
+                {
+                    string at = Literals.Int(tile.Bias(k, s));
+                    string from = Literals.Int((k * slots.Count + s) * lanes);
+                    var terms = new[] { width.Load("dw", at) }.Concat(Enumerable.Range(0, streams).Select(n => width.Load(n == 0 ? "d" : StreamRef("d", n), from)));
+                    _w.Line(width.Store(string.Join(" + ", terms), "dw", at));
+                }
+            }
+
+            _w.Line($"{width.Type} weight, gradient, {string.Join(", ", Enumerable.Range(0, streams).Select(n => "g" + Literals.Int(n)))};");
+            _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)});");
+            _w.Line($"ref float dwx = ref Unsafe.Add(ref dw, {Literals.Int(tile.InputOffset)});");
+            EmitStreamsBackwardColumns(shape, width, "x", "dx", shape.Input, shape.InputSlots, tile.Chunks, tile.InputColumnStride, streams);
+            if (shape.Recurrent > 0)
+            {
+                _w.Line($"ref Weight wh = ref Unsafe.Add(ref w, {Literals.Int(tile.RecurrentOffset)});");
+                _w.Line($"ref float dwh = ref Unsafe.Add(ref dw, {Literals.Int(tile.RecurrentOffset)});");
+                EmitStreamsBackwardColumns(shape, width, "h", "dhPrev", shape.Recurrent, shape.RecurrentSlots, tile.Chunks, tile.RecurrentColumnStride, streams);
+            }
+        }
+
+        _w.Line();
+    }
+
+    // Rolled, as the forward streams tiles are; per weight vector the same sums as the backward tile's, stream by stream.
+    private void EmitStreamsBackwardColumns(KernelShape shape, VectorWidth width, string source, string target, int columns, int[] reading, int chunks, int stride, int streams)
+    {
+        ForEachColumn(source, columns, 0, stride, sectionDeclared: true, withGradients: true, (index, name, weights, columnOffset, column) =>
+        {
+            for (int n = 0; n < streams; n++)
+            {
+                _w.Line($"var {name}s{Literals.Int(n)} = {width.Broadcast(n == 0 ? source : StreamRef(source, n), index)};");
+            }
+
+            string sum = target + name.Substring(source.Length);
+            string gradients = "d" + weights; // dwx or dwh, or dwj in the loop
+            int vector = 0;
+            bool first = true;
+            for (int k = 0; k < chunks; k++)
+            {
+                foreach (int s in reading)
+                {
+                    string at = Literals.Int(WeightPosition(columnOffset, column, vector++, stride, width));
+                    string from = Literals.Int((k * shape.Slots.Count + s) * width.Lanes);
+                    _w.Line($"gradient = {width.Load(gradients, at)};");
+                    for (int n = 0; n < streams; n++)
+                    {
+                        string g = "g" + Literals.Int(n);
+                        _w.Line($"{g} = {width.Load(n == 0 ? "d" : StreamRef("d", n), from)};");
+                        _w.Line($"gradient = {width.MultiplyAdd(g, $"{name}s{Literals.Int(n)}", "gradient")};");
+                    }
+
+                    _w.Line(width.Store("gradient", gradients, at));
+                    _w.Line($"weight = {width.LoadWeight(_model.Spec.Storage, weights, at, column)};");
+                    for (int n = 0; n < streams; n++)
+                    {
+                        string g = "g" + Literals.Int(n);
+                        string partial = $"{sum}s{Literals.Int(n)}";
+                        _w.Line(first ? $"var {partial} = weight * {g};" : $"{partial} = {width.MultiplyAdd("weight", g, partial)};");
+                    }
+
+                    first = false;
+                }
+            }
+
+            for (int n = 0; n < streams; n++)
+            {
+                _w.Line($"{VectorWidth.Element(n == 0 ? target : StreamRef(target, n), index)} += {width.Sum($"{sum}s{Literals.Int(n)}")};");
+            }
+        }, rolled: true);
     }
 
     // e.g. i0s2: slot i, chunk 0 of the group, stream 2.

@@ -549,6 +549,11 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
             using (_w.Open($"for (nuint j = 0; j < {Literals.Int(columns)}; j++)"))
             {
                 _w.Line($"ref Weight wj = ref Unsafe.Add(ref {section}, j * {Literals.Int(stride)});");
+                if (withGradients)
+                {
+                    _w.Line($"ref float dwj = ref Unsafe.Add(ref {gradientSection}, j * {Literals.Int(stride)});");
+                }
+
                 column("j", source + "j", "wj", 0, 0);
             }
 

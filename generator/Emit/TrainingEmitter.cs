@@ -28,15 +28,16 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Line();
-        _w.Line("// Backward through one step of one layer and direction (ITrainableRnnModel.BackwardStep): the path's backward kernel.");
-        using (_w.Open("public static void BackwardStep(PackedWeights weights, int layer, int direction, Span<float> gradient, ref float x, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)"))
+        _w.Line("// Backward through one step of one layer and direction for some streams (ITrainableRnnModel.BackwardSteps): the path's streams backward kernel.");
+        using (_w.Open("public static void BackwardSteps(PackedWeights weights, int layer, int direction, int streams, Span<float> gradient, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)"))
         {
             _w.Line("int slot = Slot(layer, direction);");
             _w.Line("if (gradient.Length != weights.BlockLengths[slot]) { RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }");
+            _w.Line("if (streams < 0 || xStride < 0) { throw new ArgumentOutOfRangeException(streams < 0 ? nameof(streams) : nameof(xStride)); }");
             _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "slot")};");
             _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
             _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
-                $"{shape.Name(width, KernelVariant.Backward)}(ref w, ref dw, ref x, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);"));
+                $"{shape.StreamsName(width, KernelVariant.Backward)}(ref w, ref dw, (nuint)streams, ref x, (nuint)xStride, ref h, ref c, ref tape, ref dh, ref dc, ref dx, ref dhPrev);"));
         }
 
         _w.Line();
@@ -79,6 +80,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             {
                 _tiles.EmitKernel(shape, width, KernelVariant.Record);
                 _tiles.EmitKernel(shape, width, KernelVariant.Backward);
+                _tiles.EmitStreamsBackwardKernel(shape, width);
             }
 
             if (_model.SecondPassShape is { } pass)

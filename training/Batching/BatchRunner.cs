@@ -11,6 +11,12 @@ internal sealed class BatchRunner : IDisposable
     /// <summary>Shards per mini-batch: fixed, so results do not depend on the number of cores.</summary>
     public const int MaxShards = 8;
 
+    /// <summary>
+    /// Most examples a shard runs in lockstep: a shard's examples of one length go through the kernels together, so
+    /// backward loads each weight and gradient vector once per group of streams instead of once per example.
+    /// </summary>
+    public const int MaxStreams = 8;
+
     private readonly ITrainableRnnModel _model;
     private readonly TrainingOptions _options;
     private readonly WindowLoss _loss;
@@ -95,13 +101,16 @@ internal sealed class BatchRunner : IDisposable
     private void CreateShards(int window, int maxSteps)
     {
         _pool?.Dispose();
-        _shards = Enumerable.Range(0, Math.Min(MaxShards, _options.BatchSize))
-            .Select(_ => new Shard(new SequenceBackprop(_model, window), maxSteps, _model.Shape.OutputSize))
+        int shards = Math.Min(MaxShards, _options.BatchSize);
+        int streams = Math.Min(MaxStreams, (_options.BatchSize + shards - 1) / shards);
+        _shards = Enumerable.Range(0, shards)
+            .Select(_ => new Shard(new SequenceBackprop(_model, window, streams), window, _model.Shape.OutputSize))
             .ToArray();
         _pool = new ShardPool<BatchContext>(_options.Workers, _shards.Length, ProcessShard);
     }
 
-    // One shard's share of the batch: a contiguous run of its examples.
+    // One shard's share of the batch: a contiguous run of its examples, taken in groups of consecutive examples of one length,
+    // which run in lockstep (backward takes each step of a group through the model's streams kernel).
     private void ProcessShard(int index, in BatchContext batch)
     {
         var shard = _shards[index];
@@ -109,19 +118,31 @@ internal sealed class BatchRunner : IDisposable
         shard.Backprop.ClearGradients();
         int from = batch.Start + batch.Count * index / _shards.Length;
         int to = batch.Start + batch.Count * (index + 1) / _shards.Length;
-        for (int n = from; n < to; n++)
+        int inputSize = _model.Shape.InputSize;
+        for (int n = from; n < to;)
         {
-            var random = new DeterministicRandom(_options.Seed, RandomStreams.Dropout, (ulong)(batch.Step * _options.BatchSize + n - batch.Start));
-            RunExample(shard, batch[n], batch.Count, batch.Training, ref random);
+            int length = batch[n].Inputs.Length;
+            int streams = 1;
+            while (streams < shard.Backprop.MaxStreams && n + streams < to && batch[n + streams].Inputs.Length == length)
+            {
+                streams++;
+            }
+
+            for (int s = 0; s < streams; s++)
+            {
+                shard.Randoms[s] = new DeterministicRandom(_options.Seed, RandomStreams.Dropout, (ulong)(batch.Step * _options.BatchSize + n + s - batch.Start));
+            }
+
+            RunGroup(shard, batch, n, streams, length / inputSize);
+            n += streams;
         }
     }
 
-    // Forward, loss and (in training) backward of one example, window by window. Each window's loss is added to
-    // the shard's straight away: the order of the additions is part of the result.
-    private void RunExample(Shard shard, TrainingExample example, int batchCount, bool training, ref DeterministicRandom random)
+    // Forward, loss and (in training) backward of a group of examples of one length, window by window. Each window's loss
+    // is added to the shard's straight away, example by example: the order of the additions is part of the result.
+    private void RunGroup(Shard shard, in BatchContext batch, int first, int streams, int steps)
     {
         var shape = _model.Shape;
-        int steps = example.Inputs.Length / shape.InputSize;
         // Windows carry the state forward, so evaluation through them gives the same outputs as one pass (TrainingOptions
         // allows windows for unidirectional models only).
         int window = _options.TruncatedSteps is int k ? Math.Min(k, steps) : steps;
@@ -131,65 +152,81 @@ internal sealed class BatchRunner : IDisposable
             throw new InvalidOperationException("internal: shard buffers are shorter than the window");
         }
 
-        ResetInitialState(backprop);
+        ResetInitialState(backprop, streams);
+        int gradientStride = backprop.MaxSteps * shape.OutputSize;
         for (int start = 0; start < steps; start += window)
         {
             int length = Math.Min(window, steps - start);
-            var inputs = example.Inputs.AsSpan(start * shape.InputSize, length * shape.InputSize);
-            var outputs = training && _options.Dropout > 0
-                ? backprop.Forward(inputs, _options.Dropout, ref random)
-                : backprop.Forward(inputs);
+            for (int s = 0; s < streams; s++)
+            {
+                batch[first + s].Inputs.AsSpan(start * shape.InputSize, length * shape.InputSize).CopyTo(backprop.StreamInputs(s, length));
+            }
+
+            backprop.Forward(streams, length, batch.Training ? _options.Dropout : 0f, shard.Randoms);
             bool last = start + length == steps;
-            var gradient = shard.OutputGradient.AsSpan(0, outputs.Length);
-            gradient.Clear();
             if (_loss.Scores(last))
             {
-                shard.Loss += _loss.Evaluate(outputs, example.Targets, start, length, steps, gradient, batchCount);
-                if (training)
+                for (int s = 0; s < streams; s++)
                 {
-                    backprop.Backward(gradient, _loss.GradientIsPreActivation);
+                    var outputs = backprop.StreamOutputs(s);
+                    var gradient = shard.OutputGradient.AsSpan(s * gradientStride, outputs.Length);
+                    gradient.Clear();
+                    shard.Loss += _loss.Evaluate(outputs, batch[first + s].Targets, start, length, steps, gradient, batch.Count);
+                }
+
+                if (batch.Training)
+                {
+                    backprop.Backward(shard.OutputGradient, gradientStride, _loss.GradientIsPreActivation);
                 }
             }
 
             if (!last)
             {
-                CarryState(backprop);
+                CarryState(backprop, streams);
             }
         }
     }
 
-    private void ResetInitialState(SequenceBackprop backprop)
+    private void ResetInitialState(SequenceBackprop backprop, int streams)
     {
         var shape = _model.Shape;
-        for (int layer = 0; layer < shape.LayerCount; layer++)
+        for (int s = 0; s < streams; s++)
         {
-            for (int direction = 0; direction < shape.DirectionCount; direction++)
+            for (int layer = 0; layer < shape.LayerCount; layer++)
             {
-                backprop.InitialHidden(layer, direction).Clear();
-                backprop.InitialCell(layer, direction).Clear();
+                for (int direction = 0; direction < shape.DirectionCount; direction++)
+                {
+                    backprop.InitialHidden(layer, direction, s).Clear();
+                    backprop.InitialCell(layer, direction, s).Clear();
+                }
             }
         }
     }
 
     // Truncated BPTT: the next window starts from this window's final state, without a gradient through it.
-    private void CarryState(SequenceBackprop backprop)
+    private void CarryState(SequenceBackprop backprop, int streams)
     {
         var shape = _model.Shape;
-        for (int layer = 0; layer < shape.LayerCount; layer++)
+        for (int s = 0; s < streams; s++)
         {
-            backprop.FinalHidden(layer).CopyTo(backprop.InitialHidden(layer));
-            if (_model.HasCellState)
+            for (int layer = 0; layer < shape.LayerCount; layer++)
             {
-                backprop.FinalCell(layer).CopyTo(backprop.InitialCell(layer));
+                backprop.FinalHidden(layer, 0, s).CopyTo(backprop.InitialHidden(layer, 0, s));
+                if (_model.HasCellState)
+                {
+                    backprop.FinalCell(layer, 0, s).CopyTo(backprop.InitialCell(layer, 0, s));
+                }
             }
         }
     }
 
-    private sealed class Shard(SequenceBackprop backprop, int maxSteps, int outputs)
+    private sealed class Shard(SequenceBackprop backprop, int window, int outputs)
     {
         public SequenceBackprop Backprop { get; } = backprop;
 
-        public float[] OutputGradient { get; } = new float[maxSteps * outputs];
+        public float[] OutputGradient { get; } = new float[backprop.MaxStreams * window * outputs];
+
+        public DeterministicRandom[] Randoms { get; } = new DeterministicRandom[backprop.MaxStreams];
 
         public double Loss { get; set; }
     }
