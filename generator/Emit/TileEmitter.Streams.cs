@@ -1,3 +1,4 @@
+using System;
 using System.Linq;
 using Embedded.Rnn.Generator.Layout;
 
@@ -418,26 +419,24 @@ internal sealed partial class TileEmitter
         _w.Line($"// Units unit .. unit + {Literals.Int(tile.Chunks * width.Lanes - 1)} of one stream: the {_model.Cell.Title}'s backward step, its gate gradients into d in (chunk, gate) order.");
         using (_w.Open($"private static void {shape.GatesName(width, tile.Chunks)}({parameters}, ref float d, nuint unit)"))
         {
-            for (int k = 0; k < tile.Chunks; k++)
+            var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(shape, s, 0)).ToList();
+            ForEachChunk(tile.Chunks, new[] { ("at", slots.Count * width.Lanes), ("chunkUnit", width.Lanes) }, () =>
             {
-                var gradients = Enumerable.Range(0, slots.Count).Select(s => "d" + Accumulator(shape, s, k)).ToList();
-                _w.Line(_model.Cell.Backward(width, gradients, Unit(k * width.Lanes)));
-            }
-
-            for (int k = 0; k < tile.Chunks; k++)
-            {
+                _w.Line(_model.Cell.Backward(width, gradients, tile.Chunks == 1 ? "unit" : "unit + chunkUnit"));
                 for (int s = 0; s < slots.Count; s++)
                 {
-                    _w.Line(width.Store("d" + Accumulator(shape, s, k), "d", Literals.Int((k * slots.Count + s) * width.Lanes)));
+                    _w.Line(width.Store(gradients[s], "d", Offset("at", s * width.Lanes, tile.Chunks)));
                 }
-            }
+            });
         }
 
         _w.Line();
     }
 
     // Every stream's share of one step back through a tile: the bias's gradient, then per column the weight gradient
-    // (loaded once, each stream's d · x[j] added in stream order) and each stream's input gradient dx[j] += Σ W·d.
+    // (loaded once, each stream's d · x[j] added in stream order) and each stream's input gradient dx[j] += Σ W·d. Chunks
+    // are a loop (training keeps float32 weights, whose layout steps by a constant per chunk), so the tile's size does
+    // not grow with its units.
     private void EmitStreamsBackwardTile(KernelShape shape, VectorWidth width, TileLayout tile)
     {
         var slots = shape.Slots;
@@ -460,18 +459,18 @@ internal sealed partial class TileEmitter
                 _w.Line($"ref float {StreamRef("dhPrev", n)} = ref Unsafe.Add(ref dhPrev, {Multiple(n, "PaddedHidden")});");
             }
 
-            for (int k = 0; k < tile.Chunks; k++)
+            // The bias of (chunk, slot) is where d keeps its gradient: both in (chunk, slot) order.
+            ForEachChunk(tile.Chunks, new[] { ("at", slots.Count * lanes) }, () =>
             {
                 for (int s = 0; s < slots.Count; s++)
                 {
-                    string at = Literals.Int(tile.Bias(k, s));
-                    string from = Literals.Int((k * slots.Count + s) * lanes);
-                    var terms = new[] { width.Load("dw", at) }.Concat(Enumerable.Range(0, streams).Select(n => width.Load(n == 0 ? "d" : StreamRef("d", n), from)));
+                    string at = Offset("at", s * lanes, tile.Chunks);
+                    var terms = new[] { width.Load("dw", at) }.Concat(Enumerable.Range(0, streams).Select(n => width.Load(n == 0 ? "d" : StreamRef("d", n), at)));
                     _w.Line(width.Store(string.Join(" + ", terms), "dw", at));
                 }
-            }
+            });
 
-            _w.Line($"{width.Type} weight, gradient, {string.Join(", ", Enumerable.Range(0, streams).Select(n => "g" + Literals.Int(n)))};");
+            _w.Line($"{width.Type} weight, {string.Join(", ", Enumerable.Range(0, streams).Select(n => "g" + Literals.Int(n)))};");
             _w.Line($"ref Weight wx = ref Unsafe.Add(ref w, {Literals.Int(tile.InputOffset)});");
             _w.Line($"ref float dwx = ref Unsafe.Add(ref dw, {Literals.Int(tile.InputOffset)});");
             EmitStreamsBackwardColumns(shape, width, "x", "dx", shape.Input, shape.InputSlots, tile.Chunks, tile.InputColumnStride, streams);
@@ -486,46 +485,46 @@ internal sealed partial class TileEmitter
         _w.Line();
     }
 
-    // Rolled, as the forward streams tiles are; per weight vector the same sums as the backward tile's, stream by stream.
+    // A column's weight vectors are (chunk, reading slot) in order; d's are (chunk, slot). Per weight vector, the same sums
+    // as the backward tile's, stream by stream; each stream's Σ W·d starts at zero, as exact as the tile's first product.
     private void EmitStreamsBackwardColumns(KernelShape shape, VectorWidth width, string source, string target, int columns, int[] reading, int chunks, int stride, int streams)
     {
+        int lanes = width.Lanes;
         ForEachColumn(source, columns, 0, stride, sectionDeclared: true, withGradients: true, (index, name, weights, columnOffset, column) =>
         {
+            string sum = target + name.Substring(source.Length);
             for (int n = 0; n < streams; n++)
             {
                 _w.Line($"var {name}s{Literals.Int(n)} = {width.Broadcast(n == 0 ? source : StreamRef(source, n), index)};");
+                _w.Line($"var {sum}s{Literals.Int(n)} = {width.Zero};");
             }
 
-            string sum = target + name.Substring(source.Length);
             string gradients = "d" + weights; // dwx or dwh, or dwj in the loop
-            int vector = 0;
-            bool first = true;
-            for (int k = 0; k < chunks; k++)
+            var storage = _model.Spec.Storage;
+            int chunkStep = KernelLayout.ColumnVector(storage, 0, reading.Length, stride, lanes);
+            ForEachChunk(chunks, new[] { ("at", chunkStep), ("from", shape.Slots.Count * lanes) }, () =>
             {
-                foreach (int s in reading)
+                for (int v = 0; v < reading.Length; v++)
                 {
-                    string at = Literals.Int(WeightPosition(columnOffset, column, vector++, stride, width));
-                    string from = Literals.Int((k * shape.Slots.Count + s) * width.Lanes);
-                    _w.Line($"gradient = {width.Load(gradients, at)};");
+                    string at = Offset("at", columnOffset + KernelLayout.ColumnVector(storage, 0, v, stride, lanes), chunks);
+                    string from = Offset("from", reading[v] * lanes, chunks);
+                    _w.Line($"weight = {width.LoadWeight(storage, weights, at, column)};");
+                    string update = width.Load(gradients, at);
                     for (int n = 0; n < streams; n++)
                     {
-                        string g = "g" + Literals.Int(n);
-                        _w.Line($"{g} = {width.Load(n == 0 ? "d" : StreamRef("d", n), from)};");
-                        _w.Line($"gradient = {width.MultiplyAdd(g, $"{name}s{Literals.Int(n)}", "gradient")};");
+                        _w.Line($"g{Literals.Int(n)} = {width.Load(n == 0 ? "d" : StreamRef("d", n), from)};");
+                        // In stream order: the scalar path's a * b + c needs the parentheses to keep it.
+                        update = width.MultiplyAdd("g" + Literals.Int(n), $"{name}s{Literals.Int(n)}", width.IsScalar && n > 0 ? $"({update})" : update);
                     }
 
-                    _w.Line(width.Store("gradient", gradients, at));
-                    _w.Line($"weight = {width.LoadWeight(_model.Spec.Storage, weights, at, column)};");
+                    _w.Line(width.Store(update, gradients, at));
                     for (int n = 0; n < streams; n++)
                     {
-                        string g = "g" + Literals.Int(n);
                         string partial = $"{sum}s{Literals.Int(n)}";
-                        _w.Line(first ? $"var {partial} = weight * {g};" : $"{partial} = {width.MultiplyAdd("weight", g, partial)};");
+                        _w.Line($"{partial} = {width.MultiplyAdd("weight", "g" + Literals.Int(n), partial)};");
                     }
-
-                    first = false;
                 }
-            }
+            });
 
             for (int n = 0; n < streams; n++)
             {
@@ -533,6 +532,30 @@ internal sealed partial class TileEmitter
             }
         }, rolled: true);
     }
+
+    // A loop over a tile's chunks (or, for one chunk, its body alone) with one offset per (name, floats per chunk).
+    private void ForEachChunk(int chunks, (string Name, int Step)[] offsets, Action body)
+    {
+        if (chunks == 1)
+        {
+            body();
+            return;
+        }
+
+        using (_w.Open($"for (nuint chunk = 0; chunk < {Literals.Int(chunks)}; chunk++)"))
+        {
+            foreach (var (name, step) in offsets)
+            {
+                _w.Line($"nuint {name} = chunk * {Literals.Int(step)};");
+            }
+
+            body();
+        }
+    }
+
+    // An offset within a chunk: from the chunk loop's offset, or a constant when the tile has one chunk.
+    private static string Offset(string chunkOffset, int within, int chunks) =>
+        chunks == 1 ? Literals.Int(within) : within == 0 ? chunkOffset : $"{chunkOffset} + {Literals.Int(within)}";
 
     // e.g. i0s2: slot i, chunk 0 of the group, stream 2.
     private static string StreamAccumulator(KernelShape shape, int slot, int chunk, int stream) => Accumulator(shape, slot, chunk) + "s" + Literals.Int(stream);
