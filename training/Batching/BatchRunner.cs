@@ -1,3 +1,5 @@
+using System.Numerics.Tensors;
+
 namespace Embedded.Rnn.Training;
 
 /// <summary>
@@ -21,6 +23,7 @@ internal sealed class BatchRunner : IDisposable
     private readonly TrainingOptions _options;
     private readonly WindowLoss _loss;
     private Shard[] _shards = [];
+    private float[][] _packedSum = [];
     private ShardPool<BatchContext>? _pool;
 
     public BatchRunner(ITrainableRnnModel model, TrainingOptions options, WindowLoss loss)
@@ -74,15 +77,24 @@ internal sealed class BatchRunner : IDisposable
     /// </summary>
     public double SumGradients(float[][] gradients)
     {
+        // Added in the packed layout (contiguous, vectorised), then unpacked once: every element's sum is added in shard
+        // order as before, and the scattered unpack runs once instead of once per shard (at LSTM (32, 128) it was a
+        // fifth of a training step).
+        for (int b = 0; b < _packedSum.Length; b++)
+        {
+            _shards[0].Backprop.PackedGradients[b].CopyTo(_packedSum[b], 0);
+            for (int s = 1; s < _shards.Length; s++)
+            {
+                TensorPrimitives.Add(_packedSum[b], _shards[s].Backprop.PackedGradients[b], _packedSum[b]);
+            }
+        }
+
         foreach (var g in gradients)
         {
             Array.Clear(g);
         }
 
-        foreach (var shard in _shards)
-        {
-            _model.AccumulateGradients(shard.Backprop.PackedGradients, gradients);
-        }
+        _model.AccumulateGradients(_packedSum, gradients);
 
         double squares = 0;
         foreach (var g in gradients)
@@ -106,6 +118,7 @@ internal sealed class BatchRunner : IDisposable
         _shards = Enumerable.Range(0, shards)
             .Select(_ => new Shard(new SequenceBackprop(_model, window, streams), window, _model.Shape.OutputSize))
             .ToArray();
+        _packedSum = _model.PackedLengths.Select(n => new float[n]).ToArray();
         _pool = new ShardPool<BatchContext>(_options.Workers, _shards.Length, ProcessShard);
     }
 

@@ -1,4 +1,5 @@
 using System.Globalization;
+using System.Numerics;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Training;
@@ -50,7 +51,34 @@ internal sealed class AdamOptimizer : IOptimizer
             var g = gradients[k];
             var m = FirstMoments[k];
             var v = SecondMoments[k];
-            for (int i = 0; i < p.Length; i++)
+            // Vectors, then the tail: the same operations in the same order per element (no fused multiply-add, IEEE
+            // division and square root), so both give the scalar loop's result bit for bit.
+            int i = 0;
+            if (Vector.IsHardwareAccelerated)
+            {
+                for (; i <= p.Length - Vector<float>.Count; i += Vector<float>.Count)
+                {
+                    var pi = new Vector<float>(p, i);
+                    var gi = new Vector<float>(g, i);
+                    if (_decoupled)
+                    {
+                        pi *= new Vector<float>(1f - learningRate * decay);
+                    }
+                    else
+                    {
+                        gi += new Vector<float>(decay) * pi;
+                    }
+
+                    var mi = new Vector<float>(b1) * new Vector<float>(m, i) + new Vector<float>(1f - b1) * gi;
+                    var vi = new Vector<float>(b2) * new Vector<float>(v, i) + new Vector<float>(1f - b2) * gi * gi;
+                    mi.CopyTo(m, i);
+                    vi.CopyTo(v, i);
+                    pi -= new Vector<float>(learningRate) * (mi / new Vector<float>(correction1)) / (Vector.SquareRoot(vi / new Vector<float>(correction2)) + new Vector<float>(_epsilon));
+                    pi.CopyTo(p, i);
+                }
+            }
+
+            for (; i < p.Length; i++)
             {
                 float gi = g[i];
                 if (_decoupled)
