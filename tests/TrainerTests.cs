@@ -447,11 +447,11 @@ public sealed class TrainerTests : IDisposable
     public void A_training_step_allocates_nothing_after_set_up()
     {
         var model = LstmTinyClassifier.FromSafetensors(RuntimeBehaviourTests.RandomWeights(LstmTinyClassifier.Parameters));
-        var batch = ChannelExamples(16, 11);
+        var batch = ChannelExamples(40, 11); // shards of 5: a group through the streams backward kernel and one alone
         foreach (int workers in new[] { 1, 2 })
         {
             // With one worker every shard runs on this thread, so its counter sees all of a step's work.
-            using var trainer = new RnnTrainer(model, new TrainingOptions { BatchSize = 16, Loss = LossKind.CrossEntropy, Dropout = 0.2f, ClipGradientNorm = 1f, Workers = workers });
+            using var trainer = new RnnTrainer(model, new TrainingOptions { BatchSize = 40, Loss = LossKind.CrossEntropy, Dropout = 0.2f, ClipGradientNorm = 1f, Workers = workers });
             trainer.TrainStep(batch, 0.01f); // set-up: buffers and worker threads
             trainer.TrainStep(batch, 0.01f);
             long before = GC.GetAllocatedBytesForCurrentThread();
