@@ -51,7 +51,7 @@ internal sealed class BatchRunner : IDisposable
         int window = Math.Min(maxSteps, _options.TruncatedSteps ?? maxSteps);
         if (_shards.Length == 0 || _shards[0].Backprop.MaxSteps < window)
         {
-            CreateShards(window, maxSteps); // apart, so the common path does not allocate the lambda's closure
+            CreateShards(window); // apart, so the common path does not allocate the lambda's closure
         }
     }
 
@@ -110,7 +110,7 @@ internal sealed class BatchRunner : IDisposable
 
     public void Dispose() => _pool?.Dispose();
 
-    private void CreateShards(int window, int maxSteps)
+    private void CreateShards(int window)
     {
         _pool?.Dispose();
         int shards = Math.Min(MaxShards, _options.BatchSize);
