@@ -535,6 +535,7 @@ public sealed partial class RnnGenerator
                     _w.Close();
                     _w.Close();
                     _w.Line();
+                    EmitStreamsRun();
                     _w.Line("private void StepCore(float[] x, int xOffset, State state, float[] y, int yOffset)");
                     _w.Open();
                     _w.Line("float[] h = state.Hidden;");
@@ -636,6 +637,55 @@ public sealed partial class RnnGenerator
                     for (int s = 0; s < states.Length; s++)
                     {
                         Step(xs, s * InputSize, states[s], ys, s * OutputSize);
+                    }
+                }
+
+                """);
+
+            // Run for many sequences of one length (unidirectional models): each sequence's steps through StepCore in turn,
+            // after checking every argument, so a bad call moves no state. As the desktop Run over states, zero states is a no-op.
+            private void EmitStreamsRun() => _w.Lines($$"""
+                /// <summary>
+                /// T steps for each of many independent sequences of one length T: sequence s reads T x InputSize floats of xs from
+                /// s x T x InputSize, runs from states[s] (which keeps its final state) and writes T x OutputSize floats to ys from
+                /// s x T x OutputSize, exactly as Run on that sequence alone. Throws ArgumentException naming xs or ys when they do
+                /// not hold states.Length sequences of whole steps, and ArgumentNullException for a null state, before any state
+                /// moves. Allocates nothing.
+                /// </summary>
+                public void Run(float[] xs, State[] states, float[] ys)
+                {
+                    if (xs == null || states == null || ys == null)
+                    {
+                        throw new {{Sys}}.ArgumentNullException(xs == null ? "xs" : states == null ? "states" : "ys");
+                    }
+
+                    int streams = states.Length;
+                    int steps = streams == 0 ? 0 : xs.Length / streams / InputSize;
+                    if (xs.Length != (long)streams * steps * InputSize)
+                    {
+                        throw new {{Sys}}.ArgumentException("xs must hold states.Length x T x InputSize ({{Literals.Int(_spec.Input)}}) floats", "xs");
+                    }
+
+                    if (ys.Length != (long)streams * steps * OutputSize)
+                    {
+                        throw new {{Sys}}.ArgumentException("ys must hold states.Length x T x OutputSize ({{Literals.Int(_spec.Output)}}) floats, T = xs.Length / (states.Length x InputSize)", "ys");
+                    }
+
+                    for (int s = 0; s < streams; s++)
+                    {
+                        if (states[s] == null)
+                        {
+                            throw new {{Sys}}.ArgumentNullException("states");
+                        }
+                    }
+
+                    // Sequence s: its steps one after another from s x T x InputSize and s x T x OutputSize.
+                    for (int s = 0; s < streams; s++)
+                    {
+                        for (int t = 0; t < steps; t++)
+                        {
+                            StepCore(xs, (s * steps + t) * InputSize, states[s], ys, (s * steps + t) * OutputSize);
+                        }
                     }
                 }
 

@@ -248,7 +248,7 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
 
     [Theory]
     [MemberData(nameof(StreamModels))]
-    public void Multi_stream_step_equals_the_single_stream_step_on_each_stream_bit_for_bit(string name)
+    public void Multi_stream_step_and_run_equal_the_single_stream_ones_bit_for_bit(string name)
     {
         float[][] p;
         if (ReferenceCase.Stems.Contains(name))
@@ -263,12 +263,12 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
 
         switch (name)
         {
-            case "lstm_i8_h16_t10_b2_l2": { var m = new NanoLstmI8H16T10B2L2(p); CheckStreams(NanoLstmI8H16T10B2L2.InputSize, NanoLstmI8H16T10B2L2.OutputSize, () => new NanoLstmI8H16T10B2L2.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step); break; }
-            case "lstm_i5_h12_t6_b2_nobias": { var m = new NanoLstmI5H12T6B2Nobias(p); CheckStreams(NanoLstmI5H12T6B2Nobias.InputSize, NanoLstmI5H12T6B2Nobias.OutputSize, () => new NanoLstmI5H12T6B2Nobias.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step); break; }
-            case "gru_i8_h32_t20_b2": { var m = new NanoGruI8H32T20B2(p); CheckStreams(NanoGruI8H32T20B2.InputSize, NanoGruI8H32T20B2.OutputSize, () => new NanoGruI8H32T20B2.State(), s => s.Hidden, _ => null, m.Step, m.Step); break; }
-            case "gru_before_i4_h20_t6_b2_l2_nobias": { var m = new NanoGruBeforeI4H20T6B2L2Nobias(p); CheckStreams(NanoGruBeforeI4H20T6B2L2Nobias.InputSize, NanoGruBeforeI4H20T6B2L2Nobias.OutputSize, () => new NanoGruBeforeI4H20T6B2L2Nobias.State(), s => s.Hidden, _ => null, m.Step, m.Step); break; }
-            case "rnn_tanh_i4_h16_t200_b1": { var m = new NanoRnnTanhI4H16T200B1(p); CheckStreams(NanoRnnTanhI4H16T200B1.InputSize, NanoRnnTanhI4H16T200B1.OutputSize, () => new NanoRnnTanhI4H16T200B1.State(), s => s.Hidden, _ => null, m.Step, m.Step); break; }
-            case "lstm_head_softmax": { var m = new NanoLstmHeadSoftmax(p); CheckStreams(NanoLstmHeadSoftmax.InputSize, NanoLstmHeadSoftmax.OutputSize, () => new NanoLstmHeadSoftmax.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step); break; }
+            case "lstm_i8_h16_t10_b2_l2": { var m = new NanoLstmI8H16T10B2L2(p); CheckStreams(NanoLstmI8H16T10B2L2.InputSize, NanoLstmI8H16T10B2L2.OutputSize, () => new NanoLstmI8H16T10B2L2.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step, m.Run, m.Run); break; }
+            case "lstm_i5_h12_t6_b2_nobias": { var m = new NanoLstmI5H12T6B2Nobias(p); CheckStreams(NanoLstmI5H12T6B2Nobias.InputSize, NanoLstmI5H12T6B2Nobias.OutputSize, () => new NanoLstmI5H12T6B2Nobias.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step, m.Run, m.Run); break; }
+            case "gru_i8_h32_t20_b2": { var m = new NanoGruI8H32T20B2(p); CheckStreams(NanoGruI8H32T20B2.InputSize, NanoGruI8H32T20B2.OutputSize, () => new NanoGruI8H32T20B2.State(), s => s.Hidden, _ => null, m.Step, m.Step, m.Run, m.Run); break; }
+            case "gru_before_i4_h20_t6_b2_l2_nobias": { var m = new NanoGruBeforeI4H20T6B2L2Nobias(p); CheckStreams(NanoGruBeforeI4H20T6B2L2Nobias.InputSize, NanoGruBeforeI4H20T6B2L2Nobias.OutputSize, () => new NanoGruBeforeI4H20T6B2L2Nobias.State(), s => s.Hidden, _ => null, m.Step, m.Step, m.Run, m.Run); break; }
+            case "rnn_tanh_i4_h16_t200_b1": { var m = new NanoRnnTanhI4H16T200B1(p); CheckStreams(NanoRnnTanhI4H16T200B1.InputSize, NanoRnnTanhI4H16T200B1.OutputSize, () => new NanoRnnTanhI4H16T200B1.State(), s => s.Hidden, _ => null, m.Step, m.Step, m.Run, m.Run); break; }
+            case "lstm_head_softmax": { var m = new NanoLstmHeadSoftmax(p); CheckStreams(NanoLstmHeadSoftmax.InputSize, NanoLstmHeadSoftmax.OutputSize, () => new NanoLstmHeadSoftmax.State(), s => s.Hidden, s => s.Cell, m.Step, m.Step, m.Run, m.Run); break; }
             default: throw new ArgumentException(name);
         }
     }
@@ -276,8 +276,9 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
     // Five streams from distinct random states, four steps: the multi-stream Step against the single-stream Step on copies of
     // the same states, bit for bit (the same scalar loop); then zero streams, wrong lengths and nulls, and no allocation.
     private static void CheckStreams<TState>(int input, int outputSize, Func<TState> newState, Func<TState, float[]> hidden, Func<TState, float[]?> cell,
-        Action<float[], TState[], float[]> steps, Action<float[], int, TState, float[], int> step)
+        Action<float[], TState[], float[]> steps, Action<float[], int, TState, float[], int> step, Action<float[], TState[], float[]> runs, Action<float[], TState, float[]> run)
     {
+        CheckSequences(input, outputSize, newState, hidden, cell, runs, run);
         const int Streams = 5;
         const int Steps = 4;
         var random = new Random(input * 31 + outputSize);
@@ -360,6 +361,82 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         steps(xs, states, ys);
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         steps(xs, states, ys);
+        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+    }
+
+    // Five sequences of three steps from distinct random states: the multi-sequence Run against the single-sequence Run on
+    // copies of the same states, bit for bit (the same scalar steps); then zero sequences, wrong lengths and nulls (refused
+    // before any state moves), and no allocation.
+    private static void CheckSequences<TState>(int input, int outputSize, Func<TState> newState, Func<TState, float[]> hidden, Func<TState, float[]?> cell,
+        Action<float[], TState[], float[]> runs, Action<float[], TState, float[]> run)
+    {
+        const int Sequences = 5;
+        const int Steps = 3;
+        var random = new Random(input * 17 + outputSize);
+        float Next() => (float)(random.NextDouble() * 2 - 1);
+        var states = Enumerable.Range(0, Sequences).Select(_ => newState()).ToArray();
+        var alone = Enumerable.Range(0, Sequences).Select(_ => newState()).ToArray();
+        for (int s = 0; s < Sequences; s++)
+        {
+            float[] h = hidden(states[s]);
+            float[]? c = cell(states[s]);
+            for (int i = 0; i < h.Length; i++)
+            {
+                h[i] = Next();
+                if (c is not null)
+                {
+                    c[i] = Next() * 2;
+                }
+            }
+
+            h.CopyTo(hidden(alone[s]), 0);
+            c?.CopyTo(cell(alone[s])!, 0);
+        }
+
+        var xs = Enumerable.Range(0, Sequences * Steps * input).Select(_ => Next() * 3).ToArray();
+        var ys = Enumerable.Repeat(float.NaN, Sequences * Steps * outputSize).ToArray();
+        runs(xs, states, ys);
+        var x = new float[Steps * input];
+        var y = new float[Steps * outputSize];
+        for (int s = 0; s < Sequences; s++)
+        {
+            Array.Copy(xs, s * Steps * input, x, 0, x.Length);
+            run(x, alone[s], y);
+            Assert.Equal(Bits(y), Bits(ys.AsSpan(s * y.Length, y.Length).ToArray()));
+            Assert.Equal(Bits(hidden(alone[s])), Bits(hidden(states[s])));
+            Assert.Equal(Bits(cell(alone[s])), Bits(cell(states[s])));
+        }
+
+        Assert.NotEqual(ys.AsSpan(0, y.Length).ToArray(), ys.AsSpan(y.Length, y.Length).ToArray());
+
+        // Zero sequences, and sequences of zero steps, are no-ops.
+        runs(Array.Empty<float>(), Array.Empty<TState>(), Array.Empty<float>());
+        float[] before = hidden(states[0]).ToArray();
+        runs(Array.Empty<float>(), states, Array.Empty<float>());
+        Assert.Equal(Bits(before), Bits(hidden(states[0])));
+
+        // Wrong lengths, nulls and a null state are refused before any sequence moves, naming what is at fault.
+        foreach (int xsLength in new[] { xs.Length - 1, xs.Length + 1, xs.Length + input })
+        {
+            Assert.Equal("xs", Assert.Throws<ArgumentException>(() => runs(new float[xsLength], states, ys)).ParamName);
+        }
+
+        foreach (int ysLength in new[] { ys.Length - 1, ys.Length + 1, ys.Length - outputSize, 0 })
+        {
+            Assert.Equal("ys", Assert.Throws<ArgumentException>(() => runs(xs, states, new float[ysLength])).ParamName);
+        }
+
+        Assert.Equal("xs", Assert.Throws<ArgumentNullException>(() => runs(null!, states, ys)).ParamName);
+        Assert.Equal("states", Assert.Throws<ArgumentNullException>(() => runs(xs, null!, ys)).ParamName);
+        Assert.Equal("ys", Assert.Throws<ArgumentNullException>(() => runs(xs, states, null!)).ParamName);
+        var withNull = states.ToArray();
+        withNull[Sequences - 1] = default!;
+        Assert.Equal("states", Assert.Throws<ArgumentNullException>(() => runs(xs, withNull, ys)).ParamName);
+        Assert.Equal(Bits(before), Bits(hidden(states[0])));
+
+        runs(xs, states, ys);
+        long allocated = GC.GetAllocatedBytesForCurrentThread();
+        runs(xs, states, ys);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
     }
 
