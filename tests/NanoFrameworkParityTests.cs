@@ -283,24 +283,7 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         const int Steps = 4;
         var random = new Random(input * 31 + outputSize);
         float Next() => (float)(random.NextDouble() * 2 - 1);
-        var states = Enumerable.Range(0, Streams).Select(_ => newState()).ToArray();
-        var alone = Enumerable.Range(0, Streams).Select(_ => newState()).ToArray();
-        for (int s = 0; s < Streams; s++)
-        {
-            float[] h = hidden(states[s]);
-            float[]? c = cell(states[s]);
-            for (int i = 0; i < h.Length; i++)
-            {
-                h[i] = Next();
-                if (c is not null)
-                {
-                    c[i] = Next() * 2;
-                }
-            }
-
-            h.CopyTo(hidden(alone[s]), 0);
-            c?.CopyTo(cell(alone[s])!, 0);
-        }
+        var (states, alone) = TwinStates(Streams, newState, hidden, cell, Next);
 
         var xs = new float[Streams * input];
         var ys = new float[Streams * outputSize];
@@ -374,24 +357,7 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         const int Steps = 3;
         var random = new Random(input * 17 + outputSize);
         float Next() => (float)(random.NextDouble() * 2 - 1);
-        var states = Enumerable.Range(0, Sequences).Select(_ => newState()).ToArray();
-        var alone = Enumerable.Range(0, Sequences).Select(_ => newState()).ToArray();
-        for (int s = 0; s < Sequences; s++)
-        {
-            float[] h = hidden(states[s]);
-            float[]? c = cell(states[s]);
-            for (int i = 0; i < h.Length; i++)
-            {
-                h[i] = Next();
-                if (c is not null)
-                {
-                    c[i] = Next() * 2;
-                }
-            }
-
-            h.CopyTo(hidden(alone[s]), 0);
-            c?.CopyTo(cell(alone[s])!, 0);
-        }
+        var (states, alone) = TwinStates(Sequences, newState, hidden, cell, Next);
 
         var xs = Enumerable.Range(0, Sequences * Steps * input).Select(_ => Next() * 3).ToArray();
         var ys = Enumerable.Repeat(float.NaN, Sequences * Steps * outputSize).ToArray();
@@ -438,6 +404,32 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         long allocated = GC.GetAllocatedBytesForCurrentThread();
         runs(xs, states, ys);
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+    }
+
+    // count random states (h in [-1, 1), c in [-2, 2)) and a copy of each, to advance one way and the other.
+    private static (TState[] States, TState[] Copies) TwinStates<TState>(int count, Func<TState> newState, Func<TState, float[]> hidden,
+        Func<TState, float[]?> cell, Func<float> next)
+    {
+        var states = Enumerable.Range(0, count).Select(_ => newState()).ToArray();
+        var copies = Enumerable.Range(0, count).Select(_ => newState()).ToArray();
+        for (int s = 0; s < count; s++)
+        {
+            float[] h = hidden(states[s]);
+            float[]? c = cell(states[s]);
+            for (int i = 0; i < h.Length; i++)
+            {
+                h[i] = next();
+                if (c is not null)
+                {
+                    c[i] = next() * 2;
+                }
+            }
+
+            h.CopyTo(hidden(copies[s]), 0);
+            c?.CopyTo(cell(copies[s])!, 0);
+        }
+
+        return (states, copies);
     }
 
     private static int[]? Bits(float[]? values) => values is null ? null : Array.ConvertAll(values, BitConverter.SingleToInt32Bits);
