@@ -201,6 +201,7 @@ internal sealed class StubEmitter(StubSpec stub)
         Member("Step", $"public void Step(float[] x, int xOffset, State state, float[] y, int yOffset) => {Throw};");
         Member("Step", $"public void Step(float[] xs, State[] states, float[] ys) => {Throw};");
         Member("Run", $"public void Run(float[] xs, State state, float[] ys) => {Throw};");
+        Member("Run", $"public void Run(float[] xs, State[] states, float[] ys) => {Throw};");
         if (!_taken.Contains("State"))
         {
             _w.Line(Doc);
