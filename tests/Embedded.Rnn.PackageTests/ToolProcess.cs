@@ -12,14 +12,20 @@ public static class ToolProcess
     /// </summary>
     /// <remarks>
     /// On a loaded machine the line can reach this process after the tool has finished. Such a run says nothing about
-    /// interruption, so it is run again, up to three times; a signal that found the process running is never retried, so
-    /// a tool that ignores Ctrl-C still fails the test.
+    /// interruption, so it is run again, up to three times, each after <paramref name="startOver"/> has removed what the
+    /// finished run wrote (or the tool would refuse to overwrite it); a signal that found the process running is never
+    /// retried, so a tool that ignores Ctrl-C still fails the test.
     /// </remarks>
-    public static ProcessRunner.Result RunUntil(IEnumerable<string> arguments, Func<string, bool> interruptAt)
+    public static ProcessRunner.Result RunUntil(IEnumerable<string> arguments, Func<string, bool> interruptAt, Action startOver)
     {
         ProcessRunner.Result result = null!;
         for (int attempt = 1; attempt <= 3; attempt++)
         {
+            if (attempt > 1)
+            {
+                startOver();
+            }
+
             bool signalled = false, tooLate = false;
             // A shell's background job starts with SIGINT ignored, its children inherit that, and .NET then leaves Ctrl-C
             // ignored (as a Unix program should); CI launched that way made the tool train straight through the signal.

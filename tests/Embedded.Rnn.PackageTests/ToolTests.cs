@@ -350,7 +350,12 @@ public sealed class ToolTests : IDisposable
         // The real tool in its own process, stopped with SIGINT once it has printed epoch 2's line (lines come as epochs end).
         string checkpoint = Path.Combine(_temp, "run.ckpt");
         string resumed = Path.Combine(_temp, "resumed.safetensors");
-        var interrupted = ToolProcess.RunUntil([.. training, "--checkpoint", checkpoint, "--out", resumed], line => line.StartsWith("epoch 2/40:", StringComparison.Ordinal));
+        var interrupted = ToolProcess.RunUntil([.. training, "--checkpoint", checkpoint, "--out", resumed], line => line.StartsWith("epoch 2/40:", StringComparison.Ordinal),
+            startOver: () =>
+            {
+                File.Delete(checkpoint);
+                File.Delete(resumed);
+            });
         Assert.True(interrupted.ExitCode == ToolCommands.Interrupted, interrupted.ToString());
         Assert.Contains($"progress saved in {checkpoint}: run the same command with --resume to continue", interrupted.Output);
         Assert.DoesNotContain("epoch 40/40", interrupted.Output);
