@@ -529,13 +529,19 @@ public sealed partial class RnnGenerator
                     _w.Line($"throw new {Sys}.ArgumentNullException(\"state\");");
                     _w.Close();
                     _w.Line();
-                    _w.Line("for (int t = 0; t < steps; t++)");
-                    _w.Open();
-                    _w.Line("StepCore(xs, t * InputSize, state, ys, t * OutputSize);");
-                    _w.Close();
+                    _w.Line("RunCore(xs, 0, state, ys, 0, steps);");
                     _w.Close();
                     _w.Line();
                     EmitStreamsRun();
+                    _w.Line("// steps steps of one sequence from xs[xOffset..] and ys[yOffset..], its arguments checked by the caller.");
+                    _w.Line("private void RunCore(float[] xs, int xOffset, State state, float[] ys, int yOffset, int steps)");
+                    _w.Open();
+                    _w.Line("for (int t = 0; t < steps; t++)");
+                    _w.Open();
+                    _w.Line("StepCore(xs, xOffset + t * InputSize, state, ys, yOffset + t * OutputSize);");
+                    _w.Close();
+                    _w.Close();
+                    _w.Line();
                     _w.Line("private void StepCore(float[] x, int xOffset, State state, float[] y, int yOffset)");
                     _w.Open();
                     _w.Line("float[] h = state.Hidden;");
@@ -679,13 +685,10 @@ public sealed partial class RnnGenerator
                         }
                     }
 
-                    // Sequence s: its steps one after another from s x T x InputSize and s x T x OutputSize.
+                    // Sequence s: its steps from s x T x InputSize and s x T x OutputSize.
                     for (int s = 0; s < streams; s++)
                     {
-                        for (int t = 0; t < steps; t++)
-                        {
-                            StepCore(xs, (s * steps + t) * InputSize, states[s], ys, (s * steps + t) * OutputSize);
-                        }
+                        RunCore(xs, s * steps * InputSize, states[s], ys, s * steps * OutputSize, steps);
                     }
                 }
 

@@ -28,7 +28,7 @@ internal static class GeneratedMembers
             names.AddRange(new[] { "ParameterCount", "ParameterNames", "ParameterLengths", "ParameterName", "ParameterLength", "StateOffset", "_p", "State", "CheckSteps", "Run", "CellStep", "Dot", "Sigmoid", "Tanh", "Rational", "Clamp" });
             if (!spec.Bidirectional)
             {
-                names.AddRange(new[] { "Step", "StepCore" });
+                names.AddRange(new[] { "Step", "StepCore", "RunCore" });
             }
 
             if (spec.Head is not null)
