@@ -365,7 +365,7 @@ internal static unsafe class ActivationConstants
 
     // Set once when the assembly loads, not by a class initialiser: NativeAOT checks a class initialiser's state at every
     // first use in a method, inside the activations, and that check's slow-path call made it spill the accumulators live
-    // across it (on the AVX2 path LSTM (1, 8) ran 10-15 % slower than under the JIT, whose tier-1 code knows the class is
+    // across it (on the AVX2 path LSTM (1, 8) ran 10-25 % slower than under the JIT, whose tier-1 code knows the class is
     // initialised).
     private static nint s_table;
 
