@@ -533,7 +533,7 @@ public sealed partial class RnnGenerator
                     _w.Close();
                     _w.Line();
                     EmitStreamsRun();
-                    _w.Line("// steps steps of one sequence from xs[xOffset..] and ys[yOffset..], its arguments checked by the caller.");
+                    _w.Line("// One sequence's steps from xs[xOffset..] and ys[yOffset..]; the caller has checked the arguments.");
                     _w.Line("private void RunCore(float[] xs, int xOffset, State state, float[] ys, int yOffset, int steps)");
                     _w.Open();
                     _w.Line("for (int t = 0; t < steps; t++)");
