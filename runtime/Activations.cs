@@ -1,4 +1,3 @@
-using System.Diagnostics.CodeAnalysis;
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 
@@ -345,7 +344,7 @@ public static class Softmax
 /// constants the JIT hoists them all into registers, and with AVX2's 16 <c>ymm</c> registers it then spills the polynomial's
 /// temporaries to the stack on every activation's critical path (bench/RESULTS.md). Vector128 (Arm64: 32 registers)
 /// and Vector512 (AVX-512: 32 registers) keep register constants. The table is native memory, allocated once for the
-/// process when the assembly loads, off the GC heap.
+/// process: the class initialiser may run inside a caller's allocation-free hot loop, so it must not touch the GC heap.
 /// </summary>
 internal static unsafe class ActivationConstants
 {
@@ -363,22 +362,13 @@ internal static unsafe class ActivationConstants
     internal const nuint RationalQ1 = 6 * Stride, RationalQ2 = 7 * Stride, RationalQ3 = 8 * Stride, RationalQ4 = 9 * Stride;
     internal const nuint Offset = 10 * Stride, Lower = 11 * Stride, Upper = 12 * Stride;
 
-    // Set once when the assembly loads, not by a class initialiser: NativeAOT checks a class initialiser's state at every
-    // first use in a method, inside the activations, and that check's slow-path call made it spill the accumulators live
-    // across it (on the AVX2 path LSTM (1, 8) ran 10-25 % slower than under the JIT, whose tier-1 code knows the class is
-    // initialised).
-    private static nint s_table;
+    private static readonly nint s_table = Build();
 
     internal static ref float Table
     {
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get => ref Unsafe.AsRef<float>((void*)s_table);
     }
-
-    // One 2.5 KB native allocation per process, before any code of this assembly runs.
-    [ModuleInitializer]
-    [SuppressMessage("Usage", "CA2255:The 'ModuleInitializer' attribute should not be used in libraries", Justification = "The table must exist before any activation runs, with no initialisation check on the hot path (see s_table).")]
-    internal static void Initialize() => s_table = Build();
 
     private static nint Build()
     {
