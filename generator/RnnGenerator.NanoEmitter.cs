@@ -648,7 +648,7 @@ public sealed partial class RnnGenerator
 
                 """);
 
-            // Run for many sequences of one length (unidirectional models): each sequence's steps through StepCore in turn,
+            // Run for many sequences of one length (unidirectional models): each sequence through RunCore in turn,
             // after checking every argument, so a bad call moves no state. As the desktop Run over states, zero states is a no-op.
             private void EmitStreamsRun() => _w.Lines($$"""
                 /// <summary>
