@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Xunit;
 using Xunit.Abstractions;
@@ -189,5 +190,48 @@ public sealed class ActivationTests(ITestOutputHelper output)
         }
 
         return worst;
+    }
+
+    [Fact]
+    public void The_vector256_constants_table_has_no_initialiser_and_every_load_reads_one_constant()
+    {
+        // A class initialiser would make NativeAOT check it inside the activations, where its slow-path call spills the
+        // accumulators (bench/RESULTS.md); the table is embedded data instead.
+        Assert.Null(typeof(ActivationConstants).TypeInitializer);
+
+        // Table starts up to 7 floats into the data, wherever the data lands: every 64-byte entry must hold one value.
+        ReadOnlySpan<float> entries = ActivationConstants.Entries;
+        Assert.Equal(40 * 16, entries.Length);
+        for (int entry = 0; entry < entries.Length; entry += 16)
+        {
+            foreach (float value in entries.Slice(entry, 16))
+            {
+                Assert.Equal(entries[entry], value);
+            }
+        }
+
+        ref float table = ref ActivationConstants.Table;
+        nint start = Unsafe.ByteOffset(ref Unsafe.AsRef(in entries[0]), ref table);
+        Assert.InRange(start, 0, 7 * sizeof(float));
+        (nuint Offset, float Value)[] expected =
+        [
+            (ActivationConstants.Min, ExpOperator.Min), (ActivationConstants.Max, ExpOperator.Max), (ActivationConstants.Log2E, ExpOperator.Log2E),
+            (ActivationConstants.RoundMagic, ExpOperator.RoundMagic), (ActivationConstants.MinusLn2Hi, -ExpOperator.Ln2Hi),
+            (ActivationConstants.MinusLn2Lo, -ExpOperator.Ln2Lo), (ActivationConstants.P0, ExpOperator.P0), (ActivationConstants.P5, ExpOperator.P5),
+            (ActivationConstants.One, 1f), (ActivationConstants.ExponentBias, BitConverter.Int32BitsToSingle(ExpOperator.RoundMagicBits - 127)),
+            (ActivationConstants.Tanh + ActivationConstants.SquaredLimit, RationalTanh.TanhLimit * RationalTanh.TanhLimit),
+            (ActivationConstants.Tanh + ActivationConstants.RationalQ4, RationalTanh.Q4), (ActivationConstants.Tanh + ActivationConstants.Upper, 1f),
+            (ActivationConstants.Tanh + ActivationConstants.Lower, -1f), (ActivationConstants.Tanh + ActivationConstants.Offset, 0f),
+            (ActivationConstants.Sigmoid + ActivationConstants.SquaredLimit, RationalTanh.SigmoidLimit * RationalTanh.SigmoidLimit),
+            (ActivationConstants.Sigmoid + ActivationConstants.RationalP0, RationalTanh.SigmoidP0), (ActivationConstants.Sigmoid + ActivationConstants.RationalQ4, RationalTanh.SigmoidQ4),
+            (ActivationConstants.Sigmoid + ActivationConstants.Offset, 0.5f), (ActivationConstants.Sigmoid + ActivationConstants.Lower, 0f),
+            (ActivationConstants.Sigmoid + ActivationConstants.Upper, 1f),
+        ];
+        foreach ((nuint offset, float value) in expected)
+        {
+            Assert.Equal(Vector256.Create(value), Vector256.LoadUnsafe(ref table, offset));
+        }
+
+        Assert.Equal(ActivationConstants.Sigmoid + ActivationConstants.Upper + 16, (nuint)entries.Length); // the last entry ends the data
     }
 }
