@@ -11,8 +11,6 @@
 set -euo pipefail
 rounds=${1:-5}
 cd "$(dirname "$0")/../../.."
-# As bench/ab.sh: call counting from the start, so the JIT's timed loop is tier-1 code from the first round.
-export DOTNET_TC_CallCountingDelayMs=0
 out=bench/BenchmarkDotNet.Artifacts/rtneural
 mkdir -p "$out"
 work=$(mktemp -d)
