@@ -21,7 +21,7 @@ namespace Embedded.Rnn;
 /// </remarks>
 internal static unsafe class ActivationConstants
 {
-    // Float offsets of each constant: its row in Entries times the floats in one 64-byte entry.
+    // Float offsets of each constant: its entry's index in Entries times the floats in one 64-byte entry.
     private const nuint Stride = AlignedArrays.Alignment / sizeof(float);
     internal const nuint Min = 0 * Stride, Max = 1 * Stride, Log2E = 2 * Stride, RoundMagic = 3 * Stride, MinusLn2Hi = 4 * Stride, MinusLn2Lo = 5 * Stride;
     internal const nuint P0 = 6 * Stride, P1 = 7 * Stride, P2 = 8 * Stride, P3 = 9 * Stride, P4 = 10 * Stride, P5 = 11 * Stride;
@@ -48,8 +48,8 @@ internal static unsafe class ActivationConstants
         get
         {
             // The compiler aligns embedded data to a float only. Each entry holds 16 copies and a load reads 8, so
-            // starting up to 7 floats in keeps every load inside its entry. The data never moves: the JIT folds this
-            // to a constant, NativeAOT computes it once per method, off the step's chain.
+            // starting up to 7 floats in keeps every load inside its entry. The data never moves, and both the JIT and
+            // NativeAOT fold this to a constant address.
             ref float entries = ref MemoryMarshal.GetReference(Entries);
             nuint bytesToBoundary = (0 - (nuint)Unsafe.AsPointer(ref entries)) & 31; // a mask, not %: NativeAOT emits a div for %
             return ref Unsafe.AddByteOffset(ref entries, bytesToBoundary);
