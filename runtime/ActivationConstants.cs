@@ -21,8 +21,11 @@ namespace Embedded.Rnn;
 /// </remarks>
 internal static unsafe class ActivationConstants
 {
-    // Float offsets of each constant: its entry's index in Entries times the floats in one 64-byte entry.
-    private const nuint Stride = AlignedArrays.Alignment / sizeof(float);
+    // Floats in one entry, as Entries writes them: twice a Vector256's 8, so a load can start up to 7 floats in.
+    internal const int EntryLength = 16;
+
+    // Float offsets of each constant: its entry's index in Entries times EntryLength.
+    private const nuint Stride = EntryLength;
     internal const nuint Min = 0 * Stride, Max = 1 * Stride, Log2E = 2 * Stride, RoundMagic = 3 * Stride, MinusLn2Hi = 4 * Stride, MinusLn2Lo = 5 * Stride;
     internal const nuint P0 = 6 * Stride, P1 = 7 * Stride, P2 = 8 * Stride, P3 = 9 * Stride, P4 = 10 * Stride, P5 = 11 * Stride;
     internal const nuint One = 12 * Stride, ExponentBias = 13 * Stride;
@@ -47,8 +50,8 @@ internal static unsafe class ActivationConstants
         [MethodImpl(MethodImplOptions.AggressiveInlining)]
         get
         {
-            // The compiler aligns embedded data to a float only. Each entry holds 16 copies and a load reads 8, so
-            // starting up to 7 floats in keeps every load inside its entry. The data never moves, and both the JIT and
+            // The compiler aligns embedded data to a float only. Each entry holds EntryLength copies and a load reads
+            // 8, so starting up to 7 floats in keeps every load inside its entry. The data never moves, and both the JIT and
             // NativeAOT fold this to a constant address.
             ref float entries = ref MemoryMarshal.GetReference(Entries);
             nuint bytesToBoundary = (0 - (nuint)Unsafe.AsPointer(ref entries)) & 31; // a mask, not %: NativeAOT emits a div for %

@@ -201,10 +201,11 @@ public sealed class ActivationTests(ITestOutputHelper output)
 
         // Table starts up to 7 floats into the data, wherever the data lands: every 64-byte entry must hold one value.
         ReadOnlySpan<float> entries = ActivationConstants.Entries;
-        Assert.Equal(40 * 16, entries.Length);
-        for (int entry = 0; entry < entries.Length; entry += 16)
+        const int entryLength = ActivationConstants.EntryLength;
+        Assert.Equal(40 * entryLength, entries.Length);
+        for (int entry = 0; entry < entries.Length; entry += entryLength)
         {
-            foreach (float value in entries.Slice(entry, 16))
+            foreach (float value in entries.Slice(entry, entryLength))
             {
                 Assert.Equal(entries[entry], value);
             }
@@ -232,6 +233,6 @@ public sealed class ActivationTests(ITestOutputHelper output)
             Assert.Equal(Vector256.Create(value), Vector256.LoadUnsafe(ref table, offset));
         }
 
-        Assert.Equal(ActivationConstants.Sigmoid + ActivationConstants.Upper + 16, (nuint)entries.Length); // the last entry ends the data
+        Assert.Equal(ActivationConstants.Sigmoid + ActivationConstants.Upper + entryLength, (nuint)entries.Length); // the last entry ends the data
     }
 }
