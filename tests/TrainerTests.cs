@@ -373,6 +373,102 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void TrainStep_checks_its_examples_as_Fit_does_and_refuses_a_learning_rate_that_is_not_a_positive_number()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { BatchSize = 4 });
+        var before = trainer.Parameters.Select(p => (float[])p.Clone()).ToArray();
+        var good = SineExamples(3, 12);
+        foreach (var (bad, message) in new (TrainingExample?, string)[]
+        {
+            (new TrainingExample([], [1f]), "batch example 2: the sequence is empty"),
+            (new TrainingExample([1f, 2f], []), "batch example 2: targets have 0 values; expected 1"),
+            (new TrainingExample([1f, 2f], [1f, 2f, 3f]), "batch example 2: targets have 3 values; expected 1"), // was: the extra targets ignored
+            (new TrainingExample([1f, float.NaN], [1f]), "batch example 2: input at step 1, feature 0 is NaN"), // was: reported as divergence
+            (null, "batch example 2 is null"),
+        })
+        {
+            var e = Assert.Throws<ArgumentException>(() => trainer.TrainStep([.. good.Take(2), bad!], 0.01f));
+            Assert.Contains(message, e.Message);
+        }
+
+        foreach (float rate in new[] { float.NaN, float.PositiveInfinity, -5f, 0f })
+        {
+            var e = Assert.Throws<ArgumentOutOfRangeException>(() => trainer.TrainStep(good, rate));
+            Assert.Equal("learningRate", e.ParamName);
+        }
+
+        Assert.Equal(0, trainer.Steps);
+        Assert.Equal(before, trainer.Parameters);
+        trainer.TrainStep(good, 0.01f);
+        Assert.Equal(1, trainer.Steps);
+    }
+
+    [Fact]
+    public void Options_whose_learning_rate_or_update_cannot_be_a_finite_number_are_refused()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        var decaying = new TrainingOptions { Epochs = 3, Schedule = LearningRateSchedule.StepDecay, DecayEvery = 1 };
+        foreach (var (options, message) in new[]
+        {
+            (decaying with { DecayFactor = float.PositiveInfinity }, "DecayFactor a finite number > 0"),
+            (decaying with { DecayFactor = 1e20f }, "The StepDecay schedule's learning rate in the last epoch (3) is Infinity: LearningRate 0.001 × DecayFactor 1E+20 to the power 2 overflows"),
+            (new TrainingOptions { Epsilon = float.PositiveInfinity }, "epsilon a finite number > 0"),
+            (new TrainingOptions { WeightDecay = float.PositiveInfinity }, "WeightDecay must be a finite number >= 0"),
+        })
+        {
+            Assert.Contains(message, Assert.Throws<ArgumentException>(() => new RnnTrainer(model, options)).Message);
+        }
+
+        // A growing rate that stays finite is a legitimate (if unusual) schedule.
+        using var growing = new RnnTrainer(model, decaying with { DecayFactor = 2f });
+    }
+
+    [Fact]
+    public void An_update_that_overflows_the_weights_stops_before_the_model_sees_them()
+    {
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { BatchSize = 4, Optimizer = OptimizerKind.Sgd, Momentum = 0 });
+        var x = SineExamples(1, 14)[0].Inputs;
+        var state = default(GruTinyRegression.State);
+        var expected = new float[12];
+        model.Run(x, ref state, expected); // the trainer's initial weights
+
+        // A finite rate and finite gradients whose product leaves float's range.
+        var far = SineExamples(4, 15).Select(e => e with { Targets = [1e6f] }).ToList();
+        var error = Assert.Throws<TrainingDivergedException>(() => trainer.TrainStep(far, float.MaxValue));
+        Assert.Equal("the updated weights", error.Quantity);
+        Assert.Contains("the updated weights are not finite. The update overflowed, so this trainer's weights are unusable", error.Message);
+        state = default;
+        var actual = new float[12];
+        model.Run(x, ref state, actual);
+        Assert.Equal(expected, actual);
+    }
+
+    [Fact]
+    public void Cross_entropy_targets_must_be_probabilities_that_sum_to_one_at_each_step()
+    {
+        var model = LstmTinyClassifier.FromParameters(RnnTrainer.InitialParameters(LstmTinyClassifier.Shape, LstmTinyClassifier.Parameters, seed: 2));
+        using var trainer = new RnnTrainer(model, new TrainingOptions { Loss = LossKind.CrossEntropy, BatchSize = 4 });
+        var examples = ChannelExamples(3, 16);
+        float[] inputs = examples[0].Inputs;
+        foreach (var (targets, message) in new[]
+        {
+            (new[] { -1f, 1f, 1f }, "batch example 2: target -1 at step 0 is not a probability"),
+            (new[] { 5f, 5f, 5f }, "batch example 2: target 5 at step 0 is not a probability"),
+            (new[] { 0.5f, 0.2f, 0.2f }, "batch example 2: the targets at step 0 sum to 0.9"),
+        })
+        {
+            var e = Assert.Throws<ArgumentException>(() => trainer.TrainStep([examples[0], examples[1], new TrainingExample(inputs, targets)], 0.01f));
+            Assert.Contains(message, e.Message);
+        }
+
+        // Label smoothing's rounding is not an error.
+        trainer.TrainStep([examples[0], examples[1], new TrainingExample(inputs, [0.9f, 0.1f / 2, 0.1f / 2])], 0.01f);
+        Assert.Equal(1, trainer.Steps);
+    }
+
+    [Fact]
     public void A_non_finite_sequence_to_sequence_target_names_its_step_and_output()
     {
         var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));

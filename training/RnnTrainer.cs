@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using System.Numerics.Tensors;
 using Embedded.Rnn.Safetensors;
 
 namespace Embedded.Rnn.Training;
@@ -61,8 +62,8 @@ public sealed class RnnTrainer : IDisposable
         _optimizer = Optimizers.For(options, _parameters);
         _loss = new WindowLoss(Losses.For(options.Loss), options.Target, model.Shape.OutputSize);
         _batches = new BatchRunner(model, options, _loss);
-        _validator = new ExampleValidator(model.Shape, options.Target);
-        _checkpoint = options.CheckpointPath is null ? null : new TrainingCheckpoint(options.CheckpointPath, model, options.Seed);
+        _validator = new ExampleValidator(model.Shape, options.Target, options.Loss);
+        _checkpoint = options.CheckpointPath is null ? null : new TrainingCheckpoint(options.CheckpointPath, model, options.Seed, options.BatchSize);
         _log = options.LogPath is null ? null : new EpochCsvLog(options.LogPath);
     }
 
@@ -106,7 +107,7 @@ public sealed class RnnTrainer : IDisposable
                 : "Early stopping needs a validation set, but the one given is empty.", nameof(training));
         }
 
-        var position = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint) : FitPosition.Start;
+        var position = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint, train.Count) : FitPosition.Start;
         if (position.Epoch >= _options.Epochs)
         {
             return new TrainingResult([], position.BestValidation, false);
@@ -130,7 +131,7 @@ public sealed class RnnTrainer : IDisposable
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    _checkpoint?.Save(position with { Epoch = epoch, Batch = batch }, _globalStep, _parameters, _optimizer, _best);
+                    _checkpoint?.Save(position with { Epoch = epoch, Batch = batch }, train.Count, _globalStep, _parameters, _optimizer, _best);
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
@@ -141,7 +142,7 @@ public sealed class RnnTrainer : IDisposable
                 stepsDone += context.SequenceSteps(_model.Shape.InputSize);
                 if (_checkpoint is not null && _globalStep % _options.CheckpointEvery == 0)
                 {
-                    _checkpoint.Save(position with { Epoch = epoch, Batch = batch + 1 }, _globalStep, _parameters, _optimizer, _best);
+                    _checkpoint.Save(position with { Epoch = epoch, Batch = batch + 1 }, train.Count, _globalStep, _parameters, _optimizer, _best);
                 }
             }
 
@@ -158,7 +159,7 @@ public sealed class RnnTrainer : IDisposable
             }
 
             double elapsed = clock.Elapsed.TotalSeconds;
-            var report = new EpochReport(epoch, _options.Epochs, lossSum / Math.Max(1, batchesDone), validationLoss, learningRate,
+            var report = new EpochReport(epoch, _options.Epochs, batchesDone > 0 ? lossSum / batchesDone : double.NaN, validationLoss, learningRate,
                 stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
                 TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
             reports.Add(report);
@@ -183,7 +184,7 @@ public sealed class RnnTrainer : IDisposable
             LoadModel();
         }
 
-        _checkpoint?.Save(position with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, _globalStep, _parameters, _optimizer, _best);
+        _checkpoint?.Save(position with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, train.Count, _globalStep, _parameters, _optimizer, _best);
         return new TrainingResult(reports, position.BestValidation, stoppedEarly);
     }
 
@@ -192,6 +193,9 @@ public sealed class RnnTrainer : IDisposable
     /// update. Allocates nothing once the buffers exist (after the first call with the longest sequence).
     /// </summary>
     /// <returns>The batch's mean loss before the update.</returns>
+    /// <exception cref="ArgumentException">The batch is empty or larger than BatchSize, or an example is malformed (as
+    /// <see cref="Fit"/> checks them).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="learningRate"/> is not a positive finite number.</exception>
     /// <exception cref="TrainingDivergedException">The loss or gradients are not finite (epoch and batch are reported as 0).</exception>
     public double TrainStep(IReadOnlyList<TrainingExample> batch, float learningRate)
     {
@@ -200,6 +204,13 @@ public sealed class RnnTrainer : IDisposable
         {
             throw new ArgumentException($"a batch holds 1 to BatchSize ({_options.BatchSize}) examples; got {batch.Count}.", nameof(batch));
         }
+
+        if (!float.IsFinite(learningRate) || learningRate <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(learningRate), learningRate, "The learning rate must be a positive finite number.");
+        }
+
+        _validator.Check(batch, "batch");
 
         _batches.EnsureCapacity(LongestSequence(batch));
         if (_identity.Length < batch.Count)
@@ -294,6 +305,15 @@ public sealed class RnnTrainer : IDisposable
         }
 
         _optimizer.Update(_parameters, _gradients, learningRate);
+        foreach (var p in _parameters)
+        {
+            // Finite gradients can still overflow a weight when the rate is huge; stop before the model or a checkpoint sees it.
+            if (!TensorPrimitives.IsFiniteAll<float>(p))
+            {
+                throw new TrainingDivergedException(epoch, batch, "the updated weights", weightsUpdated: true);
+            }
+        }
+
         LoadModel();
         _globalStep++;
         return loss;
@@ -327,9 +347,9 @@ public sealed class RnnTrainer : IDisposable
         }
     }
 
-    private FitPosition Restore(TrainingCheckpoint checkpoint)
+    private FitPosition Restore(TrainingCheckpoint checkpoint, int examples)
     {
-        (var position, _globalStep, _best) = checkpoint.Load(_parameters, _optimizer);
+        (var position, _globalStep, _best) = checkpoint.Load(_parameters, _optimizer, examples);
         LoadModel();
         return position;
     }

@@ -1,3 +1,5 @@
+using System.Globalization;
+
 namespace Embedded.Rnn.Training;
 
 /// <summary>What the trainer minimises.</summary>
@@ -157,8 +159,8 @@ public sealed record TrainingOptions
         Check(BatchSize >= 1, "BatchSize must be at least 1.");
         Check(float.IsFinite(LearningRate) && LearningRate > 0, "LearningRate must be a positive number.");
         Check(Momentum is >= 0 and < 1, "Momentum must be in [0, 1).");
-        Check(WeightDecay >= 0, "WeightDecay must be >= 0.");
-        Check(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1 && Epsilon > 0, "Adam's betas must be in [0, 1) and epsilon > 0.");
+        Check(float.IsFinite(WeightDecay) && WeightDecay >= 0, "WeightDecay must be a finite number >= 0.");
+        Check(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1 && float.IsFinite(Epsilon) && Epsilon > 0, "Adam's betas must be in [0, 1) and epsilon a finite number > 0.");
         Check(ClipGradientNorm is null or > 0, "ClipGradientNorm must be positive.");
         Check(TruncatedSteps is null or >= 1, "TruncatedSteps must be at least 1.");
         Check(TruncatedSteps is null || model.Shape.DirectionCount == 1,
@@ -168,7 +170,11 @@ public sealed record TrainingOptions
         Check(EarlyStoppingPatience is null or >= 1, "EarlyStoppingPatience must be at least 1.");
         Check(Workers >= 1, "Workers must be at least 1.");
         Check(CheckpointEvery >= 1, "CheckpointEvery must be at least 1.");
-        Check(DecayEvery >= 1 && DecayFactor > 0, "DecayEvery must be >= 1 and DecayFactor > 0.");
+        Check(DecayEvery >= 1 && float.IsFinite(DecayFactor) && DecayFactor > 0, "DecayEvery must be >= 1 and DecayFactor a finite number > 0.");
+        // A DecayFactor above 1 grows the rate; its largest value, the last epoch's, must still be a float.
+        float lastRate = LearningRateSchedules.At(this, Epochs - 1);
+        Check(float.IsFinite(lastRate), string.Create(CultureInfo.InvariantCulture,
+            $"The {Schedule} schedule's learning rate in the last epoch ({Epochs}) is {lastRate}: LearningRate {LearningRate} × DecayFactor {DecayFactor} to the power {(Epochs - 1) / DecayEvery} overflows."));
         Check(Loss != LossKind.CrossEntropy || model.HeadActivation == HeadActivation.Softmax,
             "CrossEntropy needs a model whose head has \"activation\": \"softmax\".");
     }
