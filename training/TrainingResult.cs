@@ -3,7 +3,8 @@ namespace Embedded.Rnn.Training;
 /// <summary>What one epoch achieved.</summary>
 /// <param name="Epoch">0-based epoch.</param>
 /// <param name="Epochs">Epochs planned.</param>
-/// <param name="TrainingLoss">Mean loss over the epoch's batches.</param>
+/// <param name="TrainingLoss">Mean loss over the epoch's batches this run trained (NaN when a resumed run had none left
+/// in this epoch, i.e. its checkpoint was written after the epoch's last batch).</param>
 /// <param name="ValidationLoss">Loss on the validation set (NaN without one).</param>
 /// <param name="LearningRate">Learning rate used.</param>
 /// <param name="StepsPerSecond">Sequence steps (forward + backward + update) per second.</param>

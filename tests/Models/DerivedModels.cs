@@ -47,6 +47,10 @@ public partial class GruTinyRegression { }
 [RnnModel("Models/lstm_tiny_classifier.rnn.json")]
 public partial class LstmTinyClassifier { }
 
+// GruTinyRegression's sizes without bias: a checkpoint of one must not resume the other.
+[RnnModel("Models/gru_tiny_regression_nobias.rnn.json")]
+public partial class GruTinyRegressionNoBias { }
+
 // Weights baked in at build time: the parameters of refs/lstm_i1_h8_t5_b1, base64-encoded beside the spec.
 
 [RnnModel("Models/lstm_baked.rnn.json")]

@@ -65,10 +65,10 @@ public sealed class CheckpointTests : IDisposable
         }
 
         // Until the optimizers wrote their own entries, a checkpoint held, per parameter: the tensor, its two
-        // optimizer entries and its best weights.
+        // optimizer entries and its best weights; and its metadata did not yet describe the model or the batching.
         var current = SafetensorsFile.Read(Path.Combine(_directory, "current.ckpt"));
         var earlier = new SafetensorsWriter();
-        foreach (var (key, value) in current.Metadata)
+        foreach (var (key, value) in current.Metadata.Where(m => m.Key is not ("model" or "batch_size" or "examples")))
         {
             earlier.AddMetadata(key, value);
         }
@@ -126,5 +126,142 @@ public sealed class CheckpointTests : IDisposable
         // AdamW keeps the same moments; plain SGD keeps none: both may follow.
         using var adamW = new RnnTrainer(Model(), Options("adam.ckpt", 2) with { Optimizer = OptimizerKind.AdamW });
         adamW.Fit(Examples(), resume: true);
+    }
+
+    [Fact]
+    public void A_checkpoint_of_a_model_with_the_same_sizes_but_without_bias_is_refused()
+    {
+        using (var trainer = new RnnTrainer(Model(), Options("bias.ckpt", 1)))
+        {
+            trainer.Fit(Examples());
+        }
+
+        var noBias = GruTinyRegressionNoBias.FromParameters(RnnTrainer.InitialParameters(GruTinyRegressionNoBias.Shape, GruTinyRegressionNoBias.Parameters, seed: 4));
+        Assert.Equal(GruTinyRegression.Shape, GruTinyRegressionNoBias.Shape);
+        using var other = new RnnTrainer(noBias, Options("bias.ckpt", 2));
+        var e = Assert.Throws<ArgumentException>(() => other.Fit(Examples(), resume: true));
+        Assert.Contains("was written for another model with the same sizes", e.Message);
+        Assert.Contains("bias_ih_l0[24]", e.Message); // the written model's description names its bias
+        Assert.Equal(0, other.Steps);
+    }
+
+    [Fact]
+    public void Resuming_within_an_epoch_needs_the_same_batch_size_and_training_set()
+    {
+        // Stopped before the last of epoch 1's 4 batches (30 training examples in batches of 8; 10 for validation).
+        var training = Examples().Take(30).ToList();
+        var validation = Examples().Skip(30).ToList();
+        using (var cancellation = new CancellationTokenSource())
+        using (var trainer = new RnnTrainer(Model(), Options("stopped.ckpt", 2)))
+        {
+            var data = new CancelAtStep(training, () => trainer.Steps, at: 3, cancellation);
+            Assert.Throws<OperationCanceledException>(() => trainer.Fit(data, validation, cancellationToken: cancellation.Token));
+            Assert.Equal(3, trainer.Steps);
+        }
+
+        var file = SafetensorsFile.Read(Path.Combine(_directory, "stopped.ckpt"));
+        Assert.Equal(("0", "3", "8", "30"), (file.Metadata["epoch"], file.Metadata["batch"], file.Metadata["batch_size"], file.Metadata["examples"]));
+        byte[] stopped = File.ReadAllBytes(Path.Combine(_directory, "stopped.ckpt"));
+
+        using (var otherBatches = new RnnTrainer(Model(), Options("stopped.ckpt", 2) with { BatchSize = 16 }))
+        {
+            var e = Assert.Throws<ArgumentException>(() => otherBatches.Fit(training, validation, resume: true));
+            Assert.Contains("stopped after batch 3 of epoch 1, in batches of 8 from 30 training examples; this run has batches of 16 from 30", e.Message);
+        }
+
+        using (var otherSet = new RnnTrainer(Model(), Options("stopped.ckpt", 2)))
+        {
+            var e = Assert.Throws<ArgumentException>(() => otherSet.Fit(training.Take(27).ToList(), validation, resume: true));
+            Assert.Contains("in batches of 8 from 30 training examples; this run has batches of 8 from 27", e.Message);
+        }
+
+        Assert.Equal(stopped, File.ReadAllBytes(Path.Combine(_directory, "stopped.ckpt"))); // refused before anything was trained or saved
+        using var same = new RnnTrainer(Model(), Options("stopped.ckpt", 2));
+        Assert.Equal(2, same.Fit(training, validation, resume: true).Epochs.Count);
+    }
+
+    [Fact]
+    public void An_epoch_resumed_after_its_last_batch_reports_no_training_loss_rather_than_zero()
+    {
+        // A checkpoint after step 4 holds (epoch 0, batch 4): every batch of epoch 1 trained, its validation not yet run.
+        // The crash comes during step 5, after which no checkpoint is due.
+        var training = Examples().Take(30).ToList();
+        var validation = Examples().Skip(30).ToList();
+        using (var trainer = new RnnTrainer(Model(), Options("end.ckpt", 2) with { CheckpointEvery = 4, EarlyStoppingPatience = null }))
+        {
+            var data = new CancelAtStep(training, () => trainer.Steps, at: 5, cancellation: null);
+            Assert.Throws<IOException>(() => trainer.Fit(data, validation));
+        }
+
+        Assert.Equal("4", SafetensorsFile.Read(Path.Combine(_directory, "end.ckpt")).Metadata["batch"]);
+        using var resumed = new RnnTrainer(Model(), Options("end.ckpt", 2) with { CheckpointEvery = 4, EarlyStoppingPatience = null });
+        var reports = resumed.Fit(training, validation, resume: true).Epochs;
+        Assert.Equal(2, reports.Count);
+        Assert.True(double.IsNaN(reports[0].TrainingLoss));
+        Assert.False(double.IsNaN(reports[0].ValidationLoss));
+        Assert.True(reports[1].TrainingLoss > 0);
+    }
+
+    [Fact]
+    public void A_checkpoint_holding_a_non_finite_weight_is_refused_naming_the_tensor()
+    {
+        using (var trainer = new RnnTrainer(Model(), Options("good.ckpt", 1)))
+        {
+            trainer.Fit(Examples());
+        }
+
+        var good = SafetensorsFile.Read(Path.Combine(_directory, "good.ckpt"));
+        var damaged = new SafetensorsWriter();
+        foreach (var (key, value) in good.Metadata)
+        {
+            damaged.AddMetadata(key, value);
+        }
+
+        foreach (var tensor in good.Tensors)
+        {
+            var values = good.ReadAsSingle(tensor.Name);
+            if (tensor.Name == "bias_hh_l0")
+            {
+                values[5] = float.PositiveInfinity;
+            }
+
+            damaged.Add(tensor.Name, values, tensor.Shape.ToArray());
+        }
+
+        damaged.Save(Path.Combine(_directory, "damaged.ckpt"));
+        using var resumed = new RnnTrainer(Model(), Options("damaged.ckpt", 2));
+        var e = Assert.Throws<SafetensorsException>(() => resumed.Fit(Examples(), resume: true));
+        Assert.Contains("holds Infinity in 'bias_hh_l0' at index 5", e.Message);
+    }
+
+    // Cancels (or, without a token source, fails as a crashed data source would) at the first read of an example once the
+    // trainer has taken the given number of steps. Fit reads the batch it has just trained to count its steps, so a
+    // cancellation stops it before the next batch, and a crash comes before that step's checkpoint.
+    private sealed class CancelAtStep(IReadOnlyList<TrainingExample> inner, Func<long> steps, long at, CancellationTokenSource? cancellation)
+        : IReadOnlyList<TrainingExample>
+    {
+        public int Count => inner.Count;
+
+        public TrainingExample this[int index]
+        {
+            get
+            {
+                if (steps() >= at)
+                {
+                    if (cancellation is null)
+                    {
+                        throw new IOException("simulated crash");
+                    }
+
+                    cancellation.Cancel();
+                }
+
+                return inner[index];
+            }
+        }
+
+        public IEnumerator<TrainingExample> GetEnumerator() => inner.GetEnumerator();
+
+        System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
     }
 }

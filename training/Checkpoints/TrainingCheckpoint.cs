@@ -7,9 +7,12 @@ namespace Embedded.Rnn.Training;
 /// The checkpoint file (<see cref="TrainingOptions.CheckpointPath"/>): everything a resumed Fit needs to reach exactly
 /// the weights of an uninterrupted run, as safetensors.
 /// <list type="bullet">
-/// <item>Metadata: <c>format</c>; <c>shape</c> and <c>seed</c>, so another model or seed is refused; the run's
-/// position (<c>epoch</c>, <c>batch</c>, <c>best_validation</c>, <c>patience</c>) and the trainer's <c>step</c>
-/// (dropout streams are numbered by it); and what the optimizer adds.</item>
+/// <item>Metadata: <c>format</c>; <c>shape</c>, <c>model</c> (the shape, the head and every parameter's name and
+/// shape, so a model that differs only in its bias or head is told apart) and <c>seed</c>, so another model or seed
+/// is refused; the run's position (<c>epoch</c>, <c>batch</c>, <c>best_validation</c>, <c>patience</c>) and the
+/// trainer's <c>step</c> (dropout streams are numbered by it), with the <c>batch_size</c> and the number of training
+/// <c>examples</c> that position counts in; and what the optimizer adds. Checkpoints written before <c>model</c>,
+/// <c>batch_size</c> and <c>examples</c> existed are read without those checks.</item>
 /// <item>Tensors: the parameters under their state_dict names; the optimizer's entries
 /// (<see cref="IOptimizer.WriteState"/>); <c>best.</c> + name for the best weights early stopping keeps.</item>
 /// </list>
@@ -18,7 +21,7 @@ namespace Embedded.Rnn.Training;
 /// any moment leaves either the previous checkpoint or the new one, whole (CrashResumeTests kills a trainer to check
 /// this; .ci/durability-check.sh checks the order of the system calls).
 /// </summary>
-internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, ulong seed)
+internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, ulong seed, int batchSize)
 {
     private const string Format = "embedded-rnn-checkpoint";
     private const string BestPrefix = "best.";
@@ -30,7 +33,13 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
     public bool Exists => File.Exists(Path);
 
     /// <summary>Writes the checkpoint, replacing the previous one atomically.</summary>
-    public void Save(FitPosition position, long step, IReadOnlyList<float[]> parameters, IOptimizer optimizer, IReadOnlyList<float[]>? best)
+    /// <param name="position">Where the run is: the next batch to train.</param>
+    /// <param name="examples">Training examples the run shuffles into batches (the position's batch counts in them).</param>
+    /// <param name="step">The trainer's step count.</param>
+    /// <param name="parameters">The parameters, in ParameterSpecs order.</param>
+    /// <param name="optimizer">The optimizer, which writes its own state.</param>
+    /// <param name="best">The best validation weights early stopping keeps, or null.</param>
+    public void Save(FitPosition position, int examples, long step, IReadOnlyList<float[]> parameters, IOptimizer optimizer, IReadOnlyList<float[]>? best)
     {
         var writer = new SafetensorsWriter()
             .AddMetadata("format", Format)
@@ -40,7 +49,10 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
             .AddMetadata("best_validation", position.BestValidation.ToString("R", CultureInfo.InvariantCulture))
             .AddMetadata("patience", position.Patience.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("seed", seed.ToString(CultureInfo.InvariantCulture))
-            .AddMetadata("shape", model.Shape.ToString());
+            .AddMetadata("shape", model.Shape.ToString())
+            .AddMetadata("model", Description(model))
+            .AddMetadata("batch_size", batchSize.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("examples", examples.ToString(CultureInfo.InvariantCulture));
         var specs = model.ParameterSpecs;
         for (int k = 0; k < specs.Count; k++)
         {
@@ -60,9 +72,14 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
     /// Reads the checkpoint: copies the parameters into <paramref name="parameters"/>, restores the optimizer's state,
     /// and returns the run's position, the trainer's step and the best weights (null when none were kept).
     /// </summary>
-    /// <exception cref="ArgumentException">The checkpoint was written for another model shape or seed, or holds another optimizer's state.</exception>
-    /// <exception cref="SafetensorsException">The file is not a complete checkpoint.</exception>
-    public (FitPosition Position, long Step, float[][]? Best) Load(float[][] parameters, IOptimizer optimizer)
+    /// <param name="parameters">Receives the parameters, in ParameterSpecs order.</param>
+    /// <param name="optimizer">Receives its state.</param>
+    /// <param name="examples">Training examples of the run being resumed.</param>
+    /// <exception cref="ArgumentException">The checkpoint was written for another model (shape, bias or head) or seed, or
+    /// holds another optimizer's state, or stopped within an epoch whose batches were of another BatchSize or training set
+    /// (resuming would skip or repeat examples).</exception>
+    /// <exception cref="SafetensorsException">The file is not a complete checkpoint, or holds non-finite weights.</exception>
+    public (FitPosition Position, long Step, float[][]? Best) Load(float[][] parameters, IOptimizer optimizer, int examples)
     {
         var file = SafetensorsFile.Read(Path);
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new SafetensorsException($"checkpoint '{Path}' lacks '{key}'.");
@@ -75,23 +92,51 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
         {
             throw new ArgumentException($"checkpoint '{Path}' was written for {Meta("shape")} with seed {Meta("seed")}, not this model and seed.");
         }
-        var specs = model.ParameterSpecs;
-        var best = file.Contains(BestPrefix + specs[0].Name) ? new float[specs.Count][] : null;
-        for (int k = 0; k < specs.Count; k++)
+
+        if (file.Metadata.TryGetValue("model", out var written) && written != Description(model))
         {
-            file.ReadAsSingle(specs[k].Name).CopyTo(parameters[k], 0);
-            if (best is not null)
-            {
-                best[k] = file.ReadAsSingle(BestPrefix + specs[k].Name);
-            }
+            throw new ArgumentException($"checkpoint '{Path}' was written for another model with the same sizes ({written}), not this one ({Description(model)}).");
         }
 
-        optimizer.ReadState(file, specs);
         var position = new FitPosition(
             int.Parse(Meta("epoch"), CultureInfo.InvariantCulture),
             int.Parse(Meta("batch"), CultureInfo.InvariantCulture),
             double.Parse(Meta("best_validation"), CultureInfo.InvariantCulture),
             int.Parse(Meta("patience"), CultureInfo.InvariantCulture));
+        string batches = batchSize.ToString(CultureInfo.InvariantCulture), count = examples.ToString(CultureInfo.InvariantCulture);
+        if (position.Batch > 0 && file.Metadata.TryGetValue("batch_size", out var writtenBatches) && file.Metadata.TryGetValue("examples", out var writtenCount)
+            && (writtenBatches != batches || writtenCount != count))
+        {
+            throw new ArgumentException($"checkpoint '{Path}' stopped after batch {position.Batch} of epoch {position.Epoch + 1}, in batches of {writtenBatches} " +
+                $"from {writtenCount} training examples; this run has batches of {batches} from {count}, so resuming would skip or repeat examples. " +
+                "Resume with the same BatchSize and training set, or start afresh.");
+        }
+
+        var specs = model.ParameterSpecs;
+        var best = file.Contains(BestPrefix + specs[0].Name) ? new float[specs.Count][] : null;
+        for (int k = 0; k < specs.Count; k++)
+        {
+            Finite(file.ReadAsSingle(specs[k].Name), specs[k].Name).CopyTo(parameters[k], 0);
+            if (best is not null)
+            {
+                best[k] = Finite(file.ReadAsSingle(BestPrefix + specs[k].Name), BestPrefix + specs[k].Name);
+            }
+        }
+
+        optimizer.ReadState(file, specs);
         return (position, long.Parse(Meta("step"), CultureInfo.InvariantCulture), best);
+    }
+
+    // What tells two models of the same sizes apart: the head and the parameters (a model without bias has fewer).
+    private static string Description(ITrainableRnnModel model) =>
+        $"{model.Shape}; head {(model.HasHead ? model.HeadActivation.ToString() : "none")}; " +
+        string.Join(", ", model.ParameterSpecs.Select(p => p.Name + p.ShapeText));
+
+    // The trainer never saves non-finite weights (it stops first), so such a file was damaged or written by hand.
+    private float[] Finite(float[] values, string name)
+    {
+        int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+        return bad < 0 ? values : throw new SafetensorsException(string.Create(CultureInfo.InvariantCulture,
+            $"checkpoint '{Path}' holds {values[bad]} in '{name}' at index {bad}: training cannot resume from non-finite weights."));
     }
 }
