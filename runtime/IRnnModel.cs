@@ -79,8 +79,11 @@ public interface IGeneratedRnnModel
 public interface IRnnModel<TState> : IGeneratedRnnModel
     where TState : struct, IRnnState
 {
-    /// <summary>Runs a sequence (T × InputSize in, T × OutputSize out) from <paramref name="state"/>, leaving the final state in it.</summary>
-    /// <exception cref="ArgumentException">xs is not whole steps, or ys does not match it.</exception>
+    /// <summary>
+    /// Runs a sequence (T × InputSize in, T × OutputSize out) from <paramref name="state"/>, leaving the final state in it.
+    /// ys must not overlap xs, except in place (ys starting where xs starts) where the model's docs allow it.
+    /// </summary>
+    /// <exception cref="ArgumentException">xs is not whole steps, ys does not match it, or ys overlaps xs other than as allowed.</exception>
     void Run(ReadOnlySpan<float> xs, ref TState state, Span<float> ys);
 }
 
@@ -89,22 +92,24 @@ public interface IRnnModel<TState> : IGeneratedRnnModel
 public interface IStreamingRnnModel<TState> : IRnnModel<TState>
     where TState : struct, IRnnState
 {
-    /// <summary>Advances <paramref name="state"/> by one step and writes that step's output.</summary>
+    /// <summary>Advances <paramref name="state"/> by one step and writes that step's output (y may overlap x in any way).</summary>
     /// <exception cref="ArgumentException">A span has the wrong length.</exception>
     void Step(ReadOnlySpan<float> x, ref TState state, Span<float> y);
 
     /// <summary>
     /// Advances every state in <paramref name="states"/> by one step (stream s reads <c>xs[s × InputSize ..]</c> and writes
-    /// <c>ys[s × OutputSize ..]</c>), reading the weights once per group of streams.
+    /// <c>ys[s × OutputSize ..]</c>), reading the weights once per group of streams. ys must not overlap xs, except in place
+    /// (ys starting where xs starts) when OutputSize = InputSize.
     /// </summary>
-    /// <exception cref="ArgumentException">xs or ys does not hold states.Length streams.</exception>
+    /// <exception cref="ArgumentException">xs or ys does not hold states.Length streams, or ys overlaps xs other than as allowed.</exception>
     void Step(ReadOnlySpan<float> xs, Span<TState> states, Span<float> ys);
 
     /// <summary>
     /// Runs one sequence of T steps per state in <paramref name="states"/> (sequence s reads <c>xs[s × T × InputSize ..]</c> and
     /// writes <c>ys[s × T × OutputSize ..]</c>), each step advancing the sequences together as the multi-stream
-    /// <see cref="Step(ReadOnlySpan{float}, Span{TState}, Span{float})"/> does.
+    /// <see cref="Step(ReadOnlySpan{float}, Span{TState}, Span{float})"/> does. ys must not overlap xs, except in place (ys
+    /// starting where xs starts) when OutputSize = InputSize.
     /// </summary>
-    /// <exception cref="ArgumentException">xs is not whole sequences of whole steps, or ys does not match it.</exception>
+    /// <exception cref="ArgumentException">xs is not whole sequences of whole steps, ys does not match it, or ys overlaps xs other than as allowed.</exception>
     void Run(ReadOnlySpan<float> xs, Span<TState> states, Span<float> ys);
 }

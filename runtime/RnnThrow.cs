@@ -17,6 +17,29 @@ public static class RnnThrow
     public static void Index(string parameter, int value, int count) =>
         throw new ArgumentOutOfRangeException(parameter, value, $"{parameter} must be in [0, {count}).");
 
+    /// <summary>
+    /// Throws unless <paramref name="ys"/> may be written while <paramref name="xs"/> is read: ys must not overlap xs,
+    /// except, when <paramref name="inPlace"/>, by starting exactly where xs starts. The generated code passes inPlace
+    /// only where its loops write each output after reading every input it lands on. Checked once, before the loops.
+    /// </summary>
+    /// <param name="xs">The inputs.</param>
+    /// <param name="ys">The outputs.</param>
+    /// <param name="inPlace">Whether ys may start exactly where xs starts.</param>
+    /// <exception cref="ArgumentException">ys overlaps xs other than as allowed (named after ys).</exception>
+    public static void IfOverlapping(ReadOnlySpan<float> xs, ReadOnlySpan<float> ys, bool inPlace)
+    {
+        if (xs.Overlaps(ys, out int offset) && !(inPlace && offset == 0))
+        {
+            Overlap(inPlace, offset);
+        }
+    }
+
+    [DoesNotReturn]
+    private static void Overlap(bool inPlace, int offset) =>
+        throw new ArgumentException(inPlace
+            ? $"ys overlaps xs, starting {offset} floats from the start of xs; ys must be separate from xs, or start exactly where xs starts (in place)."
+            : $"ys overlaps xs, starting {offset} floats from the start of xs; this call cannot run in place, so ys must be separate from xs.", "ys");
+
     /// <summary>Throws unless <paramref name="tensors"/> has one tensor per spec, each of the spec's size.</summary>
     /// <param name="tensors">The tensors.</param>
     /// <param name="specs">What they must be.</param>
