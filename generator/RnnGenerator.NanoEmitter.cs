@@ -490,6 +490,23 @@ public sealed partial class RnnGenerator
                             throw new {{Sys}}.ArgumentException("ys must hold steps x OutputSize ({{Literals.Int(_spec.Output)}}) floats", "ys");
                         }
 
+                    """);
+
+                // Arrays overlap only as one array, both read from index 0 (in place). The length checks already refuse one
+                // array as xs and ys when OutputSize > InputSize (here) or OutputSize ≠ InputSize (the multi-stream forms),
+                // unless there is nothing to run; a single bidirectional layer without a head refuses it here (ModelSpec.RunsInPlace).
+                if (_spec.RunReadsInputsTwice && _spec.Output <= _spec.Input)
+                {
+                    _w.Lines($$"""
+                            if (steps > 0 && ys == xs)
+                            {
+                                throw new {{Sys}}.ArgumentException("ys must not be xs: the backward pass reads xs again after the forward pass has written ys", "ys");
+                            }
+
+                        """);
+                }
+
+                _w.Lines("""
                         return steps;
                     }
 

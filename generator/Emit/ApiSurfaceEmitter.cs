@@ -160,7 +160,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
                 /// <summary>Advances the state by one time step (streaming) and writes the step's output.</summary>
                 /// <param name="x">InputSize features of this step.</param>
                 /// <param name="state">The stream's state, updated in place.</param>
-                /// <param name="y">Receives OutputSize values.</param>
+                /// <param name="y">Receives OutputSize values. May overlap x in any way: x is read in full before y is written.</param>
                 /// <exception cref="global::System.ArgumentException">A span has the wrong length.</exception>
                 public void Step({{ReadOnlySpan}} x, ref State state, {{Span}} y) => {{K}}.Step(_weights, x, ref state, y);
 
@@ -172,15 +172,15 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
                 /// </summary>
                 /// <param name="xs">states.Length × InputSize features, stream-major.</param>
                 /// <param name="states">One state per stream, each updated in place.</param>
-                /// <param name="ys">Receives states.Length × OutputSize values, stream-major.</param>
-                /// <exception cref="global::System.ArgumentException">xs or ys does not hold states.Length streams.</exception>
+                /// <param name="ys">Receives states.Length × OutputSize values, stream-major. {{StreamsOverlapDoc}}</param>
+                /// <exception cref="global::System.ArgumentException">xs or ys does not hold states.Length streams, or ys overlaps xs (other than in place where allowed).</exception>
                 public void Step({{ReadOnlySpan}} xs, global::System.Span<State> states, {{Span}} ys) => {{K}}.Step(_weights, xs, states, ys);
 
                 /// <summary>Runs a whole sequence from the given state, leaving the final state in it.</summary>
                 /// <param name="xs">T × InputSize values, time-major.</param>
                 /// <param name="state">The initial state; holds the final state afterwards.</param>
-                /// <param name="ys">Receives T × OutputSize values.</param>
-                /// <exception cref="global::System.ArgumentException">xs is not whole steps, or ys does not match it.</exception>
+                /// <param name="ys">Receives T × OutputSize values. {{RunOverlapDoc}}</param>
+                /// <exception cref="global::System.ArgumentException">xs is not whole steps, ys does not match it, or ys overlaps xs (other than in place where allowed).</exception>
                 public void Run({{ReadOnlySpan}} xs, ref State state, {{Span}} ys) => {{K}}.Run(_weights, xs, ref state, ys);
 
                 /// <summary>
@@ -192,8 +192,8 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
                 /// </summary>
                 /// <param name="xs">states.Length × T × InputSize values, sequence-major, then time-major.</param>
                 /// <param name="states">One state per sequence, each updated in place.</param>
-                /// <param name="ys">Receives states.Length × T × OutputSize values, in the same order.</param>
-                /// <exception cref="global::System.ArgumentException">xs is not whole sequences of whole steps, or ys does not match it.</exception>
+                /// <param name="ys">Receives states.Length × T × OutputSize values, in the same order. {{StreamsOverlapDoc}}</param>
+                /// <exception cref="global::System.ArgumentException">xs is not whole sequences of whole steps, ys does not match it, or ys overlaps xs (other than in place where allowed).</exception>
                 public void Run({{ReadOnlySpan}} xs, global::System.Span<State> states, {{Span}} ys) => {{K}}.Run(_weights, xs, states, ys);
 
                 """);
@@ -212,20 +212,30 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             /// </summary>
             /// <param name="xs">T × InputSize values, time-major.</param>
             /// <param name="state">The initial state; holds the final state afterwards.</param>
-            /// <param name="ys">Receives T × OutputSize values (without a head: forward h then reverse h per step).</param>
-            /// <exception cref="global::System.ArgumentException">xs is not whole steps, or ys does not match it.</exception>
+            /// <param name="ys">Receives T × OutputSize values (without a head: forward h then reverse h per step). {{RunOverlapDoc}}</param>
+            /// <exception cref="global::System.ArgumentException">xs is not whole steps, ys does not match it, or ys overlaps xs (other than in place where allowed).</exception>
             public void Run({{ReadOnlySpan}} xs, ref State state, {{Span}} ys) => {{K}}.Run(_weights, xs, ref state, ys);
 
             /// <summary>As <see cref="Run(global::System.ReadOnlySpan{float}, ref State, global::System.Span{float})"/>, with a caller-owned workspace of at least <see cref="RunWorkspaceLength"/> floats.</summary>
             /// <param name="xs">T × InputSize values, time-major.</param>
             /// <param name="state">The initial state; holds the final state afterwards.</param>
-            /// <param name="ys">Receives T × OutputSize values.</param>
+            /// <param name="ys">Receives T × OutputSize values. {{RunOverlapDoc}}</param>
             /// <param name="workspace">At least RunWorkspaceLength(T) floats, overwritten.</param>
-            /// <exception cref="global::System.ArgumentException">A span has the wrong length.</exception>
+            /// <exception cref="global::System.ArgumentException">A span has the wrong length, or ys overlaps xs (other than in place where allowed).</exception>
             public void Run({{ReadOnlySpan}} xs, ref State state, {{Span}} ys, {{Span}} workspace) => {{K}}.Run(_weights, xs, ref state, ys, workspace);
 
             """);
     }
+
+    // What may alias (ModelSpec.RunsInPlace, StreamsRunInPlace), stated for this model; RnnThrow.IfOverlapping enforces it.
+    private string RunOverlapDoc =>
+        Spec.RunsInPlace ? "May be xs itself (in place: starting where xs starts), as OutputSize ≤ InputSize; must not otherwise overlap xs."
+        : Spec.RunReadsInputsTwice ? "Must not overlap xs, not even in place: the backward pass reads xs again after the forward pass has written ys."
+        : "Must not overlap xs (in place needs OutputSize ≤ InputSize).";
+
+    private string StreamsOverlapDoc =>
+        Spec.StreamsRunInPlace ? "May be xs itself (in place: starting where xs starts), as OutputSize = InputSize; must not otherwise overlap xs."
+        : "Must not overlap xs (in place needs OutputSize = InputSize).";
 
     // The trainer's view: explicit implementations, so the class's own surface stays the inference API.
     private void EmitTrainingInterface()

@@ -67,7 +67,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
     private void EmitStepAndRun()
     {
-        _w.Lines("""
+        _w.Lines($$"""
             // Step and Run behind their argument checks: one step through every layer (StepCore) at a time.
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void Step(PackedWeights weights, ReadOnlySpan<float> x, ref Model.State state, Span<float> y)
@@ -82,6 +82,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 int steps = xs.Length / Model.InputSize;
                 if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
                 if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                // {{RunInPlaceReason}}
+                RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});
                 ref float x = ref MemoryMarshal.GetReference(xs);
                 ref float y = ref MemoryMarshal.GetReference(ys);
                 ref float values = ref state.Values;
@@ -98,7 +100,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             _w.Line(_model.ProjectsInputs ? "for (; t < steps; t++)" : "for (int t = 0; t < steps; t++)");
         }
 
-        _w.Lines("""
+        _w.Lines($$"""
                 {
                     StepCore(weights, ref Unsafe.Add(ref x, t * Model.InputSize), ref values, ref Unsafe.Add(ref y, t * Model.OutputSize));
                 }
@@ -111,6 +113,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 int streams = states.Length;
                 if (xs.Length != (long)streams * Model.InputSize) { RnnThrow.Length(nameof(xs), "states.Length × InputSize", xs.Length); }
                 if (ys.Length != (long)streams * Model.OutputSize) { RnnThrow.Length(nameof(ys), "states.Length × OutputSize", ys.Length); }
+                // {{StreamsInPlaceReason}}
+                RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.StreamsRunInPlace)}});
                 if (streams == 0)
                 {
                     return;
@@ -134,7 +138,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
         _w.Line("}");
         _w.Line();
-        _w.Lines("""
+        _w.Lines($$"""
             // Run for many sequences of one length T (sequence s: xs[s × T × InputSize ..], states[s], ys[s × T × OutputSize ..]):
             // each step advances the groups of sequences as the multi-stream Step does; the remaining sequences run alone.
             public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, Span<Model.State> states, Span<float> ys)
@@ -143,6 +147,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 int steps = streams == 0 ? 0 : xs.Length / streams / Model.InputSize;
                 if (xs.Length != (long)streams * steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "states.Length × T × InputSize", xs.Length); }
                 if (ys.Length != (long)streams * steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "states.Length × T × OutputSize for T = xs.Length / (states.Length × InputSize)", ys.Length); }
+                // {{StreamsInPlaceReason}}
+                RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.StreamsRunInPlace)}});
                 if (steps == 0)
                 {
                     return;
@@ -209,6 +215,17 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
         _w.Line();
     }
+
+    // Why Run may or may not write ys over xs (ModelSpec.RunsInPlace), for the comment above its check.
+    private string RunInPlaceReason =>
+        Spec.RunsInPlace ? "In place (ys starting at xs) is safe: each step's output lands only on inputs read already."
+        : Spec.RunReadsInputsTwice ? "Never in place: the forward pass writes ys, then the backward pass reads xs again."
+        : "Never in place: OutputSize > InputSize, so step t's output would reach the inputs of later steps.";
+
+    // Why the multi-stream Step and Run may or may not (ModelSpec.StreamsRunInPlace).
+    private string StreamsInPlaceReason =>
+        Spec.StreamsRunInPlace ? "In place (ys starting at xs) is safe: each stream's output lands on its own inputs, read already."
+        : "Never in place: OutputSize ≠ InputSize, so a stream's output would land on another stream's inputs.";
 
     // One path's groups of streams: every layer through its streams kernel, then each stream's output. Returns the streams done.
     private void EmitStreamGroups(VectorWidth width)
@@ -346,6 +363,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
                 if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
                 if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.Length(nameof(workspace), "at least RunWorkspaceLength(steps)", workspace.Length); }
+                // {{RunInPlaceReason}}
+                RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});
                 if (steps == 0)
                 {
                     return;

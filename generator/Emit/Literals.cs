@@ -7,6 +7,8 @@ internal static class Literals
 {
     public static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
 
+    public static string Bool(bool value) => value ? "true" : "false";
+
     /// <summary>A 16-bit pattern (a bfloat16's bits) as a hexadecimal literal.</summary>
     public static string Hex(ushort value) => "0x" + value.ToString("X4", CultureInfo.InvariantCulture);
 

@@ -53,6 +53,23 @@ internal sealed record ModelSpec(
 
     public bool HasBakedWeights => BakedWeights.Count > 0;
 
+    /// <summary>
+    /// Whether Run over one sequence may write ys in place over xs (ys starting exactly where xs starts; any other overlap
+    /// is refused): with OutputSize ≤ InputSize, step t's output lands only on the inputs of steps up to t, which Run has
+    /// read already. Never for a single bidirectional layer without a head: its forward pass writes ys, then its backward
+    /// pass reads xs again.
+    /// </summary>
+    public bool RunsInPlace => Output <= Input && !RunReadsInputsTwice;
+
+    /// <summary>Whether Run reads xs again after writing ys: a single bidirectional layer without a head.</summary>
+    public bool RunReadsInputsTwice => Bidirectional && Layers == 1 && Head is null;
+
+    /// <summary>
+    /// Whether the multi-stream Step and Run may write ys in place over xs: only with OutputSize = InputSize, where each
+    /// stream's output lands exactly on its own input, which it has read already in whatever order the streams run.
+    /// </summary>
+    public bool StreamsRunInPlace => Output == Input;
+
     /// <summary>The file the generated source goes to: namespace and class, so two models never clash.</summary>
     public string HintName => (Namespace is null ? string.Empty : Namespace + ".") + ClassName + ".Rnn.g.cs";
 
