@@ -25,6 +25,14 @@ public partial class GruNobiasBidir { }
 [RnnModel("Models/gru_same_width_deep.rnn.json")]
 public partial class GruSameWidthDeep { }
 
+// Outputs the size of the inputs, for Run and Step in place (InPlaceTests): a single bidirectional layer without a head,
+// which must refuse it, and a unidirectional LSTM, which allows it in every form.
+[RnnModel("Models/gru_i8_h4_bidir.rnn.json")]
+public partial class GruI8H4Bidir { }
+
+[RnnModel("Models/lstm_i16_h16.rnn.json")]
+public partial class LstmI16H16 { }
+
 // Models large enough for the time-batched Run (8 or more inputs, 64 or more hidden units): reset-before GRUs, whose
 // projected steps run the second pass (float32 and int8), a two-layer GRU and a vanilla RNN.
 [RnnModel("Models/gru_before_i9_h64_l2.rnn.json")]

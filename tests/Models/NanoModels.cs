@@ -126,3 +126,7 @@ public partial class NanoLstmBakedBf16 { }
 
 [RnnModel("Models/nano_lstm_baked_int8.rnn.json")]
 public partial class NanoLstmBakedInt8 { }
+
+// A single bidirectional layer without a head whose outputs are the size of its inputs: Run in place is refused (InPlaceTests).
+[RnnModel("Models/nano_gru_i8_h4_bidir.rnn.json")]
+public partial class NanoGruI8H4Bidir { }
