@@ -1,3 +1,5 @@
+using System.IO.Compression;
+using System.Text;
 using Embedded.Rnn.Training;
 using Xunit;
 
@@ -52,5 +54,74 @@ public sealed class CsvTableTests
         var table = Parse("a,b\n1,2\n");
         var error = Assert.Throws<ArgumentException>(() => table.Numbers("c"));
         Assert.Contains("columns: a, b", error.Message);
+    }
+
+    // 400 rows of distinct numbers: the compressed file has enough bytes to cut at several places.
+    private static readonly string GzipText = "a,b\n" + string.Concat(Enumerable.Range(0, 400).Select(i => $"{i},{i * 0.731 + 0.123456}\n"));
+
+    private static byte[] Gzip(string text)
+    {
+        var memory = new MemoryStream();
+        using (var gzip = new GZipStream(memory, CompressionLevel.Optimal, leaveOpen: true))
+        {
+            gzip.Write(Encoding.UTF8.GetBytes(text));
+        }
+
+        return memory.ToArray();
+    }
+
+    private static string WriteTemp(byte[] bytes)
+    {
+        string path = Path.Combine(Directory.CreateTempSubdirectory("csv-gz-").FullName, "t.csv.gz");
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    [Fact]
+    public void GzipFilesAreReadWholeIncludingSeveralMembers()
+    {
+        var whole = Gzip(GzipText);
+        string path = WriteTemp(whole);
+        Assert.Equal(400, CsvTable.Read(path).RowCount);
+
+        // cat a.gz b.gz is a valid gzip file holding both: the check of the last member must not refuse it.
+        File.WriteAllBytes(path, [.. whole, .. Gzip("400,1.5\n401,2.5\n")]);
+        var table = CsvTable.Read(path);
+        Assert.Equal(402, table.RowCount);
+        Assert.Equal(2.5f, table.Numbers("b")[401]);
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    [Fact]
+    public void TruncatedGzipFilesAreRefusedNotReadShort()
+    {
+        // GZipStream stops quietly when a file ends inside its data (these cuts used to read as fewer rows, the last
+        // value possibly cut mid-number); every cut, trailer or data, must be an error naming the file.
+        var whole = Gzip(GzipText);
+        string path = WriteTemp(whole);
+        foreach (int cut in new[] { 1, 4, 8, 9, whole.Length / 3, whole.Length / 2, whole.Length - 12 })
+        {
+            File.WriteAllBytes(path, whole[..^cut]);
+            var error = Assert.Throws<CsvFormatException>(() => CsvTable.Read(path));
+            Assert.StartsWith("t.csv.gz, line ", error.Message);
+            Assert.Contains("the .gz file is truncated or damaged", error.Message);
+        }
+
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
+    }
+
+    [Fact]
+    public void AGzFileThatIsNotGzipIsACsvFormatError()
+    {
+        string path = WriteTemp(Encoding.UTF8.GetBytes(GzipText));
+        var error = Assert.Throws<CsvFormatException>(() => CsvTable.Read(path));
+        Assert.StartsWith("t.csv.gz, line 1: the .gz file is truncated or damaged", error.Message);
+
+        // A damaged CRC-32 in the trailer: zlib's own check throws, which is reported the same way.
+        var damaged = Gzip(GzipText);
+        damaged[^6] ^= 0x55;
+        File.WriteAllBytes(path, damaged);
+        Assert.Contains("truncated or damaged", Assert.Throws<CsvFormatException>(() => CsvTable.Read(path)).Message);
+        Directory.Delete(Path.GetDirectoryName(path)!, recursive: true);
     }
 }

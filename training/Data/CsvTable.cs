@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.IO.Compression;
 
 namespace Embedded.Rnn.Training;
 
@@ -86,17 +85,22 @@ public sealed class CsvTable
     public int LineOf(int row) => _lines[row];
 
     /// <summary>Reads a CSV file (gzip-compressed when the name ends in .gz).</summary>
-    /// <exception cref="CsvFormatException">The file is malformed; the message names the line and column.</exception>
+    /// <exception cref="CsvFormatException">
+    /// The file is malformed; the message names the line and column. A .gz file that is not gzip, is damaged or is
+    /// truncated is one too (its line is the one being read when that showed), never a shorter table.
+    /// </exception>
     public static CsvTable Read(string path, CsvReadOptions? options = null)
     {
-        using Stream file = File.OpenRead(path);
-        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GZipStream(file, CompressionMode.Decompress) : file;
+        using Stream stream = path.EndsWith(".gz", StringComparison.OrdinalIgnoreCase) ? new GzipFileStream(path) : File.OpenRead(path);
         using var reader = new StreamReader(stream);
         return Parse(reader, Path.GetFileName(path), options);
     }
 
     /// <summary>Reads CSV text; <paramref name="source"/> names it in error messages.</summary>
-    /// <exception cref="CsvFormatException">The text is malformed; the message names the line and column.</exception>
+    /// <exception cref="CsvFormatException">
+    /// The text is malformed; the message names the line and column. An <see cref="InvalidDataException"/> from
+    /// <paramref name="reader"/> (damaged compressed data) becomes one naming the line being read.
+    /// </exception>
     public static CsvTable Parse(TextReader reader, string source, CsvReadOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(reader);
@@ -107,7 +111,7 @@ public sealed class CsvTable
         var texts = new List<List<string>>();
         var lines = new List<int>();
         int lineNumber = 0;
-        while (reader.ReadLine() is { } line)
+        while (ReadLine() is { } line)
         {
             lineNumber++;
             if (line.Length == 0 || (lineNumber == 1 && line == "\uFEFF"))
@@ -169,6 +173,18 @@ public sealed class CsvTable
         if (columns is null)
         {
             throw new CsvFormatException(source, Math.Max(lineNumber, 1), 0, "the file is empty.");
+        }
+
+        string? ReadLine()
+        {
+            try
+            {
+                return reader.ReadLine();
+            }
+            catch (InvalidDataException error)
+            {
+                throw new CsvFormatException(source, lineNumber + 1, 0, error.Message);
+            }
         }
 
         return new CsvTable(
