@@ -275,6 +275,40 @@ public sealed class ToolTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData("rnn_relu_i8_h32_t20_b2", "relu", "torch.nn.RNN(8, 32, nonlinearity=\"relu\")")]
+    [InlineData("rnn_tanh_i8_h32_t20_b2", "tanh", "torch.nn.RNN(8, 32)")]
+    public void ExportBuildsTheRnnWithTheSpecsNonlinearity(string stem, string activation, string module)
+    {
+        // The cell kind is "rnn (relu)", not "rnn": a relu RNN used to be printed as tanh's module.
+        string spec = Path.Combine(_temp, activation + ".rnn.json");
+        File.WriteAllText(spec, $"{{\"cell\": \"rnn\", \"activation\": \"{activation}\", \"input\": 8, \"hidden\": 32}}");
+        var reference = SafetensorsFile.Read(Reference(stem)); // export takes the model's tensors only, not the reference's runs
+        var weights = new SafetensorsWriter();
+        foreach (string name in new[] { "weight_ih_l0", "weight_hh_l0", "bias_ih_l0", "bias_hh_l0" })
+        {
+            weights.Add(name, reference.ReadAsSingle(name), [.. reference.GetTensor(name).Shape]);
+        }
+
+        string file = Path.Combine(_temp, stem + ".safetensors");
+        weights.Save(file);
+        var (code, text, error) = Run("export", file, "--spec", spec, "--out", Path.Combine(_temp, "torch.safetensors"), "--python");
+        Assert.True(code == 0, text + error);
+        Assert.Contains($"model = {module}{Environment.NewLine}", text);
+    }
+
+    [Fact]
+    public void ExportRefusesTheLeakyReluRnnWhichPyTorchCannotRun()
+    {
+        string spec = Path.Combine(_temp, "leaky.rnn.json");
+        File.WriteAllText(spec, "{\"cell\": \"rnn\", \"activation\": \"leaky_relu\", \"negative_slope\": 0.2, \"input\": 8, \"hidden\": 32}");
+        string output = Path.Combine(_temp, "torch.safetensors");
+        var (code, _, error) = Run("export", Reference("rnn_relu_i8_h32_t20_b2"), "--spec", spec, "--out", output, "--python");
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("leaky.rnn.json is a rnn (leaky_relu) cell, which PyTorch has no module for: torch.nn.RNN's nonlinearity is tanh or relu only", error);
+        Assert.False(File.Exists(output));
+    }
+
     [Fact]
     public void TrainLearnsToForecastASeriesFromCsv()
     {

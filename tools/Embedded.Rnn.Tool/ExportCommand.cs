@@ -31,9 +31,7 @@ public static class ExportCommand
             if (TorchModule(compiled.Shape.Cell) is null)
             {
                 // Its weights would load into the PyTorch module of the same names and silently compute other outputs.
-                throw new ToolException($"{result.GetValue(spec)!.Name} is a {compiled.Shape.Cell} cell, which PyTorch has no module for: torch.nn.GRU applies the reset gate " +
-                    "after W_hn h, so these weights would load into it with strict=True and give other outputs. The weights file already has PyTorch's names " +
-                    "and shapes; run the model where its convention exists (ONNX GRU with linear_before_reset=0, Keras GRU with reset_after=False).");
+                throw new ToolException($"{result.GetValue(spec)!.Name} is a {compiled.Shape.Cell} cell, which PyTorch has no module for: {WhyNoTorchModule(compiled.Shape.Cell)}");
             }
 
             var weightsFile = result.GetValue(file)!;
@@ -78,19 +76,31 @@ public static class ExportCommand
         return command;
     }
 
-    // The torch.nn module that computes a cell kind (RnnShape.Cell), or null when PyTorch has none (the reset-before GRU).
-    private static string? TorchModule(string cell) => cell switch
+    // The torch.nn module that computes a cell kind (RnnShape.Cell: "rnn (relu)", not "rnn") and the constructor
+    // argument it needs beyond the sizes, or null when PyTorch has none (the reset-before GRU, the leaky_relu RNN).
+    private static (string Module, string? Argument)? TorchModule(string cell) => cell switch
     {
-        "lstm" => "LSTM",
-        "gru" => "GRU",
-        _ when cell.StartsWith("rnn", StringComparison.Ordinal) => "RNN",
+        "lstm" => ("LSTM", null),
+        "gru" => ("GRU", null),
+        "rnn (tanh)" => ("RNN", null), // nonlinearity="tanh" is nn.RNN's default
+        "rnn (relu)" => ("RNN", "nonlinearity=\"relu\""),
         _ => null,
+    };
+
+    // Why a cell that TorchModule has no module for cannot be exported, and what to do instead.
+    private static string WhyNoTorchModule(string cell) => cell switch
+    {
+        "gru (reset before)" => "torch.nn.GRU applies the reset gate after W_hn h, so these weights would load into it with strict=True and give other outputs. " +
+            "The weights file already has PyTorch's names and shapes; run the model where its convention exists (ONNX GRU with linear_before_reset=0, Keras GRU with reset_after=False).",
+        "rnn (leaky_relu)" => "torch.nn.RNN's nonlinearity is tanh or relu only, so these weights would load into it with strict=True and give other outputs. " +
+            "The weights file already has PyTorch's names and shapes; compute the cell yourself (h = leaky_relu(W_ih x + b_ih + W_hh h + b_hh)) to use them.",
+        _ => "there is no torch.nn module with its maths.",
     };
 
     /// <summary>Python that rebuilds the module and loads the exported file strictly.</summary>
     public static string PythonSnippet(RnnShape shape, IReadOnlyList<ParameterSpec> parameters, string prefix, string headPrefix, string fileName)
     {
-        string module = TorchModule(shape.Cell) ?? throw new ArgumentException($"PyTorch has no module for a {shape.Cell} cell.", nameof(shape));
+        var (module, cellArgument) = TorchModule(shape.Cell) ?? throw new ArgumentException($"PyTorch has no module for a {shape.Cell} cell.", nameof(shape));
         bool bias = parameters.Any(p => p.Name == "bias_ih_l0");
         bool head = parameters.Any(p => p.Name == "head.weight");
         var arguments = new List<string> { $"{shape.InputSize}", $"{shape.HiddenSize}" };
@@ -109,9 +119,9 @@ public static class ExportCommand
             arguments.Add("bias=False");
         }
 
-        if (shape.Cell == "rnn")
+        if (cellArgument is not null)
         {
-            arguments.Add("nonlinearity=\"tanh\"  # or \"relu\": as in the spec");
+            arguments.Add(cellArgument);
         }
 
         string rnn = $"torch.nn.{module}({string.Join(", ", arguments)})";
