@@ -199,6 +199,47 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ImportRefusesTopLevelTensorsNamedAsRecurrentParametersThatTheModelWouldLeaveOut()
+    {
+        // A top-level state_dict has no prefix to tell strays by: these imported quietly, the first as a model without
+        // bias (bias_hh_l0 dropped), the second as one layer (layer 2 dropped), the third without its reverse weight.
+        string file = Path.Combine(_temp, "top.safetensors");
+        SafetensorsWriter Layer0() => new SafetensorsWriter().Add("weight_ih_l0", new float[8 * 3], 8, 3).Add("weight_hh_l0", new float[8 * 8], 8, 8);
+        Layer0().Add("bias_hh_l0", new float[8], 8).Save(file);
+        var (code, _, error) = Run("import", file, "--name", "top", "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("no tensor 'bias_ih_l0' of shape [8], which a rnn (input 3, hidden 8, 1 layer, unidirectional, with bias) needs", error);
+
+        Layer0().Add("weight_ih_l2", new float[8 * 8], 8, 8).Add("weight_hh_l2", new float[8 * 8], 8, 8).Save(file);
+        (code, _, error) = Run("import", file, "--name", "top", "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("is for layer 2, but the file has no 'weight_ih_l1': layers must be numbered 0, 1, … without gaps", error);
+
+        Layer0().Add("weight_hh_l0_reverse", new float[8 * 8], 8, 8).Save(file);
+        (code, _, error) = Run("import", file, "--name", "top", "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("tensor 'weight_hh_l0_reverse' is named as a recurrent parameter but is not one of a rnn (input 3, hidden 8, 1 layer, unidirectional, without bias)", error);
+        Assert.False(File.Exists(Path.Combine(_temp, "top.rnn.json")));
+    }
+
+    [Fact]
+    public void ATensorOfAnySizeIsIgnoredUnlessTheModelUsesIt()
+    {
+        // Every tensor's sizes used to be converted to int, so an unused [10^12, 0] tensor crashed inspect and import.
+        string file = Path.Combine(_temp, "huge.safetensors");
+        new SafetensorsWriter().Add("weight_ih_l0", new float[8 * 3], 8, 3).Add("weight_hh_l0", new float[8 * 8], 8, 8)
+            .Add("notes", ReadOnlySpan<float>.Empty, 1_000_000_000_000, 0).Save(file);
+        var (code, output, error) = Run("inspect", file);
+        Assert.True(code == 0, error);
+        Assert.Contains("model: rnn (input 3, hidden 8, 1 layer, unidirectional, without bias)", output);
+
+        new SafetensorsWriter().Add("weight_ih_l0", ReadOnlySpan<float>.Empty, 3_000_000_000, 0).Add("weight_hh_l0", new float[8 * 8], 8, 8).Save(file);
+        (code, _, error) = Run("import", file, "--name", "huge", "--out", _temp);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains("tensor 'weight_ih_l0' has shape [3000000000, 0]: a size above 2147483647 cannot be a model's", error);
+    }
+
+    [Fact]
     public void ExportWritesThePyTorchModulesStateDict()
     {
         string spec = WriteGestureSpec();

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using Embedded.Rnn.Import;
 using Embedded.Rnn.Safetensors;
 
@@ -6,9 +8,11 @@ namespace Embedded.Rnn.Tool;
 /// <summary>
 /// What a PyTorch state_dict in a safetensors file describes, inferred from tensor names and shapes as
 /// nn.RNN/LSTM/GRU name them: weight_hh_l0 is [G·H, H] with G = 1 (rnn), 3 (gru) or 4 (lstm); weight_ih_l0 is
-/// [G·H, I]; layers are counted by weight_ih_l{k}; "_reverse" means bidirectional; bias_ih_l0 means bias.
-/// An optional dense head is {headPrefix}weight [O, D·H] and {headPrefix}bias [O]. Tensors may sit under a module
-/// prefix (e.g. "lstm." in a module's state_dict); other tensors are listed as ignored.
+/// [G·H, I]; layers are counted by weight_ih_l{k}; "_reverse" means bidirectional; bias_ih_l0 or bias_hh_l0 means bias
+/// (then every layer needs both). An optional dense head is {headPrefix}weight [O, D·H] and {headPrefix}bias [O].
+/// Tensors may sit under a module prefix (e.g. "lstm." in a module's state_dict); other tensors are listed as ignored,
+/// except those named as recurrent parameters (a layer after a gap, a reverse direction without layer 0's), which are
+/// refused rather than quietly left out of the model.
 /// </summary>
 /// <param name="Cell">"rnn", "lstm" or "gru".</param>
 /// <param name="Prefix">Prefix of the recurrent tensors ("" when at top level).</param>
@@ -16,23 +20,41 @@ namespace Embedded.Rnn.Tool;
 /// <param name="HeadOutput">The head's output size, or null without a head.</param>
 /// <param name="Tensors">Each model tensor: its name in the file, its name in Embedded.Rnn (PyTorch's, head as head.*), its shape.</param>
 /// <param name="Ignored">Tensors of the file that are not part of the model.</param>
-public sealed record StateDictLayout(string Cell, int Input, int Hidden, int Layers, bool Bidirectional, bool Bias, int? HeadOutput,
+public sealed partial record StateDictLayout(string Cell, int Input, int Hidden, int Layers, bool Bidirectional, bool Bias, int? HeadOutput,
     string Prefix, string HeadPrefix, IReadOnlyList<(string Source, string Target, int[] Shape)> Tensors, IReadOnlyList<string> Ignored)
 {
     /// <summary>Directions: 2 when bidirectional.</summary>
     public int Directions => Bidirectional ? 2 : 1;
 
     /// <summary>Infers the layout; <paramref name="prefix"/> null finds it from the name ending in weight_ih_l0.</summary>
-    /// <exception cref="ToolException">No recurrent layer, an ambiguous prefix, or a tensor of the wrong shape (named).</exception>
+    /// <exception cref="ToolException">
+    /// No recurrent layer, an ambiguous prefix, a tensor of the wrong shape (named), a tensor named as a recurrent
+    /// parameter that the model does not use (named), or only one of a layer's two biases.
+    /// </exception>
     public static StateDictLayout Infer(SafetensorsFile file, string? prefix, string headPrefix)
     {
         prefix ??= FindPrefix(file);
-        var shapes = file.Tensors.ToDictionary(t => t.Name, t => t.Shape.Select(d => checked((int)d)).ToArray(), StringComparer.Ordinal);
-        int[] Shape(string name) => shapes.TryGetValue(prefix + name, out var s)
+        var fileShapes = file.Tensors.ToDictionary(t => t.Name, t => t.Shape, StringComparer.Ordinal);
+
+        // Only the tensors the layout reads are converted to int sizes: another tensor may be of any size.
+        bool TryShape(string name, out int[] shape)
+        {
+            if (!fileShapes.TryGetValue(name, out var dims))
+            {
+                shape = [];
+                return false;
+            }
+
+            shape = dims.Select(d => d <= int.MaxValue ? (int)d
+                : throw new ToolException($"tensor '{name}' has shape [{string.Join(", ", dims)}]: a size above {int.MaxValue} cannot be a model's.")).ToArray();
+            return true;
+        }
+
+        int[] Shape(string name) => TryShape(prefix + name, out var s)
             ? s
             : throw new ToolException($"no tensor '{prefix}{name}' (the file has: {Names(file)})");
 
-        if (shapes.ContainsKey(prefix + "weight_hr_l0"))
+        if (fileShapes.ContainsKey(prefix + "weight_hr_l0"))
         {
             throw new ToolException($"'{prefix}weight_hr_l0': LSTMs with proj_size are not supported (Embedded.Rnn's LSTM has no projection).");
         }
@@ -54,18 +76,18 @@ public sealed record StateDictLayout(string Cell, int Input, int Hidden, int Lay
         };
         int gates = hh[0] / hidden;
         int layers = 0;
-        while (shapes.ContainsKey($"{prefix}weight_ih_l{layers}"))
+        while (fileShapes.ContainsKey($"{prefix}weight_ih_l{layers}"))
         {
             layers++;
         }
 
-        bool bidirectional = shapes.ContainsKey(prefix + "weight_ih_l0_reverse");
-        bool bias = shapes.ContainsKey(prefix + "bias_ih_l0");
+        bool bidirectional = fileShapes.ContainsKey(prefix + "weight_ih_l0_reverse");
+        bool bias = fileShapes.ContainsKey(prefix + "bias_ih_l0") || fileShapes.ContainsKey(prefix + "bias_hh_l0");
         int directions = bidirectional ? 2 : 1;
         var tensors = new List<(string, string, int[])>();
         void Expect(string source, string target, params int[] expected)
         {
-            if (!shapes.TryGetValue(source, out var actual))
+            if (!TryShape(source, out var actual))
             {
                 throw new ToolException($"no tensor '{source}' of shape {Text(expected)}, which a {Describe(cell, ih[1], hidden, layers, bidirectional, bias)} needs.");
             }
@@ -95,7 +117,7 @@ public sealed record StateDictLayout(string Cell, int Input, int Hidden, int Lay
         }
 
         int? headOutput = null;
-        if (shapes.TryGetValue(headPrefix + "weight", out var head))
+        if (TryShape(headPrefix + "weight", out var head))
         {
             if (head.Length != 2)
             {
@@ -108,6 +130,19 @@ public sealed record StateDictLayout(string Cell, int Input, int Hidden, int Lay
         }
 
         var used = tensors.Select(t => t.Item1).ToHashSet(StringComparer.Ordinal);
+        foreach (string name in file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n) && n.StartsWith(prefix, StringComparison.Ordinal)))
+        {
+            // A top-level state_dict has no prefix to tell its strays by: a name PyTorch gives a recurrent parameter
+            // that the layout did not take is a layer after a gap or a direction the file does not have, never extra.
+            if (RecurrentParameterName().Match(name, prefix.Length) is { Success: true } match && match.Index == prefix.Length)
+            {
+                string layer = match.Groups["layer"].Value;
+                throw new ToolException(int.TryParse(layer, NumberStyles.None, CultureInfo.InvariantCulture, out int k) && k < layers
+                    ? $"tensor '{name}' is named as a recurrent parameter but is not one of a {Describe(cell, ih[1], hidden, layers, bidirectional, bias)}."
+                    : $"tensor '{name}' is for layer {layer}, but the file has no '{prefix}weight_ih_l{layers}': layers must be numbered 0, 1, … without gaps.");
+            }
+        }
+
         var strays = file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n) && prefix.Length > 0 && n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
         if (strays.Count > 0)
         {
@@ -171,4 +206,8 @@ public sealed record StateDictLayout(string Cell, int Input, int Hidden, int Lay
     }
 
     private static string Text(int[] shape) => "[" + string.Join(", ", shape) + "]";
+
+    // PyTorch's names of nn.RNN/LSTM/GRU parameters (weight_hr_l{k}, the LSTM projection, is refused on its own).
+    [GeneratedRegex(@"\G(weight|bias)_(ih|hh)_l(?<layer>[0-9]+)(_reverse)?\z", RegexOptions.CultureInvariant)]
+    private static partial Regex RecurrentParameterName();
 }
