@@ -351,6 +351,24 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void AnEmptyGoldenRunIsRefused()
+    {
+        // 0 steps or 0 sequences compared nothing and passed.
+        var reference = SafetensorsFile.Read(Reference("lstm_i1_h8_t5_b1"));
+        foreach (long[] empty in new[] { new long[] { 0, 1, 1 }, [5, 0, 1] })
+        {
+            string golden = Path.Combine(_temp, "empty.golden.safetensors");
+            new SafetensorsWriter().Add("input", ReadOnlySpan<float>.Empty, empty).Add("output", ReadOnlySpan<float>.Empty, [empty[0], empty[1], 8]).Save(golden);
+            var (code, output, error) = Run("import", Reference("lstm_i1_h8_t5_b1"), "--name", "empty", "--out", _temp, "--golden", golden, "--force");
+            Assert.True(code == ToolCommands.BadInput, output + error);
+            Assert.Contains($"golden 'input' has {empty[0]} steps × {empty[1]} sequences: a golden run needs at least one step of one sequence", error);
+            Assert.False(File.Exists(Path.Combine(_temp, "empty.rnn.json")));
+        }
+
+        Assert.Equal(8, reference.GetTensor("output").Shape[^1]); // the output width written above
+    }
+
+    [Fact]
     public void TrainLearnsToForecastASeriesFromCsv()
     {
         // One series, windows of 12 rows, target = the next row: y(t+1) from y(t-11..t) on sin(0.3 t).

@@ -19,7 +19,10 @@ public static class GoldenCheck
     public sealed record Outcome(double WorstError, int Sequences, int Steps, string? Failure);
 
     /// <summary>Runs the check.</summary>
-    /// <exception cref="ToolException">The golden file lacks a tensor or a shape does not fit the model (named).</exception>
+    /// <exception cref="ToolException">
+    /// The golden file lacks a tensor, a shape does not fit the model (named), or it holds no step or no sequence
+    /// (an empty run would pass without comparing anything).
+    /// </exception>
     public static Outcome Run(CompiledModel compiled, ITrainableRnnModel model, SafetensorsFile golden, bool batchFirst)
     {
         var shape = model.Shape;
@@ -30,6 +33,11 @@ public static class GoldenCheck
         if (outSteps != steps || outBatch != batch)
         {
             throw new ToolException($"golden 'output' has {outSteps} steps × {outBatch} sequences but 'input' has {steps} × {batch}.");
+        }
+
+        if (steps == 0 || batch == 0)
+        {
+            throw new ToolException($"golden 'input' has {steps} steps × {batch} sequences: a golden run needs at least one step of one sequence to check anything.");
         }
 
         var xs = golden.ReadAsSingle("input");
