@@ -350,6 +350,19 @@ public sealed class ToolTests : IDisposable
         Assert.False(File.Exists(output));
     }
 
+    [Theory]
+    [InlineData(int.MaxValue, 1)]
+    [InlineData(int.MaxValue - 2, 1)]
+    [InlineData(7, 3)]
+    public void TrainsStrideMayBeAnyPositiveInt(int stride, int sequences)
+    {
+        // The next window's start, start + stride, used to wrap past int.MaxValue to a negative row.
+        var table = Embedded.Rnn.Training.CsvTable.Parse(new StringReader("y\n" + string.Concat(Enumerable.Range(0, 20).Select(i => $"{i}\n"))), "t.csv");
+        var examples = CsvSequences.Build(table, ["y"], ["y"], new RnnShape("gru", 1, 4, 1, 1, 1), window: 4, stride, horizon: 1, sequenceToSequence: false, classIndex: false);
+        Assert.Equal(sequences, examples.Count);
+        Assert.Equal([0f, 1f, 2f, 3f], examples[0].Inputs.ToArray());
+    }
+
     [Fact]
     public void AnEmptyGoldenRunIsRefused()
     {

@@ -47,8 +47,10 @@ public static class CsvSequences
         }
 
         var examples = new List<TrainingExample>();
-        for (int start = 0; start + window - 1 <= last; start += stride)
+        // long: start + stride may pass int.MaxValue (--stride 2147483647), which wrapped to a negative row.
+        for (long next = 0; next + window - 1 <= last; next += stride)
         {
+            int start = (int)next;
             var xs = new float[window * shape.InputSize];
             for (int t = 0; t < window; t++)
             {
