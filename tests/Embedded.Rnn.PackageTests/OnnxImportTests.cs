@@ -109,6 +109,25 @@ public sealed partial class OnnxImportTests : IDisposable
         Assert.Equal($"node '{second.Name}' (GRU): attribute 'linear_before_reset' is 0 (the reset-before GRU), the layers before it 1 (PyTorch's GRU); a model's layers share one GRU convention", e.Message);
     }
 
+    [Theory]
+    [InlineData(new long[] { 0, 0 })]
+    [InlineData(new long[] { 0, -5 })]
+    public void AnUnsqueezeThatRepeatsAnAxisIsRefused(long[] axes)
+    {
+        // The output's rank counts each axis once: a repeat used to index past the input's dimensions (IndexOutOfRangeException).
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        string output = model.Graph.Output[0].Name;
+        var last = model.Graph.Node.Single(n => n.Output.Contains(output));
+        last.Output[last.Output.IndexOf(output)] = "before_unsqueeze";
+        var unsqueeze = new Embedded.Rnn.Import.Onnx.Schema.NodeProto { Name = "extra", OpType = "Unsqueeze", Input = { "before_unsqueeze" }, Output = { output } };
+        var attribute = new Embedded.Rnn.Import.Onnx.Schema.AttributeProto { Name = "axes", Type = Embedded.Rnn.Import.Onnx.Schema.AttributeProto.Types.AttributeType.Ints };
+        attribute.Ints.Add(axes);
+        unsqueeze.Attribute.Add(attribute);
+        model.Graph.Node.Add(unsqueeze);
+        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
+        Assert.StartsWith($"node 'extra' (Unsqueeze): axes [{string.Join(", ", axes)}] name the same output axis twice", e.Message);
+    }
+
     [Fact]
     public void TheLibraryGivesPyTorchNamesAndGateOrder()
     {

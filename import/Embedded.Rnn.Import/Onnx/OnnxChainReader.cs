@@ -308,6 +308,12 @@ internal sealed class OnnxChainReader
             ?? throw new ImportException($"{_graph.Name(node)} has no axes");
         int rank = dims.Length + axes.Length;
         var inserted = axes.Select(a => Axis(node, a, rank)).ToHashSet();
+        if (inserted.Count != axes.Length)
+        {
+            // Each axis inserts one dimension: a repeat ([0, 0], or [0, -5] of rank 5) would leave the output a rank short.
+            throw new ImportException($"{_graph.Name(node)}: axes [{string.Join(", ", axes)}] name the same output axis twice (of {rank} dimensions); each axis must be inserted once");
+        }
+
         var result = new List<Dim>();
         int next = 0;
         for (int i = 0; i < rank; i++)
