@@ -129,6 +129,22 @@ public sealed partial class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void FixedSizesTooLargeForAGoldenRunAreRefused()
+    {
+        // 100000 steps × 100000 sequences is allowed axis by axis; the product overflowed an int.
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        var dims = model.Graph.Input.Single(i => i.Name == "x").Type.TensorType.Shape.Dim;
+        dims[0].DimValue = 100_000;
+        dims[1].DimValue = 100_000;
+        string file = Path.Combine(_temp, "fixed.onnx");
+        File.WriteAllBytes(file, Google.Protobuf.MessageExtensions.ToByteArray(model));
+        var (code, output, error) = Run("import", file, "--name", "fixed", "--out", _temp);
+        Assert.True(code == ToolCommands.BadInput, output + error);
+        Assert.True(error.Contains("the graph fixes 100000 steps × 100000 sequences (3 features, 5 outputs): 50000000000 values, more than the golden run's 16777216", StringComparison.Ordinal), error);
+        Assert.Equal([file], Directory.GetFiles(_temp)); // no spec or weights written
+    }
+
+    [Fact]
     public void TheLibraryGivesPyTorchNamesAndGateOrder()
     {
         var model = OnnxImport.Read(Model("exported_lstm_l2_bidir_batchfirst_head_softmax"));

@@ -20,12 +20,26 @@ public static class OnnxGoldenRun
     // Inputs uniform in [-Range, Range): beyond the gates' linear region, so a wrong gate order or activation shows.
     private const float Range = 2f;
 
+    /// <summary>The most values the golden run's input or output may hold (64 MB of float32 each).</summary>
+    public const long MaxValues = 1 << 24;
+
     /// <summary>Runs <paramref name="onnx"/> (the file's bytes) in ONNX Runtime and returns the golden file.</summary>
-    /// <exception cref="ToolException">ONNX Runtime cannot load or run the model, or its output has another shape than the import expects.</exception>
+    /// <exception cref="ToolException">
+    /// ONNX Runtime cannot load or run the model, its output has another shape than the import expects, or the graph's
+    /// fixed time and batch sizes make an input or output of more than <see cref="MaxValues"/> values.
+    /// </exception>
     public static SafetensorsFile Golden(byte[] onnx, OnnxImportedModel imported, int seed = 2026)
     {
         var signature = imported.Signature;
         int steps = signature.FixedSteps ?? Steps, batch = signature.FixedBatch ?? Sequences, features = signature.Features, outputs = imported.Spec.Output;
+        // Each fixed size is valid alone; their product may not even fit an int.
+        long values = (long)steps * batch * Math.Max(features, outputs);
+        if (values > MaxValues)
+        {
+            throw new ToolException($"the graph fixes {steps} steps × {batch} sequences ({features} features, {outputs} outputs): {values} values, " +
+                $"more than the golden run's {MaxValues} for one run of ONNX Runtime; export the model with a dynamic time or batch axis to import it");
+        }
+
         var random = new Random(seed);
         var x = new float[steps * batch * features];
         for (int i = 0; i < x.Length; i++)
