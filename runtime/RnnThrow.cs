@@ -40,6 +40,32 @@ public static class RnnThrow
             ? $"ys overlaps xs, starting {offset} floats from the start of xs; ys must be separate from xs, or start exactly where xs starts (in place)."
             : $"ys overlaps xs, starting {offset} floats from the start of xs; this call cannot run in place, so ys must be separate from xs.", "ys");
 
+    /// <summary>
+    /// Throws if <paramref name="workspace"/> overlaps <paramref name="xs"/> or <paramref name="ys"/> at all: the layers
+    /// write the workspace while xs is still to be read, and ys is written while the workspace is read, so no overlap is
+    /// safe, not even in place. Pass only the part of the workspace that is used. Checked once, before the loops.
+    /// </summary>
+    /// <param name="xs">The inputs.</param>
+    /// <param name="ys">The outputs.</param>
+    /// <param name="workspace">The part of the caller's workspace that is used.</param>
+    /// <exception cref="ArgumentException">workspace overlaps xs or ys (named after workspace).</exception>
+    public static void IfWorkspaceOverlapping(ReadOnlySpan<float> xs, ReadOnlySpan<float> ys, ReadOnlySpan<float> workspace)
+    {
+        if (xs.Overlaps(workspace, out int offset))
+        {
+            WorkspaceOverlap(nameof(xs), offset);
+        }
+
+        if (ys.Overlaps(workspace, out offset))
+        {
+            WorkspaceOverlap(nameof(ys), offset);
+        }
+    }
+
+    [DoesNotReturn]
+    private static void WorkspaceOverlap(string other, int offset) =>
+        throw new ArgumentException($"workspace overlaps {other}, starting {offset} floats from the start of {other}; the workspace must be separate from xs and ys.", "workspace");
+
     /// <summary>Throws unless <paramref name="tensors"/> has one tensor per spec, each of the spec's size.</summary>
     /// <param name="tensors">The tensors.</param>
     /// <param name="specs">What they must be.</param>

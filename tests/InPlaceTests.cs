@@ -7,7 +7,8 @@ namespace Embedded.Rnn.Tests;
 /// Outputs written over inputs. Step's y may overlap x in any way. Run over one sequence writes ys in place (ys starting
 /// where xs starts) when OutputSize ≤ InputSize, except a single bidirectional layer without a head, whose backward pass
 /// reads xs after its forward pass wrote ys; the multi-stream Step and Run write in place when OutputSize = InputSize.
-/// In place gives exactly the result of separate buffers; every other overlap is refused before any state moves.
+/// In place gives exactly the result of separate buffers; every other overlap is refused before any state moves. A caller's
+/// workspace (bidirectional Run) must not overlap xs or ys at all in the part it uses.
 /// </summary>
 public sealed class InPlaceTests
 {
@@ -168,6 +169,44 @@ public sealed class InPlaceTests
         model.Run([], state, []); // nothing to run: no overlap to refuse
     }
 
+    public static TheoryData<string> ModelsWithAWorkspace() => new() { "gru_bidir_head_sigmoid", "gru_bidir_head_sigmoid_int8" };
+
+    [Theory]
+    [MemberData(nameof(ModelsWithAWorkspace))]
+    public void Run_refuses_a_workspace_overlapping_xs_or_ys(string model)
+    {
+        switch (model)
+        {
+            case "gru_bidir_head_sigmoid":
+                var f32 = GruBidirHeadSigmoid.FromParameters(RandomParameters(GruBidirHeadSigmoid.Parameters));
+                RefusesAnOverlappingWorkspace(f32, f32.Run, GruBidirHeadSigmoid.RunWorkspaceLength);
+                break;
+            case "gru_bidir_head_sigmoid_int8":
+                var int8 = GruBidirHeadSigmoidInt8.FromParameters(RandomParameters(GruBidirHeadSigmoidInt8.Parameters));
+                RefusesAnOverlappingWorkspace(int8, int8.Run, GruBidirHeadSigmoidInt8.RunWorkspaceLength);
+                break;
+            default: throw new ArgumentException(model, nameof(model));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(ModelsWithAWorkspace))]
+    public void A_workspace_in_the_same_array_as_xs_and_ys_but_apart_from_them_equals_separate_arrays(string model)
+    {
+        switch (model)
+        {
+            case "gru_bidir_head_sigmoid":
+                var f32 = GruBidirHeadSigmoid.FromParameters(RandomParameters(GruBidirHeadSigmoid.Parameters));
+                RunsWithASharedArray(f32, f32.Run, GruBidirHeadSigmoid.RunWorkspaceLength);
+                break;
+            case "gru_bidir_head_sigmoid_int8":
+                var int8 = GruBidirHeadSigmoidInt8.FromParameters(RandomParameters(GruBidirHeadSigmoidInt8.Parameters));
+                RunsWithASharedArray(int8, int8.Run, GruBidirHeadSigmoidInt8.RunWorkspaceLength);
+                break;
+            default: throw new ArgumentException(model, nameof(model));
+        }
+    }
+
     public static TheoryData<KernelPath> Paths() => new(KernelLayout.WidestFirst);
 
     // Sequences of 1, 4 and 13 steps (a whole group of projected steps, and groups with a remainder) from a state a random
@@ -179,19 +218,7 @@ public sealed class InPlaceTests
         Assert.True(shape.OutputSize <= shape.InputSize);
         foreach (int steps in new[] { 1, 4, 13 })
         {
-            var start = default(TState);
-            var filler = new Random(steps);
-            for (int layer = 0; layer < shape.LayerCount; layer++)
-            {
-                for (int direction = 0; direction < shape.DirectionCount; direction++)
-                {
-                    foreach (ref float h in start.Hidden(layer, direction))
-                    {
-                        h = (float)(filler.NextDouble() - 0.5);
-                    }
-                }
-            }
-
+            var start = RandomState<TState>(shape, seed: steps);
             var xs = Random(steps * shape.InputSize, seed: 30 + steps);
             var separate = start;
             var ys = new float[steps * shape.OutputSize];
@@ -202,6 +229,80 @@ public sealed class InPlaceTests
             Assert.Equal(ys, buffer.AsSpan(0, ys.Length).ToArray());
             AssertSameHidden(shape, [separate], [inPlace]);
         }
+    }
+
+    private delegate void RunWithWorkspace<TState>(ReadOnlySpan<float> xs, ref TState state, Span<float> ys, Span<float> workspace);
+
+    // Before the fix each of these ran: the layers wrote the workspace over inputs still to be read, or ys over the
+    // workspace being read, and returned wrong outputs without an error.
+    private static void RefusesAnOverlappingWorkspace<TState>(IRnnModel<TState> model, RunWithWorkspace<TState> run, Func<int, int> workspaceLength)
+        where TState : struct, IRnnState
+    {
+        const int Steps = 5;
+        var shape = model.Shape;
+        int x = Steps * shape.InputSize, y = Steps * shape.OutputSize, w = workspaceLength(Steps);
+        Assert.True(w > 0);
+        var buffer = Random(x + w + y, seed: 11);
+        var state = default(TState);
+        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(0, x), ref state, new float[y], buffer.AsSpan(0, w))); // xs itself
+        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(0, x), ref state, new float[y], buffer.AsSpan(x - 1, w))); // on xs's last float
+        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(w - 1, x), ref state, new float[y], buffer.AsSpan(0, w))); // xs on its last used float
+        AssertWorkspaceRefused("ys", () => run(Random(x, seed: 12), ref state, buffer.AsSpan(0, y), buffer.AsSpan(y - 1, w))); // on ys's last float
+        AssertWorkspaceRefused("ys", () => run(Random(x, seed: 12), ref state, buffer.AsSpan(w - 1, y), buffer.AsSpan(0, w))); // ys on its last used float
+        AssertSameHidden(shape, [default(TState)], [state]); // refused before any state moved
+    }
+
+    // xs, the workspace and ys apart in one array give the bits of three arrays; so does a workspace longer than needed
+    // whose unused rest runs over ys (only the first RunWorkspaceLength(T) floats are used, so only they are checked).
+    private static void RunsWithASharedArray<TState>(IRnnModel<TState> model, RunWithWorkspace<TState> run, Func<int, int> workspaceLength)
+        where TState : struct, IRnnState
+    {
+        var shape = model.Shape;
+        foreach (int steps in new[] { 1, 4, 13 })
+        {
+            int x = steps * shape.InputSize, y = steps * shape.OutputSize, w = workspaceLength(steps);
+            var start = RandomState<TState>(shape, seed: steps);
+            var xs = Random(x, seed: 40 + steps);
+            var separate = start;
+            var ys = new float[y];
+            run(xs, ref separate, ys, new float[w]);
+
+            foreach (int spare in new[] { 0, y })
+            {
+                var buffer = new float[x + w + y];
+                xs.CopyTo(buffer, 0);
+                var shared = start;
+                run(buffer.AsSpan(0, x), ref shared, buffer.AsSpan(x + w, y), buffer.AsSpan(x, w + spare));
+                Assert.Equal(ys, buffer.AsSpan(x + w, y).ToArray());
+                AssertSameHidden(shape, [separate], [shared]);
+            }
+        }
+    }
+
+    private static void AssertWorkspaceRefused(string other, Action call)
+    {
+        var e = Assert.Throws<ArgumentException>(call);
+        Assert.Equal("workspace", e.ParamName);
+        Assert.Contains($"workspace overlaps {other}", e.Message, StringComparison.Ordinal);
+    }
+
+    private static TState RandomState<TState>(RnnShape shape, int seed)
+        where TState : struct, IRnnState
+    {
+        var state = default(TState);
+        var filler = new Random(seed);
+        for (int layer = 0; layer < shape.LayerCount; layer++)
+        {
+            for (int direction = 0; direction < shape.DirectionCount; direction++)
+            {
+                foreach (ref float h in state.Hidden(layer, direction))
+                {
+                    h = (float)(filler.NextDouble() - 0.5);
+                }
+            }
+        }
+
+        return state;
     }
 
     private static LstmI16H16.State WarmState(LstmI16H16 model, int seed)

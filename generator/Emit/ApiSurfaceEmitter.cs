@@ -220,8 +220,8 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             /// <param name="xs">T × InputSize values, time-major.</param>
             /// <param name="state">The initial state; holds the final state afterwards.</param>
             /// <param name="ys">Receives T × OutputSize values. {{RunOverlapDoc}}</param>
-            /// <param name="workspace">At least RunWorkspaceLength(T) floats, overwritten.</param>
-            /// <exception cref="global::System.ArgumentException">A span has the wrong length, or ys overlaps xs (other than in place where allowed).</exception>
+            /// <param name="workspace">At least RunWorkspaceLength(T) floats, overwritten. Those first RunWorkspaceLength(T) floats must not overlap xs or ys at all (the rest is not used, so may).</param>
+            /// <exception cref="global::System.ArgumentException">A span has the wrong length, ys overlaps xs (other than in place where allowed), or the workspace overlaps xs or ys.</exception>
             public void Run({{ReadOnlySpan}} xs, ref State state, {{Span}} ys, {{Span}} workspace) => {{K}}.Run(_weights, xs, ref state, ys, workspace);
 
             """);

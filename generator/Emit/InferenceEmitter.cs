@@ -313,6 +313,13 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     private void EmitBidirectionalRun()
     {
         int buffers = _model.RunBuffers;
+        // The used part only (the first RunWorkspaceLength(steps) floats), not the whole span: a larger workspace may
+        // share an array with xs or ys past that part. A model with no buffers never touches it, so has nothing to check.
+        string workspaceCheck = buffers == 0 ? "" : """
+
+                // The workspace is written while xs is still to be read, and read while ys is written: its used part must overlap neither.
+                RnnThrow.IfWorkspaceOverlapping(xs, ys, workspace.Slice(0, RunWorkspaceLength(steps)));
+            """;
         string output = Spec.Head is null
             ? "ref float output = ref layer == Model.LayerCount - 1 ? ref MemoryMarshal.GetReference(ys) : ref Unsafe.Add(ref work, (layer % 2) * steps * Model.LayerOutputSize);"
             : "ref float output = ref Unsafe.Add(ref work, (layer % 2) * steps * Model.LayerOutputSize);";
@@ -364,7 +371,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
                 if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.Length(nameof(workspace), "at least RunWorkspaceLength(steps)", workspace.Length); }
                 // {{RunInPlaceReason}}
-                RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});
+                RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});{{workspaceCheck}}
                 if (steps == 0)
                 {
                     return;
