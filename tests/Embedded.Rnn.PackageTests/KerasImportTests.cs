@@ -194,6 +194,34 @@ public sealed partial class KerasImportTests : IDisposable
         }
     }
 
+    [Theory]
+    [InlineData(1, "its kernel ('lstm/lstm_cell/kernel:0') has shape [3, 2147483647]; its config needs [input, 20]")]
+    [InlineData(0, "its kernel ('lstm/lstm_cell/kernel:0') has shape [2147483647, 20]: 171798691760 bytes of float32, more than the whole HDF5 file")]
+    public void AKernelWhoseDataspaceClaimsBillionsOfValuesIsRefusedBeforeItIsRead(int dimension, string what)
+    {
+        // The kernel's dataspace message (version 1, rank 2, with maximum sizes: [3, 20] then [3, 20]) patched to claim
+        // 2^31 - 1 rows or columns: read as it claims, the dataset made PureHDF allocate an array too large to exist.
+        var bytes = File.ReadAllBytes(Model("legacy_lstm_i3_h5_dense.h5"));
+        byte[] header = [1, 2, 1, 0, 0, 0, 0, 0];
+        byte[] message = [.. header, .. new[] { 3UL, 20UL, 3UL, 20UL }.SelectMany(BitConverter.GetBytes)];
+        int at = bytes.AsSpan().IndexOf(message);
+        Assert.True(at >= 0 && bytes.AsSpan(at + 1).IndexOf(message) < 0, "the kernel's dataspace is found once");
+        foreach (int field in new[] { dimension, 2 + dimension })
+        {
+            BitConverter.GetBytes((ulong)int.MaxValue).CopyTo(bytes, at + header.Length + (8 * field));
+        }
+
+        string patched = Path.Combine(_temp, "huge_kernel.h5");
+        File.WriteAllBytes(patched, bytes);
+        var e = Assert.Throws<ImportException>(() => KerasImport.Read(patched));
+        Assert.Contains($"layer 'lstm': {what}", e.Message);
+
+        var (code, output, error) = Run("inspect", patched);
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Equal($"embedded-rnn inspect: error: huge_kernel.h5: {e.Message}", error.TrimEnd());
+        Assert.Empty(output);
+    }
+
     internal static string Model(string file) => Path.Combine(AppContext.BaseDirectory, "keras", file);
 
     internal static string Golden(string file) => Path.Combine(AppContext.BaseDirectory, "keras", Path.GetFileNameWithoutExtension(file) + ".golden.safetensors");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.IO.Compression;
 using System.Text.Json;
 using Embedded.Rnn.Safetensors;
@@ -134,10 +135,10 @@ public static class KerasImport
                 paths[layer] = used[name] == 0 ? $"layers/{name}" : $"layers/{name}_{used[name]}";
             }
 
-            return Convert(layers, "Keras 3 (.keras)", (layer, part, count) =>
+            return Convert(layers, "Keras 3 (.keras)", (layer, part, expected) =>
             {
                 string group = $"{paths[layer]}/{(part.Length == 0 ? string.Empty : part + "/")}vars";
-                return Enumerable.Range(0, count).Select(i => Variable(file, $"{group}/{i}", layer)).ToArray();
+                return expected.Select((e, i) => Variable(file, $"{group}/{i}", layer, e, weights.Length)).ToArray();
             });
         }
     }
@@ -155,7 +156,7 @@ public static class KerasImport
 
         var layers = Layers(file.Attribute("model_config").Read<string>(), "model_config");
         var root = file.LinkExists("model_weights") ? file.Group("model_weights") : (IH5Group)file;
-        return Convert(layers, "legacy Keras HDF5 (.h5)", (layer, part, count) =>
+        return Convert(layers, "legacy Keras HDF5 (.h5)", (layer, part, expected) =>
         {
             if (!root.LinkExists(layer.Name))
             {
@@ -166,12 +167,12 @@ public static class KerasImport
             var names = group.AttributeExists("weight_names") ? group.Attribute("weight_names").Read<string[]>() : [];
             int first = part == "backward_layer/cell" ? names.Length / 2 : 0;
             int available = part.StartsWith("forward", StringComparison.Ordinal) || part.StartsWith("backward", StringComparison.Ordinal) ? names.Length / 2 : names.Length;
-            if (available != count)
+            if (available != expected.Length)
             {
-                throw new ImportException($"layer '{layer.Name}' lists {available} weights{(part.Length == 0 || part == "cell" ? string.Empty : " for its " + part.Split('/')[0].Replace('_', ' '))}; its config needs {count}");
+                throw new ImportException($"layer '{layer.Name}' lists {available} weights{(part.Length == 0 || part == "cell" ? string.Empty : " for its " + part.Split('/')[0].Replace('_', ' '))}; its config needs {expected.Length}");
             }
 
-            return Enumerable.Range(first, count).Select(i => Variable(group, names[i], layer)).ToArray();
+            return expected.Select((e, i) => Variable(group, names[first + i], layer, e, stream.Length)).ToArray();
         });
     }
 
@@ -187,7 +188,11 @@ public static class KerasImport
         }
     }
 
-    private static KerasVariable Variable(IH5Group group, string path, KerasLayer layer)
+    // One weight, its shape checked before its values are read: a damaged dataspace can claim billions of values, which
+    // PureHDF would try to allocate (an OutOfMemoryException, not an error about the file). Every size but the first
+    // layer's input width comes from the config; that one is bounded by the file, since Keras writes its weights
+    // uncompressed and a dataset cannot then hold more bytes than the file holding it (fileBytes: the HDF5 file's size).
+    private static KerasVariable Variable(IH5Group group, string path, KerasLayer layer, ExpectedShape expected, long fileBytes)
     {
         if (!group.LinkExists(path))
         {
@@ -195,13 +200,33 @@ public static class KerasImport
         }
 
         var dataset = group.Dataset(path);
-        var shape = dataset.Space.Dimensions.Select(d => checked((int)d)).ToArray();
-        float[] values = dataset.Type.Class == H5DataTypeClass.FloatingPoint && dataset.Type.Size == 8
-            ? Array.ConvertAll(dataset.Read<double[]>(), v => (float)v)
-            : dataset.Type.Class == H5DataTypeClass.FloatingPoint && dataset.Type.Size == 4
-                ? dataset.Read<float[]>()
-                : throw new ImportException($"layer '{layer.Name}': '{path}' holds {dataset.Type.Class} values of {dataset.Type.Size} bytes, not float32 or float64");
-        return new KerasVariable(path, shape, values);
+        ulong[] dimensions = dataset.Space.Dimensions;
+        string shape = $"[{string.Join(", ", dimensions)}]";
+        if (dimensions.Length != expected.Shape.Length || dimensions.Where((d, i) => expected.Shape[i] != ExpectedShape.Input && d != (ulong)expected.Shape[i]).Any())
+        {
+            string needed = string.Join(", ", expected.Shape.Select(d => d == ExpectedShape.Input ? "input" : d.ToString(CultureInfo.InvariantCulture)));
+            throw new ImportException($"layer '{layer.Name}': its {expected.What} ('{path}') has shape {shape}; its config needs [{needed}]");
+        }
+
+        if (dataset.Type.Class != H5DataTypeClass.FloatingPoint || dataset.Type.Size is not (4 or 8))
+        {
+            throw new ImportException($"layer '{layer.Name}': '{path}' holds {dataset.Type.Class} values of {dataset.Type.Size} bytes, not float32 or float64");
+        }
+
+        UInt128 bytes = (uint)dataset.Type.Size; // every size but one is the config's (an int), so the product fits
+        foreach (ulong d in dimensions)
+        {
+            bytes *= d;
+        }
+
+        if (bytes > (ulong)fileBytes)
+        {
+            throw new ImportException($"layer '{layer.Name}': its {expected.What} ('{path}') has shape {shape}: {bytes} bytes of float{dataset.Type.Size * 8}, " +
+                $"more than the whole HDF5 file ({fileBytes} bytes); the file is damaged");
+        }
+
+        float[] values = dataset.Type.Size == 8 ? Array.ConvertAll(dataset.Read<double[]>(), v => (float)v) : dataset.Read<float[]>();
+        return new KerasVariable(path, dimensions.Select(d => (int)d).ToArray(), values);
     }
 
     // The model's layers from its config (Sequential only: a Functional graph would need its wiring checked).
@@ -257,7 +282,9 @@ public static class KerasImport
     };
 
     // The layers in order: recurrent ones (one kind, one width), Dropout anywhere, one Dense last.
-    private static KerasImportedModel Convert(List<KerasLayer> layers, string format, Func<KerasLayer, string, int, KerasVariable[]> variables)
+    // variables(layer, part, expected) reads a layer's weights (part: "cell", "forward_layer/cell", ... or empty), one
+    // for each expected shape, in Keras' order, checked against it.
+    private static KerasImportedModel Convert(List<KerasLayer> layers, string format, Func<KerasLayer, string, ExpectedShape[], KerasVariable[]> variables)
     {
         var read = new List<string>();
         var notes = new List<string>();
@@ -343,24 +370,27 @@ public static class KerasImport
             var parts = config.Bidirectional ? new[] { "forward_layer/cell", "backward_layer/cell" } : new[] { "cell" };
             for (int direction = 0; direction < parts.Length; direction++)
             {
-                var vars = variables(layer, parts[direction], config.UseBias ? 3 : 2);
-                var kernel = vars[0];
-                int columns = k == 0 ? kernel.Shape.Length == 2 ? kernel.Shape[0] : 0 : (config.Bidirectional ? 2 : 1) * units;
+                // The first layer's input width is read from its forward kernel; the backward kernel must agree.
+                bool pair = config.Kind == "GRU" && config.ResetAfter;
+                ExpectedShape[] expected =
+                [
+                    new("kernel", [k > 0 ? (config.Bidirectional ? 2 : 1) * units : direction > 0 ? input : ExpectedShape.Input, gates * units]),
+                    new("recurrent_kernel", [units, gates * units]),
+                    .. config.UseBias ? [new ExpectedShape("bias", pair ? [2, gates * units] : [gates * units])] : Array.Empty<ExpectedShape>(),
+                ];
+                var vars = variables(layer, parts[direction], expected);
+                int columns = vars[0].Shape[0];
                 if (k == 0)
                 {
                     input = columns;
                 }
 
-                Expect(layer, kernel, [columns, gates * units], "kernel");
-                Expect(layer, vars[1], [units, gates * units], "recurrent_kernel");
                 string suffix = $"l{k}{(direction == 1 ? "_reverse" : string.Empty)}";
-                tensors.Add(new ImportedTensor("weight_ih_" + suffix, [gates * units, columns], Rows(kernel.Values, columns, units, config.GateOrder)));
+                tensors.Add(new ImportedTensor("weight_ih_" + suffix, [gates * units, columns], Rows(vars[0].Values, columns, units, config.GateOrder)));
                 tensors.Add(new ImportedTensor("weight_hh_" + suffix, [gates * units, units], Rows(vars[1].Values, units, units, config.GateOrder)));
                 if (config.UseBias)
                 {
                     var bias = vars[2];
-                    bool pair = config.Kind == "GRU" && config.ResetAfter;
-                    Expect(layer, bias, pair ? [2, gates * units] : [gates * units], "bias");
                     var inputBias = bias.Values.AsSpan(0, gates * units).ToArray();
                     var recurrentBias = pair ? bias.Values.AsSpan(gates * units).ToArray() : new float[gates * units];
                     tensors.Add(new ImportedTensor("bias_ih_" + suffix, [gates * units], Rows(inputBias, 1, units, config.GateOrder)));
@@ -375,15 +405,9 @@ public static class KerasImport
         {
             int outputs = Int(dense, "units");
             bool useBias = RecurrentConfig.Bool(dense, "use_bias", true);
-            var vars = variables(dense, string.Empty, useBias ? 2 : 1);
             int width = (first.Bidirectional ? 2 : 1) * units;
-            Expect(dense, vars[0], [width, outputs], "kernel");
+            var vars = variables(dense, string.Empty, [new("kernel", [width, outputs]), .. useBias ? [new ExpectedShape("bias", [outputs])] : Array.Empty<ExpectedShape>()]);
             tensors.Add(new ImportedTensor("head.weight", [outputs, width], Rows(vars[0].Values, width, outputs, [0])));
-            if (useBias)
-            {
-                Expect(dense, vars[1], [outputs], "bias");
-            }
-
             tensors.Add(new ImportedTensor("head.bias", [outputs], useBias ? vars[1].Values : new float[outputs]));
             headOutput = outputs;
             headActivation = HeadActivation(dense);
@@ -393,14 +417,6 @@ public static class KerasImport
             Activation: first.Kind == "SimpleRNN" ? first.Activation : null, HeadOutput: headOutput, HeadActivation: headActivation,
             Reset: first.Kind == "GRU" && !first.ResetAfter ? "before" : null);
         return new KerasImportedModel(spec, tensors, read, notes, format);
-    }
-
-    private static void Expect(KerasLayer layer, KerasVariable variable, int[] shape, string what)
-    {
-        if (!variable.Shape.SequenceEqual(shape))
-        {
-            throw new ImportException($"layer '{layer.Name}': its {what} ('{variable.Path}') has shape [{string.Join(", ", variable.Shape)}]; its config needs [{string.Join(", ", shape)}]");
-        }
     }
 
     // Keras [columns, gates·units] (column-major gates) to PyTorch [gates·units, columns], gate blocks taken in
@@ -449,6 +465,13 @@ public static class KerasImport
     private sealed record KerasLayer(string ClassName, string Name, JsonElement Config);
 
     private sealed record KerasVariable(string Path, int[] Shape, float[] Values);
+
+    // What a weight is (Keras' name for it: kernel, recurrent_kernel, bias) and the shape its layer's config needs.
+    private sealed record ExpectedShape(string What, int[] Shape)
+    {
+        // The size the config does not give: the first layer's input width, read from its kernel.
+        public const int Input = -1;
+    }
 
     // A recurrent layer's settings, checked against what the importer supports.
     private sealed record RecurrentConfig(string Kind, int Units, bool Bidirectional, bool UseBias, bool ResetAfter, bool ReturnSequences, string Activation)
