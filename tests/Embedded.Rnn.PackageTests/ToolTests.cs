@@ -507,6 +507,52 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void AFailedRunLeavesNoNewFolderAndASuccessfulOneCreatesIt()
+    {
+        // The folders of --out, --checkpoint and --log were created by the check made before any work, so a run that
+        // then failed ("nothing was written") left empty folders behind.
+        string data = Path.Combine(_temp, "ragged.csv");
+        File.WriteAllText(data, "a,b\n1,2\n3\n5,6\n");
+        string spec = WriteSmallGruSpec();
+        string fresh = Path.Combine(_temp, "new");
+        var (code, output, error) = Run("train", data, "--spec", spec, "--targets", "b", "--window", "2", "--out", Path.Combine(fresh, "out", "w.safetensors"),
+            "--checkpoint", Path.Combine(fresh, "ckpt", "run.ckpt"), "--log", Path.Combine(fresh, "log", "log.csv"));
+        Assert.True(code == ToolCommands.BadInput, output + error);
+        Assert.Contains("ragged.csv, line 3", error);
+        Assert.False(Directory.Exists(fresh));
+
+        (code, output, error) = Run("import", Reference("rnn_relu_i1_h8_t5_b1"), "--name", "relu", "--out", Path.Combine(fresh, "models"), "--golden", Reference("rnn_relu_i1_h8_t5_b1"));
+        Assert.True(code == ToolCommands.CheckFailed, output + error);
+        Assert.Contains("Nothing was written", error);
+        Assert.False(Directory.Exists(fresh));
+
+        // A run that writes makes the folders it writes in.
+        (code, output, error) = Run("import", Reference("lstm_i1_h8_t5_b1"), "--name", "lstm", "--out", Path.Combine(fresh, "models"), "--golden", Reference("lstm_i1_h8_t5_b1"));
+        Assert.True(code == 0, output + error);
+        Assert.True(File.Exists(Path.Combine(fresh, "models", "lstm.rnn.json")));
+        Assert.True(File.Exists(Path.Combine(fresh, "models", "lstm.safetensors")));
+        string lstmSpec = Path.Combine(fresh, "models", "lstm.rnn.json");
+
+        // A file where a folder of the path should be is named, and nothing is made either.
+        File.WriteAllText(Path.Combine(_temp, "plain"), string.Empty);
+        (code, _, error) = Run("export", Path.Combine(fresh, "models", "lstm.safetensors"), "--spec", lstmSpec, "--out", Path.Combine(_temp, "plain", "sub", "x.safetensors"));
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains($"--out {Path.Combine(_temp, "plain", "sub", "x.safetensors")}: {Path.Combine(_temp, "plain")} is a file, not a folder.", error);
+
+        // export and train make theirs too (train: the folders of --checkpoint and --log as well).
+        (code, output, error) = Run("export", Path.Combine(fresh, "models", "lstm.safetensors"), "--spec", lstmSpec, "--out", Path.Combine(fresh, "torch", "x.safetensors"));
+        Assert.True(code == 0, output + error);
+        Assert.True(File.Exists(Path.Combine(fresh, "torch", "x.safetensors")));
+        data = WriteSineSeries(40);
+        (code, output, error) = Run("train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "1", "--out", Path.Combine(fresh, "out", "w.safetensors"),
+            "--checkpoint", Path.Combine(fresh, "ckpt", "run.ckpt"), "--log", Path.Combine(fresh, "log", "log.csv"));
+        Assert.True(code == 0, output + error);
+        Assert.True(File.Exists(Path.Combine(fresh, "out", "w.safetensors")));
+        Assert.True(File.Exists(Path.Combine(fresh, "ckpt", "run.ckpt")));
+        Assert.True(File.Exists(Path.Combine(fresh, "log", "log.csv")));
+    }
+
+    [Fact]
     public void TrainSaysWhenTheValidationSplitIsEmpty()
     {
         string data = WriteSineSeries(12); // windows of 4: 9 sequences, and ⌊0.1 × 9⌋ = 0 held out

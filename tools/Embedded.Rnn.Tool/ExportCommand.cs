@@ -64,6 +64,7 @@ public static class ExportCommand
                 writer.Add(exportedNames[i], values[i], parameter.Shape.Select(d => (long)d).ToArray());
             }
 
+            ToolCommands.CreateFolderFor(destination);
             writer.Save(destination);
             console.WriteLine($"wrote {destination}: {exportedNames.Length} tensors ({string.Join(", ", exportedNames)})");
             if (result.GetValue(python))

@@ -162,6 +162,7 @@ public static class ImportCommand
                 output.WriteLine("no golden check: pass --golden with the source framework's input and output (PyTorch's, or Keras' model.predict) to prove the gate layout");
             }
 
+            ToolCommands.CreateFolderFor(weightsPath);
             if (spec is not null)
             {
                 DurableFile.Write(specPath, Encoding.UTF8.GetBytes(spec));

@@ -168,8 +168,9 @@ public static class ToolCommands
 
     /// <summary>
     /// Checks, before any work, that <paramref name="path"/> can be written: it is not a folder, it does not exist
-    /// unless <paramref name="overwrite"/>, and its folder exists (it is created) and accepts new files (a probe file
-    /// is created and deleted, as the atomic write's temporary file will be).
+    /// unless <paramref name="overwrite"/>, and its folder, or the nearest folder above it that exists when it does not
+    /// yet, accepts new files (a probe file is created and deleted, as the atomic write's temporary file will be). No
+    /// folder is created: a run that fails leaves none behind; <see cref="CreateFolderFor"/> makes it when writing.
     /// </summary>
     public static void CheckWritable(string path, bool overwrite, string option = "--out", string overwriteHint = "pass --force to overwrite it")
     {
@@ -183,11 +184,25 @@ public static class ToolCommands
             throw new ToolException($"{path} exists; {overwriteHint}.");
         }
 
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+        while (directory is not null && !Directory.Exists(directory))
+        {
+            if (File.Exists(directory))
+            {
+                throw new ToolException($"{option} {path}: {directory} is a file, not a folder.");
+            }
+
+            directory = Path.GetDirectoryName(directory);
+        }
+
+        if (directory is null)
+        {
+            throw new ToolException($"{option} {path}: no folder of the path exists, not even its root.");
+        }
+
         string probe = Path.Combine(directory, $".{Path.GetFileName(path)}.{Environment.ProcessId}.probe");
         try
         {
-            Directory.CreateDirectory(directory);
             using (File.Create(probe, 1, FileOptions.DeleteOnClose))
             {
             }
@@ -195,6 +210,20 @@ public static class ToolCommands
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ToolException($"{option} {path}: cannot write files in {directory} ({e.Message}).");
+        }
+    }
+
+    /// <summary>Creates the folder of <paramref name="path"/> (and those above it) if missing, just before writing the file.</summary>
+    public static void CreateFolderFor(string path, string option = "--out")
+    {
+        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        try
+        {
+            Directory.CreateDirectory(directory);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ToolException($"{option} {path}: cannot create the folder {directory} ({e.Message}).");
         }
     }
 }

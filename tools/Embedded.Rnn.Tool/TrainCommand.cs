@@ -151,6 +151,17 @@ public static class TrainCommand
                 console.WriteLine(File.Exists(checkpointPath) ? $"resuming from {checkpointPath}" : $"no checkpoint at {checkpointPath} yet: starting from the beginning");
             }
 
+            // The trainer writes the checkpoint and the log as it goes: their folders are made now, after every check.
+            if (checkpointPath is not null)
+            {
+                ToolCommands.CreateFolderFor(checkpointPath, "--checkpoint");
+            }
+
+            if (options.LogPath is not null)
+            {
+                ToolCommands.CreateFolderFor(options.LogPath, "--log");
+            }
+
             using var trainer = new RnnTrainer(model, options, start);
             try
             {
@@ -169,6 +180,7 @@ public static class TrainCommand
                 return ToolCommands.BadInput;
             }
 
+            ToolCommands.CreateFolderFor(destination);
             trainer.ExportSafetensors(destination);
             console.WriteLine($"wrote {destination}");
             return 0;
