@@ -553,6 +553,27 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ADamagedCheckpointIsNamedWhenResuming()
+    {
+        // The trainer's reader said "safetensors header length ... does not fit" without saying which file it read.
+        string data = WriteSineSeries(40);
+        string spec = WriteSmallGruSpec();
+        string checkpoint = Path.Combine(_temp, "run.ckpt");
+        string weights = Path.Combine(_temp, "m.safetensors");
+        foreach (string contents in new[] { "not a checkpoint at all", string.Empty })
+        {
+            File.WriteAllText(checkpoint, contents);
+            var (code, output, error) = Run("train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "1", "--checkpoint", checkpoint, "--resume", "--out", weights);
+            Assert.True(code == ToolCommands.BadInput, output + error);
+            Assert.StartsWith("embedded-rnn train: error: checkpoint run.ckpt: ", error, StringComparison.Ordinal);
+            Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            Assert.DoesNotContain("epoch 1/1", output);
+            Assert.False(File.Exists(weights));
+            Assert.Equal(contents, File.ReadAllText(checkpoint)); // left as it was
+        }
+    }
+
+    [Fact]
     public void TrainSaysWhenTheValidationSplitIsEmpty()
     {
         string data = WriteSineSeries(12); // windows of 4: 9 sequences, and ⌊0.1 × 9⌋ = 0 held out
