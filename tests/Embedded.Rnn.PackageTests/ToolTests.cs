@@ -179,6 +179,43 @@ public sealed class ToolTests : IDisposable
         Assert.Contains("check --activation", error);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AnImportWhoseWeightsCannotBeWrittenChangesNeitherFile(bool replacing)
+    {
+        // import wrote the spec, then the weights, each on its own: when the second write failed (a full disk), a new
+        // spec was left beside the old weights (--force), or alone.
+        string folder = Directory.CreateDirectory(Path.Combine(_temp, "pair")).FullName;
+        string spec = Path.Combine(folder, "lstm.rnn.json");
+        string weights = Path.Combine(folder, "lstm.safetensors");
+        if (replacing)
+        {
+            File.WriteAllText(spec, "the old spec");
+            File.WriteAllText(weights, "the old weights");
+        }
+
+        Directory.CreateDirectory(weights + ".tmp"); // in the way of the weights' temporary file: their write fails
+        var (code, output, error) = Run(["import", Reference("lstm_i1_h8_t5_b1"), "--name", "lstm", "--out", folder, "--golden", Reference("lstm_i1_h8_t5_b1"), .. replacing ? ["--force"] : Array.Empty<string>()]);
+        Assert.True(code == ToolCommands.BadInput, output + error);
+        Assert.StartsWith("embedded-rnn import: error: ", error, StringComparison.Ordinal);
+        Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("wrote", output);
+        Assert.Equal(replacing ? ["lstm.rnn.json", "lstm.safetensors"] : [], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        if (replacing)
+        {
+            Assert.Equal("the old spec", File.ReadAllText(spec));
+            Assert.Equal("the old weights", File.ReadAllText(weights));
+        }
+
+        Directory.Delete(weights + ".tmp");
+        (code, output, error) = Run(["import", Reference("lstm_i1_h8_t5_b1"), "--name", "lstm", "--out", folder, "--golden", Reference("lstm_i1_h8_t5_b1"), .. replacing ? ["--force"] : Array.Empty<string>()]);
+        Assert.True(code == 0, output + error);
+        Assert.Equal(["lstm.rnn.json", "lstm.safetensors"], Directory.GetFiles(folder).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Contains("\"cell\": \"lstm\"", File.ReadAllText(spec));
+        Assert.Equal(8, SafetensorsFile.Read(weights).GetTensor("weight_hh_l0").Shape[1]);
+    }
+
     [Fact]
     public void ImportNamesAMisshapenTensor()
     {
