@@ -234,6 +234,35 @@ public sealed class CheckpointTests : IDisposable
         Assert.Contains("holds Infinity in 'bias_hh_l0' at index 5", e.Message);
     }
 
+    [Fact]
+    public void A_checkpoint_whose_position_is_not_made_of_counts_is_refused_naming_the_key()
+    {
+        using (var trainer = new RnnTrainer(Model(), Options("counted.ckpt", 1)))
+        {
+            trainer.Fit(Examples());
+        }
+
+        var good = SafetensorsFile.Read(Path.Combine(_directory, "counted.ckpt"));
+        foreach (var (key, value) in new[] { ("epoch", "x"), ("batch", "-1"), ("step", "1e3"), ("best_validation", "low"), ("optimizer_steps", "many") })
+        {
+            var damaged = new SafetensorsWriter();
+            foreach (var (name, text) in good.Metadata)
+            {
+                damaged.AddMetadata(name, name == key ? value : text);
+            }
+
+            foreach (var tensor in good.Tensors)
+            {
+                damaged.Add(tensor.Name, good.ReadAsSingle(tensor.Name), tensor.Shape.ToArray());
+            }
+
+            damaged.Save(Path.Combine(_directory, "damaged.ckpt"));
+            using var resumed = new RnnTrainer(Model(), Options("damaged.ckpt", 2));
+            var e = Assert.Throws<SafetensorsException>(() => resumed.Fit(Examples(), resume: true)); // was a FormatException
+            Assert.Contains($"'{key}' = '{value}', which is not a", e.Message);
+        }
+    }
+
     // Cancels (or, without a token source, fails as a crashed data source would) at the first read of an example once the
     // trainer has taken the given number of steps. Fit reads the batch it has just trained to count its steps, so a
     // cancellation stops it before the next batch, and a crash comes before that step's checkpoint.

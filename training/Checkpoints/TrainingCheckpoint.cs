@@ -78,7 +78,7 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
     /// <exception cref="ArgumentException">The checkpoint was written for another model (shape, bias or head) or seed, or
     /// holds another optimizer's state, or stopped within an epoch whose batches were of another BatchSize or training set
     /// (resuming would skip or repeat examples).</exception>
-    /// <exception cref="SafetensorsException">The file is not a complete checkpoint, or holds non-finite weights.</exception>
+    /// <exception cref="SafetensorsException">The file is not a complete checkpoint, its position is not made of counts, or it holds non-finite weights.</exception>
     public (FitPosition Position, long Step, float[][]? Best) Load(float[][] parameters, IOptimizer optimizer, int examples)
     {
         var file = SafetensorsFile.Read(Path);
@@ -98,11 +98,17 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
             throw new ArgumentException($"checkpoint '{Path}' was written for another model with the same sizes ({written}), not this one ({Description(model)}).");
         }
 
+        // A count must be one (damaged metadata would otherwise surface as a FormatException from deep in the trainer).
+        long Count(string key, long max = int.MaxValue) => long.TryParse(Meta(key), NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value <= max
+            ? value
+            : throw new SafetensorsException($"checkpoint '{Path}' has '{key}' = '{Meta(key)}', which is not a count.");
         var position = new FitPosition(
-            int.Parse(Meta("epoch"), CultureInfo.InvariantCulture),
-            int.Parse(Meta("batch"), CultureInfo.InvariantCulture),
-            double.Parse(Meta("best_validation"), CultureInfo.InvariantCulture),
-            int.Parse(Meta("patience"), CultureInfo.InvariantCulture));
+            (int)Count("epoch"),
+            (int)Count("batch"),
+            double.TryParse(Meta("best_validation"), NumberStyles.Float, CultureInfo.InvariantCulture, out double best)
+                ? best
+                : throw new SafetensorsException($"checkpoint '{Path}' has 'best_validation' = '{Meta("best_validation")}', which is not a number."),
+            (int)Count("patience"));
         string batches = batchSize.ToString(CultureInfo.InvariantCulture), count = examples.ToString(CultureInfo.InvariantCulture);
         if (position.Batch > 0 && file.Metadata.TryGetValue("batch_size", out var writtenBatches) && file.Metadata.TryGetValue("examples", out var writtenCount)
             && (writtenBatches != batches || writtenCount != count))
@@ -113,18 +119,18 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
         }
 
         var specs = model.ParameterSpecs;
-        var best = file.Contains(BestPrefix + specs[0].Name) ? new float[specs.Count][] : null;
+        var bestWeights = file.Contains(BestPrefix + specs[0].Name) ? new float[specs.Count][] : null;
         for (int k = 0; k < specs.Count; k++)
         {
             Finite(file.ReadAsSingle(specs[k].Name), specs[k].Name).CopyTo(parameters[k], 0);
-            if (best is not null)
+            if (bestWeights is not null)
             {
-                best[k] = Finite(file.ReadAsSingle(BestPrefix + specs[k].Name), BestPrefix + specs[k].Name);
+                bestWeights[k] = Finite(file.ReadAsSingle(BestPrefix + specs[k].Name), BestPrefix + specs[k].Name);
             }
         }
 
         optimizer.ReadState(file, specs);
-        return (position, long.Parse(Meta("step"), CultureInfo.InvariantCulture), best);
+        return (position, Count("step", long.MaxValue), bestWeights);
     }
 
     // What tells two models of the same sizes apart: the head and the parameters (a model without bias has fewer).

@@ -58,7 +58,7 @@ internal static class Optimizers
     }
 
     internal static long ReadSteps(SafetensorsFile checkpoint) =>
-        checkpoint.Metadata.TryGetValue(StepsKey, out string? steps)
-            ? long.Parse(steps, System.Globalization.CultureInfo.InvariantCulture)
-            : throw new SafetensorsException($"the checkpoint lacks '{StepsKey}'.");
+        !checkpoint.Metadata.TryGetValue(StepsKey, out string? steps) ? throw new SafetensorsException($"the checkpoint lacks '{StepsKey}'.")
+        : long.TryParse(steps, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long count) ? count
+        : throw new SafetensorsException($"the checkpoint has '{StepsKey}' = '{steps}', which is not a count.");
 }
