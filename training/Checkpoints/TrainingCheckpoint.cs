@@ -98,10 +98,7 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
             throw new ArgumentException($"checkpoint '{Path}' was written for another model with the same sizes ({written}), not this one ({Description(model)}).");
         }
 
-        // A count must be one (damaged metadata would otherwise surface as a FormatException from deep in the trainer).
-        long Count(string key, long max = int.MaxValue) => long.TryParse(Meta(key), NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value <= max
-            ? value
-            : throw new SafetensorsException($"checkpoint '{Path}' has '{key}' = '{Meta(key)}', which is not a count.");
+        long Count(string key, long max = int.MaxValue) => ReadCount(file, key, $"checkpoint '{Path}'", max);
         var position = new FitPosition(
             (int)Count("epoch"),
             (int)Count("batch"),
@@ -132,6 +129,19 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
         optimizer.ReadState(file, specs);
         return (position, Count("step", long.MaxValue), bestWeights);
     }
+
+    /// <summary>
+    /// A count the checkpoint's metadata holds under <paramref name="key"/>, at most <paramref name="max"/>: missing or
+    /// damaged metadata is a SafetensorsException naming the key (not a FormatException from deep in the trainer).
+    /// </summary>
+    /// <param name="file">The checkpoint.</param>
+    /// <param name="key">The metadata key.</param>
+    /// <param name="checkpoint">How messages name the file, e.g. "checkpoint 'run.ckpt'".</param>
+    /// <param name="max">The largest count allowed.</param>
+    internal static long ReadCount(SafetensorsFile file, string key, string checkpoint, long max = long.MaxValue) =>
+        !file.Metadata.TryGetValue(key, out string? text) ? throw new SafetensorsException($"{checkpoint} lacks '{key}'.")
+        : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value <= max ? value
+        : throw new SafetensorsException($"{checkpoint} has '{key}' = '{text}', which is not a count.");
 
     // What tells two models of the same sizes apart: the head and the parameters (a model without bias has fewer).
     private static string Description(ITrainableRnnModel model) =>

@@ -57,8 +57,5 @@ internal static class Optimizers
         }
     }
 
-    internal static long ReadSteps(SafetensorsFile checkpoint) =>
-        !checkpoint.Metadata.TryGetValue(StepsKey, out string? steps) ? throw new SafetensorsException($"the checkpoint lacks '{StepsKey}'.")
-        : long.TryParse(steps, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out long count) ? count
-        : throw new SafetensorsException($"the checkpoint has '{StepsKey}' = '{steps}', which is not a count.");
+    internal static long ReadSteps(SafetensorsFile checkpoint) => TrainingCheckpoint.ReadCount(checkpoint, StepsKey, "the checkpoint");
 }
