@@ -130,7 +130,9 @@ public sealed partial record StateDictLayout(string Cell, int Input, int Hidden,
         }
 
         var used = tensors.Select(t => t.Item1).ToHashSet(StringComparer.Ordinal);
-        foreach (string name in file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n) && n.StartsWith(prefix, StringComparison.Ordinal)))
+        var ignored = file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n)).ToList();
+        var underPrefix = ignored.Where(n => n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+        foreach (string name in underPrefix)
         {
             // A top-level state_dict has no prefix to tell its strays by: a name PyTorch gives a recurrent parameter
             // that the layout did not take is a layer after a gap or a direction the file does not have, never extra.
@@ -143,13 +145,11 @@ public sealed partial record StateDictLayout(string Cell, int Input, int Hidden,
             }
         }
 
-        var strays = file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n) && prefix.Length > 0 && n.StartsWith(prefix, StringComparison.Ordinal)).ToList();
-        if (strays.Count > 0)
+        if (prefix.Length > 0 && underPrefix.Count > 0)
         {
-            throw new ToolException($"tensor '{strays[0]}' is under the recurrent prefix '{prefix}' but is not a parameter of a {Describe(cell, ih[1], hidden, layers, bidirectional, bias)}.");
+            throw new ToolException($"tensor '{underPrefix[0]}' is under the recurrent prefix '{prefix}' but is not a parameter of a {Describe(cell, ih[1], hidden, layers, bidirectional, bias)}.");
         }
 
-        var ignored = file.Tensors.Select(t => t.Name).Where(n => !used.Contains(n)).ToList();
         return new StateDictLayout(cell, ih[1], hidden, layers, bidirectional, bias, headOutput, prefix, headPrefix, tensors, ignored);
     }
 
