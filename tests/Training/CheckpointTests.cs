@@ -210,25 +210,13 @@ public sealed class CheckpointTests : IDisposable
             trainer.Fit(Examples());
         }
 
-        var good = SafetensorsFile.Read(Path.Combine(_directory, "good.ckpt"));
-        var damaged = new SafetensorsWriter();
-        foreach (var (key, value) in good.Metadata)
+        SaveChanged("good.ckpt", "damaged.ckpt", tensor: (name, values) =>
         {
-            damaged.AddMetadata(key, value);
-        }
-
-        foreach (var tensor in good.Tensors)
-        {
-            var values = good.ReadAsSingle(tensor.Name);
-            if (tensor.Name == "bias_hh_l0")
+            if (name == "bias_hh_l0")
             {
                 values[5] = float.PositiveInfinity;
             }
-
-            damaged.Add(tensor.Name, values, tensor.Shape.ToArray());
-        }
-
-        damaged.Save(Path.Combine(_directory, "damaged.ckpt"));
+        });
         using var resumed = new RnnTrainer(Model(), Options("damaged.ckpt", 2));
         var e = Assert.Throws<SafetensorsException>(() => resumed.Fit(Examples(), resume: true));
         Assert.Contains("holds Infinity in 'bias_hh_l0' at index 5", e.Message);
@@ -242,25 +230,33 @@ public sealed class CheckpointTests : IDisposable
             trainer.Fit(Examples());
         }
 
-        var good = SafetensorsFile.Read(Path.Combine(_directory, "counted.ckpt"));
         foreach (var (key, value) in new[] { ("epoch", "x"), ("batch", "-1"), ("step", "1e3"), ("best_validation", "low"), ("optimizer_steps", "many") })
         {
-            var damaged = new SafetensorsWriter();
-            foreach (var (name, text) in good.Metadata)
-            {
-                damaged.AddMetadata(name, name == key ? value : text);
-            }
-
-            foreach (var tensor in good.Tensors)
-            {
-                damaged.Add(tensor.Name, good.ReadAsSingle(tensor.Name), tensor.Shape.ToArray());
-            }
-
-            damaged.Save(Path.Combine(_directory, "damaged.ckpt"));
+            SaveChanged("counted.ckpt", "damaged.ckpt", metadata: (name, text) => name == key ? value : text);
             using var resumed = new RnnTrainer(Model(), Options("damaged.ckpt", 2));
             var e = Assert.Throws<SafetensorsException>(() => resumed.Fit(Examples(), resume: true)); // was a FormatException
             Assert.Contains($"'{key}' = '{value}', which is not a", e.Message);
         }
+    }
+
+    // Copies a checkpoint, each metadata value through metadata and each tensor's values through tensor (both optional).
+    private void SaveChanged(string from, string to, Func<string, string, string>? metadata = null, Action<string, float[]>? tensor = null)
+    {
+        var source = SafetensorsFile.Read(Path.Combine(_directory, from));
+        var copy = new SafetensorsWriter();
+        foreach (var (key, value) in source.Metadata)
+        {
+            copy.AddMetadata(key, metadata is null ? value : metadata(key, value));
+        }
+
+        foreach (var t in source.Tensors)
+        {
+            var values = source.ReadAsSingle(t.Name);
+            tensor?.Invoke(t.Name, values);
+            copy.Add(t.Name, values, t.Shape.ToArray());
+        }
+
+        copy.Save(Path.Combine(_directory, to));
     }
 
     // Cancels (or, without a token source, fails as a crashed data source would) at the first read of an example once the
