@@ -11,4 +11,10 @@ public sealed class SafetensorsException : System.Exception
         : base(message)
     {
     }
+
+    /// <summary>Creates the exception with a message that adds context (such as the file's name) to <paramref name="inner"/>'s.</summary>
+    public SafetensorsException(string message, System.Exception inner)
+        : base(message, inner)
+    {
+    }
 }

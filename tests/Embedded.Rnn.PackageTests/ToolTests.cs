@@ -602,7 +602,7 @@ public sealed class ToolTests : IDisposable
             File.WriteAllText(checkpoint, contents);
             var (code, output, error) = Run("train", data, "--spec", spec, "--targets", "y", "--window", "4", "--epochs", "1", "--checkpoint", checkpoint, "--resume", "--out", weights);
             Assert.True(code == ToolCommands.BadInput, output + error);
-            Assert.StartsWith("embedded-rnn train: error: checkpoint run.ckpt: ", error, StringComparison.Ordinal);
+            Assert.StartsWith($"embedded-rnn train: error: checkpoint '{checkpoint}': ", error, StringComparison.Ordinal);
             Assert.Single(error.Split('\n', StringSplitOptions.RemoveEmptyEntries));
             Assert.DoesNotContain("epoch 1/1", output);
             Assert.False(File.Exists(weights));

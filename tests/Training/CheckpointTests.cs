@@ -216,6 +216,8 @@ public sealed class CheckpointTests : IDisposable
             {
                 values[5] = float.PositiveInfinity;
             }
+
+            return values;
         });
         using var resumed = new RnnTrainer(Model(), Options("damaged.ckpt", 2));
         var e = Assert.Throws<SafetensorsException>(() => resumed.Fit(Examples(), resume: true));
@@ -239,8 +241,56 @@ public sealed class CheckpointTests : IDisposable
         }
     }
 
-    // Copies a checkpoint, each metadata value through metadata and each tensor's values through tensor (both optional).
-    private void SaveChanged(string from, string to, Func<string, string, string>? metadata = null, Action<string, float[]>? tensor = null)
+    [Fact]
+    public void A_refused_checkpoint_names_what_is_wrong_and_leaves_the_trainer_as_it_was()
+    {
+        using (var trainer = new RnnTrainer(Model(), Options("good.ckpt", 1)))
+        {
+            trainer.Fit(Examples());
+        }
+
+        string last = GruTinyRegression.Parameters[^1].Name, damaged = Path.Combine(_directory, "damaged.ckpt");
+        int bias = GruTinyRegression.Parameters.Single(p => p.Name == "bias_hh_l0").ElementCount;
+        float[] Shorter(float[] values) => values[..^1];
+        foreach (var (change, message) in new (Func<string, float[], float[]?>?, string)[]
+        {
+            // A shorter tensor used to be copied over the start of its parameter, the rest kept from before.
+            ((name, values) => name == "bias_hh_l0" ? Shorter(values) : values, $"checkpoint '{damaged}' has 'bias_hh_l0' of shape [{bias - 1}]; this model's 'bias_hh_l0' is [{bias}]."),
+            ((name, values) => name == "best." + last ? Shorter(values) : values, $"has 'best.{last}' of shape"),
+            // The optimizer's state is read after the weights: these used to leave the weights (and the step count) loaded.
+            ((name, values) => name == "optimizer.second." + last ? Shorter(values) : values, $"the checkpoint has 'optimizer.second.{last}' of shape"),
+            ((name, values) => name == "optimizer.second." + last ? null : values, $"the checkpoint lacks the tensor 'optimizer.second.{last}'."),
+            (null, $"checkpoint '{damaged}': "), // not safetensors at all: the parser's message did not say which file it read
+        })
+        {
+            if (change is null)
+            {
+                File.WriteAllText(damaged, "not a checkpoint");
+            }
+            else
+            {
+                SaveChanged("good.ckpt", "damaged.ckpt", tensor: change);
+            }
+
+            using var resumed = new RnnTrainer(Model(), Options("damaged.ckpt", 2));
+            var before = resumed.Parameters.Select(p => (float[])p.Clone()).ToArray();
+            var e = Assert.Throws<SafetensorsException>(() => resumed.Fit(Examples(), resume: true));
+            Assert.Contains(message, e.Message);
+            Assert.Equal(before, resumed.Parameters);
+            Assert.Equal(0, resumed.Steps);
+
+            // Neither the weights nor the optimizer's state moved: starting afresh gives what a new trainer gives.
+            File.Delete(damaged);
+            resumed.Fit(Examples());
+            using var fresh = new RnnTrainer(Model(), Options("fresh.ckpt", 2));
+            fresh.Fit(Examples());
+            Assert.Equal(fresh.Parameters, resumed.Parameters);
+        }
+    }
+
+    // Copies a checkpoint, each metadata value through metadata and each tensor's values through tensor (both optional):
+    // tensor returns the values to write (of another length: written as a vector), or null to leave the tensor out.
+    private void SaveChanged(string from, string to, Func<string, string, string>? metadata = null, Func<string, float[], float[]?>? tensor = null)
     {
         var source = SafetensorsFile.Read(Path.Combine(_directory, from));
         var copy = new SafetensorsWriter();
@@ -252,8 +302,11 @@ public sealed class CheckpointTests : IDisposable
         foreach (var t in source.Tensors)
         {
             var values = source.ReadAsSingle(t.Name);
-            tensor?.Invoke(t.Name, values);
-            copy.Add(t.Name, values, t.Shape.ToArray());
+            var written = tensor is null ? values : tensor(t.Name, values);
+            if (written is not null)
+            {
+                copy.Add(t.Name, written, written.Length == values.Length ? t.Shape.ToArray() : [written.Length]);
+            }
         }
 
         copy.Save(Path.Combine(_directory, to));

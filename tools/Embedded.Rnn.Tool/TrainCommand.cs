@@ -146,20 +146,6 @@ public static class TrainCommand
             };
             console.WriteLine($"model: {shape.Cell}, input {shape.InputSize}, hidden {shape.HiddenSize}, {shape.LayerCount} layer(s), output {shape.OutputSize}; kernel path {model.Path}");
             console.WriteLine($"data: {table.RowCount} rows -> {examples.Count} sequences of {result.GetValue(window)} steps");
-            if (resuming && File.Exists(checkpointPath))
-            {
-                // The trainer reads the checkpoint without naming it when the file is not safetensors at all: read here
-                // first, a damaged checkpoint is named in the error (the trainer's own checks of its contents name it too).
-                try
-                {
-                    SafetensorsFile.Read(checkpointPath);
-                }
-                catch (SafetensorsException e)
-                {
-                    throw new ToolException($"checkpoint {result.GetValue(checkpoint)!.Name}: {e.Message}");
-                }
-            }
-
             if (resuming)
             {
                 console.WriteLine(File.Exists(checkpointPath) ? $"resuming from {checkpointPath}" : $"no checkpoint at {checkpointPath} yet: starting from the beginning");

@@ -78,10 +78,22 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
     /// <exception cref="ArgumentException">The checkpoint was written for another model (shape, bias or head) or seed, or
     /// holds another optimizer's state, or stopped within an epoch whose batches were of another BatchSize or training set
     /// (resuming would skip or repeat examples).</exception>
-    /// <exception cref="SafetensorsException">The file is not a complete checkpoint, its position is not made of counts, or it holds non-finite weights.</exception>
+    /// <exception cref="SafetensorsException">The file is not a complete checkpoint, its position is not made of counts, a
+    /// tensor's shape is not its parameter's, or it holds non-finite weights.</exception>
+    /// <remarks>A refused checkpoint changes neither <paramref name="parameters"/> nor <paramref name="optimizer"/>.</remarks>
     public (FitPosition Position, long Step, float[][]? Best) Load(float[][] parameters, IOptimizer optimizer, int examples)
     {
-        var file = SafetensorsFile.Read(Path);
+        SafetensorsFile file;
+        try
+        {
+            file = SafetensorsFile.Read(Path);
+        }
+        catch (SafetensorsException e)
+        {
+            // The parser does not know which file it read; the later checks below name it, so this one does too.
+            throw new SafetensorsException($"checkpoint '{Path}': {e.Message}", e);
+        }
+
         string Meta(string key) => file.Metadata.TryGetValue(key, out var v) ? v : throw new SafetensorsException($"checkpoint '{Path}' lacks '{key}'.");
         if (Meta("format") != Format)
         {
@@ -115,19 +127,21 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
                 "Resume with the same BatchSize and training set, or start afresh.");
         }
 
+        // Everything is read and checked before anything changes: a refused checkpoint leaves the trainer as it was.
         var specs = model.ParameterSpecs;
-        var bestWeights = file.Contains(BestPrefix + specs[0].Name) ? new float[specs.Count][] : null;
+        string name = $"checkpoint '{Path}'";
+        var loaded = specs.Select(spec => Finite(ReadTensor(file, spec.Name, spec, name), spec.Name)).ToArray();
+        var bestWeights = file.Contains(BestPrefix + specs[0].Name)
+            ? specs.Select(spec => Finite(ReadTensor(file, BestPrefix + spec.Name, spec, name), BestPrefix + spec.Name)).ToArray()
+            : null;
+        long step = Count("step", long.MaxValue);
+        optimizer.ReadState(file, specs);
         for (int k = 0; k < specs.Count; k++)
         {
-            Finite(file.ReadAsSingle(specs[k].Name), specs[k].Name).CopyTo(parameters[k], 0);
-            if (bestWeights is not null)
-            {
-                bestWeights[k] = Finite(file.ReadAsSingle(BestPrefix + specs[k].Name), BestPrefix + specs[k].Name);
-            }
+            loaded[k].CopyTo(parameters[k], 0);
         }
 
-        optimizer.ReadState(file, specs);
-        return (position, Count("step", long.MaxValue), bestWeights);
+        return (position, step, bestWeights);
     }
 
     /// <summary>
@@ -142,6 +156,26 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
         !file.Metadata.TryGetValue(key, out string? text) ? throw new SafetensorsException($"{checkpoint} lacks '{key}'.")
         : long.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out long value) && value <= max ? value
         : throw new SafetensorsException($"{checkpoint} has '{key}' = '{text}', which is not a count.");
+
+    /// <summary>
+    /// The tensor <paramref name="name"/>, which must have <paramref name="spec"/>'s shape: a damaged checkpoint's shorter
+    /// tensor would otherwise be copied over part of a parameter, and a longer one fail with an unrelated message.
+    /// </summary>
+    /// <param name="file">The checkpoint.</param>
+    /// <param name="name">The tensor's name: a parameter's, or one of the optimizer's or the best weights' entries for it.</param>
+    /// <param name="spec">The parameter the tensor is for.</param>
+    /// <param name="checkpoint">How messages name the file, e.g. "checkpoint 'run.ckpt'".</param>
+    internal static float[] ReadTensor(SafetensorsFile file, string name, ParameterSpec spec, string checkpoint)
+    {
+        if (!file.Contains(name))
+        {
+            throw new SafetensorsException($"{checkpoint} lacks the tensor '{name}'.");
+        }
+
+        var tensor = file.GetTensor(name);
+        return tensor.Shape.SequenceEqual(spec.TensorShape()) ? file.ReadAsSingle(name)
+            : throw new SafetensorsException($"{checkpoint} has '{name}' of shape {tensor.ShapeText}; this model's '{spec.Name}' is {spec.ShapeText}.");
+    }
 
     // What tells two models of the same sizes apart: the head and the parameters (a model without bias has fewer).
     private static string Description(ITrainableRnnModel model) =>

@@ -113,11 +113,14 @@ internal sealed class AdamOptimizer : IOptimizer
     {
         // Adam and AdamW keep the same moments (they differ only in how weight decay enters).
         Optimizers.RequireKind(checkpoint, nameof(OptimizerKind.Adam), nameof(OptimizerKind.AdamW));
-        Steps = Optimizers.ReadSteps(checkpoint);
+        long steps = Optimizers.ReadSteps(checkpoint);
+        var first = specs.Select(spec => Optimizers.ReadEntry(checkpoint, Optimizers.FirstPrefix, spec)).ToArray();
+        var second = specs.Select(spec => Optimizers.ReadEntry(checkpoint, Optimizers.SecondPrefix, spec)).ToArray();
+        Steps = steps;
         for (int k = 0; k < specs.Count; k++)
         {
-            checkpoint.ReadAsSingle(Optimizers.FirstPrefix + specs[k].Name).CopyTo(FirstMoments[k], 0);
-            checkpoint.ReadAsSingle(Optimizers.SecondPrefix + specs[k].Name).CopyTo(SecondMoments[k], 0);
+            first[k].CopyTo(FirstMoments[k], 0);
+            second[k].CopyTo(SecondMoments[k], 0);
         }
     }
 }

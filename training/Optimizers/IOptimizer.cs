@@ -15,8 +15,11 @@ internal interface IOptimizer
     /// <summary>Adds this optimizer's state to a checkpoint being written (tensors named after <paramref name="specs"/>, and metadata).</summary>
     void WriteState(SafetensorsWriter checkpoint, IReadOnlyList<ParameterSpec> specs);
 
-    /// <summary>Replaces this optimizer's state by the one <see cref="WriteState"/> put in <paramref name="checkpoint"/>.</summary>
-    /// <exception cref="SafetensorsException">The checkpoint lacks an entry this optimizer needs.</exception>
+    /// <summary>
+    /// Replaces this optimizer's state by the one <see cref="WriteState"/> put in <paramref name="checkpoint"/>; reads all
+    /// of it before changing any, so a refused checkpoint leaves the state as it was.
+    /// </summary>
+    /// <exception cref="SafetensorsException">The checkpoint lacks an entry this optimizer needs, or an entry's shape is not its parameter's.</exception>
     void ReadState(SafetensorsFile checkpoint, IReadOnlyList<ParameterSpec> specs);
 }
 
@@ -58,4 +61,8 @@ internal static class Optimizers
     }
 
     internal static long ReadSteps(SafetensorsFile checkpoint) => TrainingCheckpoint.ReadCount(checkpoint, StepsKey, "the checkpoint");
+
+    /// <summary>The optimizer's entry <paramref name="prefix"/> + the parameter's name, shaped as the parameter.</summary>
+    internal static float[] ReadEntry(SafetensorsFile checkpoint, string prefix, ParameterSpec spec) =>
+        TrainingCheckpoint.ReadTensor(checkpoint, prefix + spec.Name, spec, "the checkpoint");
 }

@@ -65,15 +65,18 @@ internal sealed class SgdOptimizer : IOptimizer
             Optimizers.RequireKind(checkpoint, nameof(OptimizerKind.Sgd)); // plain SGD keeps no state, so it can follow anything
         }
 
-        Steps = Optimizers.ReadSteps(checkpoint);
+        long steps = Optimizers.ReadSteps(checkpoint);
+        // A checkpoint written without momentum has no buffer: zero, so the next step sets b = d, as PyTorch
+        // does for a parameter whose momentum_buffer is still None.
+        var buffers = specs.Take(MomentumBuffers.Length)
+            .Select(spec => checkpoint.Contains(Optimizers.FirstPrefix + spec.Name) ? Optimizers.ReadEntry(checkpoint, Optimizers.FirstPrefix, spec) : null)
+            .ToArray();
+        Steps = steps;
         for (int k = 0; k < MomentumBuffers.Length; k++)
         {
-            // A checkpoint written without momentum has no buffer: zero, so the next step sets b = d, as PyTorch
-            // does for a parameter whose momentum_buffer is still None.
-            string name = Optimizers.FirstPrefix + specs[k].Name;
-            if (checkpoint.Contains(name))
+            if (buffers[k] is { } buffer)
             {
-                checkpoint.ReadAsSingle(name).CopyTo(MomentumBuffers[k], 0);
+                buffer.CopyTo(MomentumBuffers[k], 0);
             }
             else
             {
