@@ -18,31 +18,110 @@ public static partial class DurableFile
     /// <exception cref="IOException">The file could not be written, moved or flushed.</exception>
     public static void Write(string path, ReadOnlySpan<byte> contents)
     {
+        RefuseDirectory(path);
+        WriteTemporary(path, contents);
+        MoveIntoPlace([path]);
+    }
+
+    /// <summary>
+    /// Writes files that belong together (a spec and its weights) durably: every file's bytes go to its <c>path.tmp</c>
+    /// and are flushed to the disk before any is renamed, so a failed write (a full disk) changes none of them. The renames
+    /// follow in the order given, then each directory is flushed once. A power cut between two renames leaves the earlier
+    /// files new and the later ones old, each whole: give the file that refers to the others last.
+    /// </summary>
+    /// <param name="files">Each file to write or replace, with its bytes.</param>
+    /// <exception cref="IOException">A file could not be written, moved or flushed; the message says which were replaced.</exception>
+    public static void WriteAll(IReadOnlyList<(string Path, ReadOnlyMemory<byte> Contents)> files)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        foreach (var (path, _) in files)
+        {
+            RefuseDirectory(path);
+        }
+
+        for (int i = 0; i < files.Count; i++)
+        {
+            try
+            {
+                WriteTemporary(files[i].Path, files[i].Contents.Span);
+            }
+            catch
+            {
+                for (int k = 0; k < i; k++)
+                {
+                    File.Delete(files[k].Path + ".tmp");
+                }
+
+                throw;
+            }
+        }
+
+        MoveIntoPlace(files.Select(f => f.Path).ToList());
+    }
+
+    private static void RefuseDirectory(string path)
+    {
         if (Directory.Exists(path))
         {
             throw new IOException($"'{path}' is a directory; give the path of the file to write.");
         }
+    }
 
+    // path.tmp, flushed to the disk; a failed write deletes it (but not a folder of that name in the way, which the
+    // stream could not open), so no stray temporary is left beside the old file.
+    private static void WriteTemporary(string path, ReadOnlySpan<byte> contents)
+    {
         string temporary = path + ".tmp";
+        var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None);
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            using (stream)
             {
                 stream.Write(contents);
                 stream.Flush(flushToDisk: true);
             }
-
-            Replace(temporary, path);
         }
         catch
         {
-            File.Delete(temporary); // a failed write leaves the old file (or none), never a stray temporary beside it
+            File.Delete(temporary);
             throw;
+        }
+    }
+
+    // Renames each path.tmp over its path in order, then flushes each directory once (the renames are on the disk only
+    // then). A failed rename deletes the temporaries not yet moved.
+    private static void MoveIntoPlace(IReadOnlyList<string> paths)
+    {
+        int moved = 0;
+        try
+        {
+            for (; moved < paths.Count; moved++)
+            {
+                Replace(paths[moved] + ".tmp", paths[moved]);
+            }
+        }
+        catch (Exception e)
+        {
+            foreach (string path in paths.Skip(moved))
+            {
+                File.Delete(path + ".tmp");
+            }
+
+            if (moved == 0 || e is not (IOException or UnauthorizedAccessException))
+            {
+                throw; // nothing was replaced, or not by a failure of the file system
+            }
+
+            throw new IOException($"Replaced {string.Join(", ", paths.Take(moved).Select(p => $"'{p}'"))} but could not move " +
+                $"'{paths[moved]}' into place ({e.Message}): they no longer belong together.", e);
         }
 
         if (!OperatingSystem.IsWindows())
         {
-            FlushDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+            foreach (string directory in paths.Select(p => Path.GetDirectoryName(Path.GetFullPath(p))!).Distinct(StringComparer.Ordinal))
+            {
+                FlushDirectory(directory);
+            }
         }
     }
 

@@ -165,7 +165,8 @@ public static class ImportCommand
             ToolCommands.CreateFolderFor(weightsPath);
             if (spec is not null)
             {
-                WritePair(weightsPath, weightsBytes, specPath, Encoding.UTF8.GetBytes(spec));
+                // Together: a failed write changes neither file; the weights move into place first, then the spec that names them.
+                DurableFile.WriteAll([(weightsPath, weightsBytes), (specPath, Encoding.UTF8.GetBytes(spec))]);
                 output.WriteLine($"wrote {specPath}");
             }
             else
@@ -221,51 +222,6 @@ public static class ImportCommand
             return new ImportedModel(
                 layout.Spec(layout.Cell == "rnn" ? rnnActivation ?? "tanh" : null, head),
                 layout.Tensors.Select(t => new ImportedTensor(t.Target, t.Shape, source.ReadAsSingle(t.Source))).ToList());
-        }
-    }
-
-    /// <summary>
-    /// Writes the weights and their spec so that a failure leaves both files as they were: each is written durably to a
-    /// temporary file beside it (<c>path.tmp</c>, DurableFile's own name for a file on its way), and only when both are
-    /// on the disk are they renamed into place, the weights first, then the spec, which makes the pair the project's.
-    /// What remains possible is a crash, or a failed rename, between the two renames: the new weights beside the old spec
-    /// (or no spec), with an error saying so when the second rename fails. The renames are not followed by a flush of the
-    /// folder (DurableFile offers none on its own): a power cut just after them can undo them, leaving each file whole,
-    /// old or new.
-    /// </summary>
-    private static void WritePair(string weightsPath, byte[] weights, string specPath, byte[] spec)
-    {
-        string weightsTemporary = weightsPath + ".tmp", specTemporary = specPath + ".tmp";
-        try
-        {
-            DurableFile.Write(weightsTemporary, weights);
-            DurableFile.Write(specTemporary, spec);
-            File.Move(weightsTemporary, weightsPath, overwrite: true);
-        }
-        catch
-        {
-            DeleteTemporary(weightsTemporary);
-            DeleteTemporary(specTemporary);
-            throw;
-        }
-
-        try
-        {
-            File.Move(specTemporary, specPath, overwrite: true);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            DeleteTemporary(specTemporary);
-            throw new ToolException($"wrote {weightsPath} but could not move the spec into place at {specPath} ({e.Message}); the weights do not match the spec there. Import again.");
-        }
-
-        // A temporary file this write made, never one in the way (a folder of that name is left to the user).
-        static void DeleteTemporary(string path)
-        {
-            if (File.Exists(path))
-            {
-                File.Delete(path);
-            }
         }
     }
 
