@@ -25,6 +25,21 @@ public sealed record SampleOptions(bool Fast, string OutputDirectory, int? Worke
         var fast = new Option<bool>("--fast") { Description = "Train briefly (for CI): fewer epochs, the same checks." };
         var output = new Option<string>("--out") { Description = "Folder for the chart and the trained weights.", DefaultValueFactory = _ => "out" };
         var workers = new Option<int?>("--workers") { Description = "Training threads (default: all cores; results do not depend on it)." };
+        // Refused when parsed, as one line before the help: a file in --out's place, or no worker, failed mid-run with a stack trace.
+        output.Validators.Add(result =>
+        {
+            if (File.Exists(result.GetValue(output)))
+            {
+                result.AddError($"--out {result.GetValue(output)} is a file; give a folder (it is made if missing).");
+            }
+        });
+        workers.Validators.Add(result =>
+        {
+            if (result.GetValue(workers) is < 1)
+            {
+                result.AddError($"--workers must be at least 1, not {result.GetValue(workers)}.");
+            }
+        });
         var root = new RootCommand(description) { fast, output, workers };
         foreach (var option in sampleOptions)
         {
