@@ -170,6 +170,13 @@ public sealed class PackedWeights
     public void Load(IReadOnlyList<float[]> parameters)
     {
         RnnThrow.IfParametersMismatch(parameters, _layout.Parameters, nameof(parameters));
+        if (Storage == WeightStorage.Int8)
+        {
+            // Checked before any block is packed: the packing would stop at the row with no scale, the blocks before it
+            // already replaced, leaving the model half old and half new.
+            WeightQuantization.ThrowIfNotFiniteInt8(_layout.Parameters, parameters, nameof(parameters));
+        }
+
         for (int b = 0; b < _packings.Length; b++)
         {
             var tensors = _blockTensors[b];

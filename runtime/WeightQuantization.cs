@@ -79,6 +79,25 @@ public static class WeightQuantization
         return spec.Shape.Count == 2;
     }
 
+    // A row with a NaN or an infinity has no int8 scale: callers check every weight matrix before they write anything,
+    // so that a refusal names the tensor and leaves what they write as it was.
+    internal static void ThrowIfNotFiniteInt8(IReadOnlyList<ParameterSpec> specs, IReadOnlyList<float[]> parameters, string parameter)
+    {
+        for (int k = 0; k < specs.Count; k++)
+        {
+            int index = IsWeightMatrix(specs[k]) ? Safetensors.NonFiniteValues.IndexOf(parameters[k]) : -1;
+            if (index >= 0)
+            {
+                int columns = specs[k].Shape[1];
+                float value = parameters[k][index];
+                string what = float.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
+                throw new ArgumentException(
+                    $"tensor '{specs[k].Name}' holds {what} at index {index} ([{index / columns}, {index % columns}] in shape {specs[k].ShapeText}); int8 weights must be finite (a row's scale is its largest magnitude).",
+                    parameter);
+            }
+        }
+    }
+
     /// <summary>
     /// A model's parameters as a model storing them as <paramref name="storage"/> computes with them: every weight matrix
     /// rounded (<see cref="Round(ReadOnlySpan{float}, int, WeightStorage, Span{float})"/>), the biases copied.

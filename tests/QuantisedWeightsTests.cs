@@ -294,6 +294,33 @@ public sealed class WeightQuantizationTests
         Assert.Throws<ArgumentException>(() => LstmI1H8T5B1Int8.FromParameters(parameters));
     }
 
+    [Fact]
+    public void A_non_finite_int8_weight_in_LoadParameters_names_its_tensor_and_leaves_the_weights_as_they_were()
+    {
+        var specs = LstmI8H16T10B2L2Int8.Parameters;
+        var before = specs.Select(p => Enumerable.Range(0, p.ElementCount).Select(i => MathF.Sin(i + p.Name.Length) * 0.3f).ToArray()).ToArray();
+        var model = LstmI8H16T10B2L2Int8.FromParameters(before);
+        var xs = Enumerable.Range(0, 3 * 8).Select(i => MathF.Cos(i)).ToArray();
+        var expected = RunFromZero(model, xs);
+
+        // Every tensor changed, the second layer's last: the first layer packs before the NaN is met.
+        var after = before.Select(t => Array.ConvertAll(t, v => v * -2f)).ToArray();
+        int last = specs.Select(p => p.Name).ToList().IndexOf("weight_hh_l1");
+        after[last][5] = float.NaN;
+        var error = Assert.Throws<ArgumentException>(() => model.LoadParameters(after));
+        Assert.Equal(expected, RunFromZero(model, xs));
+        Assert.Contains("tensor 'weight_hh_l1' holds NaN at index 5", error.Message);
+        Assert.Equal("parameters", error.ParamName);
+
+        static float[] RunFromZero(LstmI8H16T10B2L2Int8 model, float[] xs)
+        {
+            var state = default(LstmI8H16T10B2L2Int8.State);
+            var ys = new float[xs.Length / 8 * 16];
+            model.Run(xs, ref state, ys);
+            return ys;
+        }
+    }
+
     [Theory]
     [InlineData(KernelPath.Vector512)]
     [InlineData(KernelPath.Scalar)]
