@@ -108,6 +108,11 @@ public static class WeightQuantization
     {
         RnnThrow.IfParametersMismatch(parameters, specs, nameof(parameters));
         RnnThrow.IfParametersMismatch(rounded, specs, nameof(rounded));
+        if (storage == WeightStorage.Int8)
+        {
+            ThrowIfNotFiniteInt8(specs, parameters, nameof(parameters));
+        }
+
         for (int k = 0; k < specs.Count; k++)
         {
             if (IsWeightMatrix(specs[k]))
@@ -172,6 +177,11 @@ public static class WeightQuantization
     public static Safetensors.SafetensorsWriter StoredFile(IReadOnlyList<ParameterSpec> specs, IReadOnlyList<float[]> parameters, WeightStorage storage)
     {
         RnnThrow.IfParametersMismatch(parameters, specs, nameof(parameters));
+        if (storage == WeightStorage.Int8)
+        {
+            ThrowIfNotFiniteInt8(specs, parameters, nameof(parameters));
+        }
+
         var writer = new Safetensors.SafetensorsWriter();
         for (int k = 0; k < specs.Count; k++)
         {

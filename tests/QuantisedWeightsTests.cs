@@ -321,6 +321,26 @@ public sealed class WeightQuantizationTests
         }
     }
 
+    [Fact]
+    public void Int8_rounding_in_place_refuses_a_non_finite_weight_by_name_before_it_rounds_anything()
+    {
+        var specs = LstmI8H16T10B2L2Int8.Parameters;
+        var parameters = specs.Select(p => Enumerable.Range(0, p.ElementCount).Select(i => MathF.Sin(i) * 0.3f).ToArray()).ToArray();
+        parameters[specs.Select(p => p.Name).ToList().IndexOf("weight_hh_l1")][7] = float.PositiveInfinity;
+        var copy = parameters.Select(t => (float[])t.Clone()).ToArray();
+
+        var error = Assert.Throws<ArgumentException>(() => WeightQuantization.Round(specs, parameters, WeightStorage.Int8, parameters));
+        for (int k = 0; k < specs.Count; k++)
+        {
+            Assert.Equal(copy[k], parameters[k]);
+        }
+
+        Assert.Contains("tensor 'weight_hh_l1' holds +Infinity at index 7", error.Message);
+        Assert.Equal("parameters", error.ParamName);
+        error = Assert.Throws<ArgumentException>(() => WeightQuantization.StoredFile(specs, parameters, WeightStorage.Int8));
+        Assert.Contains("tensor 'weight_hh_l1' holds +Infinity at index 7", error.Message);
+    }
+
     [Theory]
     [InlineData(KernelPath.Vector512)]
     [InlineData(KernelPath.Scalar)]
