@@ -242,7 +242,7 @@ public sealed partial class RnnGenerator
                 _w.Line($"private readonly {WeightArray}[] _w;");
                 if (Int8)
                 {
-                    _w.Line("// Each int8 weight matrix's row scales (max |w| / 127, or 1 for a row of zeros), by parameter index (null at a bias).");
+                    _w.Line("// Each int8 weight matrix's row scales (max |w| / 127, or 1 for a row of zeros or of weights under about 1.5e-36), by parameter index (null at a bias).");
                     _w.Line("private readonly float[][] _scales;");
                 }
 
@@ -943,7 +943,8 @@ public sealed partial class RnnGenerator
             private void EmitInt8() => _w.Lines("""
 
                 // A weight matrix (rows of `columns`) as int8 into q, as Embedded.Rnn's WeightQuantization rounds it: per row,
-                // scale = max |w| / 127 (1 for a row of zeros), q = w / scale rounded to nearest even, saturated to ±127.
+                // scale = max |w| / 127 (1 for a row of zeros, or where that is below 2^-126: weights under about 1.5e-36 round to
+                // 0), q = w / scale rounded to nearest even, saturated to ±127.
                 // Throws ArgumentException naming the tensor when a weight is NaN or infinite (it has no int8 value).
                 private static void ToInt8(float[] values, int columns, string name, sbyte[] q, float[] scales)
                 {
@@ -966,7 +967,12 @@ public sealed partial class RnnGenerator
                             }
                         }
 
-                        float scale = largest == 0f ? 1f : largest / 127f;
+                        float scale = largest / 127f;
+                        if (scale < 1.17549435E-38f)
+                        {
+                            scale = 1f; // a subnormal scale or 0, as WeightQuantization.RowScale
+                        }
+
                         scales[row] = scale;
                         for (int k = start; k < start + columns; k++)
                         {
@@ -975,8 +981,8 @@ public sealed partial class RnnGenerator
                     }
                 }
 
-                // quotient rounded to nearest even (ties to the even integer), saturated to ±127. NaN (0 / 0, in a row whose
-                // scale underflowed to 0) gives 0, as the runtime's conversion does.
+                // quotient rounded to nearest even (ties to the even integer), saturated to ±127. NaN gives 0, as the runtime's
+                // conversion does.
                 private static sbyte RoundToInt8(float quotient)
                 {
                     if (quotient >= 127f)

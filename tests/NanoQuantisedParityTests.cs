@@ -115,8 +115,8 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
             [-127f, -126.5f, -0.5f, -1.5f, -2.5f, 0f, 3.5f, -64.5f], // scale 1, negative largest: negative ties
             [over, -over, over / 2, 0f, 1f, -1f, 0.25f, -0.75f], // saturation at ±127
             [float.MaxValue, -float.MaxValue, 1f, -1f, 3e38f, -3e38f, 1e30f, 0f], // the largest magnitudes
-            [1e-45f, -1e-45f, 0f, 1e-45f, 0f, 0f, 0f, 0f], // subnormals whose scale underflows to 0: ±inf and 0 / 0 quotients
-            [1e-40f, -3e-41f, 5e-42f, 0f, 1e-39f, -1e-39f, 2e-45f, 7e-40f], // subnormal weights with a subnormal scale
+            [1e-45f, -1e-45f, 0f, 1e-45f, 0f, 0f, 0f, 0f], // subnormals whose largest / 127 underflows to 0: scale 1, all 0
+            [1e-40f, -3e-41f, 5e-42f, 0f, 1e-39f, -1e-39f, 2e-45f, 7e-40f], // subnormal weights whose largest / 127 is subnormal: the same
             [-1.27f, -0.635f, -0.005f, 0f, 0.635f, -1f, -0.3175f, 0.015f], // quotients near halves, after float32 rounding
         ];
         for (int r = 0; r < rows.Length; r++)
@@ -144,7 +144,7 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
             Assert.Null(biases[t]);
         }
 
-        // The derivation, independently of WeightQuantization: ties to even, a zero row, saturation, the underflowed scale.
+        // The derivation, independently of WeightQuantization: ties to even, a zero row, saturation, a scale too small for float32.
         Assert.Equal(new sbyte[] { 127, 2, 4, -2, -4, 0, 0, 2 }, q[0].AsSpan(0, 8).ToArray());
         Assert.Equal(1f, scales[0][0]);
         Assert.Equal(new sbyte[8], q[0].AsSpan(8, 8).ToArray());
@@ -152,8 +152,8 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
         Assert.Equal(new sbyte[] { -127, -126, 0, -2, -2, 0, 4, -64 }, q[0].AsSpan(16, 8).ToArray());
         Assert.Equal(1f, scales[0][2]);
         Assert.Equal(new sbyte[] { 127, -127 }, q[0].AsSpan(24, 2).ToArray());
-        Assert.Equal(0f, scales[0][5]);
-        Assert.Equal(new sbyte[] { 127, -127, 0, 127, 0, 0, 0, 0 }, q[0].AsSpan(40, 8).ToArray());
+        Assert.Equal(1f, scales[0][5]);
+        Assert.Equal(new sbyte[8], q[0].AsSpan(40, 8).ToArray());
         Assert.Same(p[2], biases[2]);
         Assert.Same(p[3], biases[3]);
     }

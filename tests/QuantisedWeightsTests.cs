@@ -341,6 +341,34 @@ public sealed class WeightQuantizationTests
         Assert.Contains("tensor 'weight_hh_l1' holds +Infinity at index 7", error.Message);
     }
 
+    [Fact]
+    public void An_int8_row_too_small_for_a_float32_scale_computes_as_zeros_and_its_stored_file_loads()
+    {
+        var specs = LstmI1H8T5B1Int8.Parameters;
+        var parameters = specs.Select(p => Enumerable.Range(0, p.ElementCount).Select(i => MathF.Sin(i + 1) * 0.5f).ToArray()).ToArray();
+        int hh = specs.Select(p => p.Name).ToList().IndexOf("weight_hh_l0");
+        var zeroed = parameters.Select(t => (float[])t.Clone()).ToArray();
+        for (int j = 0; j < 8; j++)
+        {
+            parameters[hh][j] = j % 2 == 0 ? 1e-44f : -3e-45f; // row 0: subnormal weights, whose largest / 127 is 0 in float32
+            zeroed[hh][j] = 0f;
+        }
+
+        var xs = Enumerable.Range(0, 4).Select(i => MathF.Cos(i)).ToArray();
+        var expected = Run(LstmI1H8T5B1Int8.FromParameters(zeroed), xs);
+        Assert.Equal(expected, Run(LstmI1H8T5B1Int8.FromParameters(parameters), xs));
+        byte[] stored = WeightQuantization.StoredFile(specs, parameters, WeightStorage.Int8).ToArray();
+        Assert.Equal(expected, Run(LstmI1H8T5B1Int8.FromSafetensors(stored), xs));
+
+        static float[] Run(LstmI1H8T5B1Int8 model, float[] xs)
+        {
+            var state = default(LstmI1H8T5B1Int8.State);
+            var ys = new float[xs.Length * 8];
+            model.Run(xs, ref state, ys);
+            return ys;
+        }
+    }
+
     [Theory]
     [InlineData(KernelPath.Vector512)]
     [InlineData(KernelPath.Scalar)]

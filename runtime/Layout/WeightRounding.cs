@@ -46,7 +46,8 @@ internal static class WeightRounding
 
     /// <summary>
     /// The int8 scale of one weight row: its largest magnitude / 127, so that the largest weight maps to ±127. A row of
-    /// zeros gets scale 1 (its weights are 0 at any scale).
+    /// zeros gets scale 1 (its weights are 0 at any scale), and so does a row whose largest magnitude / 127 would be
+    /// below the smallest normal float32 (2^-126: weights under about 1.5e-36), which is stored as zeros.
     /// </summary>
     /// <exception cref="ArgumentException">A weight is NaN or infinite: it has no int8 value.</exception>
     public static float RowScale(ReadOnlySpan<float> row)
@@ -62,8 +63,14 @@ internal static class WeightRounding
             largest = Math.Max(largest, Math.Abs(weight));
         }
 
-        return largest == 0f ? 1f : largest / Int8Limit;
+        // A subnormal scale has lost its precision, and one that underflows to 0 turns every weight into ±127 × 0;
+        // the packing divides by a row's scale besides. Such weights are far below what float32 sums can tell from 0.
+        float scale = largest / Int8Limit;
+        return scale < SmallestNormal ? 1f : scale;
     }
+
+    // 2^-126: the smallest normal float32.
+    private const float SmallestNormal = 1.17549435E-38f;
 
     /// <summary><paramref name="value"/> / <paramref name="scale"/> rounded to nearest even, saturated to ±127.</summary>
     public static sbyte ToInt8(float value, float scale)
