@@ -41,6 +41,19 @@ public sealed class SafetensorsTests
         Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(bytes) % 8); // header padded so F64 data stays aligned
     }
 
+    [Theory]
+    [InlineData(new long[] { -2, -3 }, 6)] // the product matches, the dimensions do not exist
+    [InlineData(new long[] { 4294967296, 4294967296 }, 0)] // 2^64 elements: the product wraps to 0
+    public void The_writer_refuses_a_shape_its_reader_would_refuse(long[] shape, long values)
+    {
+        var writer = new SafetensorsWriter();
+        var error = Assert.Throws<ArgumentException>(() => writer.Add("t", new float[values], shape));
+        Assert.Equal("shape", error.ParamName);
+        Assert.Contains("tensor 't'", error.Message);
+        Assert.Throws<ArgumentException>(() => writer.AddInt8("t", new sbyte[values], shape));
+        SafetensorsFile.Parse(writer.ToArray()); // nothing was added
+    }
+
     [Fact]
     public void Reads_every_reference_file()
     {

@@ -110,12 +110,14 @@ public sealed class SafetensorsWriter
     private void Check(string name, int count, long[] shape)
     {
         ArgumentException.ThrowIfNullOrEmpty(name);
-        long product = 1;
-        foreach (long d in shape)
+        ArgumentNullException.ThrowIfNull(shape);
+        if (shape.Any(d => d < 0))
         {
-            product *= d;
+            throw new ArgumentException($"tensor '{name}' has shape {SafetensorsTensor.FormatShape(shape)}: a dimension is negative.", nameof(shape));
         }
 
+        // Exact: a long product can wrap (to 0, for [2^32, 2^32]) and pass for a shape no file can hold.
+        var product = shape.Aggregate(System.Numerics.BigInteger.One, (p, d) => p * d);
         if (product != count)
         {
             throw new ArgumentException($"tensor '{name}' has {count} values but shape {SafetensorsTensor.FormatShape(shape)} needs {product}.", nameof(shape));
