@@ -222,22 +222,20 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         var ys = new float[c.Steps * NanoLstmI8H16T10B2L2.OutputSize];
         model.Run(xs, state, ys);
         model.Step(xs, 0, state, ys, 0);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        Assert.Equal(0, Allocations.Settled(() =>
         {
-            model.Run(xs, state, ys);
-            model.Step(xs, 8, state, ys, 16);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 10; i++)
+            {
+                model.Run(xs, state, ys);
+                model.Step(xs, 8, state, ys, 16);
+            }
+        }));
 
         var bidi = new NanoLstmBidir2HeadSoftmax(Enumerable.Range(0, NanoLstmBidir2HeadSoftmax.ParameterCount).Select(i => new float[NanoLstmBidir2HeadSoftmax.ParameterLength(i)]).ToArray());
         var bidiState = new NanoLstmBidir2HeadSoftmax.State(10);
         var bx = new float[10 * NanoLstmBidir2HeadSoftmax.InputSize];
         var by = new float[10 * NanoLstmBidir2HeadSoftmax.OutputSize];
-        before = GC.GetAllocatedBytesForCurrentThread();
-        bidi.Run(bx, bidiState, by);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+        Assert.Equal(0, Allocations.Settled(() => bidi.Run(bx, bidiState, by)));
         Assert.All(by, v => Assert.Equal(0.25f, v));
     }
 
@@ -342,9 +340,7 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         Assert.Throws<ArgumentNullException>(() => steps(xs, new TState[Streams], ys));
 
         steps(xs, states, ys);
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        steps(xs, states, ys);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+        Assert.Equal(0, Allocations.Settled(() => steps(xs, states, ys)));
     }
 
     // Five sequences of three steps from distinct random states: the multi-sequence Run against the single-sequence Run on
@@ -401,9 +397,7 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         Assert.Equal(Bits(before), Bits(hidden(states[0])));
 
         runs(xs, states, ys);
-        long allocated = GC.GetAllocatedBytesForCurrentThread();
-        runs(xs, states, ys);
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - allocated);
+        Assert.Equal(0, Allocations.Settled(() => runs(xs, states, ys)));
     }
 
     // count random states (h in [-1, 1), c in [-2, 2)) and a copy of each, to advance one way and the other.

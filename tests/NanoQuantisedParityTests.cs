@@ -362,16 +362,16 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
         var ys = new float[c.Steps * 16];
         int8.Run(xs, s1, ys);
         bf16.Run(xs, s2, ys);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        for (int i = 0; i < 10; i++)
+        Assert.Equal(0, Allocations.Settled(() =>
         {
-            int8.Run(xs, s1, ys);
-            int8.Step(xs, 8, s1, ys, 16);
-            bf16.Run(xs, s2, ys);
-            bf16.Step(xs, 8, s2, ys, 16);
-        }
-
-        Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
+            for (int i = 0; i < 10; i++)
+            {
+                int8.Run(xs, s1, ys);
+                int8.Step(xs, 8, s1, ys, 16);
+                bf16.Run(xs, s2, ys);
+                bf16.Step(xs, 8, s2, ys, 16);
+            }
+        }));
     }
 
     private static double[] Wide(float[] values) => Array.ConvertAll(values, v => (double)v);

@@ -33,10 +33,7 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
         // Warm up with the same loop: its first pass is compiled mid-loop (on-stack replacement) on this thread, and
         // the JIT may allocate runtime type data then (this test failed once in eight runs with a one-step warm-up).
         Stream(ref state);
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Stream(ref state);
-        long after = GC.GetAllocatedBytesForCurrentThread();
-        Assert.Equal(before, after);
+        Assert.Equal(0, Allocations.Settled(() => Stream(ref state)));
         Assert.All(y, v => Assert.True(float.IsFinite(v)));
     }
 
@@ -61,9 +58,7 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
             }
 
             Stream(ref state); // warm up (see Step_allocates_nothing_over_10000_steps)
-            long before = GC.GetAllocatedBytesForCurrentThread();
-            Stream(ref state);
-            Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+            Assert.Equal(0, Allocations.Settled(() => Stream(ref state)));
             Assert.All(y, v => Assert.True(float.IsFinite(v)));
         }
     }
@@ -104,9 +99,7 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
         }
 
         Runs(); // warm up: rents the workspace once, and compiles the loops (see Step_allocates_nothing_over_10000_steps)
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        Runs();
-        Assert.Equal(before, GC.GetAllocatedBytesForCurrentThread());
+        Assert.Equal(0, Allocations.Settled(Runs));
     }
 
     [Fact]
