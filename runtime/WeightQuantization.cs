@@ -88,12 +88,8 @@ public static class WeightQuantization
             int index = IsWeightMatrix(specs[k]) ? Safetensors.NonFiniteValues.IndexOf(parameters[k]) : -1;
             if (index >= 0)
             {
-                int columns = specs[k].Shape[1];
-                float value = parameters[k][index];
-                string what = float.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
-                throw new ArgumentException(
-                    $"tensor '{specs[k].Name}' holds {what} at index {index} ([{index / columns}, {index % columns}] in shape {specs[k].ShapeText}); int8 weights must be finite (a row's scale is its largest magnitude).",
-                    parameter);
+                string where = Safetensors.NonFiniteValues.Describe(specs[k].Name, specs[k].Shape.Select(d => (long)d).ToArray(), index, parameters[k][index]);
+                throw new ArgumentException($"{where}; int8 weights must be finite (a row's scale is its largest magnitude).", parameter);
             }
         }
     }

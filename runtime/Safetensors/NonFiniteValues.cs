@@ -23,7 +23,14 @@ internal static class NonFiniteValues
     }
 
     /// <summary>The exception for a non-finite <paramref name="value"/> at flat <paramref name="index"/> of a tensor.</summary>
-    public static SafetensorsException Exception(string tensor, IReadOnlyList<long> shape, long index, double value)
+    public static SafetensorsException Exception(string tensor, IReadOnlyList<long> shape, long index, double value) =>
+        new(Describe(tensor, shape, index, value) + ": a model with non-finite weights outputs NaN. Fix the checkpoint, or see SafetensorsLoadOptions.AllowNonFinite to load it anyway.");
+
+    /// <summary>
+    /// Where the value is and what it is, e.g. "tensor 'w' holds NaN at index 5 ([0, 5] in shape [4, 8])": the start of
+    /// every message about a non-finite weight.
+    /// </summary>
+    public static string Describe(string tensor, IReadOnlyList<long> shape, long index, double value)
     {
         // The index in the tensor's shape, row-major, so it can be looked up as t[i, j] in PyTorch.
         var position = new long[shape.Count];
@@ -36,7 +43,6 @@ internal static class NonFiniteValues
 
         string at = shape.Count > 1 ? $"index {index} ({SafetensorsTensor.FormatShape(position)} in shape {SafetensorsTensor.FormatShape(shape)})" : $"index {index}";
         string what = double.IsNaN(value) ? "NaN" : value > 0 ? "+Infinity" : "-Infinity";
-        return new SafetensorsException(string.Create(CultureInfo.InvariantCulture,
-            $"tensor '{tensor}' holds {what} at {at}: a model with non-finite weights outputs NaN. Fix the checkpoint, or see SafetensorsLoadOptions.AllowNonFinite to load it anyway."));
+        return string.Create(CultureInfo.InvariantCulture, $"tensor '{tensor}' holds {what} at {at}");
     }
 }
