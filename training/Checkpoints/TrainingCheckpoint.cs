@@ -110,7 +110,8 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
             throw new ArgumentException($"checkpoint '{Path}' was written for another model with the same sizes ({written}), not this one ({Description(model)}).");
         }
 
-        long Count(string key, long max = int.MaxValue) => ReadCount(file, key, $"checkpoint '{Path}'", max);
+        string checkpoint = $"checkpoint '{Path}'"; // how the messages of ReadCount and ReadTensor name the file
+        long Count(string key, long max = int.MaxValue) => ReadCount(file, key, checkpoint, max);
         var position = new FitPosition(
             (int)Count("epoch"),
             (int)Count("batch"),
@@ -129,10 +130,9 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
 
         // Everything is read and checked before anything changes: a refused checkpoint leaves the trainer as it was.
         var specs = model.ParameterSpecs;
-        string name = $"checkpoint '{Path}'";
-        var loaded = specs.Select(spec => Finite(ReadTensor(file, spec.Name, spec, name), spec.Name)).ToArray();
+        var loaded = specs.Select(spec => Finite(ReadTensor(file, spec.Name, spec, checkpoint), spec.Name)).ToArray();
         var bestWeights = file.Contains(BestPrefix + specs[0].Name)
-            ? specs.Select(spec => Finite(ReadTensor(file, BestPrefix + spec.Name, spec, name), BestPrefix + spec.Name)).ToArray()
+            ? specs.Select(spec => Finite(ReadTensor(file, BestPrefix + spec.Name, spec, checkpoint), BestPrefix + spec.Name)).ToArray()
             : null;
         long step = Count("step", long.MaxValue);
         optimizer.ReadState(file, specs);
