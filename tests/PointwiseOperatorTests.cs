@@ -69,6 +69,63 @@ public sealed class PointwiseOperatorTests
 
     [Theory]
     [MemberData(nameof(Widths))]
+    public void Lstm_inference_gives_trainings_state_bit_for_bit_where_the_new_cell_state_is_subnormal(string width) =>
+        OnWidth(width, new SubnormalCellCheck());
+
+    // Inference takes tanh of c' before c' is flushed (LstmPointwise.CellSum); training's Record flushes first. With f = 1
+    // and i = 0 exactly (pre-activations ±30, where sigmoid saturates), c' is the previous c, so the lanes below hold c' at
+    // and around float's smallest normal, with o from 0 to 1: h' and c' must be the same bits either way, and +0 where c'
+    // is subnormal.
+    private sealed class SubnormalCellCheck : IWidthCheck
+    {
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            float smallestNormal = BitConverter.Int32BitsToSingle(0x00800000);
+            float largestSubnormal = BitConverter.Int32BitsToSingle(0x007FFFFF);
+            float[] cells = [largestSubnormal, -largestSubnormal, float.Epsilon, -float.Epsilon, smallestNormal, -smallestNormal,
+                2 * smallestNormal, -3 * smallestNormal, 1e-30f, 0f, -0f, smallestNormal / 4, 1.5f * smallestNormal, 1f, -2f, 1e-39f];
+            float[] outputGates = [30f, 0f, -5f, -30f];
+            var pre = new float[4 * Stride];
+            var c0 = new float[Units];
+            for (int j = 0; j < Units; j++)
+            {
+                pre[j] = -30f; // i = 0
+                pre[j + Stride] = 30f; // f = 1
+                pre[j + 2 * Stride] = 0.7f;
+                pre[j + 3 * Stride] = outputGates[j % outputGates.Length];
+                c0[j] = cells[j % cells.Length];
+            }
+
+            var activated = (float[])pre.Clone(); // Activate overwrites its pre-activations
+            var c = (float[])c0.Clone();
+            var h = new float[Units];
+            LstmPointwise.Activate<TWidth, TVector>(ref activated[0], ref c[0], ref h[0], Units, Stride);
+            var tape = new float[LstmPointwise.TapeValues * Stride];
+            var hRecorded = new float[Units];
+            var cRecorded = new float[Units];
+            for (nuint u = 0; u < Units; u += TWidth.Lanes)
+            {
+                LstmPointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
+                    TWidth.Load(ref pre[0], u + 3 * Stride), ref c0[0], ref tape[0], ref hRecorded[0], ref cRecorded[0], u, Stride);
+            }
+
+            for (int j = 0; j < Units; j++)
+            {
+                string lane = $"c {c0[j]:R}, o's pre-activation {pre[j + 3 * Stride]}";
+                Assert.True(BitConverter.SingleToInt32Bits(h[j]) == BitConverter.SingleToInt32Bits(hRecorded[j]), $"{lane}: h {h[j]:R} vs training's {hRecorded[j]:R}");
+                Assert.True(BitConverter.SingleToInt32Bits(c[j]) == BitConverter.SingleToInt32Bits(cRecorded[j]), $"{lane}: c {c[j]:R} vs training's {cRecorded[j]:R}");
+                if (Math.Abs(c0[j]) < smallestNormal)
+                {
+                    Assert.True(BitConverter.SingleToInt32Bits(h[j]) == 0 && c[j] == 0f, $"{lane}: h {h[j]:R}, c {c[j]:R}, expected +0 and 0");
+                }
+            }
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Widths))]
     public void FlushSubnormal_zeroes_subnormals_only_and_keeps_nan_and_infinities(string width) => OnWidth(width, new FlushCheck());
 
     private sealed class FlushCheck : IWidthCheck
