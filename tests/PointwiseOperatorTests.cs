@@ -98,18 +98,7 @@ public sealed class PointwiseOperatorTests
                 c0[j] = cells[j % cells.Length];
             }
 
-            var activated = (float[])pre.Clone(); // Activate overwrites its pre-activations
-            var c = (float[])c0.Clone();
-            var h = new float[Units];
-            LstmPointwise.Activate<TWidth, TVector>(ref activated[0], ref c[0], ref h[0], Units, Stride);
-            var tape = new float[LstmPointwise.TapeValues * Stride];
-            var hRecorded = new float[Units];
-            var cRecorded = new float[Units];
-            for (nuint u = 0; u < Units; u += TWidth.Lanes)
-            {
-                LstmPointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
-                    TWidth.Load(ref pre[0], u + 3 * Stride), ref c0[0], ref tape[0], ref hRecorded[0], ref cRecorded[0], u, Stride);
-            }
+            var (h, c, hRecorded, cRecorded, _) = LstmInferenceAndRecord<TWidth, TVector>(pre, c0);
 
             for (int j = 0; j < Units; j++)
             {
@@ -192,6 +181,28 @@ public sealed class PointwiseOperatorTests
     // d/dx of f at x by central differences in float64.
     private static double Derivative(Func<double, double> f, double x) => (f(x + 1e-6) - f(x - 1e-6)) / 2e-6;
 
+    // Inference (Activate, on a copy of pre, which it overwrites) and training's forward (Record, vector by vector, into
+    // new buffers and a tape) of one LSTM step from the same pre-activations and previous c.
+    private static (float[] H, float[] C, float[] HRecorded, float[] CRecorded, float[] Tape) LstmInferenceAndRecord<TWidth, TVector>(float[] pre, float[] c0)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        var activated = (float[])pre.Clone();
+        var c = (float[])c0.Clone();
+        var h = new float[Units];
+        LstmPointwise.Activate<TWidth, TVector>(ref activated[0], ref c[0], ref h[0], Units, Stride);
+        var tape = new float[LstmPointwise.TapeValues * Stride];
+        var hRecorded = new float[Units];
+        var cRecorded = new float[Units];
+        for (nuint u = 0; u < Units; u += TWidth.Lanes)
+        {
+            LstmPointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
+                TWidth.Load(ref pre[0], u + 3 * Stride), ref c0[0], ref tape[0], ref hRecorded[0], ref cRecorded[0], u, Stride);
+        }
+
+        return (h, c, hRecorded, cRecorded, tape);
+    }
+
     private sealed class LstmCheck : IWidthCheck, IOutputs
     {
         public float[] Outputs { get; private set; } = [];
@@ -205,21 +216,7 @@ public sealed class PointwiseOperatorTests
             var dh = Random(Units, 3, 1);
             var dcIn = Random(Units, 4, 1);
 
-            // Inference: in place on pre, c and h.
-            var activated = (float[])pre.Clone();
-            var c = (float[])c0.Clone();
-            var h = new float[Units];
-            LstmPointwise.Activate<TWidth, TVector>(ref activated[0], ref c[0], ref h[0], Units, Stride);
-
-            // Training's forward: vector by vector, from the same pre-activations, into new buffers and a tape.
-            var tape = new float[LstmPointwise.TapeValues * Stride];
-            var hNew = new float[Units];
-            var cNew = new float[Units];
-            for (nuint u = 0; u < Units; u += TWidth.Lanes)
-            {
-                LstmPointwise.Record<TWidth, TVector>(TWidth.Load(ref pre[0], u), TWidth.Load(ref pre[0], u + Stride), TWidth.Load(ref pre[0], u + 2 * Stride),
-                    TWidth.Load(ref pre[0], u + 3 * Stride), ref c0[0], ref tape[0], ref hNew[0], ref cNew[0], u, Stride);
-            }
+            var (h, c, hNew, cNew, tape) = LstmInferenceAndRecord<TWidth, TVector>(pre, c0);
 
             Assert.Equal(h, hNew);
             Assert.Equal(c, cNew);
