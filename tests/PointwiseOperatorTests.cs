@@ -72,7 +72,7 @@ public sealed class PointwiseOperatorTests
     public void Lstm_inference_gives_trainings_state_bit_for_bit_where_the_new_cell_state_is_subnormal(string width) =>
         OnWidth(width, new SubnormalCellCheck());
 
-    // Inference takes tanh of c' before c' is flushed (LstmPointwise.CellSum); training's Record flushes first. With f = 1
+    // Inference takes tanh of c' before c' is flushed (LstmPointwise.UpdateState); training's Record flushes first. With f = 1
     // and i = 0 exactly (pre-activations ±30, where sigmoid saturates), c' is the previous c, so the lanes below hold c' at
     // and around float's smallest normal, with o from 0 to 1: h' and c' must be the same bits either way, and +0 where c'
     // is subnormal.

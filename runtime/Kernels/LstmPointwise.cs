@@ -30,9 +30,7 @@ public static class LstmPointwise
         Pointwise.Apply<TWidth, TVector, SigmoidActivation>(ref Unsafe.Add(ref pre, 3 * stride), ref Unsafe.Add(ref pre, 3 * stride), units);
         for (nuint unit = 0; unit < units; unit += TWidth.Lanes)
         {
-            var cSum = CellSum<TWidth, TVector>(TWidth.Load(ref pre, unit), TWidth.Load(ref pre, unit + stride), TWidth.Load(ref pre, unit + 2 * stride), TWidth.Load(ref c, unit));
-            TWidth.Store(TWidth.FlushSubnormal(cSum), ref c, unit);
-            TWidth.Store(NewHidden<TWidth, TVector>(TWidth.Load(ref pre, unit + 3 * stride), TWidth.Tanh(cSum)), ref h, unit);
+            UpdateState<TWidth, TVector>(TWidth.Load(ref pre, unit), TWidth.Load(ref pre, unit + stride), TWidth.Load(ref pre, unit + 2 * stride), TWidth.Load(ref pre, unit + 3 * stride), ref c, ref h, unit);
         }
     }
 
@@ -46,9 +44,7 @@ public static class LstmPointwise
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct
     {
-        var cSum = CellSum<TWidth, TVector>(TWidth.Sigmoid(preI), TWidth.Sigmoid(preF), TWidth.Tanh(preG), TWidth.Load(ref c, unit));
-        TWidth.Store(TWidth.FlushSubnormal(cSum), ref c, unit);
-        TWidth.Store(NewHidden<TWidth, TVector>(TWidth.Sigmoid(preO), TWidth.Tanh(cSum)), ref h, unit);
+        UpdateState<TWidth, TVector>(TWidth.Sigmoid(preI), TWidth.Sigmoid(preF), TWidth.Tanh(preG), TWidth.Sigmoid(preO), ref c, ref h, unit);
     }
 
     /// <summary>
@@ -103,10 +99,7 @@ public static class LstmPointwise
 
     // c' = f ⊙ c + i ⊙ g and h' = o ⊙ tanh(c'), the one place inference and training compute them. Both are flushed (see
     // Pointwise.SmallestNormal): a long-memory cell (f near 1) otherwise keeps c in subnormals for good, and tanh passes a
-    // small c' through as it is, so o ⊙ tanh(c') is subnormal for a c' that is not. Inference stores c' flushed but takes
-    // tanh of the sum before its flush, which keeps the flush off the step's dependent chain and gives the same h': for
-    // |c'| below SmallestNormal, tanh(c') is c' exactly (x·P(0)/Q(0)), and o ⊙ c' (o ≤ 1) is flushed to +0 by h's own
-    // flush, as o ⊙ tanh(+0) is.
+    // small c' through as it is, so o ⊙ tanh(c') is subnormal for a c' that is not.
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector CellSum<TWidth, TVector>(TVector i, TVector f, TVector g, TVector c)
         where TWidth : struct, IVectorWidth<TVector>
@@ -116,6 +109,20 @@ public static class LstmPointwise
     private static TVector NewCell<TWidth, TVector>(TVector i, TVector f, TVector g, TVector c)
         where TWidth : struct, IVectorWidth<TVector>
         where TVector : struct => TWidth.FlushSubnormal(CellSum<TWidth, TVector>(i, f, g, c));
+
+    // Inference's update of c and h from the activated gates, for Activate and Step alike. It stores c' flushed but takes
+    // tanh of the sum before its flush, which keeps the flush off the step's dependent chain and gives the same h' as
+    // training's Record: for |c'| below SmallestNormal, tanh(c') is c' exactly (x·P(0)/Q(0)), and o ⊙ c' (o ≤ 1) is
+    // flushed to +0 by h's own flush, as o ⊙ tanh(+0) is.
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private static void UpdateState<TWidth, TVector>(TVector i, TVector f, TVector g, TVector o, ref float c, ref float h, nuint unit)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        var cSum = CellSum<TWidth, TVector>(i, f, g, TWidth.Load(ref c, unit));
+        TWidth.Store(TWidth.FlushSubnormal(cSum), ref c, unit);
+        TWidth.Store(NewHidden<TWidth, TVector>(o, TWidth.Tanh(cSum)), ref h, unit);
+    }
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     private static TVector NewHidden<TWidth, TVector>(TVector o, TVector tanhC)
