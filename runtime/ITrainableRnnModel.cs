@@ -54,13 +54,18 @@ public interface ITrainableRnnModel : IGeneratedRnnModel
     void AccumulateGradients(IReadOnlyList<float[]> packedGradients, IReadOnlyList<float[]> parameterGradients);
 
     /// <summary>
-    /// One layer and direction, one step forward from (<paramref name="h"/>, <paramref name="c"/>): writes h_t to
-    /// <paramref name="hNew"/>, c_t to <paramref name="cNew"/> (cells with a cell state) and the step's tape.
-    /// <paramref name="hNew"/> and <paramref name="cNew"/> must not overlap <paramref name="h"/>: the kernel writes a
-    /// tile's new h while later tiles still read the old one. For cells without a cell state, c and cNew are unused
-    /// (pass any float, e.g. h and hNew).
+    /// One layer and direction, one step forward for <paramref name="streams"/> independent sequences at once, each from its
+    /// (<paramref name="h"/>, <paramref name="c"/>): writes h_t to <paramref name="hNew"/>, c_t to <paramref name="cNew"/>
+    /// (cells with a cell state) and the step's tape. Stream s reads x at s · <paramref name="xStride"/> floats past stream
+    /// 0's, keeps h, c, hNew and cNew at s · <see cref="KernelLayout.Padded"/>(HiddenSize) and its tape at s ·
+    /// <see cref="TapeLength"/>. Streams in a group go through the multi-stream tiles (each weight vector loaded once for
+    /// the group), whose sums may differ from one stream's in the last bits; the result does not depend on anything but
+    /// the stream count. <paramref name="hNew"/> and <paramref name="cNew"/> must not overlap <paramref name="h"/>: a
+    /// tile's new h is written while later tiles still read the old one. For cells without a cell state, c and cNew are
+    /// unused (pass any float, e.g. h and hNew).
     /// </summary>
-    void ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew);
+    /// <exception cref="ArgumentOutOfRangeException">streams or xStride is negative.</exception>
+    void ForwardSteps(int layer, int direction, int streams, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew);
 
     /// <summary>
     /// Back-propagates one step of one layer and direction for <paramref name="streams"/> independent sequences at once,

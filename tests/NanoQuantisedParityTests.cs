@@ -53,15 +53,15 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
         var (spec, parameters, scenarios) = QuantisedWeightsTests.Scenarios(stem);
         var nano = new NanoModel(Twin(stem, storage), parameters.ToDictionary(p => p.Key, p => p.Value.Values));
         var file = QuantisedWeightsTests.File(parameters);
-        var exact = parameters.ToDictionary(p => p.Key, p => Wide(p.Value.Values));
-        var rounded = parameters.ToDictionary(p => p.Key, p => Wide(QuantisedWeightsTests.IsWeight(p.Key) ? QuantisedWeightsTests.Round(p.Value.Values, p.Value.Shape, storage) : p.Value.Values));
+        var exact = parameters.ToDictionary(p => p.Key, p => Tolerance.Wide(p.Value.Values));
+        var rounded = parameters.ToDictionary(p => p.Key, p => Tolerance.Wide(QuantisedWeightsTests.IsWeight(p.Key) ? QuantisedWeightsTests.Round(p.Value.Values, p.Value.Shape, storage) : p.Value.Values));
         double worstDesktop = 0, worstRounded = 0, worstFloat32 = 0;
         long compared = 0, identical = 0;
         foreach (var (xs, h0, c0) in scenarios)
         {
             var desktop = QuantisedModels.Accept(stem, storage, file, KernelPath.Scalar, new RunOutcome(xs, h0, c0));
-            var onRounded = ReferenceRnn.Run(spec, rounded, Wide(xs), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
-            var onFloat32 = ReferenceRnn.Run(spec, exact, Wide(xs), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
+            var onRounded = ReferenceRnn.Run(spec, rounded, Tolerance.Wide(xs), h0.Select(Tolerance.Wide).ToArray(), c0?.Select(Tolerance.Wide).ToArray());
+            var onFloat32 = ReferenceRnn.Run(spec, exact, Tolerance.Wide(xs), h0.Select(Tolerance.Wide).ToArray(), c0?.Select(Tolerance.Wide).ToArray());
             foreach (bool stepwise in nano.CanStep ? new[] { false, true } : new[] { false })
             {
                 var got = nano.Execute(xs, h0, c0, stepwise);
@@ -78,7 +78,7 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
 
                 foreach (var (expected, actual, what) in pairs)
                 {
-                    worstDesktop = Math.Max(worstDesktop, Tolerance.AssertClose(Wide(expected), actual, 1e-6, $"{at} {what} against the desktop scalar model"));
+                    worstDesktop = Math.Max(worstDesktop, Tolerance.AssertClose(Tolerance.Wide(expected), actual, 1e-6, $"{at} {what} against the desktop scalar model"));
                     compared += actual.Length;
                     identical += expected.Zip(actual).Count(p => BitConverter.SingleToInt32Bits(p.First) == BitConverter.SingleToInt32Bits(p.Second));
                 }
@@ -373,8 +373,6 @@ public sealed class NanoQuantisedParityTests(ITestOutputHelper output)
             }
         }));
     }
-
-    private static double[] Wide(float[] values) => Array.ConvertAll(values, v => (double)v);
 
     private static T Field<T>(object model, string name) => (T)model.GetType().GetField(name, BindingFlags.NonPublic | BindingFlags.Instance)!.GetValue(model)!;
 

@@ -50,7 +50,7 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         double worst = 0;
         foreach (var (xs, h0, c0) in scenarios)
         {
-            var expected = ReferenceRnn.Run(spec, widened, Array.ConvertAll(xs, v => (double)v), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
+            var expected = ReferenceRnn.Run(spec, widened, Array.ConvertAll(xs, v => (double)v), h0.Select(Tolerance.Wide).ToArray(), c0?.Select(Tolerance.Wide).ToArray());
             var outcomes = Accept(model, storage, file, kernelPath, new Outcomes(xs, h0, c0));
             Assert.Equal(storage, outcomes.Storage);
             foreach (var (how, got) in outcomes.Results)
@@ -81,7 +81,7 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         double worst = 0;
         foreach (var (xs, h0, c0) in scenarios)
         {
-            var expected = ReferenceRnn.Run(spec, exact, Array.ConvertAll(xs, v => (double)v), h0.Select(Wide).ToArray(), c0?.Select(Wide).ToArray());
+            var expected = ReferenceRnn.Run(spec, exact, Array.ConvertAll(xs, v => (double)v), h0.Select(Tolerance.Wide).ToArray(), c0?.Select(Tolerance.Wide).ToArray());
             var got = Accept(model, storage, file, kernelPath, new Outcomes(xs, h0, c0)).Results[0].Outcome;
             worst = Math.Max(worst, Tolerance.AssertClose(expected.Output, got.Output, Bound(storage), $"{model} {storage} {path} output"));
         }
@@ -185,8 +185,6 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
 
         return rounded;
     }
-
-    private static double[] Wide(float[] values) => Array.ConvertAll(values, v => (double)v);
 
     internal static byte[] File(Dictionary<string, (float[] Values, int[] Shape)> parameters)
     {

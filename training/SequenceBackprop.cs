@@ -222,14 +222,14 @@ public sealed class SequenceBackprop
                 {
                     int t = direction == 0 ? i : steps - 1 - i;
                     int previous = direction == 0 ? t - 1 : t + 1;
+                    // Every stream's step at once: its states and tapes are consecutive, its inputs MaxSteps steps apart.
+                    ref float hPrevious = ref i == 0 ? ref _initialHidden[InitialIndex(slot, 0)] : ref _hidden[StateIndex(slot, previous, 0)];
+                    ref float cPrevious = ref i == 0 ? ref _initialCell[InitialIndex(slot, 0)] : ref _cell[StateIndex(slot, previous, 0)];
+                    _model.ForwardSteps(layer, direction, streams, ref Unsafe.Add(ref input, SequenceIndex(0, t, inputWidth)), MaxSteps * inputWidth,
+                        ref hPrevious, ref cPrevious, ref _tape[TapeIndex(slot, t, 0)], ref _hidden[StateIndex(slot, t, 0)], ref _cell[StateIndex(slot, t, 0)]);
                     for (int n = 0; n < streams; n++)
                     {
-                        ref float hPrevious = ref i == 0 ? ref _initialHidden[InitialIndex(slot, n)] : ref _hidden[StateIndex(slot, previous, n)];
-                        ref float cPrevious = ref i == 0 ? ref _initialCell[InitialIndex(slot, n)] : ref _cell[StateIndex(slot, previous, n)];
-                        ref float h = ref _hidden[StateIndex(slot, t, n)];
-                        ref float c = ref _cell[StateIndex(slot, t, n)];
-                        _model.ForwardStep(layer, direction, ref Unsafe.Add(ref input, SequenceIndex(n, t, inputWidth)), ref hPrevious, ref cPrevious, ref _tape[TapeIndex(slot, t, n)], ref h, ref c);
-                        MemoryMarshal.CreateReadOnlySpan(ref h, _shape.HiddenSize).CopyTo(
+                        _hidden.AsSpan(StateIndex(slot, t, n), _shape.HiddenSize).CopyTo(
                             MemoryMarshal.CreateSpan(ref Unsafe.Add(ref output, SequenceIndex(n, t, _layerOutput) + direction * _shape.HiddenSize), _shape.HiddenSize));
                     }
                 }

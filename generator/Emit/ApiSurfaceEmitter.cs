@@ -257,8 +257,8 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
             void {{t}}.AccumulateGradients({{List}}<float[]> packedGradients, {{List}}<float[]> parameterGradients) =>
                 _weights.AccumulateGradients(packedGradients, parameterGradients);
 
-            void {{t}}.ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew) =>
-                {{K}}.ForwardStep(_weights, layer, direction, ref x, ref h, ref c, ref tape, ref hNew, ref cNew);
+            void {{t}}.ForwardSteps(int layer, int direction, int streams, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew) =>
+                {{K}}.ForwardSteps(_weights, layer, direction, streams, ref x, xStride, ref h, ref c, ref tape, ref hNew, ref cNew);
 
             void {{t}}.BackwardSteps(int layer, int direction, int streams, {{Span}} gradient, ref float x, int xStride, ref float h, ref float c,
                 ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev) =>

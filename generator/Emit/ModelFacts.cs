@@ -96,7 +96,7 @@ internal sealed class KernelShape
         _ => $"{Prefix(variant)}LayerTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}",
     };
 
-    /// <summary>e.g. LayerStreams_In8_Vector512, BackLayerStreams_In8_Vector512: a layer's step for several streams at once (layers only).</summary>
+    /// <summary>e.g. LayerStreams_In8_Vector512, RecordLayerStreams_In8_Vector512, BackLayerStreams_In8_Vector512: a layer's step for several streams at once (layers only).</summary>
     public string StreamsName(VectorWidth width, KernelVariant variant = KernelVariant.Inference) => $"{Prefix(variant)}LayerStreams_In{Literals.Int(Input)}_{width.Name}";
 
     /// <summary>e.g. LayerStreamsTile_In8_K2_Vector512: some chunks of a tile of <paramref name="chunks"/> chunks for several streams.</summary>
@@ -112,8 +112,8 @@ internal sealed class KernelShape
     /// <summary>e.g. LayerProjectTile_In8_K2_Vector512: some chunks of a tile's input projections for several steps.</summary>
     public string ProjectTileName(VectorWidth width, int chunks) => $"LayerProjectTile_In{Literals.Int(Input)}_K{Literals.Int(chunks)}_{width.Name}";
 
-    /// <summary>e.g. LayerFinish_In8_Vector512: one stream's rest of the step after the streams tiles.</summary>
-    public string FinishName(VectorWidth width) => $"LayerFinish_In{Literals.Int(Input)}_{width.Name}";
+    /// <summary>e.g. LayerFinish_In8_Vector512, RecordLayerFinish_In8_Vector512: one stream's rest of the step after the streams tiles.</summary>
+    public string FinishName(VectorWidth width, KernelVariant variant = KernelVariant.Inference) => $"{Prefix(variant)}LayerFinish_In{Literals.Int(Input)}_{width.Name}";
 
     private static string Prefix(KernelVariant variant) => variant switch
     {
@@ -217,6 +217,14 @@ internal sealed class ModelFacts
     /// 1.22×, GRU 1.09× on Vector256) and 6-7 % faster at (32, 128), so those paths step as before (bench/RESULTS.md).
     /// </summary>
     public static VectorWidth ProjectionWidth => VectorWidth.All[0];
+
+    /// <summary>
+    /// The path whose training forward step takes a group of streams through the streams tiles (each weight vector loaded
+    /// once for the group's 4 streams). On the 16-register widths a group is 2 streams, and the trainer measured no faster
+    /// with them (1.0-1.2× its time at (8, 32) and (16, 64) on a Zen 3), so those paths record one stream at a time
+    /// (bench/RESULTS.md).
+    /// </summary>
+    public static VectorWidth GroupedRecordWidth => VectorWidth.All[0];
 
     /// <summary>Floats of one step's input projection: every first-pass slot's block of PaddedHidden, as in the scratch.</summary>
     public int ProjectionLength => PaddedHidden * LayerShapes[0].Slots.Count;

@@ -171,7 +171,7 @@ internal sealed class StubEmitter(StubSpec stub)
             int {{t}}.TapeLength => {{Throw}};
             {{List}}<int> {{t}}.PackedLengths => {{Throw}};
             void {{t}}.AccumulateGradients({{List}}<float[]> packedGradients, {{List}}<float[]> parameterGradients) => {{Throw}};
-            void {{t}}.ForwardStep(int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew) => {{Throw}};
+            void {{t}}.ForwardSteps(int layer, int direction, int streams, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew) => {{Throw}};
             void {{t}}.BackwardSteps(int layer, int direction, int streams, {{Span}} gradient, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev) => {{Throw}};
             void {{t}}.HeadForward(ref float input, ref float preActivation) => {{Throw}};
             void {{t}}.HeadBackward({{Span}} gradient, ref float input, ref float dPreActivation, ref float dInput) => {{Throw}};

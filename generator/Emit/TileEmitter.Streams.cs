@@ -50,27 +50,7 @@ internal sealed partial class TileEmitter
         _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
         using (_w.Open($"private static void {shape.StreamsName(width)}(ref Weight w, ref float x, nuint xStride, ref float h, {(cell ? "ref float c, " : string.Empty)}ref float pre)"))
         {
-            int tileLength = block.Tile(block.ChunksPerTile).Length;
-            int tileUnits = block.ChunksPerTile * width.Lanes;
-            if (block.FullTiles == 1)
-            {
-                EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "w", "0");
-            }
-            else if (block.FullTiles > 1)
-            {
-                using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
-                {
-                    _w.Line($"ref Weight wt = ref Unsafe.Add(ref w, tile * {Literals.Int(tileLength)});");
-                    EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "wt", $"tile * {Literals.Int(tileUnits)}");
-                }
-            }
-
-            if (block.RemainderChunks > 0)
-            {
-                _w.Line($"ref Weight last = ref Unsafe.Add(ref w, {Literals.Int(block.FullTiles * tileLength)});");
-                EmitStreamsTileCalls(shape, width, block.RemainderChunks, "last", Literals.Int(block.FullTiles * tileUnits));
-            }
-
+            EmitStreamsTilesOverBlock(shape, width, "ref x, xStride, ref h, ref pre");
             using (_w.Open($"for (nuint stream = 0; stream < {Literals.Int(streams)}; stream++)"))
             {
                 _w.Line("nuint at = stream * StateLength;");
@@ -81,13 +61,136 @@ internal sealed partial class TileEmitter
         }
 
         _w.Line();
-        EmitStreamsTile(shape, width, block.Tile(block.ChunksPerTile));
+        EmitStreamsTiles(shape, width);
+        EmitFinish(shape, width, block);
+    }
+
+    /// <summary>A layer's streams tiles alone (the ones its streams kernel calls), for a model whose inference has none.</summary>
+    public void EmitStreamsTiles(KernelShape shape, VectorWidth width, bool project = false)
+    {
+        var block = shape.Block(width);
+        EmitStreamsTile(shape, width, block.Tile(block.ChunksPerTile), project);
         if (block.RemainderChunks > 0)
         {
-            EmitStreamsTile(shape, width, block.Tile(block.RemainderChunks));
+            EmitStreamsTile(shape, width, block.Tile(block.RemainderChunks), project);
+        }
+    }
+
+    /// <summary>
+    /// A layer's streams record kernel: training's forward step for any number of streams, <see cref="Streams"/> at a time
+    /// through the inference streams tiles, and the rest one by one through the layer's record kernel. A group's h is
+    /// copied into states on the stack, laid out as the tiles read them; each stream's pre-activations come back in its
+    /// state's scratch, and its record finish writes its tape, new h and new c. Stream s reads x at s·xStride, keeps h, c,
+    /// hNew and cNew at s·PaddedHidden and its tape at s·TapeLength. The tiles sum each column in turn (one chain per
+    /// stream), so a stream's values can differ from the record kernel's (partial sums) in the last bits. A cell with a
+    /// second pass, and every path but <see cref="ModelFacts.GroupedRecordWidth"/>, steps stream by stream.
+    /// </summary>
+    public void EmitStreamsRecordKernel(KernelShape shape, VectorWidth width)
+    {
+        var block = shape.Block(width);
+        int streams = Streams(width);
+        string single = shape.Name(width, KernelVariant.Record);
+        string name = shape.StreamsName(width, KernelVariant.Record);
+        const string Parameters = "ref Weight w, nuint streams, ref float x, nuint xStride, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew";
+        string OneStream(string stream) =>
+            $"{single}(ref w, ref Unsafe.Add(ref x, {stream} * xStride), ref Unsafe.Add(ref h, {stream} * PaddedHidden), ref Unsafe.Add(ref c, {stream} * PaddedHidden), " +
+            $"ref Unsafe.Add(ref tape, {stream} * TapeLength), ref Unsafe.Add(ref hNew, {stream} * PaddedHidden), ref Unsafe.Add(ref cNew, {stream} * PaddedHidden));";
+        string sizes = $"a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name}";
+        if (_model.SecondPassShape is not null || width.Name != ModelFacts.GroupedRecordWidth.Name)
+        {
+            string why = _model.SecondPassShape is not null ? $"the {_model.Cell.Title}'s second pass runs per stream" : $"groups of {Literals.Int(streams)} record no faster on this path";
+            _w.Line($"// Training's forward step of {sizes} for several streams, one by one ({why}).");
+            using (_w.Open($"private static void {name}({Parameters})"))
+            using (_w.Open("for (nuint stream = 0; stream < streams; stream++)"))
+            {
+                _w.Line(OneStream("stream"));
+            }
+
+            _w.Line();
+            return;
         }
 
-        EmitFinish(shape, width, block);
+        var finish = RecordFinishParameters(width);
+        _w.Line($"// Training's forward step of {sizes} for several streams, {Literals.Int(streams)} at a time through the streams tiles (each weight vector loaded once for the group), then each stream's forward step keeping the tape; the streams past the last group one by one.");
+        _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
+        using (_w.Open($"private static void {name}({Parameters})"))
+        {
+            _w.Line("nuint stream = 0;");
+            using (_w.Open($"if (streams >= {Literals.Int(streams)})"))
+            {
+                _w.Line($"Span<float> states = stackalloc float[{Literals.Int(streams)} * StateLength]; // the group's h and pre-activations, where the streams tiles read and write a state's");
+                _w.Line("ref float group = ref MemoryMarshal.GetReference(states);");
+                _w.Line("ref float pre = ref Unsafe.Add(ref group, ScratchOffset);");
+                using (_w.Open($"for (; stream + {Literals.Int(streams)} <= streams; stream += {Literals.Int(streams)})"))
+                {
+                    using (_w.Open($"for (nuint n = 0; n < {Literals.Int(streams)}; n++)"))
+                    {
+                        _w.Line("MemoryMarshal.CreateReadOnlySpan(ref Unsafe.Add(ref h, (stream + n) * PaddedHidden), PaddedHidden).CopyTo(states.Slice((int)n * StateLength, PaddedHidden));");
+                    }
+
+                    _w.Line("ref float xs = ref Unsafe.Add(ref x, stream * xStride);");
+                    EmitStreamsTilesOverBlock(shape, width, "ref xs, xStride, ref group, ref pre");
+                    using (_w.Open($"for (nuint n = 0; n < {Literals.Int(streams)}; n++)"))
+                    {
+                        _w.Line("nuint at = (stream + n) * PaddedHidden;");
+                        var arguments = finish.Select(buffer => buffer == "tape" ? "ref Unsafe.Add(ref tape, (stream + n) * TapeLength)" : $"ref Unsafe.Add(ref {buffer}, at)");
+                        _w.Line($"{shape.FinishName(width, KernelVariant.Record)}(ref Unsafe.Add(ref pre, n * StateLength), {string.Join(", ", arguments)});");
+                    }
+                }
+            }
+
+            using (_w.Open("for (; stream < streams; stream++)"))
+            {
+                _w.Line(OneStream("stream"));
+            }
+        }
+
+        _w.Line();
+        EmitRecordFinish(shape, width, block, finish);
+    }
+
+    // The buffers the cell's record step reads and writes, in the order a record finish takes them.
+    private string[] RecordFinishParameters(VectorWidth width)
+    {
+        string call = _model.Cell.Record(width, _model.Cell.Slots.Select(s => s.Name).ToList(), "unit");
+        return new[] { "h", "c", "tape", "hNew", "cNew" }.Where(name => call.Contains($"ref {name},") || call.Contains($"ref {name})")).ToArray();
+    }
+
+    // One stream's rest of a training step after the streams tiles: per vector of units, its pre-activations loaded from
+    // pre and the cell's forward step keeping the tape.
+    private void EmitRecordFinish(KernelShape shape, VectorWidth width, BlockLayout block, string[] buffers)
+    {
+        var slots = shape.Slots;
+        int units = block.Chunks * width.Lanes;
+        _w.Line($"// One stream's rest of a training step after the streams tiles: the {_model.Cell.Title}'s forward step keeping the tape, from the pre-activations in pre.");
+        using (_w.Open($"private static void {shape.FinishName(width, KernelVariant.Record)}(ref float pre, {string.Join(", ", buffers.Select(b => "ref float " + b))})"))
+        {
+            void Body(bool loop)
+            {
+                var accumulators = Enumerable.Range(0, slots.Count).Select(s => Accumulator(shape, s, 0)).ToList();
+                for (int s = 0; s < slots.Count; s++)
+                {
+                    int offset = (shape.FirstSlot + s) * _model.PaddedHidden;
+                    _w.Line($"var {accumulators[s]} = {width.Load("pre", loop ? Unit(offset) : Literals.Int(offset))};");
+                }
+
+                _w.Line(_model.Cell.Record(width, accumulators, loop ? "unit" : "0"));
+            }
+
+            if (block.Chunks == 1)
+            {
+                Body(loop: false);
+            }
+            else
+            {
+                using (_w.Open($"for (nuint unit = 0; unit < {Literals.Int(units)}; {(width.Lanes == 1 ? "unit++" : $"unit += {Literals.Int(width.Lanes)}")})"))
+                {
+                    Body(loop: true);
+                }
+            }
+        }
+
+        _w.Line();
     }
 
     /// <summary>
@@ -102,42 +205,45 @@ internal sealed partial class TileEmitter
         _w.Line("[MethodImpl(MethodImplOptions.NoInlining)]");
         using (_w.Open($"private static void {shape.ProjectName(width)}(ref Weight w, ref float x, ref float proj)"))
         {
-            int tileLength = block.Tile(block.ChunksPerTile).Length;
-            int tileUnits = block.ChunksPerTile * width.Lanes;
-            if (block.FullTiles == 1)
-            {
-                EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "w", "0", project: true);
-            }
-            else if (block.FullTiles > 1)
-            {
-                using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
-                {
-                    _w.Line($"ref Weight wt = ref Unsafe.Add(ref w, tile * {Literals.Int(tileLength)});");
-                    EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "wt", $"tile * {Literals.Int(tileUnits)}", project: true);
-                }
-            }
-
-            if (block.RemainderChunks > 0)
-            {
-                _w.Line($"ref Weight last = ref Unsafe.Add(ref w, {Literals.Int(block.FullTiles * tileLength)});");
-                EmitStreamsTileCalls(shape, width, block.RemainderChunks, "last", Literals.Int(block.FullTiles * tileUnits), project: true);
-            }
+            EmitStreamsTilesOverBlock(shape, width, "ref x, ref proj", project: true);
         }
 
         _w.Line();
-        EmitStreamsTile(shape, width, block.Tile(block.ChunksPerTile), project: true);
+        EmitStreamsTiles(shape, width, project: true);
+    }
+
+    // The streams tiles (or with project, the projection tiles) over a layer's block, weights at w: each full tile, then
+    // the remainder's. buffers: the tiles' arguments after the weights.
+    private void EmitStreamsTilesOverBlock(KernelShape shape, VectorWidth width, string buffers, bool project = false)
+    {
+        var block = shape.Block(width);
+        int tileLength = block.Tile(block.ChunksPerTile).Length;
+        int tileUnits = block.ChunksPerTile * width.Lanes;
+        if (block.FullTiles == 1)
+        {
+            EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "w", "0", buffers, project);
+        }
+        else if (block.FullTiles > 1)
+        {
+            using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+            {
+                _w.Line($"ref Weight wt = ref Unsafe.Add(ref w, tile * {Literals.Int(tileLength)});");
+                EmitStreamsTileCalls(shape, width, block.ChunksPerTile, "wt", $"tile * {Literals.Int(tileUnits)}", buffers, project);
+            }
+        }
+
         if (block.RemainderChunks > 0)
         {
-            EmitStreamsTile(shape, width, block.Tile(block.RemainderChunks), project: true);
+            _w.Line($"ref Weight last = ref Unsafe.Add(ref w, {Literals.Int(block.FullTiles * tileLength)});");
+            EmitStreamsTileCalls(shape, width, block.RemainderChunks, "last", Literals.Int(block.FullTiles * tileUnits), buffers, project);
         }
     }
 
     // The calls of the streams tile (or with project, the projection tile) over one tile's chunks, a group of StreamChunks at a time.
-    private void EmitStreamsTileCalls(KernelShape shape, VectorWidth width, int tileChunks, string weights, string unit, bool project = false)
+    private void EmitStreamsTileCalls(KernelShape shape, VectorWidth width, int tileChunks, string weights, string unit, string buffers, bool project)
     {
         int group = StreamChunks(shape, width, tileChunks);
         string name = project ? shape.ProjectTileName(width, tileChunks) : shape.StreamsTileName(width, tileChunks);
-        string buffers = project ? "ref x, ref proj" : "ref x, xStride, ref h, ref pre";
         string Units(string chunk) => unit == "0" ? chunk : chunk == "0" ? unit : $"{unit} + {chunk}";
         if (group == tileChunks)
         {

@@ -18,13 +18,14 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         _w.Line("// Training: the tape of one step, per layer and direction, is the cell's (its operator writes and reads it).");
         _w.Line($"public const int TapeLength = {_model.Cell.Operator}.TapeValues * PaddedHidden;");
         _w.Line();
-        _w.Line("// Training's forward step of one layer and direction (ITrainableRnnModel.ForwardStep): the path's record kernel.");
-        using (_w.Open("public static void ForwardStep(PackedWeights weights, int layer, int direction, ref float x, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew)"))
+        _w.Line("// Training's forward step of one layer and direction for some streams (ITrainableRnnModel.ForwardSteps): the path's streams record kernel.");
+        using (_w.Open("public static void ForwardSteps(PackedWeights weights, int layer, int direction, int streams, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float hNew, ref float cNew)"))
         {
             _w.Line("int slot = Slot(layer, direction);");
+            _w.Line("if (streams < 0 || xStride < 0) { throw new ArgumentOutOfRangeException(streams < 0 ? nameof(streams) : nameof(xStride)); }");
             _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "slot")};");
             _dispatch.EmitByLayer("slot", shape => _dispatch.PathSwitch(width =>
-                $"{shape.Name(width, KernelVariant.Record)}(ref w, ref x, ref h, ref c, ref tape, ref hNew, ref cNew);"));
+                $"{shape.StreamsName(width, KernelVariant.Record)}(ref w, (nuint)streams, ref x, (nuint)xStride, ref h, ref c, ref tape, ref hNew, ref cNew);"));
         }
 
         _w.Line();
@@ -79,6 +80,13 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             foreach (var shape in _model.LayerShapes)
             {
                 _tiles.EmitKernel(shape, width, KernelVariant.Record);
+                _tiles.EmitStreamsRecordKernel(shape, width);
+                if (_model.Spec.Bidirectional && _model.SecondPassShape is null && width.Name == ModelFacts.GroupedRecordWidth.Name)
+                {
+                    // Inference has no streams kernels for a bidirectional model; the record kernel uses their tiles.
+                    _tiles.EmitStreamsTiles(shape, width);
+                }
+
                 _tiles.EmitKernel(shape, width, KernelVariant.Backward);
                 _tiles.EmitStreamsBackwardKernel(shape, width);
             }

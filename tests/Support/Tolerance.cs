@@ -7,6 +7,9 @@ public static class Tolerance
 {
     public const double Forward = 1e-5;
 
+    /// <summary>float values as doubles, to stand as the expected side of <see cref="AssertClose"/>.</summary>
+    public static double[] Wide(float[] values) => Array.ConvertAll(values, v => (double)v);
+
     /// <summary>Asserts every value is within the bound; returns the largest scaled error seen.</summary>
     public static double AssertClose(ReadOnlySpan<double> expected, ReadOnlySpan<float> actual, double bound, string what)
     {
