@@ -143,6 +143,33 @@ public sealed class PointwiseOperatorTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Widths))]
+    public void Sum_adds_every_lane_once(string width) => OnWidth(width, new SumCheck());
+
+    // Distinct powers of two: any order of adding them is exact, so the sum says which lanes were added and how often.
+    private sealed class SumCheck : IWidthCheck
+    {
+        public void Run<TWidth, TVector>()
+            where TWidth : struct, IVectorWidth<TVector>
+            where TVector : struct
+        {
+            int lanes = (int)TWidth.Lanes;
+            var values = Enumerable.Range(0, lanes).Select(lane => MathF.Pow(2, lane)).ToArray();
+            for (int negative = 0; negative < lanes; negative++)
+            {
+                var input = (float[])values.Clone();
+                input[negative] = -input[negative];
+                double expected = input.Sum(v => (double)v);
+                Assert.Equal(expected, TWidth.Sum(TWidth.Load(ref input[0], 0)));
+            }
+
+            var poisoned = (float[])values.Clone();
+            poisoned[lanes - 1] = float.NaN;
+            Assert.True(float.IsNaN(TWidth.Sum(TWidth.Load(ref poisoned[0], 0))), "a NaN lane gives a NaN sum");
+        }
+    }
+
     // Everything a check computed, in order, for comparing widths.
     private interface IOutputs
     {

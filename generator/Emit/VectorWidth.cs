@@ -88,8 +88,8 @@ internal sealed class VectorWidth
     /// <summary>a · b + c: fused (MultiplyAddEstimate) on vectors; on the scalar twin a plain multiply and add, as the runtime's scalar operators.</summary>
     public string MultiplyAdd(string a, string b, string c) => IsScalar ? $"{a} * {b} + {c}" : $"{Name}.MultiplyAddEstimate({a}, {b}, {c})";
 
-    /// <summary>The sum of a vector's lanes.</summary>
-    public string Sum(string vector) => IsScalar ? vector : $"{Name}.Sum({vector})";
+    /// <summary>The sum of a vector's lanes: the runtime width's tree (IVectorWidth.Sum), the same order in every kernel.</summary>
+    public string Sum(string vector) => IsScalar ? vector : $"{Name}Width.Sum({vector})";
 
     /// <summary>The float at reference + offset, as a variable.</summary>
     public static string Element(string reference, string offset) => offset == "0" ? reference : $"Unsafe.Add(ref {reference}, {offset})";
