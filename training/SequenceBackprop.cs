@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using System.Numerics.Tensors;
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
@@ -365,16 +366,10 @@ public sealed class SequenceBackprop
                     {
                         var above = dAbove.Slice(SequenceIndex(n, t, _layerOutput) + direction * _shape.HiddenSize, _shape.HiddenSize);
                         var dhStream = dh.Slice(n * _hp, _shape.HiddenSize);
-                        // Squares in double: in float they underflow once the components fall below ~1e-19, and the
-                        // diagnostic would show a vanishing gradient as exactly zero long before the gradient itself is.
-                        double squares = 0;
-                        for (int j = 0; j < above.Length; j++)
-                        {
-                            dhStream[j] += above[j];
-                            squares += (double)dhStream[j] * dhStream[j];
-                        }
-
-                        _hiddenGradientNorms[(slot * MaxStreams + n) * MaxSteps + t] = (float)Math.Sqrt(squares);
+                        TensorPrimitives.Add(dhStream, above, dhStream);
+                        // Squares in double (SquareSums): in float they underflow once the components fall below ~1e-19,
+                        // and the diagnostic would show a vanishing gradient as exactly zero long before the gradient is.
+                        _hiddenGradientNorms[(slot * MaxStreams + n) * MaxSteps + t] = (float)Math.Sqrt(SquareSums.Of(dhStream));
                     }
 
                     int previous = direction == 0 ? t - 1 : t + 1;

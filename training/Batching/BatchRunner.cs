@@ -99,10 +99,7 @@ internal sealed class BatchRunner : IDisposable
         double squares = 0;
         foreach (var g in gradients)
         {
-            foreach (float v in g)
-            {
-                squares += (double)v * v;
-            }
+            squares += SquareSums.Of(g);
         }
 
         return Math.Sqrt(squares);
