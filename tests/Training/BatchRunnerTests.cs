@@ -64,4 +64,30 @@ public sealed class BatchRunnerTests
         Assert.Equal(mean, one.Loss, 12);
         Assert.NotEqual(one.Loss, Run(1, training: true, examples, order).Loss); // training draws dropout
     }
+
+    /// <summary>
+    /// The shards' gradient sum, piece by piece, against adding whole buffers one after another: the same bits at every
+    /// length around the pieces' size (4,096 floats), including the ragged last piece.
+    /// </summary>
+    [Fact]
+    public void The_shard_sum_adds_every_element_in_shard_order()
+    {
+        var random = new Random(4);
+        foreach (int length in new[] { 0, 1, 15, 4095, 4096, 4097, 8192 + 33 })
+        {
+            var parts = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1) * 1e3f).ToArray()).ToArray();
+            var expected = (float[])parts[0].Clone();
+            for (int p = 1; p < parts.Length; p++)
+            {
+                for (int i = 0; i < length; i++)
+                {
+                    expected[i] += parts[p][i];
+                }
+            }
+
+            var sum = Enumerable.Repeat(float.NaN, length).ToArray(); // whatever was there before is overwritten
+            BatchRunner.SumInOrder(parts, sum);
+            Assert.Equal(expected, sum);
+        }
+    }
 }

@@ -19,11 +19,15 @@ internal sealed class BatchRunner : IDisposable
     /// </summary>
     public const int MaxStreams = 8;
 
+    // Floats of the gradient sum added up at a time (16 KB, well inside L1).
+    private const int SumPiece = 4096;
+
     private readonly ITrainableRnnModel _model;
     private readonly TrainingOptions _options;
     private readonly WindowLoss _loss;
     private Shard[] _shards = [];
     private float[][] _packedSum = [];
+    private float[][][] _shardGradients = []; // per block, every shard's packed gradient, in shard order
     private ShardPool<BatchContext>? _pool;
 
     public BatchRunner(ITrainableRnnModel model, TrainingOptions options, WindowLoss loss)
@@ -82,11 +86,7 @@ internal sealed class BatchRunner : IDisposable
         // fifth of a training step).
         for (int b = 0; b < _packedSum.Length; b++)
         {
-            _shards[0].Backprop.PackedGradients[b].CopyTo(_packedSum[b], 0);
-            for (int s = 1; s < _shards.Length; s++)
-            {
-                TensorPrimitives.Add(_packedSum[b], _shards[s].Backprop.PackedGradients[b], _packedSum[b]);
-            }
+            SumInOrder(_shardGradients[b], _packedSum[b]);
         }
 
         foreach (var g in gradients)
@@ -105,6 +105,24 @@ internal sealed class BatchRunner : IDisposable
         return Math.Sqrt(squares);
     }
 
+    /// <summary>
+    /// Sets <paramref name="sum"/> to the element-wise sum of <paramref name="parts"/>, each element added in the parts'
+    /// order (so the same bits as adding whole buffers one after another), a piece at a time so the piece of the sum
+    /// stays in L1 while each part's piece is added.
+    /// </summary>
+    internal static void SumInOrder(float[][] parts, Span<float> sum)
+    {
+        for (int start = 0; start < sum.Length; start += SumPiece)
+        {
+            var piece = sum.Slice(start, Math.Min(SumPiece, sum.Length - start));
+            parts[0].AsSpan(start, piece.Length).CopyTo(piece);
+            for (int p = 1; p < parts.Length; p++)
+            {
+                TensorPrimitives.Add(piece, parts[p].AsSpan(start, piece.Length), piece);
+            }
+        }
+    }
+
     public void Dispose() => _pool?.Dispose();
 
     private void CreateShards(int window)
@@ -116,6 +134,7 @@ internal sealed class BatchRunner : IDisposable
             .Select(_ => new Shard(new SequenceBackprop(_model, window, streams), window, _model.Shape.OutputSize))
             .ToArray();
         _packedSum = _model.PackedLengths.Select(n => new float[n]).ToArray();
+        _shardGradients = Enumerable.Range(0, _packedSum.Length).Select(b => _shards.Select(s => s.Backprop.PackedGradients[b]).ToArray()).ToArray();
         _pool = new ShardPool<BatchContext>(_options.Workers, _shards.Length, ProcessShard);
     }
 
