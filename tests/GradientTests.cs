@@ -173,19 +173,7 @@ public sealed class GradientTests(ITestOutputHelper output)
         int hp = KernelLayout.Padded(c.HiddenSize);
         int tapeLength = model.TapeLength;
         var random = new Random(stem.Length * 31 + (int)path);
-        float[] Random(int streams, int stride, int used)
-        {
-            var values = new float[streams * stride];
-            for (int n = 0; n < streams; n++)
-            {
-                for (int i = 0; i < used; i++)
-                {
-                    values[n * stride + i] = (float)(random.NextDouble() * 2 - 1);
-                }
-            }
-
-            return values;
-        }
+        float[] Random(int streams, int stride, int used) => RandomStreams(random, streams, stride, used);
 
         for (int layer = 0; layer < c.Layers; layer++)
         {
@@ -242,19 +230,7 @@ public sealed class GradientTests(ITestOutputHelper output)
         int hp = KernelLayout.Padded(c.HiddenSize);
         int tapeLength = model.TapeLength;
         var random = new Random(stem.Length * 17 + (int)path);
-        float[] Random(int streams, int stride, int used)
-        {
-            var values = new float[streams * stride];
-            for (int n = 0; n < streams; n++)
-            {
-                for (int i = 0; i < used; i++)
-                {
-                    values[n * stride + i] = (float)(random.NextDouble() * 2 - 1);
-                }
-            }
-
-            return values;
-        }
+        float[] Random(int streams, int stride, int used) => RandomStreams(random, streams, stride, used);
 
         double worst = 0;
         for (int layer = 0; layer < c.Layers; layer++)
@@ -301,6 +277,21 @@ public sealed class GradientTests(ITestOutputHelper output)
         }
 
         output.WriteLine($"{stem} on {path}: streams forward against one stream at a time, max scaled difference {worst:E2}");
+    }
+
+    // Each stream's first `used` floats of `stride` uniform in [-1, 1), the padding zero.
+    private static float[] RandomStreams(Random random, int streams, int stride, int used)
+    {
+        var values = new float[streams * stride];
+        for (int n = 0; n < streams; n++)
+        {
+            for (int i = 0; i < used; i++)
+            {
+                values[n * stride + i] = (float)(random.NextDouble() * 2 - 1);
+            }
+        }
+
+        return values;
     }
 
     private sealed class Trainable : IModelVisitor<ITrainableRnnModel>

@@ -99,14 +99,7 @@ internal sealed partial class TileEmitter
         if (_model.SecondPassShape is not null || width.Name != ModelFacts.GroupedRecordWidth.Name)
         {
             string why = _model.SecondPassShape is not null ? $"the {_model.Cell.Title}'s second pass runs per stream" : $"groups of {Literals.Int(streams)} record no faster on this path";
-            _w.Line($"// Training's forward step of {sizes} for several streams, one by one ({why}).");
-            using (_w.Open($"private static void {name}({Parameters})"))
-            using (_w.Open("for (nuint stream = 0; stream < streams; stream++)"))
-            {
-                _w.Line(OneStream("stream"));
-            }
-
-            _w.Line();
+            EmitStreamByStream($"// Training's forward step of {sizes} for several streams, one by one ({why}).", $"private static void {name}({Parameters})", OneStream("stream"));
             return;
         }
 
@@ -432,14 +425,8 @@ internal sealed partial class TileEmitter
         const string Parameters = "ref Weight w, ref float dw, nuint streams, ref float x, nuint xStride, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev";
         if (_model.SecondPassShape is not null)
         {
-            _w.Line($"// One step back of a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name} for several streams, one by one (the {_model.Cell.Title}'s second pass runs per stream).");
-            using (_w.Open($"private static void {shape.StreamsName(width, KernelVariant.Backward)}({Parameters})"))
-            using (_w.Open("for (nuint stream = 0; stream < streams; stream++)"))
-            {
-                _w.Line(OneStream("stream"));
-            }
-
-            _w.Line();
+            EmitStreamByStream($"// One step back of a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name} for several streams, one by one (the {_model.Cell.Title}'s second pass runs per stream).",
+                $"private static void {shape.StreamsName(width, KernelVariant.Backward)}({Parameters})", OneStream("stream"));
             return;
         }
 
@@ -507,6 +494,19 @@ internal sealed partial class TileEmitter
             EmitGates(shape, width, block.Tile(block.RemainderChunks));
             EmitStreamsBackwardTile(shape, width, block.Tile(block.RemainderChunks));
         }
+    }
+
+    // A streams kernel that takes every stream through the single-stream kernel (oneStream: its call for stream `stream`).
+    private void EmitStreamByStream(string comment, string signature, string oneStream)
+    {
+        _w.Line(comment);
+        using (_w.Open(signature))
+        using (_w.Open("for (nuint stream = 0; stream < streams; stream++)"))
+        {
+            _w.Line(oneStream);
+        }
+
+        _w.Line();
     }
 
     // The buffers the cell's backward step reads and writes, in the order a gates method takes them.
