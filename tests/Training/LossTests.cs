@@ -19,6 +19,27 @@ public sealed class LossTests
     }
 
     [Fact]
+    public void Mean_squared_error_matches_its_formula_at_every_length()
+    {
+        var random = new Random(5);
+        for (int length = 1; length <= 9; length++)
+        {
+            var y = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            var t = Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 4 - 2)).ToArray();
+            var gradient = new float[length];
+            double loss = new MeanSquaredError().Evaluate(y, t, gradient, steps: 3, batch: 5);
+            // The difference in float (as the float32 loss takes it), the rest in double.
+            double expected = y.Zip(t, (a, b) => (double)(a - b) * (a - b)).Sum() / length / 3;
+            Assert.Equal(expected, loss, 1e-14 * expected); // two running sums: a few roundings of the order
+            for (int i = 0; i < length; i++)
+            {
+                double d = y[i] - t[i];
+                Assert.Equal(2 * d / length / 15, gradient[i], 1e-7 * Math.Abs(2 * d / length / 15));
+            }
+        }
+    }
+
+    [Fact]
     public void Cross_entropy_is_minus_log_of_the_target_class_with_gradient_y_minus_t_before_the_softmax()
     {
         // t = class 1: L = −log 0.2; dL/dz = y − t = (0.7, −0.8, 0.1), divided by batch × steps = 2 × 1.

@@ -9,15 +9,28 @@ internal sealed class MeanSquaredError : ILoss
 
     public double Evaluate(ReadOnlySpan<float> y, ReadOnlySpan<float> target, Span<float> gradient, int steps, int batch)
     {
-        double scale = 1.0 / (batch * (double)steps);
-        double loss = 0;
-        for (int i = 0; i < y.Length; i++)
+        // One factor for the gradient and one division for the loss, two running sums: this runs on every output of
+        // every step of every example, and two divisions and one chain of adds per output were about a twentieth of a
+        // training step at (32, 128).
+        double factor = 2.0 / y.Length / (batch * (double)steps);
+        double even = 0, odd = 0;
+        int i = 0;
+        for (; i + 2 <= y.Length; i += 2)
         {
-            double d = y[i] - target[i];
-            loss += d * d / y.Length;
-            gradient[i] = (float)(2 * d / y.Length * scale);
+            double d0 = y[i] - target[i], d1 = y[i + 1] - target[i + 1];
+            even += d0 * d0;
+            odd += d1 * d1;
+            gradient[i] = (float)(d0 * factor);
+            gradient[i + 1] = (float)(d1 * factor);
         }
 
-        return loss / steps;
+        if (i < y.Length)
+        {
+            double d = y[i] - target[i];
+            even += d * d;
+            gradient[i] = (float)(d * factor);
+        }
+
+        return (even + odd) / y.Length / steps;
     }
 }
