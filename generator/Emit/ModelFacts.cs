@@ -226,6 +226,15 @@ internal sealed class ModelFacts
     /// </summary>
     public static VectorWidth GroupedRecordWidth => VectorWidth.All[0];
 
+    /// <summary>
+    /// Whether training's forward step groups streams on <see cref="GroupedRecordWidth"/>: only while a group's states,
+    /// which it copies onto the stack, fit <see cref="MaxGroupedRecordBytes"/> (an LSTM of 1 layer and 512 hidden units
+    /// needs 48 KB; larger or deeper models record one stream at a time).
+    /// </summary>
+    public bool GroupsRecord => TileEmitter.Streams(GroupedRecordWidth) * StateLength * sizeof(float) <= MaxGroupedRecordBytes;
+
+    public const int MaxGroupedRecordBytes = 64 * 1024;
+
     /// <summary>Floats of one step's input projection: every first-pass slot's block of PaddedHidden, as in the scratch.</summary>
     public int ProjectionLength => PaddedHidden * LayerShapes[0].Slots.Count;
 

@@ -83,7 +83,8 @@ internal sealed partial class TileEmitter
     /// state's scratch, and its record finish writes its tape, new h and new c. Stream s reads x at s·xStride, keeps h, c,
     /// hNew and cNew at s·PaddedHidden and its tape at s·TapeLength. The tiles sum each column in turn (one chain per
     /// stream), so a stream's values can differ from the record kernel's (partial sums) in the last bits. A cell with a
-    /// second pass, and every path but <see cref="ModelFacts.GroupedRecordWidth"/>, steps stream by stream.
+    /// second pass, every path but <see cref="ModelFacts.GroupedRecordWidth"/> and a model too large to group
+    /// (<see cref="ModelFacts.GroupsRecord"/>) step stream by stream.
     /// </summary>
     public void EmitStreamsRecordKernel(KernelShape shape, VectorWidth width)
     {
@@ -96,9 +97,11 @@ internal sealed partial class TileEmitter
             $"{single}(ref w, ref Unsafe.Add(ref x, {stream} * xStride), ref Unsafe.Add(ref h, {stream} * PaddedHidden), ref Unsafe.Add(ref c, {stream} * PaddedHidden), " +
             $"ref Unsafe.Add(ref tape, {stream} * TapeLength), ref Unsafe.Add(ref hNew, {stream} * PaddedHidden), ref Unsafe.Add(ref cNew, {stream} * PaddedHidden));";
         string sizes = $"a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name}";
-        if (_model.SecondPassShape is not null || width.Name != ModelFacts.GroupedRecordWidth.Name)
+        if (_model.SecondPassShape is not null || width.Name != ModelFacts.GroupedRecordWidth.Name || !_model.GroupsRecord)
         {
-            string why = _model.SecondPassShape is not null ? $"the {_model.Cell.Title}'s second pass runs per stream" : $"groups of {Literals.Int(streams)} record no faster on this path";
+            string why = _model.SecondPassShape is not null ? $"the {_model.Cell.Title}'s second pass runs per stream"
+                : width.Name != ModelFacts.GroupedRecordWidth.Name ? $"groups of {Literals.Int(streams)} record no faster on this path"
+                : "a group's states would take too much of the stack";
             EmitStreamByStream($"// Training's forward step of {sizes} for several streams, one by one ({why}).", $"private static void {name}({Parameters})", OneStream("stream"));
             return;
         }

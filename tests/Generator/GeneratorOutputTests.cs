@@ -52,6 +52,22 @@ public sealed class GeneratorOutputTests
         GeneratorHarness.MatchesSnapshot(generated, name);
     }
 
+    // Training's forward step groups streams on Vector512 only, and only while a group's 4 states fit 64 KB of stack
+    // (ModelFacts.GroupsRecord): an LSTM's state is its h and c plus a scratch of 4 × hidden, 6 × hidden floats a layer.
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 32}", true)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 672}", true)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 688}", false)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 512, \"layers\": 2}", true)]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 512, \"layers\": 3}", false)]
+    [InlineData("{\"cell\": \"gru\", \"reset\": \"before\", \"input\": 8, \"hidden\": 32}", false)]
+    public void Training_groups_the_forward_streams_of_models_whose_states_fit_the_stack(string spec, bool groups)
+    {
+        string code = GeneratorHarness.Run(true, Source, ("models/net.rnn.json", spec)).Source("App.Net.Rnn.g.cs");
+        Assert.Equal(groups, code.Contains("RecordLayerFinish_In8_Vector512", StringComparison.Ordinal));
+        Assert.DoesNotContain("RecordLayerFinish_In8_Vector256", code, StringComparison.Ordinal); // Vector512's only
+    }
+
     // The yardstick: {cell: lstm, input: 1, hidden: 8} was 2,079 lines with training kernels it never used.
     // The time-batched Run (RunProjected_Vector512) is emitted where it was measured to pay: 8 or more inputs and 64 or more
     // hidden units, unidirectional, and a group's projections within 32 KB of stack (an LSTM of 600 hidden units needs 38 KB).
