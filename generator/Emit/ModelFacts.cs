@@ -227,11 +227,13 @@ internal sealed class ModelFacts
     public static VectorWidth GroupedRecordWidth => VectorWidth.All[0];
 
     /// <summary>
-    /// Whether training's forward step groups streams on <see cref="GroupedRecordWidth"/>: only while a group's states,
-    /// which it copies onto the stack, fit <see cref="MaxGroupedRecordBytes"/> (an LSTM of 1 layer and 512 hidden units
-    /// needs 48 KB; larger or deeper models record one stream at a time).
+    /// Whether training's forward step groups streams on <see cref="GroupedRecordWidth"/>: for a model with training
+    /// kernels and no second pass (whose cell runs stream by stream), and only while a group's states, which it copies
+    /// onto the stack, fit <see cref="MaxGroupedRecordBytes"/> (an LSTM of 1 layer and 512 hidden units needs 48 KB;
+    /// larger or deeper models record one stream at a time).
     /// </summary>
-    public bool GroupsRecord => TileEmitter.Streams(GroupedRecordWidth) * StateLength * sizeof(float) <= MaxGroupedRecordBytes;
+    public bool GroupsRecord => Spec.TrainingKernels && SecondPassShape is null
+        && TileEmitter.Streams(GroupedRecordWidth) * StateLength * sizeof(float) <= MaxGroupedRecordBytes;
 
     public const int MaxGroupedRecordBytes = 64 * 1024;
 

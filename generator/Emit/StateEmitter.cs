@@ -100,9 +100,9 @@ internal sealed class StateEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Line($"private const int ScratchOffset = {Literals.Int(_model.ScratchOffset)};");
-        if (!_model.Spec.Bidirectional || _model.Spec.TrainingKernels)
+        if (!_model.Spec.Bidirectional || _model.GroupsRecord)
         {
-            // The streams kernels' stride (a bidirectional model has them only for training's forward step).
+            // The streams kernels' stride (a bidirectional model has them only for training's grouped forward step).
             _w.Line($"private const int StateLength = {Literals.Int(_model.StateLength)}; // floats of a State: stream s of a Span<State> starts s × StateLength past stream 0");
         }
 

@@ -97,7 +97,7 @@ internal sealed partial class TileEmitter
             $"{single}(ref w, ref Unsafe.Add(ref x, {stream} * xStride), ref Unsafe.Add(ref h, {stream} * PaddedHidden), ref Unsafe.Add(ref c, {stream} * PaddedHidden), " +
             $"ref Unsafe.Add(ref tape, {stream} * TapeLength), ref Unsafe.Add(ref hNew, {stream} * PaddedHidden), ref Unsafe.Add(ref cNew, {stream} * PaddedHidden));";
         string sizes = $"a layer with {Literals.Int(shape.Input)} input and {Literals.Int(shape.Recurrent)} recurrent columns on {width.Name}";
-        if (_model.SecondPassShape is not null || width.Name != ModelFacts.GroupedRecordWidth.Name || !_model.GroupsRecord)
+        if (width.Name != ModelFacts.GroupedRecordWidth.Name || !_model.GroupsRecord)
         {
             string why = _model.SecondPassShape is not null ? $"the {_model.Cell.Title}'s second pass runs per stream"
                 : width.Name != ModelFacts.GroupedRecordWidth.Name ? $"groups of {Literals.Int(streams)} record no faster on this path"

@@ -81,7 +81,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             {
                 _tiles.EmitKernel(shape, width, KernelVariant.Record);
                 _tiles.EmitStreamsRecordKernel(shape, width);
-                if (_model.Spec.Bidirectional && _model.SecondPassShape is null && width.Name == ModelFacts.GroupedRecordWidth.Name && _model.GroupsRecord)
+                if (_model.Spec.Bidirectional && width.Name == ModelFacts.GroupedRecordWidth.Name && _model.GroupsRecord)
                 {
                     // Inference has no streams kernels for a bidirectional model; the record kernel uses their tiles.
                     _tiles.EmitStreamsTiles(shape, width);
