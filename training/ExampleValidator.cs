@@ -1,5 +1,4 @@
 using System.Globalization;
-using System.Numerics.Tensors;
 
 namespace Embedded.Rnn.Training;
 
@@ -42,13 +41,13 @@ internal sealed class ExampleValidator(RnnShape shape, TargetKind target, LossKi
                 throw new ArgumentException($"{set} example {i}: targets have {e.Targets.Length} values; expected {expected} ({target}).");
             }
 
-            int bad = FirstNonFinite(e.Inputs);
+            int bad = NonFinite.IndexOf(e.Inputs);
             if (bad >= 0)
             {
                 throw new ArgumentException($"{set} example {i}: input at step {bad / shape.InputSize}, feature {bad % shape.InputSize} is {e.Inputs[bad].ToString(CultureInfo.InvariantCulture)}; inputs must be finite.");
             }
 
-            bad = FirstNonFinite(e.Targets);
+            bad = NonFinite.IndexOf(e.Targets);
             if (bad >= 0)
             {
                 throw new ArgumentException(target == TargetKind.SequenceToOne
@@ -62,10 +61,6 @@ internal sealed class ExampleValidator(RnnShape shape, TargetKind target, LossKi
             }
         }
     }
-
-    // Every batch is checked, so the vectorised test first; the place is searched for only when there is one.
-    private static int FirstNonFinite(float[] values) =>
-        TensorPrimitives.IsFiniteAll<float>(values) ? -1 : Array.FindIndex(values, v => !float.IsFinite(v));
 
     // Cross-entropy's gradient through the softmax, y − t, is the loss's gradient only when each step's targets are
     // probabilities that sum to 1; anything else would train silently on a wrong gradient.

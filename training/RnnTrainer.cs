@@ -338,7 +338,7 @@ public sealed class RnnTrainer : IDisposable
     {
         for (int k = 0; k < parameters.Length; k++)
         {
-            int bad = Array.FindIndex(parameters[k], v => !float.IsFinite(v));
+            int bad = NonFinite.IndexOf(parameters[k]);
             if (bad >= 0)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,

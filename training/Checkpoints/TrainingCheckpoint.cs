@@ -185,7 +185,7 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
     // The trainer never saves non-finite weights (it stops first), so such a file was damaged or written by hand.
     private float[] Finite(float[] values, string name)
     {
-        int bad = Array.FindIndex(values, v => !float.IsFinite(v));
+        int bad = NonFinite.IndexOf(values);
         return bad < 0 ? values : throw new SafetensorsException(string.Create(CultureInfo.InvariantCulture,
             $"checkpoint '{Path}' holds {values[bad]} in '{name}' at index {bad}: training cannot resume from non-finite weights."));
     }
