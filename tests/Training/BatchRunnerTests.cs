@@ -29,13 +29,13 @@ public sealed class BatchRunnerTests
     }
 
     [Fact]
-    public void One_two_and_three_workers_give_the_same_loss_and_gradients_bit_for_bit()
+    public void Any_number_of_workers_gives_the_same_loss_and_gradients_bit_for_bit()
     {
         var examples = Batch(20);
         int[] order = Enumerable.Range(0, 20).Reverse().ToArray();
         var one = Run(1, training: true, examples, order);
         Assert.Contains(one.Gradients, g => g.Any(v => v != 0f));
-        foreach (int workers in new[] { 2, 3 })
+        foreach (int workers in new[] { 2, 3, 5, 8 }) // 8 shards: even and uneven splits, and one shard each
         {
             var other = Run(workers, training: true, examples, order);
             Assert.Equal(BitConverter.DoubleToInt64Bits(one.Loss), BitConverter.DoubleToInt64Bits(other.Loss));
@@ -66,28 +66,103 @@ public sealed class BatchRunnerTests
     }
 
     /// <summary>
-    /// The shards' gradient sum, piece by piece, against adding whole buffers one after another: the same bits at every
-    /// length around the pieces' size (4,096 floats), including the ragged last piece.
+    /// The shards' gradients are added in a fixed pairwise tree, its nodes split between the workers (those within one
+    /// worker's shards) and the caller (the rest). For every shard count and worker count, each shard is added once and the
+    /// sum's order, written out as an expression, is the one-worker tree's.
     /// </summary>
     [Fact]
-    public void The_shard_sum_adds_every_element_in_shard_order()
+    public void The_gradient_tree_adds_every_shard_once_in_the_same_order_for_any_worker_count()
     {
-        var random = new Random(4);
-        foreach (int length in new[] { 0, 1, 15, 4095, 4096, 4097, 8192 + 33 })
+        for (int shards = 1; shards <= BatchRunner.MaxShards; shards++)
         {
-            var parts = Enumerable.Range(0, 8).Select(_ => Enumerable.Range(0, length).Select(_ => (float)(random.NextDouble() * 2 - 1) * 1e3f).ToArray()).ToArray();
-            var expected = (float[])parts[0].Clone();
-            for (int p = 1; p < parts.Length; p++)
+            string? expected = null;
+            for (int workers = 1; workers <= shards; workers++)
             {
-                for (int i = 0; i < length; i++)
+                var firstShardOfWorker = new int[shards];
+                for (int w = 0; w < workers; w++)
                 {
-                    expected[i] += parts[p][i];
+                    for (int s = ShardPool<int>.FirstShard(w, workers, shards); s < ShardPool<int>.FirstShard(w + 1, workers, shards); s++)
+                    {
+                        firstShardOfWorker[s] = ShardPool<int>.FirstShard(w, workers, shards);
+                    }
                 }
+
+                var sums = Enumerable.Range(0, shards).Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+                // The workers run at any pace; here the last worker first, each through its shards in order, then the caller.
+                for (int s = shards - 1; s >= 0; s--)
+                {
+                    int first = firstShardOfWorker[s];
+                    if (s == first)
+                    {
+                        for (int t = first; t < shards && firstShardOfWorker[t] == first; t++)
+                        {
+                            foreach (var (left, right) in BatchRunner.LocalNodes(t, shards, first))
+                            {
+                                sums[left] = $"({sums[left]} + {sums[right]})";
+                            }
+                        }
+                    }
+                }
+
+                foreach (var (left, right) in BatchRunner.SharedNodes(shards, firstShardOfWorker))
+                {
+                    sums[left] = $"({sums[left]} + {sums[right]})";
+                }
+
+                for (int s = 0; s < shards; s++)
+                {
+                    Assert.Single(System.Text.RegularExpressions.Regex.Matches(sums[0], $@"\b{s}\b"));
+                }
+
+                expected ??= sums[0];
+                Assert.Equal(expected, sums[0]);
+            }
+        }
+
+        Assert.Equal("(((0 + 1) + (2 + 3)) + ((4 + 5) + (6 + 7)))", ExpressionOf(8));
+        Assert.Equal("(((0 + 1) + (2 + 3)) + 4)", ExpressionOf(5));
+
+        static string ExpressionOf(int shards)
+        {
+            var sums = Enumerable.Range(0, shards).Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
+            foreach (var (left, right) in BatchRunner.SharedNodes(shards, new int[shards].Select((_, s) => s).ToArray())) // one worker per shard
+            {
+                sums[left] = $"({sums[left]} + {sums[right]})";
             }
 
-            var sum = Enumerable.Repeat(float.NaN, length).ToArray(); // whatever was there before is overwritten
-            BatchRunner.SumInOrder(parts, sum);
-            Assert.Equal(expected, sum);
+            return sums[0];
+        }
+    }
+
+    /// <summary>The batch's gradient is the mean of its examples' gradients, each run alone (in double, within float rounding).</summary>
+    [Fact]
+    public void The_summed_gradient_is_the_mean_of_the_examples_gradients()
+    {
+        var examples = Batch(12);
+        int[] order = Enumerable.Range(0, 12).ToArray();
+        var parameters = RnnTrainer.InitialParameters(LstmTinyClassifier.Shape, LstmTinyClassifier.Parameters, seed: 6);
+        var options = new TrainingOptions { BatchSize = 12, Workers = 2, Loss = LossKind.CrossEntropy, Seed = 2 };
+        float[][] GradientOf(int start, int count)
+        {
+            var model = LstmTinyClassifier.FromParameters(parameters);
+            using var runner = new BatchRunner(model, options, new WindowLoss(Losses.For(options.Loss), options.Target, LstmTinyClassifier.OutputSize));
+            runner.EnsureCapacity(BatchRunner.LongestSequence(examples, LstmTinyClassifier.InputSize));
+            var gradients = LstmTinyClassifier.Parameters.Select(p => new float[p.ElementCount]).ToArray();
+            runner.Run(new BatchContext(examples, order, start, count, Training: true, Step: 0));
+            runner.SumGradients(gradients);
+            return gradients;
+        }
+
+        var batch = GradientOf(0, 12);
+        var alone = Enumerable.Range(0, 12).Select(n => GradientOf(n, 1)).ToArray(); // each example's loss not divided by 12
+        for (int k = 0; k < batch.Length; k++)
+        {
+            for (int i = 0; i < batch[k].Length; i++)
+            {
+                double mean = alone.Sum(g => (double)g[k][i]) / 12;
+                double scale = alone.Sum(g => Math.Abs((double)g[k][i])) / 12;
+                Assert.True(Math.Abs(batch[k][i] - mean) <= 1e-5 * scale + 1e-12, $"tensor {k}[{i}]: {batch[k][i]} against {mean}");
+            }
         }
     }
 }

@@ -5,9 +5,15 @@ namespace Embedded.Rnn.Training;
 /// <summary>
 /// Runs mini-batches on the model's generated kernels: a batch is cut into <see cref="MaxShards"/> contiguous
 /// shards (fewer for a small BatchSize), each with its own <see cref="SequenceBackprop"/>, processed by a
-/// <see cref="ShardPool{TContext}"/>; losses and gradients are then reduced in shard order. The shard count does
-/// not depend on the worker count, so neither do the results.
+/// <see cref="ShardPool{TContext}"/>; losses are then added in shard order and gradients in a fixed pairwise tree. The
+/// shard count does not depend on the worker count, so neither do the results.
 /// </summary>
+/// <remarks>
+/// The tree: for half = 1, 2, 4, …, shard f's packed gradients += shard f + half's, for every f that is a multiple of
+/// 2·half (while f + half is a shard). Shard 0 then holds the sum. A worker adds the nodes whose shards are all its own as
+/// soon as it has run the last of them, while their gradients are still in its cache; the caller adds the rest after the
+/// run. Who adds a node does not change its bits.
+/// </remarks>
 internal sealed class BatchRunner : IDisposable
 {
     /// <summary>Shards per mini-batch: fixed, so results do not depend on the number of cores.</summary>
@@ -19,15 +25,12 @@ internal sealed class BatchRunner : IDisposable
     /// </summary>
     public const int MaxStreams = 8;
 
-    // Floats of the gradient sum added up at a time (16 KB, well inside L1).
-    private const int SumPiece = 4096;
-
     private readonly ITrainableRnnModel _model;
     private readonly TrainingOptions _options;
     private readonly WindowLoss _loss;
     private Shard[] _shards = [];
-    private float[][] _packedSum = [];
-    private float[][][] _shardGradients = []; // per block, every shard's packed gradient, in shard order
+    private (int Left, int Right)[][] _localNodes = []; // per shard, the tree's nodes its worker adds after running it
+    private (int Left, int Right)[] _sharedNodes = []; // the tree's nodes added after the run
     private ShardPool<BatchContext>? _pool;
 
     public BatchRunner(ITrainableRnnModel model, TrainingOptions options, WindowLoss loss)
@@ -66,6 +69,11 @@ internal sealed class BatchRunner : IDisposable
     public double Run(in BatchContext batch)
     {
         _pool!.Run(batch);
+        if (batch.Training)
+        {
+            AddSharedNodes();
+        }
+
         double loss = 0;
         foreach (var shard in _shards)
         {
@@ -76,25 +84,17 @@ internal sealed class BatchRunner : IDisposable
     }
 
     /// <summary>
-    /// Sets <paramref name="gradients"/> (PyTorch layout, ParameterSpecs order) to the sum of the shards' packed
-    /// gradients of the last training batch, added in shard order; returns their global L2 norm.
+    /// Sets <paramref name="gradients"/> (PyTorch layout, ParameterSpecs order) to the sum of the shards' packed gradients
+    /// of the last training batch (the tree's, in shard 0); returns their global L2 norm.
     /// </summary>
     public double SumGradients(float[][] gradients)
     {
-        // Added in the packed layout (contiguous, vectorised), then unpacked once: every element's sum is added in shard
-        // order as before, and the scattered unpack runs once instead of once per shard (at LSTM (32, 128) it was a
-        // fifth of a training step).
-        for (int b = 0; b < _packedSum.Length; b++)
-        {
-            SumInOrder(_shardGradients[b], _packedSum[b]);
-        }
-
         foreach (var g in gradients)
         {
             Array.Clear(g);
         }
 
-        _model.AccumulateGradients(_packedSum, gradients);
+        _model.AccumulateGradients(_shards[0].Backprop.PackedGradients, gradients);
 
         double squares = 0;
         foreach (var g in gradients)
@@ -106,19 +106,37 @@ internal sealed class BatchRunner : IDisposable
     }
 
     /// <summary>
-    /// Sets <paramref name="sum"/> to the element-wise sum of <paramref name="parts"/>, each element added in the parts'
-    /// order (so the same bits as adding whole buffers one after another), a piece at a time so the piece of the sum
-    /// stays in L1 while each part's piece is added.
+    /// The nodes of the gradient tree (see the remarks) that add shard <paramref name="shard"/>'s gradients last and whose
+    /// shards are all at or after <paramref name="firstShard"/> (the same worker's), lowest first, as (left, right) pairs.
     /// </summary>
-    internal static void SumInOrder(float[][] parts, Span<float> sum)
+    internal static IEnumerable<(int Left, int Right)> LocalNodes(int shard, int shards, int firstShard)
     {
-        for (int start = 0; start < sum.Length; start += SumPiece)
+        for (int half = 1; half < shards; half *= 2)
         {
-            var piece = sum.Slice(start, Math.Min(SumPiece, sum.Length - start));
-            parts[0].AsSpan(start, piece.Length).CopyTo(piece);
-            for (int p = 1; p < parts.Length; p++)
+            int left = shard - shard % (2 * half);
+            if (left < firstShard || Math.Min(left + 2 * half, shards) - 1 != shard)
             {
-                TensorPrimitives.Add(piece, parts[p].AsSpan(start, piece.Length), piece);
+                yield break;
+            }
+
+            if (left + half < shards)
+            {
+                yield return (left, left + half);
+            }
+        }
+    }
+
+    /// <summary>The nodes of the gradient tree whose shards span two workers or more (the caller's, after the run), lowest level first.</summary>
+    internal static IEnumerable<(int Left, int Right)> SharedNodes(int shards, IReadOnlyList<int> firstShardOfWorker)
+    {
+        for (int half = 1; half < shards; half *= 2)
+        {
+            for (int left = 0; left + half < shards; left += 2 * half)
+            {
+                if (firstShardOfWorker[Math.Min(left + 2 * half, shards) - 1] > left)
+                {
+                    yield return (left, left + half);
+                }
             }
         }
     }
@@ -133,9 +151,37 @@ internal sealed class BatchRunner : IDisposable
         _shards = Enumerable.Range(0, shards)
             .Select(_ => new Shard(new SequenceBackprop(_model, window, streams), window, _model.Shape.OutputSize))
             .ToArray();
-        _packedSum = _model.PackedLengths.Select(n => new float[n]).ToArray();
-        _shardGradients = Enumerable.Range(0, _packedSum.Length).Select(b => _shards.Select(s => s.Backprop.PackedGradients[b]).ToArray()).ToArray();
+        int workers = ShardPool<BatchContext>.WorkerCount(_options.Workers, shards);
+        var firstShardOfWorker = new int[shards]; // per shard, the first shard of the worker that runs it
+        for (int w = 0; w < workers; w++)
+        {
+            int first = ShardPool<BatchContext>.FirstShard(w, workers, shards);
+            Array.Fill(firstShardOfWorker, first, first, ShardPool<BatchContext>.FirstShard(w + 1, workers, shards) - first);
+        }
+
+        _localNodes = Enumerable.Range(0, shards).Select(s => LocalNodes(s, shards, firstShardOfWorker[s]).ToArray()).ToArray();
+        _sharedNodes = SharedNodes(shards, firstShardOfWorker).ToArray();
+
         _pool = new ShardPool<BatchContext>(_options.Workers, _shards.Length, ProcessShard);
+    }
+
+    // Shard right's packed gradients added into shard left's (a node of the gradient tree).
+    private void AddShards(int left, int right)
+    {
+        var sums = _shards[left].Backprop.PackedGradients;
+        var addends = _shards[right].Backprop.PackedGradients;
+        for (int b = 0; b < sums.Length; b++)
+        {
+            TensorPrimitives.Add(sums[b], addends[b], sums[b]);
+        }
+    }
+
+    private void AddSharedNodes()
+    {
+        foreach (var (left, right) in _sharedNodes)
+        {
+            AddShards(left, right);
+        }
     }
 
     // One shard's share of the batch: a contiguous run of its examples, taken in groups of consecutive examples of one length,
@@ -164,6 +210,14 @@ internal sealed class BatchRunner : IDisposable
 
             RunGroup(shard, batch, n, streams, length / inputSize);
             n += streams;
+        }
+
+        if (batch.Training)
+        {
+            foreach (var (left, right) in _localNodes[index])
+            {
+                AddShards(left, right);
+            }
         }
     }
 

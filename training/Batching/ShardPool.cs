@@ -4,8 +4,9 @@ namespace Embedded.Rnn.Training;
 internal delegate void ShardWork<TContext>(int shard, in TContext context);
 
 /// <summary>
-/// Persistent worker threads that process a mini-batch's shards. Shard s always goes to worker s mod W and
-/// results are reduced in shard order, so the outcome does not depend on timing or on W. Each run hands every
+/// Persistent worker threads that process a mini-batch's shards. The shards are split into W contiguous runs, worker w
+/// taking the w-th (<see cref="FirstShard"/>), and callers reduce results in an order of their own that does not depend on
+/// W, so neither does the outcome, nor on timing. Each run hands every
 /// worker the run's context as an argument; it is published before the start barrier and not touched until
 /// every worker has passed the end barrier. Allocation-free per run (<see cref="StepBarrier"/>, no tasks or closures;
 /// the context is a struct).
@@ -25,7 +26,7 @@ internal sealed class ShardPool<TContext> : IDisposable
     {
         _shards = shards;
         _processShard = processShard;
-        int count = Math.Max(1, Math.Min(workers, shards));
+        int count = WorkerCount(workers, shards);
         _start = new StepBarrier(count);
         _done = new StepBarrier(count);
         _threads = new Thread[count - 1];
@@ -36,6 +37,12 @@ internal sealed class ShardPool<TContext> : IDisposable
             _threads[w - 1].Start();
         }
     }
+
+    /// <summary>Threads that run the shards (the caller of <see cref="Run"/> is one of them).</summary>
+    public static int WorkerCount(int workers, int shards) => Math.Max(1, Math.Min(workers, shards));
+
+    /// <summary>The first of the contiguous shards worker <paramref name="worker"/> of <paramref name="workers"/> runs.</summary>
+    public static int FirstShard(int worker, int workers, int shards) => worker * shards / workers;
 
     /// <summary>Runs every shard once on <paramref name="context"/>; rethrows the first failure.</summary>
     /// <exception cref="ObjectDisposedException">The pool was disposed (its workers have stopped).</exception>
@@ -93,7 +100,8 @@ internal sealed class ShardPool<TContext> : IDisposable
         var context = _context;
         try
         {
-            for (int shard = worker; shard < _shards; shard += _threads.Length + 1)
+            int workers = _threads.Length + 1;
+            for (int shard = FirstShard(worker, workers, _shards); shard < FirstShard(worker + 1, workers, _shards); shard++)
             {
                 _processShard(shard, context);
             }
