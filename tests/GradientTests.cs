@@ -261,13 +261,6 @@ public sealed class GradientTests(ITestOutputHelper output)
                         Assert.Equal(apart.Tape, together.Tape);
                     }
 
-                    if (path != KernelPath.Vector512)
-                    {
-                        Assert.Equal(apart.H, together.H);
-                        Assert.Equal(apart.C, together.C);
-                        Assert.Equal(apart.Tape, together.Tape);
-                    }
-
                     worst = Math.Max(worst, Tolerance.AssertClose(Tolerance.Wide(apart.H), together.H, 1e-6, what + ": h"));
                     worst = Math.Max(worst, Tolerance.AssertClose(Tolerance.Wide(apart.C), together.C, 1e-6, what + ": c"));
                     worst = Math.Max(worst, Tolerance.AssertClose(Tolerance.Wide(apart.Tape), together.Tape, 1e-6, what + ": tape"));
