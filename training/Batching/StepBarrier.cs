@@ -14,7 +14,7 @@ internal sealed class StepBarrier(int participants)
     /// <summary>
     /// How long a waiting thread spins before it sleeps. A training step's serial part and its shards' uneven ends are
     /// tens to hundreds of microseconds; a thread that slept through them took a wake-up to start the next run, which left a
-    /// worker idle for 10–20 % of the shards' time on a 2-core guest (timestamps per shard, a throwaway build).
+    /// worker idle for 10–30 % of the shards' time on a 2-core guest (timestamps per shard, a throwaway build).
     /// </summary>
     public static readonly TimeSpan SpinLimit = TimeSpan.FromMilliseconds(1);
 
