@@ -79,27 +79,17 @@ public sealed class BatchRunnerTests
             for (int workers = 1; workers <= shards; workers++)
             {
                 var firstShardOfWorker = new int[shards];
-                for (int w = 0; w < workers; w++)
-                {
-                    for (int s = ShardPool<int>.FirstShard(w, workers, shards); s < ShardPool<int>.FirstShard(w + 1, workers, shards); s++)
-                    {
-                        firstShardOfWorker[s] = ShardPool<int>.FirstShard(w, workers, shards);
-                    }
-                }
-
                 var sums = Enumerable.Range(0, shards).Select(s => s.ToString(System.Globalization.CultureInfo.InvariantCulture)).ToArray();
-                // The workers run at any pace; here the last worker first, each through its shards in order, then the caller.
-                for (int s = shards - 1; s >= 0; s--)
+                // The workers finish in any order (here the last one first), each running its shards in order.
+                for (int w = workers - 1; w >= 0; w--)
                 {
-                    int first = firstShardOfWorker[s];
-                    if (s == first)
+                    int first = ShardPool<int>.FirstShard(w, workers, shards);
+                    for (int s = first; s < ShardPool<int>.FirstShard(w + 1, workers, shards); s++)
                     {
-                        for (int t = first; t < shards && firstShardOfWorker[t] == first; t++)
+                        firstShardOfWorker[s] = first;
+                        foreach (var (left, right) in BatchRunner.LocalNodes(s, shards, first))
                         {
-                            foreach (var (left, right) in BatchRunner.LocalNodes(t, shards, first))
-                            {
-                                sums[left] = $"({sums[left]} + {sums[right]})";
-                            }
+                            sums[left] = $"({sums[left]} + {sums[right]})";
                         }
                     }
                 }
