@@ -106,40 +106,37 @@ internal sealed class BatchRunner : IDisposable
     }
 
     /// <summary>
-    /// The nodes of the gradient tree (see the remarks) that add shard <paramref name="shard"/>'s gradients last and whose
-    /// shards are all at or after <paramref name="firstShard"/> (the same worker's), lowest first, as (left, right) pairs.
+    /// The nodes of the gradient tree (see the remarks) whose last shard is <paramref name="shard"/> and whose shards all run
+    /// on its worker (<paramref name="firstShardOfWorker"/>: per shard, the first shard of the worker that runs it), lowest
+    /// first, as (left, right) pairs: that worker adds them once it has run the shard.
     /// </summary>
-    internal static IEnumerable<(int Left, int Right)> LocalNodes(int shard, int shards, int firstShard)
-    {
-        for (int half = 1; half < shards; half *= 2)
-        {
-            int left = shard - shard % (2 * half);
-            if (left < firstShard || Math.Min(left + 2 * half, shards) - 1 != shard)
-            {
-                yield break;
-            }
-
-            if (left + half < shards)
-            {
-                yield return (left, left + half);
-            }
-        }
-    }
+    internal static IEnumerable<(int Left, int Right)> LocalNodes(int shard, IReadOnlyList<int> firstShardOfWorker) =>
+        from node in Nodes(firstShardOfWorker.Count)
+        where node.Last == shard && OnOneWorker(node, firstShardOfWorker)
+        select (node.Left, node.Right);
 
     /// <summary>The nodes of the gradient tree whose shards span two workers or more (the caller's, after the run), lowest level first.</summary>
-    internal static IEnumerable<(int Left, int Right)> SharedNodes(int shards, IReadOnlyList<int> firstShardOfWorker)
+    internal static IEnumerable<(int Left, int Right)> SharedNodes(IReadOnlyList<int> firstShardOfWorker) =>
+        from node in Nodes(firstShardOfWorker.Count)
+        where !OnOneWorker(node, firstShardOfWorker)
+        select (node.Left, node.Right);
+
+    // Every node of the tree over `shards` shards, lowest level first: shard Right's sum is added into shard Left's, and
+    // the node covers shards Left to Last.
+    private static IEnumerable<(int Left, int Right, int Last)> Nodes(int shards)
     {
         for (int half = 1; half < shards; half *= 2)
         {
             for (int left = 0; left + half < shards; left += 2 * half)
             {
-                if (firstShardOfWorker[Math.Min(left + 2 * half, shards) - 1] > left)
-                {
-                    yield return (left, left + half);
-                }
+                yield return (left, left + half, Math.Min(left + 2 * half, shards) - 1);
             }
         }
     }
+
+    // Workers run contiguous shards, so a node's shards share a worker when its last shard's worker starts at or before its first.
+    private static bool OnOneWorker((int Left, int Right, int Last) node, IReadOnlyList<int> firstShardOfWorker) =>
+        firstShardOfWorker[node.Last] <= node.Left;
 
     public void Dispose() => _pool?.Dispose();
 
@@ -159,8 +156,8 @@ internal sealed class BatchRunner : IDisposable
             Array.Fill(firstShardOfWorker, first, first, ShardPool<BatchContext>.FirstShard(w + 1, workers, shards) - first);
         }
 
-        _localNodes = Enumerable.Range(0, shards).Select(s => LocalNodes(s, shards, firstShardOfWorker[s]).ToArray()).ToArray();
-        _sharedNodes = SharedNodes(shards, firstShardOfWorker).ToArray();
+        _localNodes = Enumerable.Range(0, shards).Select(s => LocalNodes(s, firstShardOfWorker).ToArray()).ToArray();
+        _sharedNodes = SharedNodes(firstShardOfWorker).ToArray();
 
         _pool = new ShardPool<BatchContext>(_options.Workers, _shards.Length, ProcessShard);
     }
