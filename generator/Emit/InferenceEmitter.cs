@@ -293,6 +293,12 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
                 using (_w.Open($"for (int n = 0; n < {Literals.Int(group)}; n++)"))
                 {
                     _w.Line("ref float proj = ref Unsafe.Add(ref first, n * ProjectionLength);");
+                    if (_tiles.TakesReversed(shape, width, KernelVariant.Projected))
+                    {
+                        // t is a multiple of the group, so n's parity is the step's.
+                        _w.Line("bool reversed = (n & 1) == 1;");
+                    }
+
                     _w.Line($"{shape.Name(width, KernelVariant.Projected)}({_tiles.Arguments(shape, width, KernelVariant.Projected)});");
                     for (int layer = 1; layer < Spec.Layers; layer++)
                     {

@@ -87,6 +87,20 @@ public sealed class GeneratorOutputTests
         Assert.DoesNotContain("RunProjected_Vector256", code, StringComparison.Ordinal); // Vector512's only (ModelFacts.ProjectionWidth)
     }
 
+    // A projected step streams its recurrent weights from L2 at these sizes; every other step takes its tiles backwards, so
+    // it starts on the tiles the step before ended on, still in L1. A layer of one tile has no order to change.
+    [Theory]
+    [InlineData("{\"cell\": \"lstm\", \"input\": 8, \"hidden\": 64}", true)]
+    [InlineData("{\"cell\": \"gru\", \"input\": 32, \"hidden\": 128}", true)]
+    [InlineData("{\"cell\": \"rnn\", \"input\": 8, \"hidden\": 64}", false)]
+    public void Projected_steps_of_several_tiles_take_them_backwards_every_other_step(string spec, bool alternates)
+    {
+        string code = GeneratorHarness.Run(false, Source, ("models/net.rnn.json", spec)).Source("App.Net.Rnn.g.cs");
+        Assert.Contains("RunProjected_Vector512", code, StringComparison.Ordinal);
+        Assert.Equal(alternates, code.Contains("bool reversed = (n & 1) == 1;", StringComparison.Ordinal));
+        Assert.Equal(alternates, code.Contains("nuint tile = reversed ? ", StringComparison.Ordinal));
+    }
+
     // Pinned so the output does not creep back; change a count deliberately, and keep inference-only within 600 apart
     // from the multi-stream Step and Run (issue 15: their kernels, tiles and finish, about 120 lines per path).
     [Theory]
