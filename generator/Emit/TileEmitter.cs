@@ -34,7 +34,7 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
     /// <summary>
     /// Whether the kernel takes <c>bool reversed</c>: a projected step of several tiles, whose caller reverses the tiles'
     /// order every other step. A step that streams its recurrent weights from L2 then starts on the tiles the step before
-    /// ended on, still in L1 (bench/RESULTS.md: LSTM (16, 64) Run 0.90 → 0.77 of a Step).
+    /// ended on, still in L1 (bench/RESULTS.md, "Whole sequences again": LSTM (16, 64) Run 0.91 → 0.74 of a Step).
     /// </summary>
     public bool TakesReversed(KernelShape shape, VectorWidth width, KernelVariant variant) =>
         variant == KernelVariant.Projected && shape.Kind == KernelKind.Layer && !IsOneTile(shape, width);
