@@ -169,6 +169,20 @@ public sealed class InPlaceTests
         model.Run([], state, []); // nothing to run: no overlap to refuse
     }
 
+    // Two layers and a head: two buffers of T × (2 × 12) floats, the layers' outputs taking turns (a layer reads one while
+    // it writes the other). One layer without a head writes straight into ys. A negative T is refused, not answered with a
+    // negative length, and a T whose workspace would not fit an array overflows.
+    [Fact]
+    public void The_workspace_length_counts_the_buffers_and_refuses_a_negative_or_overflowing_T()
+    {
+        Assert.Equal(0, GruBidirHeadSigmoid.RunWorkspaceLength(0));
+        Assert.Equal(2 * 7 * 2 * 12, GruBidirHeadSigmoid.RunWorkspaceLength(7));
+        Assert.Equal(0, GruI8H4Bidir.RunWorkspaceLength(7));
+        Assert.Equal("steps", Assert.Throws<ArgumentOutOfRangeException>(() => GruBidirHeadSigmoid.RunWorkspaceLength(-1)).ParamName);
+        Assert.Equal("steps", Assert.Throws<ArgumentOutOfRangeException>(() => GruI8H4Bidir.RunWorkspaceLength(-1)).ParamName);
+        Assert.Throws<OverflowException>(() => GruBidirHeadSigmoid.RunWorkspaceLength(int.MaxValue / 2));
+    }
+
     public static TheoryData<string> ModelsWithAWorkspace() => new() { "gru_bidir_head_sigmoid", "gru_bidir_head_sigmoid_int8" };
 
     [Theory]

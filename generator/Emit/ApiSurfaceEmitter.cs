@@ -203,6 +203,7 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
         _w.Lines($$"""
             /// <summary>Floats of workspace <see cref="Run(global::System.ReadOnlySpan{float}, ref State, global::System.Span{float}, global::System.Span{float})"/> needs for <paramref name="steps"/> steps.</summary>
             /// <param name="steps">The sequence length T.</param>
+            /// <exception cref="global::System.ArgumentOutOfRangeException"><paramref name="steps"/> is negative.</exception>
             /// <exception cref="global::System.OverflowException">The workspace would not fit an array.</exception>
             public static int RunWorkspaceLength(int steps) => {{K}}.RunWorkspaceLength(steps);
 

@@ -333,7 +333,11 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
         {
             _w.Lines("""
                 // One layer without a head writes straight into ys: no workspace.
-                public static int RunWorkspaceLength(int steps) => 0;
+                public static int RunWorkspaceLength(int steps)
+                {
+                    ArgumentOutOfRangeException.ThrowIfNegative(steps);
+                    return 0;
+                }
 
                 public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys) => Run(weights, xs, ref state, ys, default);
 
@@ -342,8 +346,12 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
         else
         {
             _w.Lines($$"""
-                // {{ModelFacts.Plural(buffers, "buffer")}} of T × LayerOutputSize floats (an overflowing T is refused, not wrapped).
-                public static int RunWorkspaceLength(int steps) => checked({{Literals.Int(buffers)}} * steps * Model.LayerOutputSize);
+                // {{ModelFacts.Plural(buffers, "buffer")}} of T × LayerOutputSize floats (a negative or overflowing T is refused, not wrapped).
+                public static int RunWorkspaceLength(int steps)
+                {
+                    ArgumentOutOfRangeException.ThrowIfNegative(steps);
+                    return checked({{Literals.Int(buffers)}} * steps * Model.LayerOutputSize);
+                }
 
                 public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
                 {
