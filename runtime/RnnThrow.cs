@@ -7,10 +7,20 @@ namespace Embedded.Rnn;
 [EditorBrowsable(EditorBrowsableState.Never)]
 public static class RnnThrow
 {
-    /// <summary>Throws: a span has the wrong length.</summary>
+    /// <summary>Throws: a span has the wrong length; <paramref name="meaning"/> says where the expected length comes from.</summary>
     [DoesNotReturn]
-    public static void Length(string parameter, string expected, int actual) =>
-        throw new ArgumentException($"{parameter} has length {actual}; expected {expected}.", parameter);
+    public static void Length(string parameter, long expected, string meaning, int actual) =>
+        throw new ArgumentException($"{parameter} has length {actual}; expected {expected} ({meaning}).", parameter);
+
+    /// <summary>Throws: a span's length is not a multiple of <paramref name="unit"/> (e.g. whole steps).</summary>
+    [DoesNotReturn]
+    public static void LengthMultiple(string parameter, long unit, string meaning, int actual) =>
+        throw new ArgumentException($"{parameter} has length {actual}; expected a multiple of {unit} ({meaning}).", parameter);
+
+    /// <summary>Throws: a span is shorter than <paramref name="minimum"/>.</summary>
+    [DoesNotReturn]
+    public static void LengthAtLeast(string parameter, long minimum, string meaning, int actual) =>
+        throw new ArgumentException($"{parameter} has length {actual}; expected at least {minimum} ({meaning}).", parameter);
 
     /// <summary>Throws: a layer or direction index is out of range.</summary>
     [DoesNotReturn]

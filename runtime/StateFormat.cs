@@ -96,7 +96,7 @@ public sealed class StateFormat
     {
         if (destination.Length < Length)
         {
-            RnnThrow.Length(nameof(destination), $"at least {Length} (State.SavedLength)", destination.Length);
+            RnnThrow.LengthAtLeast(nameof(destination), Length, "State.SavedLength", destination.Length);
         }
 
         var bytes = destination[..Length];

@@ -181,6 +181,11 @@ public sealed class InPlaceTests
         Assert.Equal("steps", Assert.Throws<ArgumentOutOfRangeException>(() => GruBidirHeadSigmoid.RunWorkspaceLength(-1)).ParamName);
         Assert.Equal("steps", Assert.Throws<ArgumentOutOfRangeException>(() => GruI8H4Bidir.RunWorkspaceLength(-1)).ParamName);
         Assert.Throws<OverflowException>(() => GruBidirHeadSigmoid.RunWorkspaceLength(int.MaxValue / 2));
+
+        var model = GruBidirHeadSigmoid.FromParameters(RandomParameters(GruBidirHeadSigmoid.Parameters));
+        var state = default(GruBidirHeadSigmoid.State);
+        var e = Assert.Throws<ArgumentException>(() => model.Run(new float[4], ref state, new float[3], new float[47]));
+        Assert.Contains("workspace has length 47; expected at least 48 (RunWorkspaceLength(T))", e.Message);
     }
 
     public static TheoryData<string> ModelsWithAWorkspace() => new() { "gru_bidir_head_sigmoid", "gru_bidir_head_sigmoid_int8" };

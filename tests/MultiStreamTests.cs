@@ -91,7 +91,9 @@ public sealed class MultiStreamTests
         var states = new LstmI8H32T20B2.State[3];
         var xs = new float[3 * LstmI8H32T20B2.InputSize];
         var ys = new float[3 * LstmI8H32T20B2.OutputSize];
-        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Step(xs.AsSpan(1), states, ys)).ParamName);
+        var shortInputs = Assert.Throws<ArgumentException>(() => model.Step(xs.AsSpan(1), states, ys));
+        Assert.Equal("xs", shortInputs.ParamName);
+        Assert.Contains("xs has length 23; expected 24 (states.Length × InputSize)", shortInputs.Message);
         Assert.Equal("ys", Assert.Throws<ArgumentException>(() => model.Step(xs, states, ys.AsSpan(1))).ParamName);
         Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Step(xs, states.AsSpan(1), ys)).ParamName);
         Assert.All(states, s => Assert.All(s.Hidden(0).ToArray(), v => Assert.Equal(0f, v))); // refused before any change

@@ -326,10 +326,10 @@ public sealed class RuntimeBehaviourTests(ITestOutputHelper output)
         var model = Lstm();
         var state = default(LstmI8H32T20B2.State);
         var e = Assert.Throws<ArgumentException>(() => model.Step(new float[7], ref state, new float[32]));
-        Assert.Contains("x has length 7; expected InputSize", e.Message);
-        Assert.Throws<ArgumentException>(() => model.Step(new float[8], ref state, new float[31]));
-        Assert.Throws<ArgumentException>(() => model.Run(new float[17], ref state, new float[64]));
-        Assert.Throws<ArgumentException>(() => model.Run(new float[16], ref state, new float[63]));
+        Assert.Contains("x has length 7; expected 8 (InputSize)", e.Message);
+        Assert.Contains("y has length 31; expected 32 (OutputSize)", Assert.Throws<ArgumentException>(() => model.Step(new float[8], ref state, new float[31])).Message);
+        Assert.Contains("xs has length 17; expected a multiple of 8 (InputSize)", Assert.Throws<ArgumentException>(() => model.Run(new float[17], ref state, new float[64])).Message);
+        Assert.Contains("ys has length 63; expected 64 (T × OutputSize", Assert.Throws<ArgumentException>(() => model.Run(new float[16], ref state, new float[63])).Message);
         var bidirectional = GruNobiasBidir.FromSafetensors(RandomWeights(GruNobiasBidir.Parameters));
         var bState = default(GruNobiasBidir.State);
         Assert.Throws<ArgumentException>(() => bidirectional.Run(new float[6], ref bState, new float[19]));

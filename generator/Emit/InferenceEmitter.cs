@@ -72,16 +72,16 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             [MethodImpl(MethodImplOptions.AggressiveInlining)]
             public static void Step(PackedWeights weights, ReadOnlySpan<float> x, ref Model.State state, Span<float> y)
             {
-                if (x.Length != Model.InputSize) { RnnThrow.Length(nameof(x), "InputSize", x.Length); }
-                if (y.Length != Model.OutputSize) { RnnThrow.Length(nameof(y), "OutputSize", y.Length); }
+                if (x.Length != Model.InputSize) { RnnThrow.Length(nameof(x), Model.InputSize, "InputSize", x.Length); }
+                if (y.Length != Model.OutputSize) { RnnThrow.Length(nameof(y), Model.OutputSize, "OutputSize", y.Length); }
                 StepCore(weights, ref MemoryMarshal.GetReference(x), ref state.Values, ref MemoryMarshal.GetReference(y));
             }
 
             public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
             {
                 int steps = xs.Length / Model.InputSize;
-                if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
-                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                if (xs.Length != steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), Model.InputSize, "InputSize", xs.Length); }
+                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)steps * Model.OutputSize, "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
                 // {{RunInPlaceReason}}
                 RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});
                 ref float x = ref MemoryMarshal.GetReference(xs);
@@ -111,8 +111,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             public static void Step(PackedWeights weights, ReadOnlySpan<float> xs, Span<Model.State> states, Span<float> ys)
             {
                 int streams = states.Length;
-                if (xs.Length != (long)streams * Model.InputSize) { RnnThrow.Length(nameof(xs), "states.Length × InputSize", xs.Length); }
-                if (ys.Length != (long)streams * Model.OutputSize) { RnnThrow.Length(nameof(ys), "states.Length × OutputSize", ys.Length); }
+                if (xs.Length != (long)streams * Model.InputSize) { RnnThrow.Length(nameof(xs), (long)streams * Model.InputSize, "states.Length × InputSize", xs.Length); }
+                if (ys.Length != (long)streams * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)streams * Model.OutputSize, "states.Length × OutputSize", ys.Length); }
                 // {{StreamsInPlaceReason}}
                 RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.StreamsRunInPlace)}});
                 if (streams == 0)
@@ -145,8 +145,8 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             {
                 int streams = states.Length;
                 int steps = streams == 0 ? 0 : xs.Length / streams / Model.InputSize;
-                if (xs.Length != (long)streams * steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "states.Length × T × InputSize", xs.Length); }
-                if (ys.Length != (long)streams * steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "states.Length × T × OutputSize for T = xs.Length / (states.Length × InputSize)", ys.Length); }
+                if (xs.Length != (long)streams * steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), (long)streams * Model.InputSize, "states.Length × InputSize: T steps of each sequence", xs.Length); }
+                if (ys.Length != (long)streams * steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)streams * steps * Model.OutputSize, "states.Length × T × OutputSize for T = xs.Length / (states.Length × InputSize)", ys.Length); }
                 // {{StreamsInPlaceReason}}
                 RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.StreamsRunInPlace)}});
                 if (steps == 0)
@@ -381,9 +381,9 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys, Span<float> workspace)
             {
                 int steps = xs.Length / Model.InputSize;
-                if (xs.Length != steps * Model.InputSize) { RnnThrow.Length(nameof(xs), "a multiple of InputSize", xs.Length); }
-                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
-                if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.Length(nameof(workspace), "at least RunWorkspaceLength(steps)", workspace.Length); }
+                if (xs.Length != steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), Model.InputSize, "InputSize", xs.Length); }
+                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)steps * Model.OutputSize, "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.LengthAtLeast(nameof(workspace), RunWorkspaceLength(steps), "RunWorkspaceLength(T)", workspace.Length); }
                 // {{RunInPlaceReason}}
                 RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});{{workspaceCheck}}
                 if (steps == 0)

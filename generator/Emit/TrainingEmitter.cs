@@ -33,7 +33,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
         using (_w.Open("public static void BackwardSteps(PackedWeights weights, int layer, int direction, int streams, Span<float> gradient, ref float x, int xStride, ref float h, ref float c, ref float tape, ref float dh, ref float dc, ref float dx, ref float dhPrev)"))
         {
             _w.Line("int slot = Slot(layer, direction);");
-            _w.Line("if (gradient.Length != weights.BlockLengths[slot]) { RnnThrow.Length(nameof(gradient), \"the block's packed length\", gradient.Length); }");
+            _w.Line("if (gradient.Length != weights.BlockLengths[slot]) { RnnThrow.Length(nameof(gradient), weights.BlockLengths[slot], \"the block's packed length\", gradient.Length); }");
             _w.Line("if (streams < 0 || xStride < 0) { throw new ArgumentOutOfRangeException(streams < 0 ? nameof(streams) : nameof(xStride)); }");
             _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "slot")};");
             _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
@@ -66,7 +66,7 @@ internal sealed class TrainingEmitter(ModelFacts model, SourceWriter writer)
             _w.Line("// Backward through the head (ITrainableRnnModel.HeadBackward): the path's backward kernel.");
             using (_w.Open("public static void HeadBackward(PackedWeights weights, Span<float> gradient, ref float input, ref float dPreActivation, ref float dInput)"))
             {
-                _w.Line("if (gradient.Length != weights.BlockLengths[HeadBlock]) { RnnThrow.Length(nameof(gradient), \"the head's packed length\", gradient.Length); }");
+                _w.Line("if (gradient.Length != weights.BlockLengths[HeadBlock]) { RnnThrow.Length(nameof(gradient), weights.BlockLengths[HeadBlock], \"the head's packed length\", gradient.Length); }");
                 _w.Line($"ref Weight w = {VectorWidth.BlockReference(_model.Spec.Storage, "weights", "HeadBlock")};");
                 _w.Line("ref float dw = ref MemoryMarshal.GetReference(gradient);");
                 _dispatch.PathSwitch(width => $"{head.Name(width, KernelVariant.Backward)}(ref w, ref dw, ref input, ref dPreActivation, ref dInput);");
