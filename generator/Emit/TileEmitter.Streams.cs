@@ -614,13 +614,14 @@ internal sealed partial class TileEmitter
         _w.Line();
     }
 
-    /// <summary>Columns a chunk-by-chunk backward tile takes per block (<see cref="BackwardByChunk"/>).</summary>
-    internal const int BackwardColumnBlock = 16;
+    // Columns a chunk-by-chunk backward tile takes per block (BackwardByChunk): their sums between chunks, 4 KB of stack.
+    private const int BackwardColumnBlock = 16;
 
     // Whether the streams backward tile goes chunk by chunk over blocks of columns, each chunk's gate gradients held in
     // registers for the block: on the 32-register width with float32 weights. Column by column, each weight vector's
-    // gate gradients were loaded again for every column, 4 loads per 8 multiply-adds, so the tile waited on loads
-    // (GRU (16, 64): a TrainStep 7 % faster by chunk). The 16-register widths cannot hold a chunk's gradients.
+    // gate gradients were loaded again for every column, 4 loads per 8 multiply-adds, so the tile waited on loads (a
+    // TrainStep at (16, 64) and (32, 128) 13-20 % faster by chunk; bench/RESULTS.md). The 16-register widths cannot hold
+    // a chunk's gradients.
     private static bool BackwardByChunk(KernelShape shape, VectorWidth width) =>
         width.Lanes == 16 && shape.Storage == WeightStorage.Float32;
 
