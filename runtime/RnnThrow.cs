@@ -12,10 +12,10 @@ public static class RnnThrow
     public static void Length(string parameter, long expected, string meaning, int actual) =>
         throw new ArgumentException($"{parameter} has length {actual}; expected {expected} ({meaning}).", parameter);
 
-    /// <summary>Throws: a span's length is not a multiple of <paramref name="unit"/> (e.g. whole steps).</summary>
+    /// <summary>Throws: a span's length is not a multiple of <paramref name="unit"/> (e.g. whole steps); with a unit of 0, not 0.</summary>
     [DoesNotReturn]
     public static void LengthMultiple(string parameter, long unit, string meaning, int actual) =>
-        throw new ArgumentException($"{parameter} has length {actual}; expected a multiple of {unit} ({meaning}).", parameter);
+        throw new ArgumentException($"{parameter} has length {actual}; expected {(unit == 0 ? "0" : $"a multiple of {unit}")} ({meaning}).", parameter);
 
     /// <summary>Throws: a span is shorter than <paramref name="minimum"/>.</summary>
     [DoesNotReturn]

@@ -106,7 +106,10 @@ public sealed class MultiStreamTests
         Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Run(sequences.AsSpan(1), states, sequenceYs)).ParamName);
         Assert.Equal("ys", Assert.Throws<ArgumentException>(() => model.Run(sequences, states, sequenceYs.AsSpan(1))).ParamName);
         Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Run(sequences, states.AsSpan(1, 2).ToArray().Concat(new LstmI8H32T20B2.State[3]).ToArray(), sequenceYs)).ParamName);
-        Assert.Equal("xs", Assert.Throws<ArgumentException>(() => model.Run(sequences, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty)).ParamName);
+        var noStates = Assert.Throws<ArgumentException>(() => model.Run(sequences, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty));
+        Assert.Equal("xs", noStates.ParamName);
+        Assert.Contains("xs has length 96; expected 0 (states.Length × InputSize", noStates.Message);
+        Assert.Contains("xs has length 95; expected a multiple of 24 (states.Length × InputSize", Assert.Throws<ArgumentException>(() => model.Run(sequences.AsSpan(1), states, sequenceYs)).Message);
         Assert.All(states, s => Assert.All(s.Hidden(0).ToArray(), v => Assert.Equal(0f, v)));
         model.Run(ReadOnlySpan<float>.Empty, states, Span<float>.Empty); // zero steps: nothing to do
         model.Run(ReadOnlySpan<float>.Empty, Span<LstmI8H32T20B2.State>.Empty, Span<float>.Empty);
