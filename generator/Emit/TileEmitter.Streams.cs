@@ -656,27 +656,16 @@ internal sealed partial class TileEmitter
                     string at = Offset("at", columnOffset + KernelLayout.ColumnVector(storage, 0, v, stride, lanes), chunks);
                     string from = Offset("from", reading[v] * lanes, chunks);
                     _w.Line($"weight = {width.LoadWeight(storage, weights, at, column)};");
-                    string update = width.Load(gradients, at);
                     for (int n = 0; n < streams; n++)
                     {
                         _w.Line($"g{Literals.Int(n)} = {width.Load(n == 0 ? "d" : StreamRef("d", n), from)};");
-                        // In stream order: the scalar path's a * b + c needs the parentheses to keep it.
-                        update = width.MultiplyAdd("g" + Literals.Int(n), $"{name}s{Literals.Int(n)}", width.IsScalar && n > 0 ? $"({update})" : update);
                     }
 
-                    _w.Line(width.Store(update, gradients, at));
-                    for (int n = 0; n < streams; n++)
-                    {
-                        string partial = $"{sum}s{Literals.Int(n)}";
-                        _w.Line($"{partial} = {width.MultiplyAdd("weight", "g" + Literals.Int(n), partial)};");
-                    }
+                    EmitBackwardWeightVector(width, gradients, at, n => "g" + Literals.Int(n), n => $"{name}s{Literals.Int(n)}", n => $"{sum}s{Literals.Int(n)}", streams);
                 }
             });
 
-            for (int n = 0; n < streams; n++)
-            {
-                _w.Line($"{VectorWidth.Element(n == 0 ? target : StreamRef(target, n), index)} += {width.Sum($"{sum}s{Literals.Int(n)}")};");
-            }
+            EmitBackwardSumsInto(width, target, index, n => $"{sum}s{Literals.Int(n)}", streams);
         }, rolled: true);
     }
 
@@ -737,31 +726,21 @@ internal sealed partial class TileEmitter
             for (int n = 0; n < streams; n++)
             {
                 string start = chunks == 1 ? width.Zero : $"chunk == 0 ? {width.Zero} : {VectorWidth.Element("sum", Literals.Int(n))}";
-                _w.Line($"var {source}js{Literals.Int(n)} = {width.Broadcast(n == 0 ? source : StreamRef(source, n), j)};");
-                _w.Line($"var {target}js{Literals.Int(n)} = {start};");
+                _w.Line($"var {Input(n)} = {width.Broadcast(n == 0 ? source : StreamRef(source, n), j)};");
+                _w.Line($"var {Sum(n)} = {start};");
             }
 
             for (int v = 0; v < reading.Length; v++)
             {
                 string at = Offset("at", KernelLayout.ColumnVector(WeightStorage.Float32, 0, v, stride, lanes), chunks);
                 _w.Line($"weight = {width.Load(weights, at)};");
-                string update = width.Load(gradients, at);
-                for (int n = 0; n < streams; n++)
-                {
-                    update = width.MultiplyAdd(GateGradient(shape, reading[v], n), $"{source}js{Literals.Int(n)}", update);
-                }
-
-                _w.Line(width.Store(update, gradients, at));
-                for (int n = 0; n < streams; n++)
-                {
-                    string sum = $"{target}js{Literals.Int(n)}";
-                    _w.Line($"{sum} = {width.MultiplyAdd("weight", GateGradient(shape, reading[v], n), sum)};");
-                }
+                int slot = reading[v];
+                EmitBackwardWeightVector(width, gradients, at, n => GateGradient(shape, slot, n), Input, Sum, streams);
             }
 
             if (chunks == 1)
             {
-                Finish();
+                EmitBackwardSumsInto(width, target, j, Sum, streams);
                 return;
             }
 
@@ -769,22 +748,45 @@ internal sealed partial class TileEmitter
             {
                 for (int n = 0; n < streams; n++)
                 {
-                    _w.Line($"{VectorWidth.Element("sum", Literals.Int(n))} = {target}js{Literals.Int(n)};");
+                    _w.Line($"{VectorWidth.Element("sum", Literals.Int(n))} = {Sum(n)};");
                 }
             }
 
             using (_w.Open("else"))
             {
-                Finish();
+                EmitBackwardSumsInto(width, target, j, Sum, streams);
             }
+        }
 
-            void Finish()
-            {
-                for (int n = 0; n < streams; n++)
-                {
-                    _w.Line($"{VectorWidth.Element(n == 0 ? target : StreamRef(target, n), j)} += {width.Sum($"{target}js{Literals.Int(n)}")};");
-                }
-            }
+        string Input(int n) => $"{source}js{Literals.Int(n)}";
+        string Sum(int n) => $"{target}js{Literals.Int(n)}";
+    }
+
+    // One weight vector of a backward column (the caller has loaded it into weight): its gradient at gradients + at gets
+    // each stream's gate gradient × input, in stream order, and each stream's Σ W·d gets weight × gate gradient. Both
+    // backward tiles emit it, so they add the same products in the same order.
+    private void EmitBackwardWeightVector(VectorWidth width, string gradients, string at, Func<int, string> gateGradient, Func<int, string> input, Func<int, string> sum, int streams)
+    {
+        string update = width.Load(gradients, at);
+        for (int n = 0; n < streams; n++)
+        {
+            // In stream order: the scalar path's a * b + c needs the parentheses to keep it.
+            update = width.MultiplyAdd(gateGradient(n), input(n), width.IsScalar && n > 0 ? $"({update})" : update);
+        }
+
+        _w.Line(width.Store(update, gradients, at));
+        for (int n = 0; n < streams; n++)
+        {
+            _w.Line($"{sum(n)} = {width.MultiplyAdd("weight", gateGradient(n), sum(n))};");
+        }
+    }
+
+    // Each stream's Σ W·d of column index, summed across its lanes, into its target (dx or dL/dh_{t-1}).
+    private void EmitBackwardSumsInto(VectorWidth width, string target, string index, Func<int, string> sum, int streams)
+    {
+        for (int n = 0; n < streams; n++)
+        {
+            _w.Line($"{VectorWidth.Element(n == 0 ? target : StreamRef(target, n), index)} += {width.Sum(sum(n))};");
         }
     }
 

@@ -209,18 +209,17 @@ internal sealed partial class TileEmitter(ModelFacts model, SourceWriter writer)
         {
             _w.Line(Call(block.ChunksPerTile, Offset("0"), "0"));
         }
-        else if (block.FullTiles > 1 && alternate)
-        {
-            using (_w.Open($"for (nuint next = 0; next < {Literals.Int(block.FullTiles)}; next++)"))
-            {
-                _w.Line($"nuint tile = reversed ? {Literals.Int(block.FullTiles - 1)} - next : next;");
-                _w.Line(Call(block.ChunksPerTile, Offset($"tile * {Literals.Int(tileLength)}"), $"tile * {Literals.Int(tileUnits)}"));
-            }
-        }
         else if (block.FullTiles > 1)
         {
-            using (_w.Open($"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
+            using (_w.Open(alternate
+                ? $"for (nuint next = 0; next < {Literals.Int(block.FullTiles)}; next++)"
+                : $"for (nuint tile = 0; tile < {Literals.Int(block.FullTiles)}; tile++)"))
             {
+                if (alternate)
+                {
+                    _w.Line($"nuint tile = reversed ? {Literals.Int(block.FullTiles - 1)} - next : next;");
+                }
+
                 _w.Line(Call(block.ChunksPerTile, Offset($"tile * {Literals.Int(tileLength)}"), $"tile * {Literals.Int(tileUnits)}"));
             }
         }
