@@ -79,9 +79,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
             public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys)
             {
-                int steps = xs.Length / Model.InputSize;
-                if (xs.Length != steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), Model.InputSize, "InputSize", xs.Length); }
-                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)steps * Model.OutputSize, "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                {{SequenceLengthChecks}}
                 // {{RunInPlaceReason}}
                 RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});
                 ref float x = ref MemoryMarshal.GetReference(xs);
@@ -215,6 +213,13 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
 
         _w.Line();
     }
+
+    // A single sequence's Run (one direction or both): T from xs, which must hold whole steps, and ys one output per step.
+    private const string SequenceLengthChecks = """
+        int steps = xs.Length / Model.InputSize;
+            if (xs.Length != steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), Model.InputSize, "InputSize", xs.Length); }
+            if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)steps * Model.OutputSize, "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+        """;
 
     // Why Run may or may not write ys over xs (ModelSpec.RunsInPlace), for the comment above its check.
     private string RunInPlaceReason =>
@@ -380,9 +385,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
             // Each layer runs forward over the sequence, then backward, each direction writing its half of every step's output.
             public static void Run(PackedWeights weights, ReadOnlySpan<float> xs, ref Model.State state, Span<float> ys, Span<float> workspace)
             {
-                int steps = xs.Length / Model.InputSize;
-                if (xs.Length != steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), Model.InputSize, "InputSize", xs.Length); }
-                if (ys.Length != (long)steps * Model.OutputSize) { RnnThrow.Length(nameof(ys), (long)steps * Model.OutputSize, "T × OutputSize for T = xs.Length / InputSize", ys.Length); }
+                {{SequenceLengthChecks}}
                 if (workspace.Length < RunWorkspaceLength(steps)) { RnnThrow.LengthAtLeast(nameof(workspace), RunWorkspaceLength(steps), "RunWorkspaceLength(T)", workspace.Length); }
                 // {{RunInPlaceReason}}
                 RnnThrow.IfOverlapping(xs, ys, inPlace: {{Literals.Bool(Spec.RunsInPlace)}});{{workspaceCheck}}
