@@ -1,12 +1,18 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
+using Embedded.Rnn.Kernels;
 
 namespace Embedded.Rnn.Bench;
 
 /// <summary>
 /// N streams advanced by one step (issue 15): N single-stream Steps (one per state, as before the multi-stream Step)
 /// against one multi-stream Step over the same N states. Per stream per step is the mean divided by N. The same weights
-/// and inputs as the other suites; states are carried.
+/// and inputs as the other suites; states are carried. <see cref="FinishEach"/> times what the multi-stream Step does per
+/// stream after its tiles, the cell's pointwise step, alone: with the per-stream compute bound of the tiles' multiply-adds,
+/// it is the floor under <see cref="StepMany"/>.
 /// Run: <c>dotnet run -c Release --project bench/Embedded.Rnn.Bench -- --filter '*Streams_*'</c>.
 /// </summary>
 [GroupBenchmarksBy(BenchmarkLogicalGroupRule.ByParams)]
@@ -18,6 +24,9 @@ public abstract class StreamsSuite<TModel, TState>
     private TState[] _states = [];
     private float[] _xs = [];
     private float[] _ys = [];
+    private float[] _pre = [];
+    private float[] _cellState = [];
+    private string _cell = "";
 
     [Params(KernelPath.Vector512, KernelPath.Vector256)]
     public KernelPath Path { get; set; }
@@ -36,6 +45,10 @@ public abstract class StreamsSuite<TModel, TState>
         _states = new TState[Streams];
         _xs = Assets.Inputs(Streams * _model.Shape.InputSize, seed: 1);
         _ys = new float[Streams * _model.Shape.OutputSize];
+        int hidden = _model.Shape.HiddenSize;
+        _pre = Assets.Inputs(Streams * 4 * hidden, seed: 2);
+        _cellState = new float[Streams * 2 * hidden];
+        _cell = _model.Shape.Cell;
     }
 
     [Benchmark(Baseline = true)]
@@ -50,6 +63,52 @@ public abstract class StreamsSuite<TModel, TState>
 
     [Benchmark]
     public void StepMany() => _model.Step(_xs, _states, _ys);
+
+    /// <summary>
+    /// Each stream's pointwise step on its own pre-activations (4 × H floats: LSTM i, f, g, o; GRU r, z and the two parts
+    /// of n; RNN a), as the streams kernels call it, with nothing else: no weights read. The activations overwrite the
+    /// pre-activations with values in [-1, 1], so later calls see the same kind of input and cost the same (the
+    /// activations have no data-dependent branch).
+    /// </summary>
+    [Benchmark]
+    public void FinishEach()
+    {
+        nuint hidden = (nuint)_model.Shape.HiddenSize;
+        for (int s = 0; s < _states.Length; s++)
+        {
+            ref float pre = ref _pre[s * 4 * (int)hidden];
+            ref float h = ref _cellState[s * 2 * (int)hidden];
+            if (Path == KernelPath.Vector512)
+            {
+                Finish<Vector512Width, Vector512<float>>(ref pre, ref h, hidden);
+            }
+            else
+            {
+                Finish<Vector256Width, Vector256<float>>(ref pre, ref h, hidden);
+            }
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private void Finish<TWidth, TVector>(ref float pre, ref float h, nuint hidden)
+        where TWidth : struct, IVectorWidth<TVector>
+        where TVector : struct
+    {
+        switch (_cell)
+        {
+            case "lstm":
+                LstmPointwise.Activate<TWidth, TVector>(ref pre, ref Unsafe.Add(ref h, hidden), ref h, hidden, hidden);
+                break;
+            case "gru":
+                GruPointwise.Activate<TWidth, TVector>(ref pre, ref h, hidden, hidden);
+                break;
+            case "rnn (tanh)":
+                RnnPointwise.Activate<TWidth, TVector, TanhActivation>(ref pre, ref h, hidden, 0f);
+                break;
+            default:
+                throw new NotSupportedException($"FinishEach has no pointwise step for the cell {_cell}.");
+        }
+    }
 }
 
 [MemoryDiagnoser]
