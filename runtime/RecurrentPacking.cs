@@ -236,6 +236,8 @@ public sealed class RecurrentPacking
                 scaleHh[row] = WeightQuantization.RowScale(weightHh.Slice(row * recurrentSize, recurrentSize));
             }
 
+            RaiseRecurrentScales(scaleIh, scaleHh, biasIh, biasHh);
+
             // Held as 16 bits: the bfloat16 of each integer, which is exact (WeightStorage.Int8).
             var stored = MemoryMarshal.Cast<float, ushort>(packed);
             for (int p = 0; p < stored.Length; p++)
@@ -265,6 +267,32 @@ public sealed class RecurrentPacking
         finally
         {
             ArrayPool<float>.Shared.Return(scales);
+        }
+    }
+
+    // The header divides a slot's bias and input scale by its recurrent row's scale. A recurrent row far smaller than
+    // those (weights of 1e-35 beside a bias of 1000, say) overflowed float32 there, and the step computed with an
+    // infinity. Its scale is raised to 2^-40 of the larger of the bias and the input row's largest weight, so both
+    // quotients stay at most 2^40. The row then rounds to fewer levels: at most 2^-41 of that bias or weight per
+    // recurrent weight, H · 2^-41 over the row for |h| ≤ 1, less than one float32 rounding of it for H below 2^17
+    // (QuantisedWeightsTests). A NaN bias raises nothing.
+    private void RaiseRecurrentScales(ReadOnlySpan<float> scaleIh, Span<float> scaleHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
+    {
+        const float Margin = 1f / (1L << 40);
+        for (int p = 0; p < _biasHh.Length; p += 2)
+        {
+            int rowIh = _biasIh[p], rowHh = _biasHh[p];
+            if (rowHh < 0)
+            {
+                continue;
+            }
+
+            float input = rowIh >= 0 ? WeightQuantization.Int8Limit * scaleIh[rowIh] : 0f;
+            float floor = MathF.Max(MathF.Abs(Bias(p, biasIh, biasHh)), input) * Margin;
+            if (floor > scaleHh[rowHh])
+            {
+                scaleHh[rowHh] = floor;
+            }
         }
     }
 

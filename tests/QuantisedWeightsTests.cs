@@ -139,6 +139,45 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
     // the sum of those times |x| over the columns, passed on by activations whose slope is at most 1. These models
     // measured at most 2.2e-3 (bf16) and 3.6e-3 (int8, rnn_relu_i8_h32 and gru_bidir_head_sigmoid); the bounds leave
     // about 4.5× and 5.5× of margin for other paths' rounding.
+    // A GRU whose n gate of unit 0 has recurrent weights of about 1e-35 beside b_hn = 1000: int8 stores that row with a
+    // scale near 1e-37, and the packed form divides the bias by it (RecurrentPacking.PackInt8), which overflowed float32 to
+    // an infinite W_hn h + b_hn. r of that unit is about 1e-3 (its input bias is -7), so r ⊙ (W_hn h + b_hn) is about 1, not
+    // infinite: n would have been 1 where the model's is about tanh(1). Checked against the float64 reference on the
+    // float32 weights, at the int8 bound, on every path and through Run, Step and the multi-stream forms.
+    [Theory]
+    [InlineData("Default")]
+    [InlineData(nameof(KernelPath.Scalar))]
+    [InlineData(nameof(KernelPath.Vector128))]
+    [InlineData(nameof(KernelPath.Vector256))]
+    [InlineData(nameof(KernelPath.Vector512))]
+    public void An_int8_recurrent_row_far_below_its_bias_gives_the_model_not_an_overflow(string path)
+    {
+        KernelPath? kernelPath = path == "Default" ? null : Enum.Parse<KernelPath>(path);
+        const string model = "gru_i1_h8_t5_b1";
+        var (spec, parameters, scenarios) = Scenarios(model);
+        int hidden = spec.HiddenSize, n = 2 * hidden; // gate rows r, z, n: unit 0 of n is row 2H
+        var weightHh = parameters["weight_hh_l0"].Values;
+        for (int k = 0; k < hidden; k++)
+        {
+            weightHh[n * hidden + k] = 1e-35f * MathF.Sin(k + 1);
+        }
+
+        parameters["bias_hh_l0"].Values[n] = 1000f;
+        parameters["bias_ih_l0"].Values[0] = -7f;
+        var exact = parameters.ToDictionary(p => p.Key, p => Array.ConvertAll(p.Value.Values, v => (double)v));
+        foreach (var (xs, h0, c0) in scenarios)
+        {
+            var expected = ReferenceRnn.Run(spec, exact, Array.ConvertAll(xs, v => (double)v), h0.Select(Tolerance.Wide).ToArray(), null);
+            Assert.InRange(Math.Abs(expected.HN[0][0]), 0.05, 0.95); // the case is the one described: unit 0 not saturated
+            var outcomes = Accept(model, WeightStorage.Int8, File(parameters), kernelPath, new Outcomes(xs, h0, c0));
+            foreach (var (how, got) in outcomes.Results)
+            {
+                Tolerance.AssertClose(expected.Output, got.Output, Bound(WeightStorage.Int8), $"{path} {how} output");
+                Tolerance.AssertClose(expected.HN[0], got.HN[0], Bound(WeightStorage.Int8), $"{path} {how} h_n");
+            }
+        }
+    }
+
     internal static double Bound(WeightStorage storage) => storage == WeightStorage.BFloat16 ? 1e-2 : 2e-2;
 
     // The weight matrices are rounded; biases stay float32.
