@@ -134,11 +134,6 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         }
     }
 
-    // How far rounding the weights may move an output (scaled as Tolerance does). A bfloat16 weight is within 2^-9 of its
-    // float32 (relative), an int8 weight within half its row's step (max |w| / 254), and a step's pre-activation error is
-    // the sum of those times |x| over the columns, passed on by activations whose slope is at most 1. These models
-    // measured at most 2.2e-3 (bf16) and 3.6e-3 (int8, rnn_relu_i8_h32 and gru_bidir_head_sigmoid); the bounds leave
-    // about 4.5× and 5.5× of margin for other paths' rounding.
     // A GRU whose n gate of unit 0 has recurrent weights of about 1e-35 beside b_hn = 1000: int8 stores that row with a
     // scale near 1e-37, and the packed form divides the bias by it (RecurrentPacking.PackInt8), which overflowed float32 to
     // an infinite W_hn h + b_hn. r of that unit is about 1e-3 (its input bias is -7), so r ⊙ (W_hn h + b_hn) is about 1, not
@@ -178,6 +173,11 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         }
     }
 
+    // How far rounding the weights may move an output (scaled as Tolerance does). A bfloat16 weight is within 2^-9 of its
+    // float32 (relative), an int8 weight within half its row's step (max |w| / 254), and a step's pre-activation error is
+    // the sum of those times |x| over the columns, passed on by activations whose slope is at most 1. These models
+    // measured at most 2.2e-3 (bf16) and 3.6e-3 (int8, rnn_relu_i8_h32 and gru_bidir_head_sigmoid); the bounds leave
+    // about 4.5× and 5.5× of margin for other paths' rounding.
     internal static double Bound(WeightStorage storage) => storage == WeightStorage.BFloat16 ? 1e-2 : 2e-2;
 
     // The weight matrices are rounded; biases stay float32.

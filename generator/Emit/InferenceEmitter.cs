@@ -215,6 +215,7 @@ internal sealed class InferenceEmitter(ModelFacts model, SourceWriter writer)
     }
 
     // A single sequence's Run (one direction or both): T from xs, which must hold whole steps, and ys one output per step.
+    // Spliced into the Run templates, so its later lines carry the templates' body indentation.
     private const string SequenceLengthChecks = """
         int steps = xs.Length / Model.InputSize;
             if (xs.Length != steps * Model.InputSize) { RnnThrow.LengthMultiple(nameof(xs), Model.InputSize, "InputSize", xs.Length); }
