@@ -275,7 +275,8 @@ public sealed class RecurrentPacking
     // infinity. Its scale is raised to 2^-40 of the larger of the bias and the input row's largest weight, so both
     // quotients stay at most 2^40. The row then rounds to fewer levels: at most 2^-41 of that bias or weight per
     // recurrent weight, H · 2^-41 over the row for |h| ≤ 1, less than one float32 rounding of it for H below 2^17
-    // (QuantisedWeightsTests). A NaN bias raises nothing.
+    // (QuantisedWeightsTests). A bias that is not finite raises nothing: the step computes with it as the float32 model
+    // does.
     private void RaiseRecurrentScales(ReadOnlySpan<float> scaleIh, Span<float> scaleHh, ReadOnlySpan<float> biasIh, ReadOnlySpan<float> biasHh)
     {
         const float Margin = 1f / (1L << 40);
@@ -289,7 +290,7 @@ public sealed class RecurrentPacking
 
             float input = rowIh >= 0 ? WeightQuantization.Int8Limit * scaleIh[rowIh] : 0f;
             float floor = MathF.Max(MathF.Abs(Bias(p, biasIh, biasHh)), input) * Margin;
-            if (floor > scaleHh[rowHh])
+            if (floor > scaleHh[rowHh] && float.IsFinite(floor))
             {
                 scaleHh[rowHh] = floor;
             }

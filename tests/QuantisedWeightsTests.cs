@@ -173,6 +173,32 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
         }
     }
 
+    // The same row beside an infinite b_hn, which FromParameters takes as it is: the step computes with the infinity as the
+    // float32 model does (n = tanh(∞) = 1), not with a row scaled by it (0 · ∞ in the packed form, so NaN).
+    [Theory]
+    [InlineData(KernelPath.Scalar)]
+    [InlineData(KernelPath.Vector512)]
+    public void An_int8_recurrent_row_beside_an_infinite_bias_computes_as_the_float32_model(KernelPath path)
+    {
+        var (spec, parameters, scenarios) = Scenarios("gru_i1_h8_t5_b1");
+        int hidden = spec.HiddenSize, n = 2 * hidden;
+        for (int k = 0; k < hidden; k++)
+        {
+            parameters["weight_hh_l0"].Values[n * hidden + k] = 1e-35f * MathF.Sin(k + 1);
+        }
+
+        parameters["bias_hh_l0"].Values[n] = float.PositiveInfinity;
+        var exact = parameters.ToDictionary(p => p.Key, p => Array.ConvertAll(p.Value.Values, v => (double)v));
+        var model = GruI1H8T5B1Int8.FromParameters(GruI1H8T5B1Int8.Parameters.Select(p => parameters[p.Name].Values).ToArray(), path);
+        foreach (var (xs, h0, _) in scenarios)
+        {
+            var expected = ReferenceRnn.Run(spec, exact, Array.ConvertAll(xs, v => (double)v), h0.Select(Tolerance.Wide).ToArray(), null);
+            var got = ModelHarness.Run(model, xs, h0, null);
+            Assert.All(got.Output, y => Assert.True(float.IsFinite(y)));
+            Tolerance.AssertClose(expected.Output, got.Output, Bound(WeightStorage.Int8), $"{path} output");
+        }
+    }
+
     // How far rounding the weights may move an output (scaled as Tolerance does). A bfloat16 weight is within 2^-9 of its
     // float32 (relative), an int8 weight within half its row's step (max |w| / 254), and a step's pre-activation error is
     // the sum of those times |x| over the columns, passed on by activations whose slope is at most 1. These models
