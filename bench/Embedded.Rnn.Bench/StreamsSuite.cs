@@ -26,7 +26,7 @@ public abstract class StreamsSuite<TModel, TState>
     private float[] _ys = [];
     private float[] _pre = [];
     private float[] _cellState = [];
-    private string _cell = "";
+    private Cell _cell;
 
     [Params(KernelPath.Vector512, KernelPath.Vector256)]
     public KernelPath Path { get; set; }
@@ -48,7 +48,14 @@ public abstract class StreamsSuite<TModel, TState>
         int hidden = _model.Shape.HiddenSize;
         _pre = Assets.Inputs(Streams * 4 * hidden, seed: 2);
         _cellState = new float[Streams * 2 * hidden];
-        _cell = _model.Shape.Cell;
+        // Resolved here, once: a string switch per stream would be timed with the finish it chooses.
+        _cell = _model.Shape.Cell switch
+        {
+            "lstm" => Cell.Lstm,
+            "gru" => Cell.Gru,
+            "rnn (tanh)" => Cell.TanhRnn,
+            _ => throw new NotSupportedException($"FinishEach has no pointwise step for the cell {_model.Shape.Cell}."),
+        };
     }
 
     [Benchmark(Baseline = true)]
@@ -96,18 +103,23 @@ public abstract class StreamsSuite<TModel, TState>
     {
         switch (_cell)
         {
-            case "lstm":
+            case Cell.Lstm:
                 LstmPointwise.Activate<TWidth, TVector>(ref pre, ref Unsafe.Add(ref h, hidden), ref h, hidden, hidden);
                 break;
-            case "gru":
+            case Cell.Gru:
                 GruPointwise.Activate<TWidth, TVector>(ref pre, ref h, hidden, hidden);
                 break;
-            case "rnn (tanh)":
+            case Cell.TanhRnn:
                 RnnPointwise.Activate<TWidth, TVector, TanhActivation>(ref pre, ref h, hidden, 0f);
                 break;
-            default:
-                throw new NotSupportedException($"FinishEach has no pointwise step for the cell {_cell}.");
         }
+    }
+
+    private enum Cell
+    {
+        Lstm,
+        Gru,
+        TanhRnn,
     }
 }
 
