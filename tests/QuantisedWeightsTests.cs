@@ -148,23 +148,14 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
     public void An_int8_recurrent_row_far_below_its_bias_gives_the_model_not_an_overflow(string path)
     {
         KernelPath? kernelPath = path == "Default" ? null : Enum.Parse<KernelPath>(path);
-        const string model = "gru_i1_h8_t5_b1";
-        var (spec, parameters, scenarios) = Scenarios(model);
-        int hidden = spec.HiddenSize, n = 2 * hidden; // gate rows r, z, n: unit 0 of n is row 2H
-        var weightHh = parameters["weight_hh_l0"].Values;
-        for (int k = 0; k < hidden; k++)
-        {
-            weightHh[n * hidden + k] = 1e-35f * MathF.Sin(k + 1);
-        }
-
-        parameters["bias_hh_l0"].Values[n] = 1000f;
+        var (spec, parameters, scenarios) = TinyCandidateRow(1000f);
         parameters["bias_ih_l0"].Values[0] = -7f;
         var exact = parameters.ToDictionary(p => p.Key, p => Array.ConvertAll(p.Value.Values, v => (double)v));
         foreach (var (xs, h0, c0) in scenarios)
         {
             var expected = ReferenceRnn.Run(spec, exact, Array.ConvertAll(xs, v => (double)v), h0.Select(Tolerance.Wide).ToArray(), null);
             Assert.InRange(Math.Abs(expected.HN[0][0]), 0.05, 0.95); // the case is the one described: unit 0 not saturated
-            var outcomes = Accept(model, WeightStorage.Int8, File(parameters), kernelPath, new Outcomes(xs, h0, c0));
+            var outcomes = Accept(TinyRowModel, WeightStorage.Int8, File(parameters), kernelPath, new Outcomes(xs, h0, c0));
             foreach (var (how, got) in outcomes.Results)
             {
                 Tolerance.AssertClose(expected.Output, got.Output, Bound(WeightStorage.Int8), $"{path} {how} output");
@@ -180,14 +171,7 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
     [InlineData(KernelPath.Vector512)]
     public void An_int8_recurrent_row_beside_an_infinite_bias_computes_as_the_float32_model(KernelPath path)
     {
-        var (spec, parameters, scenarios) = Scenarios("gru_i1_h8_t5_b1");
-        int hidden = spec.HiddenSize, n = 2 * hidden;
-        for (int k = 0; k < hidden; k++)
-        {
-            parameters["weight_hh_l0"].Values[n * hidden + k] = 1e-35f * MathF.Sin(k + 1);
-        }
-
-        parameters["bias_hh_l0"].Values[n] = float.PositiveInfinity;
+        var (spec, parameters, scenarios) = TinyCandidateRow(float.PositiveInfinity);
         var exact = parameters.ToDictionary(p => p.Key, p => Array.ConvertAll(p.Value.Values, v => (double)v));
         var model = GruI1H8T5B1Int8.FromParameters(GruI1H8T5B1Int8.Parameters.Select(p => parameters[p.Name].Values).ToArray(), path);
         foreach (var (xs, h0, _) in scenarios)
@@ -197,6 +181,23 @@ public sealed class QuantisedWeightsTests(ITestOutputHelper output)
             Assert.All(got.Output, y => Assert.True(float.IsFinite(y)));
             Tolerance.AssertClose(expected.Output, got.Output, Bound(WeightStorage.Int8), $"{path} output");
         }
+    }
+
+    private const string TinyRowModel = "gru_i1_h8_t5_b1";
+
+    // TinyRowModel's case with the n gate's recurrent row of unit 0 (gate rows r, z, n: row 2H) at about 1e-35, beside
+    // b_hn = bias.
+    private static (ReferenceSpec Spec, Dictionary<string, (float[] Values, int[] Shape)> Parameters, List<(float[] Xs, float[][] H0, float[][]? C0)> Scenarios) TinyCandidateRow(float bias)
+    {
+        var (spec, parameters, scenarios) = Scenarios(TinyRowModel);
+        int hidden = spec.HiddenSize, n = 2 * hidden;
+        for (int k = 0; k < hidden; k++)
+        {
+            parameters["weight_hh_l0"].Values[n * hidden + k] = 1e-35f * MathF.Sin(k + 1);
+        }
+
+        parameters["bias_hh_l0"].Values[n] = bias;
+        return (spec, parameters, scenarios);
     }
 
     // How far rounding the weights may move an output (scaled as Tolerance does). A bfloat16 weight is within 2^-9 of its
