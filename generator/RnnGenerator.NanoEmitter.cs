@@ -631,13 +631,28 @@ public sealed partial class RnnGenerator
                 _w.Line();
             }
 
+            // Every state of a multi-stream Step or Run is checked before any stream moves: a null found on the way would
+            // leave the streams before it advanced and the rest not. Spliced into both templates, so its later lines carry
+            // their body indentation.
+            private const string NullStateCheck = $$"""
+                for (int s = 0; s < states.Length; s++)
+                    {
+                        if (states[s] == null)
+                        {
+                            throw new {{Sys}}.ArgumentNullException("states");
+                        }
+                    }
+                """;
+
             // Step for many streams (unidirectional models): the single-stream Step on each stream in turn, after checking
-            // that xs and ys hold one step per state. No weight sharing across streams here: nanoFramework has no SIMD.
+            // that xs and ys hold one step per state and that no state is null. No weight sharing across streams here:
+            // nanoFramework has no SIMD.
             private void EmitStreamsStep() => _w.Lines($$"""
                 /// <summary>
                 /// One time step for each of many independent streams: stream s reads InputSize floats of xs from s x InputSize,
                 /// updates states[s] and writes OutputSize floats to ys from s x OutputSize, exactly as Step on that stream alone.
-                /// Throws ArgumentException naming xs or ys when it does not hold states.Length streams. Allocates nothing.
+                /// Throws ArgumentException naming xs or ys when it does not hold states.Length streams, and ArgumentNullException for
+                /// a null state, before any stream moves. Allocates nothing.
                 /// </summary>
                 public void Step(float[] xs, State[] states, float[] ys)
                 {
@@ -655,6 +670,8 @@ public sealed partial class RnnGenerator
                     {
                         throw new {{Sys}}.ArgumentException("ys must hold states.Length x OutputSize ({{Literals.Int(_spec.Output)}}) floats", "ys");
                     }
+
+                    {{NullStateCheck}}
 
                     // Stream s: its input, state and output at s x InputSize, states[s] and s x OutputSize.
                     for (int s = 0; s < states.Length; s++)
@@ -694,13 +711,7 @@ public sealed partial class RnnGenerator
                         throw new {{Sys}}.ArgumentException("ys must hold states.Length x T x OutputSize ({{Literals.Int(_spec.Output)}}) floats, T = xs.Length / (states.Length x InputSize)", "ys");
                     }
 
-                    for (int s = 0; s < streams; s++)
-                    {
-                        if (states[s] == null)
-                        {
-                            throw new {{Sys}}.ArgumentNullException("states");
-                        }
-                    }
+                    {{NullStateCheck}}
 
                     // Sequence s: its steps from s x T x InputSize and s x T x OutputSize.
                     for (int s = 0; s < streams; s++)

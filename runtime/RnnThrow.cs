@@ -47,8 +47,8 @@ public static class RnnThrow
     [DoesNotReturn]
     private static void Overlap(bool inPlace, int offset) =>
         throw new ArgumentException(inPlace
-            ? $"ys overlaps xs, starting {offset} floats from the start of xs; ys must be separate from xs, or start exactly where xs starts (in place)."
-            : $"ys overlaps xs, starting {offset} floats from the start of xs; this call cannot run in place, so ys must be separate from xs.", "ys");
+            ? $"ys overlaps xs, {Start(offset, "xs")}; ys must be separate from xs, or start exactly where xs starts (in place)."
+            : $"ys overlaps xs, {Start(offset, "xs")}; this call cannot run in place, so ys must be separate from xs.", "ys");
 
     /// <summary>
     /// Throws if <paramref name="workspace"/> overlaps <paramref name="xs"/> or <paramref name="ys"/> at all: the layers
@@ -74,7 +74,17 @@ public static class RnnThrow
 
     [DoesNotReturn]
     private static void WorkspaceOverlap(string other, int offset) =>
-        throw new ArgumentException($"workspace overlaps {other}, starting {offset} floats from the start of {other}; the workspace must be separate from xs and ys.", "workspace");
+        throw new ArgumentException($"workspace overlaps {other}, {Start(offset, other)}; the workspace must be separate from xs and ys.", "workspace");
+
+    // Where an overlapping span starts, from Span.Overlaps' offset, which is negative when it starts before the other.
+    private static string Start(int offset, string other) => offset switch
+    {
+        0 => $"starting where {other} starts",
+        > 0 => $"starting {Floats(offset)} after the start of {other}",
+        _ => $"starting {Floats(-(long)offset)} before the start of {other}",
+    };
+
+    private static string Floats(long count) => count == 1 ? "1 float" : $"{count} floats";
 
     /// <summary>Throws unless <paramref name="tensors"/> has one tensor per spec, each of the spec's size.</summary>
     /// <param name="tensors">The tensors.</param>

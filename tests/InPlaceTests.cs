@@ -69,9 +69,9 @@ public sealed class InPlaceTests
         var model = LstmI16H16.FromParameters(RandomParameters(LstmI16H16.Parameters));
         var state = default(LstmI16H16.State);
         var buffer = Random((Steps + 1) * I, seed: 4);
-        AssertRefused(() => model.Run(buffer.AsSpan(0, Steps * I), ref state, buffer.AsSpan(I, Steps * I))); // ys a step after xs
-        AssertRefused(() => model.Run(buffer.AsSpan(I, Steps * I), ref state, buffer.AsSpan(0, Steps * I))); // ys a step before xs
-        AssertRefused(() => model.Run(buffer.AsSpan(0, Steps * I), ref state, buffer.AsSpan(1, Steps * I))); // one float after
+        AssertRefused(() => model.Run(buffer.AsSpan(0, Steps * I), ref state, buffer.AsSpan(I, Steps * I)), $"starting {I} floats after the start of xs");
+        AssertRefused(() => model.Run(buffer.AsSpan(I, Steps * I), ref state, buffer.AsSpan(0, Steps * I)), $"starting {I} floats before the start of xs");
+        AssertRefused(() => model.Run(buffer.AsSpan(0, Steps * I), ref state, buffer.AsSpan(1, Steps * I)), "starting 1 float after the start of xs");
         Assert.All(state.Hidden(0).ToArray(), v => Assert.Equal(0f, v));
 
         // More outputs than inputs: step t's output would reach step t + 1's input, so not even in place.
@@ -263,9 +263,9 @@ public sealed class InPlaceTests
         Assert.True(w > 0);
         var buffer = Random(x + w + y, seed: 11);
         var state = default(TState);
-        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(0, x), ref state, new float[y], buffer.AsSpan(0, w))); // xs itself
-        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(0, x), ref state, new float[y], buffer.AsSpan(x - 1, w))); // on xs's last float
-        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(w - 1, x), ref state, new float[y], buffer.AsSpan(0, w))); // xs on its last used float
+        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(0, x), ref state, new float[y], buffer.AsSpan(0, w)), "starting where xs starts"); // xs itself
+        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(0, x), ref state, new float[y], buffer.AsSpan(x - 1, w)), $"starting {x - 1} floats after the start of xs");
+        AssertWorkspaceRefused("xs", () => run(buffer.AsSpan(w - 1, x), ref state, new float[y], buffer.AsSpan(0, w)), $"starting {w - 1} floats before the start of xs");
         AssertWorkspaceRefused("ys", () => run(Random(x, seed: 12), ref state, buffer.AsSpan(0, y), buffer.AsSpan(y - 1, w))); // on ys's last float
         AssertWorkspaceRefused("ys", () => run(Random(x, seed: 12), ref state, buffer.AsSpan(w - 1, y), buffer.AsSpan(0, w))); // ys on its last used float
         AssertSameHidden(shape, [default(TState)], [state]); // refused before any state moved
@@ -298,11 +298,11 @@ public sealed class InPlaceTests
         }
     }
 
-    private static void AssertWorkspaceRefused(string other, Action call)
+    private static void AssertWorkspaceRefused(string other, Action call, string? where = null)
     {
         var e = Assert.Throws<ArgumentException>(call);
         Assert.Equal("workspace", e.ParamName);
-        Assert.Contains($"workspace overlaps {other}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"workspace overlaps {other}, {where}", e.Message, StringComparison.Ordinal);
     }
 
     private static TState RandomState<TState>(RnnShape shape, int seed)
@@ -346,11 +346,12 @@ public sealed class InPlaceTests
         }
     }
 
-    private static void AssertRefused(Action call)
+    // where: how the message places ys against xs, when the caller checks it.
+    private static void AssertRefused(Action call, string? where = null)
     {
         var e = Assert.Throws<ArgumentException>(call);
         Assert.Equal("ys", e.ParamName);
-        Assert.Contains("overlaps xs", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"overlaps xs, {where}", e.Message, StringComparison.Ordinal);
     }
 
     private static float[][] RandomParameters(IReadOnlyList<ParameterSpec> parameters) =>

@@ -337,7 +337,11 @@ public sealed class NanoFrameworkParityTests(ITestOutputHelper output)
         Assert.Equal("xs", Assert.Throws<ArgumentNullException>(() => steps(null!, states, ys)).ParamName);
         Assert.Equal("states", Assert.Throws<ArgumentNullException>(() => steps(xs, null!, ys)).ParamName);
         Assert.Equal("ys", Assert.Throws<ArgumentNullException>(() => steps(xs, states, null!)).ParamName);
-        Assert.Throws<ArgumentNullException>(() => steps(xs, new TState[Streams], ys));
+        Assert.Equal("states", Assert.Throws<ArgumentNullException>(() => steps(xs, new TState[Streams], ys)).ParamName);
+        var withNull = states.ToArray();
+        withNull[Streams - 1] = default!; // the streams before it would move first if the states were checked on the way
+        Assert.Equal("states", Assert.Throws<ArgumentNullException>(() => steps(xs, withNull, ys)).ParamName);
+        Assert.Equal(Bits(before), Bits(hidden(states[0])));
 
         steps(xs, states, ys);
         Assert.Equal(0, Allocations.Settled(() => steps(xs, states, ys)));
