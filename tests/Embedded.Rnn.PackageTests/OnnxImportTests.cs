@@ -129,6 +129,47 @@ public sealed partial class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void AnIdentityCycleIsRefusedNotAStackOverflow()
+    {
+        // A damaged graph whose weights come from two Identity nodes feeding each other: the walk to the constant used to
+        // recurse until the process died.
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        var lstm = model.Graph.Node.Single(n => n.OpType == "LSTM");
+        lstm.Input[1] = "cycle_a";
+        model.Graph.Node.Add(new Embedded.Rnn.Import.Onnx.Schema.NodeProto { Name = "to_a", OpType = "Identity", Input = { "cycle_b" }, Output = { "cycle_a" } });
+        model.Graph.Node.Add(new Embedded.Rnn.Import.Onnx.Schema.NodeProto { Name = "to_b", OpType = "Identity", Input = { "cycle_a" }, Output = { "cycle_b" } });
+        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
+        Assert.Equal("value 'cycle_a' comes from a cycle of Identity nodes: the graph is malformed", e.Message);
+    }
+
+    [Fact]
+    public void AConstantOfShapeWithoutATensorIsRefused()
+    {
+        // Its 'value' attribute without the tensor it should hold (a NullReferenceException before).
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        var fill = model.Graph.Node.First(n => n.OpType == "ConstantOfShape");
+        var value = fill.Attribute.Single(a => a.Name == "value");
+        value.T = null;
+        value.Type = Embedded.Rnn.Import.Onnx.Schema.AttributeProto.Types.AttributeType.Int;
+        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
+        Assert.EndsWith("attribute 'value' holds no tensor", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ARecurrentShapeWhoseGateRowsOverflowAnIntIsRefusedByName()
+    {
+        // R of [1, 0, 2^30]: 4 gates × 2^30 hidden wrapped to 0 rows and passed the check, and a later copy threw an
+        // ArgumentOutOfRangeException that named no tensor.
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        var lstm = model.Graph.Node.Single(n => n.OpType == "LSTM");
+        var r = model.Graph.Initializer.Single(t => t.Name == lstm.Input[2]);
+        r.Dims.Clear();
+        r.Dims.Add([1, 0, 1L << 30]);
+        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
+        Assert.Contains("input R has shape [1, 0, 1073741824]", e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FixedSizesTooLargeForAGoldenRunAreRefused()
     {
         // 100000 steps × 100000 sequences is allowed axis by axis; the product overflowed an int.

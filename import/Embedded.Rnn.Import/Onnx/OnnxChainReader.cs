@@ -515,7 +515,7 @@ internal sealed class OnnxChainReader
         var r = Weights(node, 2, "R");
         var wDims = OnnxGraph.Dims(w.Tensor, w.What);
         var rDims = OnnxGraph.Dims(r.Tensor, r.What);
-        if (rDims.Length != 3 || rDims[0] != directions || rDims[2] <= 0 || rDims[1] != gates * rDims[2])
+        if (rDims.Length != 3 || rDims[0] != directions || rDims[2] <= 0 || rDims[1] != (long)gates * rDims[2])
         {
             throw new ImportException($"{_graph.Name(node)}: input R has shape [{string.Join(", ", rDims)}]; a {direction} {node.OpType} needs [{directions}, {gates}·hidden, hidden]");
         }
@@ -526,7 +526,7 @@ internal sealed class OnnxChainReader
             throw new ImportException($"{_graph.Name(node)}: attribute 'hidden_size' is {declared} but R has shape [{string.Join(", ", rDims)}] (hidden {hidden})");
         }
 
-        if (wDims.Length != 3 || wDims[0] != directions || wDims[1] != gates * hidden || wDims[2] <= 0)
+        if (wDims.Length != 3 || wDims[0] != directions || wDims[1] != (long)gates * hidden || wDims[2] <= 0)
         {
             throw new ImportException($"{_graph.Name(node)}: input W has shape [{string.Join(", ", wDims)}]; a {direction} {node.OpType} with hidden {hidden} needs [{directions}, {gates * hidden}, input]");
         }
@@ -537,9 +537,9 @@ internal sealed class OnnxChainReader
         {
             var b = Weights(node, 3, "B");
             var bDims = OnnxGraph.Dims(b.Tensor, b.What);
-            if (bDims.Length != 2 || bDims[0] != directions || bDims[1] != 2 * gates * hidden)
+            if (bDims.Length != 2 || bDims[0] != directions || bDims[1] != 2L * gates * hidden)
             {
-                throw new ImportException($"{_graph.Name(node)}: input B has shape [{string.Join(", ", bDims)}]; it needs [{directions}, {2 * gates * hidden}] (Wb then Rb)");
+                throw new ImportException($"{_graph.Name(node)}: input B has shape [{string.Join(", ", bDims)}]; it needs [{directions}, {2L * gates * hidden}] (Wb then Rb)");
             }
 
             bias = OnnxGraph.Floats(b.Tensor, b.What);

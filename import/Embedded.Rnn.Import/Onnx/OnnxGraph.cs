@@ -81,29 +81,34 @@ internal sealed class OnnxGraph
     public static string? Input(NodeProto node, int index) => index < node.Input.Count && node.Input[index].Length > 0 ? node.Input[index] : null;
 
     /// <summary>The constant tensor behind a value: an initializer, a Constant node's value, or an Identity of either; else null.</summary>
+    /// <exception cref="ImportException">The value is its own source through a cycle of Identity nodes.</exception>
     public TensorProto? Constant(string value)
     {
-        if (_initializers.TryGetValue(value, out var tensor))
+        // A valid graph has no cycle, but a damaged file can chain Identity nodes into one: the walk stops after as many
+        // hops as there are nodes.
+        string start = value;
+        for (int hops = 0; hops <= Graph.Node.Count; hops++)
         {
-            return tensor;
+            if (_initializers.TryGetValue(value, out var tensor))
+            {
+                return tensor;
+            }
+
+            var node = Producer(value);
+            if (node is not null && node.OpType == "Identity" && Input(node, 0) is string source)
+            {
+                value = source;
+                continue;
+            }
+
+            return node is not null && node.OpType == "Constant" ? ConstantValue(node) : null;
         }
 
-        var node = Producer(value);
-        if (node is null)
-        {
-            return null;
-        }
+        throw new ImportException($"value '{start}' comes from a cycle of Identity nodes: the graph is malformed");
+    }
 
-        if (node.OpType == "Identity" && Input(node, 0) is string source)
-        {
-            return Constant(source);
-        }
-
-        if (node.OpType != "Constant")
-        {
-            return null;
-        }
-
+    private static TensorProto? ConstantValue(NodeProto node)
+    {
         foreach (var attribute in node.Attribute)
         {
             switch (attribute.Name)
@@ -145,7 +150,7 @@ internal sealed class OnnxGraph
         {
             case "ConstantOfShape":
                 var fill = node.Attribute.FirstOrDefault(a => a.Name == "value");
-                return fill is null || Floats(fill.T, $"the value of {Name(node)}").All(v => v == 0);
+                return fill is null || Floats(fill.T ?? throw new ImportException($"{Name(node)}: attribute 'value' holds no tensor"), $"the value of {Name(node)}").All(v => v == 0);
             case "Expand" or "Slice" or "Reshape" or "Squeeze" or "Unsqueeze" or "Identity" or "Cast" or "Transpose" or "Gather" or "Tile":
                 return Input(node, 0) is string data && IsZero(data, depth + 1);
             case "Concat":
