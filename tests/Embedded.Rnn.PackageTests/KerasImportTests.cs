@@ -160,6 +160,46 @@ public sealed partial class KerasImportTests : IDisposable
     }
 
     [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void AConfigThatInflatesPastTheLimitIsRefusedBeforeItIsRead(bool lieAboutTheSize)
+    {
+        // A real archive whose config.json is padded past 17 MiB (17 KB of zip): an archive a few kilobytes long could
+        // inflate to gigabytes, which the importer read whole and died of (OutOfMemoryException).
+        string file = Path.Combine(_temp, "padded.keras");
+        long configLength = 0;
+        using (var source = System.IO.Compression.ZipFile.OpenRead(Model("bidir_lstm_i3_h4_dense_tanh.keras")))
+        using (var target = System.IO.Compression.ZipFile.Open(file, System.IO.Compression.ZipArchiveMode.Create))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var from = entry.Open();
+                using var to = target.CreateEntry(entry.FullName).Open();
+                if (entry.FullName == "config.json")
+                {
+                    configLength = entry.Length;
+                    var padding = new byte[17 << 20];
+                    padding.AsSpan().Fill((byte)' ');
+                    to.Write(padding);
+                }
+
+                from.CopyTo(to);
+            }
+        }
+
+        if (lieAboutTheSize)
+        {
+            // Declared as 100 bytes, it is read as 100 bytes of spaces: not JSON, and never read whole.
+            DeclareSize(file, "config.json", 100);
+            Assert.StartsWith("config.json is not valid JSON", Assert.Throws<ImportException>(() => KerasImport.Read(file)).Message, StringComparison.Ordinal);
+            return;
+        }
+
+        var e = Assert.Throws<ImportException>(() => KerasImport.Read(file));
+        Assert.Equal($"config.json in the .keras archive inflates to {(17 << 20) + configLength} bytes, more than the 16 MiB a model imported here needs: the archive is damaged or not a Keras model", e.Message);
+    }
+
+    [Theory]
     [InlineData("bidir_lstm_i3_h4_dense_tanh.keras")]
     [InlineData("legacy_lstm_i3_h5_dense.h5")]
     public void DamagedFilesGiveAnImportErrorOnly(string file)
@@ -223,6 +263,29 @@ public sealed partial class KerasImportTests : IDisposable
     }
 
     internal static string Model(string file) => Path.Combine(AppContext.BaseDirectory, "keras", file);
+
+    // Sets an entry's uncompressed size in its local header and in the central directory (the zip format's fields).
+    private static void DeclareSize(string file, string name, uint size)
+    {
+        var bytes = File.ReadAllBytes(file);
+        int patched = 0;
+        foreach (var (signature, sizeAt, nameLengthAt, nameAt) in new[] { (0x04034b50u, 22, 26, 30), (0x02014b50u, 24, 28, 46) })
+        {
+            for (int at = 0; at + nameAt < bytes.Length; at++)
+            {
+                if (BitConverter.ToUInt32(bytes, at) == signature
+                    && System.Text.Encoding.UTF8.GetString(bytes, at + nameAt, BitConverter.ToUInt16(bytes, at + nameLengthAt)) == name)
+                {
+                    BitConverter.GetBytes(size).CopyTo(bytes, at + sizeAt);
+                    patched++;
+                    break;
+                }
+            }
+        }
+
+        Assert.Equal(2, patched);
+        File.WriteAllBytes(file, bytes);
+    }
 
     internal static string Golden(string file) => Path.Combine(AppContext.BaseDirectory, "keras", Path.GetFileNameWithoutExtension(file) + ".golden.safetensors");
 

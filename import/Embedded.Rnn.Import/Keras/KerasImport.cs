@@ -112,18 +112,12 @@ public static class KerasImport
                 ? "the .keras archive has no model.weights.h5"
                 : "the .keras archive keeps its weights in model.weights.npz; save the model with Keras' default HDF5 weights");
             string config;
-            using (var reader = new StreamReader(configEntry.Open()))
+            using (var reader = new StreamReader(Inflate(configEntry, ConfigLimit)))
             {
                 config = reader.ReadToEnd();
             }
 
-            var weights = new MemoryStream();
-            using (var entry = weightsEntry.Open())
-            {
-                entry.CopyTo(weights);
-            }
-
-            weights.Position = 0;
+            var weights = Inflate(weightsEntry, WeightsLimit);
             var file = OpenHdf5(weights, "model.weights.h5");
             var layers = Layers(config, "config.json");
             var used = new Dictionary<string, int>();
@@ -141,6 +135,30 @@ public static class KerasImport
                 return expected.Select((e, i) => Variable(file, $"{group}/{i}", layer, e, weights.Length)).ToArray();
             });
         }
+    }
+
+    // What an archive's entries may inflate to: a Keras config is kilobytes, and a gigabyte of weights is far past the
+    // RNNs imported here. A few kilobytes of zip can inflate to gigabytes, which ended the tool with an OutOfMemoryException.
+    private const long ConfigLimit = 16L << 20;
+    private const long WeightsLimit = 1L << 30;
+
+    // An entry's bytes, refused when it declares more than the limit. It cannot inflate past what it declares: the zip
+    // reader stops there (tested).
+    private static MemoryStream Inflate(ZipArchiveEntry entry, long limit)
+    {
+        if (entry.Length > limit)
+        {
+            throw new ImportException($"{entry.FullName} in the .keras archive inflates to {entry.Length} bytes, more than the {limit >> 20} MiB a model imported here needs: the archive is damaged or not a Keras model");
+        }
+
+        var bytes = new MemoryStream();
+        using (var stream = entry.Open())
+        {
+            stream.CopyTo(bytes);
+        }
+
+        bytes.Position = 0;
+        return bytes;
     }
 
     // Keras 2's HDF5: the root's model_config attribute describes the layers; model_weights/<layer name> lists its
