@@ -23,6 +23,13 @@ public static class OnnxImport
     /// <summary>True when the bytes (the start of a file is enough) look like an ONNX model.</summary>
     public static bool IsOnnx(ReadOnlySpan<byte> start) => ForeignFormats.LooksLikeOnnx(start);
 
+    /// <summary>
+    /// True when the start of a file of <paramref name="fileLength"/> bytes looks like an ONNX model and not like
+    /// safetensors, some of whose header lengths begin with the bytes an ONNX model begins with.
+    /// </summary>
+    public static bool IsOnnx(ReadOnlySpan<byte> start, long fileLength) =>
+        !ForeignFormats.LooksLikeSafetensors(start, fileLength) && ForeignFormats.LooksLikeOnnx(start);
+
     /// <summary>Reads the ONNX model at <paramref name="path"/>.</summary>
     /// <exception cref="ImportException">The file is not ONNX, or the graph is not one the importer supports (the message names the node and why).</exception>
     /// <exception cref="IOException">The file cannot be read.</exception>

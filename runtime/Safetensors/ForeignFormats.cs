@@ -18,7 +18,7 @@ internal static class ForeignFormats
     /// <summary>What the file is and what to do, or null when it may be safetensors (or is nothing recognised).</summary>
     public static string? Describe(ReadOnlySpan<byte> file)
     {
-        if (file.Length > 8 && file[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(file) < (ulong)file.Length)
+        if (LooksLikeSafetensors(file, file.Length))
         {
             return null; // a safetensors header: parse it, whatever its faults
         }
@@ -60,6 +60,14 @@ internal static class ForeignFormats
 
         return null;
     }
+
+    /// <summary>
+    /// True when the start of a file of <paramref name="fileLength"/> bytes is a safetensors header's: its length (8 bytes,
+    /// little-endian) within the file, then '{'. Checked before the other formats: a few header lengths begin with bytes
+    /// that <see cref="LooksLikeOnnx"/> would take for ONNX's.
+    /// </summary>
+    public static bool LooksLikeSafetensors(ReadOnlySpan<byte> start, long fileLength) =>
+        start.Length > 8 && start[8] == (byte)'{' && BinaryPrimitives.ReadUInt64LittleEndian(start) < (ulong)fileLength;
 
     /// <summary>True when the bytes start like a zip archive (a .keras model, a torch.save file, a .npz).</summary>
     public static bool LooksLikeZip(ReadOnlySpan<byte> file) => file.StartsWith("PK\u0003\u0004"u8);

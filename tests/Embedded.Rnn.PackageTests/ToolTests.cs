@@ -36,6 +36,29 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ASafetensorsFileWhoseHeaderLengthStartsLikeOnnxIsReadAsSafetensors()
+    {
+        // A header padded with spaces to 0x120108 bytes: its length's first bytes, 08 01 12, are an ONNX model's first
+        // three (ir_version, then producer_name), and inspect and import took the file for a damaged ONNX model.
+        byte[] original = File.ReadAllBytes(Reference("lstm_i8_h16_t10_b2_l2"));
+        int headerLength = (int)BitConverter.ToUInt64(original, 0);
+        const int Padded = 0x120108;
+        var bytes = new byte[8 + Padded + (original.Length - 8 - headerLength)];
+        BitConverter.GetBytes((ulong)Padded).CopyTo(bytes, 0);
+        original.AsSpan(8, headerLength).CopyTo(bytes.AsSpan(8));
+        bytes.AsSpan(8 + headerLength, Padded - headerLength).Fill((byte)' ');
+        original.AsSpan(8 + headerLength).CopyTo(bytes.AsSpan(8 + Padded));
+        Assert.Equal([64L, 16L], Embedded.Rnn.Safetensors.SafetensorsFile.Read(new MemoryStream(bytes)).GetTensor("weight_hh_l1").Shape);
+        Assert.True(Embedded.Rnn.Import.OnnxImport.IsOnnx(bytes.AsSpan(0, 16)), "the first bytes alone look like ONNX");
+        string file = Path.Combine(_temp, "onnx_like.safetensors");
+        File.WriteAllBytes(file, bytes);
+
+        var (code, output, error) = Run("inspect", file);
+        Assert.True(code == 0, error);
+        Assert.Contains("{ \"cell\": \"lstm\", \"input\": 8, \"hidden\": 16, \"layers\": 2 }", output);
+    }
+
+    [Fact]
     public void InspectListsTensorsAndPrintsTheSpec()
     {
         var (code, output, error) = Run("inspect", Reference("lstm_i8_h16_t10_b2_l2"));

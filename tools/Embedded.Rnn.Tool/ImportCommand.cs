@@ -235,7 +235,7 @@ public static class ImportCommand
             read = stream.ReadAtLeast(start, start.Length, throwOnEndOfStream: false);
         }
 
-        return OnnxImport.IsOnnx(start.AsSpan(0, read)) ? File.ReadAllBytes(file.FullName) : null;
+        return OnnxImport.IsOnnx(start.AsSpan(0, read), file.Length) ? File.ReadAllBytes(file.FullName) : null;
     }
 
     /// <summary>Reads an ONNX model, naming the file in any error.</summary>
