@@ -236,6 +236,45 @@ public sealed class TrainerTests : IDisposable
         Assert.Equal(File.ReadAllBytes(Path.Combine(_directory, "whole.ckpt")), File.ReadAllBytes(Path.Combine(_directory, "cancelled.ckpt")));
     }
 
+    [Theory]
+    [InlineData(5)] // the checkpoint before the crash is 8 batches into epoch 1
+    [InlineData(12)] // one checkpoint per epoch, after its last batch
+    public void A_run_resumed_after_a_crash_logs_each_epoch_once_with_the_uninterrupted_losses(int checkpointEvery)
+    {
+        // The crash comes after epoch 1's log line and before anything after it (a progress reporter that throws). The
+        // resumed run used to log epoch 1 a second time (with a NaN training loss when the checkpoint was the one after
+        // the epoch's last batch), or with the mean of only the batches it ran.
+        var data = SineExamples(120, 5);
+        var validation = SineExamples(30, 55);
+        TrainingOptions Options(string name, IProgress<EpochReport>? progress = null) => new()
+        {
+            Epochs = 3, BatchSize = 10, LearningRate = 0.01f, Seed = 9, CheckpointEvery = checkpointEvery, EarlyStoppingPatience = 10,
+            CheckpointPath = Path.Combine(_directory, name + ".ckpt"), LogPath = Path.Combine(_directory, name + ".csv"), Progress = progress,
+        };
+        using (var trainer = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters)), Options("whole")))
+        {
+            trainer.Fit(data, validation);
+        }
+
+        using (var trainer = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters)), Options("crashed", new ThrowAfter(epoch: 1))))
+        {
+            Assert.Throws<IOException>(() => trainer.Fit(data, validation));
+        }
+
+        Assert.Equal(3, File.ReadAllLines(Path.Combine(_directory, "crashed.csv")).Length); // the header, epochs 0 and 1
+        using (var trainer = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters, seed: 79)), Options("crashed")))
+        {
+            trainer.Fit(data, validation, resume: true);
+        }
+
+        // Epoch, training loss, validation loss and learning rate; the last two columns are timings.
+        static string[] Losses(string file) => File.ReadAllLines(file).Select(line => string.Join(',', line.Split(',').Take(4))).ToArray();
+        var whole = Losses(Path.Combine(_directory, "whole.csv"));
+        Assert.Equal(4, whole.Length);
+        Assert.Equal(whole, Losses(Path.Combine(_directory, "crashed.csv")));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(_directory, "whole.ckpt")), File.ReadAllBytes(Path.Combine(_directory, "crashed.ckpt")));
+    }
+
     [Fact]
     public void Early_stopping_without_a_validation_set_is_refused()
     {
@@ -703,6 +742,18 @@ public sealed class TrainerTests : IDisposable
         public IEnumerator<TrainingExample> GetEnumerator() => inner.GetEnumerator();
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    // Stops the run as a crash would, right after the given epoch's report is logged.
+    private sealed class ThrowAfter(int epoch) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value)
+        {
+            if (value.Epoch == epoch)
+            {
+                throw new IOException("simulated crash after the log line");
+            }
+        }
     }
 
     // Cancels the token when the given number of epochs has ended (progress is reported on the training thread).

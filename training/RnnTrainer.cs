@@ -107,7 +107,8 @@ public sealed class RnnTrainer : IDisposable
                 : "Early stopping needs a validation set, but the one given is empty.", nameof(training));
         }
 
-        var position = resume && _checkpoint is not null && _checkpoint.Exists ? Restore(_checkpoint, train.Count) : FitPosition.Start;
+        bool resumed = resume && _checkpoint is not null && _checkpoint.Exists;
+        var position = resumed ? Restore(_checkpoint!, train.Count) : FitPosition.Start;
         if (position.Epoch >= _options.Epochs)
         {
             return new TrainingResult([], position.BestValidation, false);
@@ -117,32 +118,55 @@ public sealed class RnnTrainer : IDisposable
         var reports = new List<EpochReport>();
         var clock = Stopwatch.StartNew();
         int batchesPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        if (resumed)
+        {
+            // Epochs reported after the checkpoint are run and reported again. A checkpoint after an epoch's last batch
+            // (written by an earlier version) comes after that epoch's report.
+            _log?.DropEpochsFrom(position.Batch >= batchesPerEpoch ? position.Epoch + 1 : position.Epoch);
+        }
+
         bool stoppedEarly = false;
         int epoch = position.Epoch;
         for (; epoch < _options.Epochs; epoch++)
         {
             var order = ExampleOrder.Shuffle(train.Count, _options.Seed, epoch);
             float learningRate = LearningRateSchedules.At(_options, epoch);
-            double lossSum = 0;
-            int batchesDone = 0;
+            int firstBatch = epoch == position.Epoch ? position.Batch : 0;
+
+            // The losses summed so far and of how many batches: a resumed epoch starts from the checkpoint's sum, or,
+            // from a checkpoint of an earlier version that kept none (NaN), from the batches run since.
+            bool resumedSum = firstBatch > 0 && double.IsFinite(position.EpochLoss);
+            double lossSum = resumedSum ? position.EpochLoss : 0;
+            int lossBatches = resumedSum ? firstBatch : 0;
             long stepsDone = 0;
+            bool checkpointAfterReport = false;
             var epochClock = Stopwatch.StartNew();
-            for (int batch = epoch == position.Epoch ? position.Batch : 0; batch < batchesPerEpoch; batch++)
+
+            for (int batch = firstBatch; batch < batchesPerEpoch; batch++)
             {
                 if (cancellationToken.IsCancellationRequested)
                 {
-                    _checkpoint?.Save(position with { Epoch = epoch, Batch = batch }, train.Count, _globalStep, _parameters, _optimizer, _best);
+                    _checkpoint?.Save(position with { Epoch = epoch, Batch = batch, EpochLoss = SumSoFar(lossSum, lossBatches, batch) }, train.Count, _globalStep, _parameters, _optimizer, _best);
                     cancellationToken.ThrowIfCancellationRequested();
                 }
 
                 int start = batch * _options.BatchSize;
                 var context = new BatchContext(train, order, start, Math.Min(_options.BatchSize, train.Count - start), Training: true, _globalStep);
                 lossSum += UpdateOnBatch(context, learningRate, epoch, batch);
-                batchesDone++;
+                lossBatches++;
                 stepsDone += context.SequenceSteps(_model.Shape.InputSize);
                 if (_checkpoint is not null && _globalStep % _options.CheckpointEvery == 0)
                 {
-                    _checkpoint.Save(position with { Epoch = epoch, Batch = batch + 1 }, train.Count, _globalStep, _parameters, _optimizer, _best);
+                    // One due after the epoch's last batch waits for the epoch's validation and report: a run resumed
+                    // from it starts the next epoch instead of reporting this one again.
+                    if (batch + 1 < batchesPerEpoch)
+                    {
+                        _checkpoint.Save(position with { Epoch = epoch, Batch = batch + 1, EpochLoss = SumSoFar(lossSum, lossBatches, batch + 1) }, train.Count, _globalStep, _parameters, _optimizer, _best);
+                    }
+                    else
+                    {
+                        checkpointAfterReport = true;
+                    }
                 }
             }
 
@@ -158,14 +182,25 @@ public sealed class RnnTrainer : IDisposable
                 position = position with { Patience = position.Patience + 1 };
             }
 
-            double elapsed = clock.Elapsed.TotalSeconds;
-            var report = new EpochReport(epoch, _options.Epochs, batchesDone > 0 ? lossSum / batchesDone : double.NaN, validationLoss, learningRate,
-                stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
-                TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
-            reports.Add(report);
-            _log?.Append(report);
-            _options.Progress?.Report(report);
-            position = position with { Epoch = epoch + 1, Batch = 0 };
+            // No batch run: resumed from a checkpoint an earlier version wrote after the epoch's last batch, whose run
+            // reported the epoch before it stopped. The validation above still restores early stopping's bookkeeping.
+            if (lossBatches > 0)
+            {
+                double elapsed = clock.Elapsed.TotalSeconds;
+                var report = new EpochReport(epoch, _options.Epochs, lossSum / lossBatches, validationLoss, learningRate,
+                    stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
+                    TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
+                reports.Add(report);
+                _log?.Append(report);
+                _options.Progress?.Report(report);
+            }
+
+            position = position with { Epoch = epoch + 1, Batch = 0, EpochLoss = 0 };
+            if (checkpointAfterReport)
+            {
+                _checkpoint!.Save(position, train.Count, _globalStep, _parameters, _optimizer, _best);
+            }
+
             if (_options.EarlyStoppingPatience is int patience && position.Patience >= patience)
             {
                 stoppedEarly = true;
@@ -187,6 +222,9 @@ public sealed class RnnTrainer : IDisposable
         _checkpoint?.Save(position with { Epoch = stoppedEarly ? _options.Epochs : epoch, Batch = 0 }, train.Count, _globalStep, _parameters, _optimizer, _best);
         return new TrainingResult(reports, position.BestValidation, stoppedEarly);
     }
+
+    // The epoch's loss sum a checkpoint before batch `next` records: unknown (NaN) when the sum lacks some of its batches.
+    private static double SumSoFar(double lossSum, int lossBatches, int next) => lossBatches == next ? lossSum : double.NaN;
 
     /// <summary>
     /// One optimizer step on <paramref name="batch"/> (for custom loops): forward, backward, clipping and the

@@ -181,26 +181,47 @@ public sealed class CheckpointTests : IDisposable
     }
 
     [Fact]
-    public void An_epoch_resumed_after_its_last_batch_reports_no_training_loss_rather_than_zero()
+    public void A_checkpoint_due_after_an_epochs_last_batch_comes_after_its_report_and_one_from_before_reports_nothing_twice()
     {
-        // A checkpoint after step 4 holds (epoch 0, batch 4): every batch of epoch 1 trained, its validation not yet run.
-        // The crash comes during step 5, after which no checkpoint is due.
+        // Step 4 ends epoch 0 (30 training examples in batches of 8): its checkpoint waits for the epoch's validation and
+        // report, so a crash during step 5 resumes at epoch 1 and reports epoch 0 once. It used to hold (epoch 0, batch
+        // 4), and the resumed run reported epoch 0 again, with a NaN training loss.
         var training = Examples().Take(30).ToList();
         var validation = Examples().Skip(30).ToList();
-        using (var trainer = new RnnTrainer(Model(), Options("end.ckpt", 2) with { CheckpointEvery = 4, EarlyStoppingPatience = null }))
+        TrainingOptions Options(string file) => this.Options(file, 2) with { CheckpointEvery = 4, EarlyStoppingPatience = null, LogPath = Path.Combine(_directory, file + ".csv") };
+        using (var trainer = new RnnTrainer(Model(), Options("end.ckpt")))
         {
             var data = new CancelAtStep(training, () => trainer.Steps, at: 5, cancellation: null);
             Assert.Throws<IOException>(() => trainer.Fit(data, validation));
         }
 
-        Assert.Equal("4", SafetensorsFile.Read(Path.Combine(_directory, "end.ckpt")).Metadata["batch"]);
-        using var resumed = new RnnTrainer(Model(), Options("end.ckpt", 2) with { CheckpointEvery = 4, EarlyStoppingPatience = null });
-        var reports = resumed.Fit(training, validation, resume: true).Epochs;
-        Assert.Equal(2, reports.Count);
-        Assert.True(double.IsNaN(reports[0].TrainingLoss));
-        Assert.False(double.IsNaN(reports[0].ValidationLoss));
-        Assert.True(reports[1].TrainingLoss > 0);
+        var metadata = SafetensorsFile.Read(Path.Combine(_directory, "end.ckpt")).Metadata;
+        Assert.Equal(("1", "0", "0"), (metadata["epoch"], metadata["batch"], metadata["epoch_loss"]));
+        using (var resumed = new RnnTrainer(Model(), Options("end.ckpt")))
+        {
+            var reports = resumed.Fit(training, validation, resume: true).Epochs;
+            Assert.Equal(1, Assert.Single(reports).Epoch);
+            Assert.True(reports[0].TrainingLoss > 0);
+        }
+
+        Assert.Equal(["epoch", "0", "1"], File.ReadAllLines(Path.Combine(_directory, "end.ckpt.csv")).Select(line => line.Split(',')[0]));
+
+        // The same checkpoint as an earlier version wrote it, at (epoch 0, batch 4) with no loss sum, beside a log that
+        // has epoch 0's line (its run reported it) and a line of epoch 1 from an attempt after the checkpoint: epoch 0
+        // is validated again (early stopping's bookkeeping) but not reported, and epoch 1's line is replaced.
+        SaveChanged("end.ckpt", "old.ckpt", metadata: (key, value) => key switch { "epoch" => "0", "batch" => "4", "epoch_loss" => null, _ => value });
+        File.WriteAllLines(Path.Combine(_directory, "old.ckpt.csv"), [EpochCsvHeader, "0,0.5,0.5,0.001,1.0,1.000", "1,0.25,0.25,0.001,1.0,2.000"]);
+        using (var resumed = new RnnTrainer(Model(), Options("old.ckpt")))
+        {
+            var reports = resumed.Fit(training, validation, resume: true).Epochs;
+            Assert.Equal(1, Assert.Single(reports).Epoch);
+            var log = File.ReadAllLines(Path.Combine(_directory, "old.ckpt.csv"));
+            Assert.Equal([EpochCsvHeader, "0,0.5,0.5,0.001,1.0,1.000"], log.Take(2));
+            Assert.StartsWith("1," + reports[0].TrainingLoss.ToString("R", System.Globalization.CultureInfo.InvariantCulture) + ",", Assert.Single(log.Skip(2)));
+        }
     }
+
+    private const string EpochCsvHeader = "epoch,training_loss,validation_loss,learning_rate,steps_per_second,elapsed_seconds";
 
     [Fact]
     public void A_checkpoint_holding_a_non_finite_weight_is_refused_naming_the_tensor()
@@ -290,13 +311,17 @@ public sealed class CheckpointTests : IDisposable
 
     // Copies a checkpoint, each metadata value through metadata and each tensor's values through tensor (both optional):
     // tensor returns the values to write (of another length: written as a vector), or null to leave the tensor out.
-    private void SaveChanged(string from, string to, Func<string, string, string>? metadata = null, Func<string, float[], float[]?>? tensor = null)
+    // metadata: each entry's new value, or null to leave the entry out.
+    private void SaveChanged(string from, string to, Func<string, string, string?>? metadata = null, Func<string, float[], float[]?>? tensor = null)
     {
         var source = SafetensorsFile.Read(Path.Combine(_directory, from));
         var copy = new SafetensorsWriter();
         foreach (var (key, value) in source.Metadata)
         {
-            copy.AddMetadata(key, metadata is null ? value : metadata(key, value));
+            if ((metadata is null ? value : metadata(key, value)) is string written)
+            {
+                copy.AddMetadata(key, written);
+            }
         }
 
         foreach (var t in source.Tensors)

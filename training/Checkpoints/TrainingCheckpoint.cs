@@ -48,6 +48,7 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
             .AddMetadata("step", step.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("best_validation", position.BestValidation.ToString("R", CultureInfo.InvariantCulture))
             .AddMetadata("patience", position.Patience.ToString(CultureInfo.InvariantCulture))
+            .AddMetadata("epoch_loss", position.EpochLoss.ToString("R", CultureInfo.InvariantCulture))
             .AddMetadata("seed", seed.ToString(CultureInfo.InvariantCulture))
             .AddMetadata("shape", model.Shape.ToString())
             .AddMetadata("model", Description(model))
@@ -118,7 +119,10 @@ internal sealed class TrainingCheckpoint(string path, ITrainableRnnModel model, 
             double.TryParse(Meta("best_validation"), NumberStyles.Float, CultureInfo.InvariantCulture, out double best)
                 ? best
                 : throw new SafetensorsException($"checkpoint '{Path}' has 'best_validation' = '{Meta("best_validation")}', which is not a number."),
-            (int)Count("patience"));
+            (int)Count("patience"),
+            !file.Metadata.TryGetValue("epoch_loss", out var epochLoss) ? double.NaN // written before the sum was kept
+                : double.TryParse(epochLoss, NumberStyles.Float, CultureInfo.InvariantCulture, out double sum) ? sum
+                : throw new SafetensorsException($"checkpoint '{Path}' has 'epoch_loss' = '{epochLoss}', which is not a number."));
         string batches = batchSize.ToString(CultureInfo.InvariantCulture), count = examples.ToString(CultureInfo.InvariantCulture);
         if (position.Batch > 0 && file.Metadata.TryGetValue("batch_size", out var writtenBatches) && file.Metadata.TryGetValue("examples", out var writtenCount)
             && (writtenBatches != batches || writtenCount != count))
