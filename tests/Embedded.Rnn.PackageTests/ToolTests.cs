@@ -564,6 +564,25 @@ public sealed class ToolTests : IDisposable
         (code, _, error) = Run([.. training, "--resume", "--out", Path.Combine(_temp, "m.safetensors")]);
         Assert.Equal(1, code);
         Assert.Contains("--resume needs --checkpoint", error);
+
+        // One file in two roles: the weights written over the checkpoint left nothing to resume, a checkpoint's rename
+        // over the log dropped every line, and --force let the weights replace the data.
+        string run = Path.Combine(_temp, "run.bin");
+        foreach (var (paths, message) in new (string[], string)[]
+        {
+            (["--out", run, "--checkpoint", run], $"--out and --checkpoint are the same file ({run}); give each its own."),
+            (["--out", Path.Combine(_temp, "m.safetensors"), "--checkpoint", run, "--log", Path.Combine(_temp, ".", "run.bin")], $"--checkpoint and --log are the same file ({run}); give each its own."),
+            (["--out", data, "--force"], $"--out is the data ({data}), which it would overwrite; write it elsewhere."),
+            (["--out", Path.Combine(_temp, "m.safetensors"), "--log", spec], $"--log is the spec ({spec}), which it would overwrite; write it elsewhere."),
+        })
+        {
+            (code, output, error) = Run([.. training, .. paths]);
+            Assert.Equal(ToolCommands.BadInput, code);
+            Assert.Contains(message, error);
+            Assert.DoesNotContain("epoch", output);
+        }
+
+        Assert.False(File.Exists(run));
     }
 
     [Fact]

@@ -167,6 +167,37 @@ public static class ToolCommands
     }
 
     /// <summary>
+    /// Checks, before any work, that each output is its own file and none is an input: the weights written over the
+    /// checkpoint would leave nothing to resume, a checkpoint's rename over the log would drop every line, and an output
+    /// over the data would lose it.
+    /// </summary>
+    /// <param name="outputs">Each file written, by the option that names it.</param>
+    /// <param name="inputs">Each file read, by how the user gave it.</param>
+    public static void CheckOutputsDistinct(IReadOnlyList<(string Option, string Path)> outputs, IReadOnlyList<(string Name, string Path)> inputs)
+    {
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        for (int i = 0; i < outputs.Count; i++)
+        {
+            string path = Path.GetFullPath(outputs[i].Path);
+            for (int k = 0; k < i; k++)
+            {
+                if (string.Equals(path, Path.GetFullPath(outputs[k].Path), comparison))
+                {
+                    throw new ToolException($"{outputs[k].Option} and {outputs[i].Option} are the same file ({path}); give each its own.");
+                }
+            }
+
+            foreach (var (name, input) in inputs)
+            {
+                if (string.Equals(path, Path.GetFullPath(input), comparison))
+                {
+                    throw new ToolException($"{outputs[i].Option} is {name} ({path}), which it would overwrite; write it elsewhere.");
+                }
+            }
+        }
+    }
+
+    /// <summary>
     /// Checks, before any work, that <paramref name="path"/> can be written: it is not a folder, it does not exist
     /// unless <paramref name="overwrite"/>, and its folder, or the nearest folder above it that exists when it does not
     /// yet, accepts new files (a probe file is created and deleted, as the atomic write's temporary file will be). No

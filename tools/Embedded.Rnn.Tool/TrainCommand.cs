@@ -59,8 +59,12 @@ public static class TrainCommand
         {
             // Every file is checked before the data is read and the model compiled, so a bad path cannot waste a run.
             string destination = result.GetValue(output)!.FullName;
-            ToolCommands.CheckWritable(destination, result.GetValue(force));
             string? checkpointPath = result.GetValue(checkpoint)?.FullName;
+            string? logPath = result.GetValue(log)?.FullName;
+            ToolCommands.CheckOutputsDistinct(
+                [("--out", destination), .. checkpointPath is null ? [] : new[] { ("--checkpoint", checkpointPath) }, .. logPath is null ? [] : new[] { ("--log", logPath) }],
+                [("the data", result.GetValue(data)!.FullName), ("the spec", result.GetValue(spec)!.FullName)]);
+            ToolCommands.CheckWritable(destination, result.GetValue(force));
             bool resuming = result.GetValue(resume);
             if (checkpointPath is not null)
             {
@@ -68,9 +72,9 @@ public static class TrainCommand
                     "pass --resume to continue from it, or --force to start over");
             }
 
-            if (result.GetValue(log) is { } logFile)
+            if (logPath is not null)
             {
-                ToolCommands.CheckWritable(logFile.FullName, overwrite: true, "--log");
+                ToolCommands.CheckWritable(logPath, overwrite: true, "--log");
             }
 
             var table = CsvTable.Read(result.GetValue(data)!.FullName); // first: a bad line fails before the spec is compiled
@@ -141,7 +145,7 @@ public static class TrainCommand
                 Seed = seedValue,
                 CheckpointPath = checkpointPath,
                 CheckpointEvery = result.GetValue(checkpointEvery),
-                LogPath = result.GetValue(log)?.FullName,
+                LogPath = logPath,
                 Progress = result.GetValue(progress) ? new ConsoleProgress() : new EpochLines(console),
             };
             console.WriteLine($"model: {shape.Cell}, input {shape.InputSize}, hidden {shape.HiddenSize}, {shape.LayerCount} layer(s), output {shape.OutputSize}; kernel path {model.Path}");
