@@ -487,6 +487,9 @@ public sealed class ToolTests : IDisposable
     [InlineData("--learning-rate", "fast", "Cannot parse argument 'fast' for option '--learning-rate'")]
     [InlineData("--learning-rate", "-1", "--learning-rate must be a positive number (got -1).")]
     [InlineData("--validation", "half", "Cannot parse argument 'half' for option '--validation'")]
+    [InlineData("--clip", "0", "--clip must be a positive number (got 0).")]
+    [InlineData("--clip", "-1", "--clip must be a positive number (got -1).")]
+    [InlineData("--patience", "0", "--patience must be at least 1 (got 0).")]
     public void TrainReportsAMistypedNumberInOneLineWithExitCode1(string option, string value, string message)
     {
         string data = Path.Combine(_temp, "series.csv");
@@ -500,6 +503,21 @@ public sealed class ToolTests : IDisposable
         Assert.DoesNotContain("Usage:", output + error);
         Assert.DoesNotContain("Exception", output + error);
         Assert.False(File.Exists(Path.Combine(_temp, "m.safetensors")));
+    }
+
+    [Fact]
+    public void AnUnexpectedErrorExitsWith3AndIsPrintedWhole()
+    {
+        // It exited with 1, the code of a failed golden check, so a script could take a crash for a verdict.
+        var command = new System.CommandLine.Command("boom");
+        command.SetGuardedAction((_, _) => throw new InvalidOperationException("a bug"));
+        var error = new StringWriter();
+        int code = new System.CommandLine.RootCommand { command }.Parse(["boom"])
+            .Invoke(new System.CommandLine.InvocationConfiguration { Output = new StringWriter(), Error = error });
+        Assert.Equal(3, ToolCommands.UnexpectedError);
+        Assert.Equal(ToolCommands.UnexpectedError, code);
+        Assert.StartsWith("embedded-rnn boom: unexpected error, please report it with what follows: System.InvalidOperationException: a bug", error.ToString(), StringComparison.Ordinal);
+        Assert.Contains(" at ", error.ToString(), StringComparison.Ordinal); // the stack trace
     }
 
     [Fact]

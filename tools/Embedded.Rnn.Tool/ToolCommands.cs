@@ -15,6 +15,12 @@ public static class ToolCommands
     /// <summary>Exit code of bad input: a missing or malformed file, an invalid spec, arguments that do not fit.</summary>
     public const int BadInput = 2;
 
+    /// <summary>
+    /// Exit code of an error the tool does not expect (a bug, or the machine running out of memory), kept apart from a
+    /// failed check: scripts that read 1 as "the golden check failed" must not take a crash for it.
+    /// </summary>
+    public const int UnexpectedError = 3;
+
     /// <summary>Exit code after Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, what shells report for an interrupted command.</summary>
     public const int Interrupted = 130;
 
@@ -68,6 +74,12 @@ public static class ToolCommands
             {
                 error.WriteLine($"embedded-rnn {command.Name}: error: {e.Message}");
                 return Task.FromResult(BadInput);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // The whole exception, stack trace included: what a bug report needs.
+                error.WriteLine($"embedded-rnn {command.Name}: unexpected error, please report it with what follows: {e}");
+                return Task.FromResult(UnexpectedError);
             }
         });
 

@@ -31,10 +31,12 @@ public static class TrainCommand
         var batchSize = new Option<int>("--batch-size") { Description = "Sequences per mini-batch.", DefaultValueFactory = _ => 32 }.AtLeast(1);
         var learningRate = new Option<float>("--learning-rate") { Description = "Step size.", DefaultValueFactory = _ => 1e-3f }
             .Check(v => float.IsFinite(v) && v > 0 ? null : $"--learning-rate must be a positive number (got {v.ToString(CultureInfo.InvariantCulture)}).");
-        var clip = new Option<float?>("--clip") { Description = "Clip gradients to this global norm." };
+        var clip = new Option<float?>("--clip") { Description = "Clip gradients to this global norm." }
+            .Check(v => v is not { } norm || (float.IsFinite(norm) && norm > 0) ? null : $"--clip must be a positive number (got {norm.ToString(CultureInfo.InvariantCulture)}).");
         var validation = new Option<float>("--validation") { Description = "Fraction of sequences held out for validation (0 to 0.9).", DefaultValueFactory = _ => 0.1f }
             .Check(v => v is >= 0f and <= 0.9f ? null : $"--validation must be between 0 and 0.9 (got {v.ToString(CultureInfo.InvariantCulture)}).");
-        var patience = new Option<int?>("--patience") { Description = "Stop after this many epochs without validation improvement (keeps the best weights)." };
+        var patience = new Option<int?>("--patience") { Description = "Stop after this many epochs without validation improvement (keeps the best weights)." }
+            .Check(v => v is null or >= 1 ? null : $"--patience must be at least 1 (got {v}).");
         var seed = new Option<ulong>("--seed") { Description = "Seed for initial weights, shuffling and dropout (same seed, same weights on any machine).", DefaultValueFactory = _ => 1UL };
         var initial = ToolCommands.ExistingFileOption("--weights", "Start from these weights (safetensors) instead of PyTorch-style random initialisation.", kind: "a safetensors file");
         var log = new Option<FileInfo?>("--log") { Description = "Write a CSV log of every epoch." };
