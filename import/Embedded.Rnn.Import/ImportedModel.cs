@@ -29,6 +29,21 @@ public record ImportedModel(ImportedSpec Spec, IReadOnlyList<ImportedTensor> Ten
     }
 }
 
+/// <summary>Checks both importers make on what they read.</summary>
+internal static class ImportedValues
+{
+    /// <summary>
+    /// The weights as read, refused when one is NaN or infinite (a float64 beyond float32's range included), naming the
+    /// source's tensor: the model computes NaN or infinity with it, and Embedded.Rnn loads finite weights only.
+    /// </summary>
+    public static float[] Finite(float[] values, string what)
+    {
+        int at = Array.FindIndex(values, v => !float.IsFinite(v));
+        return at < 0 ? values : throw new ImportException(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"{what} holds {values[at]} at index {at}; a model with a weight that is not finite cannot be imported"));
+    }
+}
+
 /// <summary>A model the importer cannot read or does not support; the message names the node, input or attribute, and says why.</summary>
 public sealed class ImportException : Exception
 {

@@ -199,6 +199,33 @@ public sealed partial class KerasImportTests : IDisposable
         Assert.Equal($"config.json in the .keras archive inflates to {(17 << 20) + configLength} bytes, more than the 16 MiB a model imported here needs: the archive is damaged or not a Keras model", e.Message);
     }
 
+    [Fact]
+    public void AWeightThatIsNotFiniteIsRefusedNamingTheKerasVariable()
+    {
+        // The legacy HDF5 stores the kernel's float32 values as they are: one of them, found once in the file, becomes
+        // +Infinity. The import used to fail later, naming the renamed tensor and a library option.
+        var bytes = File.ReadAllBytes(Model("legacy_lstm_i3_h5_dense.h5"));
+        var kernel = KerasImport.Read(Model("legacy_lstm_i3_h5_dense.h5")).Tensors.Single(t => t.Name == "weight_ih_l0").Values;
+        int at = -1;
+        foreach (float value in kernel)
+        {
+            byte[] pattern = BitConverter.GetBytes(value);
+            at = bytes.AsSpan().IndexOf(pattern);
+            if (at >= 0 && bytes.AsSpan(at + 1).IndexOf(pattern) < 0)
+            {
+                break;
+            }
+        }
+
+        Assert.True(at >= 0, "a kernel value found once in the file");
+        BitConverter.GetBytes(float.PositiveInfinity).CopyTo(bytes, at);
+        string patched = Path.Combine(_temp, "infinite.h5");
+        File.WriteAllBytes(patched, bytes);
+        var e = Assert.Throws<ImportException>(() => KerasImport.Read(patched));
+        Assert.StartsWith("layer 'lstm': its kernel ('lstm/lstm_cell/kernel:0') holds Infinity at index ", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("; a model with a weight that is not finite cannot be imported", e.Message, StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("bidir_lstm_i3_h4_dense_tanh.keras")]
     [InlineData("legacy_lstm_i3_h5_dense.h5")]

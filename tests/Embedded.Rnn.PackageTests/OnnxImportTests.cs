@@ -170,6 +170,34 @@ public sealed partial class OnnxImportTests : IDisposable
     }
 
     [Fact]
+    public void AWeightThatIsNotFiniteIsRefusedNamingTheOnnxTensor()
+    {
+        // inspect said "import it", and import refused the renamed, reordered tensor (weight_ih_l0) with a pointer to a
+        // library option.
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        var lstm = model.Graph.Node.Single(n => n.OpType == "LSTM");
+        var w = model.Graph.Initializer.Single(t => t.Name == lstm.Input[1]);
+        var values = Embedded.Rnn.Import.Onnx.OnnxGraph.Floats(w, "W");
+        values[7] = float.NaN;
+        w.RawData = Google.Protobuf.ByteString.CopyFrom(System.Runtime.InteropServices.MemoryMarshal.AsBytes(values.AsSpan()));
+        w.FloatData.Clear();
+        string file = Path.Combine(_temp, "nan.onnx");
+        File.WriteAllBytes(file, Google.Protobuf.MessageExtensions.ToByteArray(model));
+
+        var e = Assert.Throws<ImportException>(() => OnnxImport.Read(file));
+        Assert.EndsWith("holds NaN at index 7; a model with a weight that is not finite cannot be imported", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"input W ('{w.Name}')", e.Message, StringComparison.Ordinal);
+        foreach (string command in new[] { "inspect", "import" })
+        {
+            var (code, output, error) = Run(command == "inspect" ? ["inspect", file] : ["import", file, "--name", "nan", "--out", _temp]);
+            Assert.Equal(ToolCommands.BadInput, code);
+            Assert.Equal($"embedded-rnn {command}: error: nan.onnx: {e.Message}", error.TrimEnd());
+        }
+
+        Assert.Equal([file], Directory.GetFiles(_temp));
+    }
+
+    [Fact]
     public void FixedSizesTooLargeForAGoldenRunAreRefused()
     {
         // 100000 steps × 100000 sequences is allowed axis by axis; the product overflowed an int.

@@ -244,7 +244,7 @@ public static class KerasImport
         }
 
         float[] values = dataset.Type.Size == 8 ? Array.ConvertAll(dataset.Read<double[]>(), v => (float)v) : dataset.Read<float[]>();
-        return new KerasVariable(path, dimensions.Select(d => (int)d).ToArray(), values);
+        return new KerasVariable(path, dimensions.Select(d => (int)d).ToArray(), ImportedValues.Finite(values, $"layer '{layer.Name}': its {expected.What} ('{path}')"));
     }
 
     // The model's layers from its config (Sequential only: a Functional graph would need its wiring checked).

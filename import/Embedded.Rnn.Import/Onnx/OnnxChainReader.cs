@@ -542,7 +542,7 @@ internal sealed class OnnxChainReader
                 throw new ImportException($"{_graph.Name(node)}: input B has shape [{string.Join(", ", bDims)}]; it needs [{directions}, {2L * gates * hidden}] (Wb then Rb)");
             }
 
-            bias = OnnxGraph.Floats(b.Tensor, b.What);
+            bias = OnnxGraph.Weights(b.Tensor, b.What);
         }
 
         string activation = Activations(node, cell, directions);
@@ -622,7 +622,7 @@ internal sealed class OnnxChainReader
         _activation = activation;
         _reset = reset;
         _stage = Stage.Recurrent;
-        _layers.Add(new Layer(_graph.Name(node), inputSize, bias is not null, OnnxGraph.Floats(w.Tensor, w.What), OnnxGraph.Floats(r.Tensor, r.What), bias));
+        _layers.Add(new Layer(_graph.Name(node), inputSize, bias is not null, OnnxGraph.Weights(w.Tensor, w.What), OnnxGraph.Weights(r.Tensor, r.What), bias));
         _roles.Add(string.Create(CultureInfo.InvariantCulture,
             $"{_graph.Name(node)}: layer {_layers.Count - 1}, {cell}, input {inputSize}, hidden {hidden}, {direction}, {(bias is null ? "without" : "with")} bias, layout {layout}") +
             (cell == "rnn" ? $", {activation}" : string.Empty));
@@ -721,7 +721,7 @@ internal sealed class OnnxChainReader
             throw new ImportException($"{_graph.Name(node)}: {weight.What} has shape [{string.Join(", ", shape)}]; a dense head on {features} features needs [{features}, outputs]");
         }
 
-        SetHead(Transpose(OnnxGraph.Floats(weight.Tensor, weight.What), shape[0], shape[1]), shape[1], bias: null);
+        SetHead(Transpose(OnnxGraph.Weights(weight.Tensor, weight.What), shape[0], shape[1]), shape[1], bias: null);
         _stage = Stage.HeadLinear;
         _roles.Add($"{_graph.Name(node)}: head, {features} -> {shape[1]}");
         return [.. dims[..^1], Dim.Of(AxisLabel.Feature, shape[1])];
@@ -742,7 +742,7 @@ internal sealed class OnnxChainReader
             throw new ImportException($"{_graph.Name(node)}: {bias.What} has shape [{string.Join(", ", shape)}]; the head's bias is [{_headOutput}]");
         }
 
-        _headBias = OnnxGraph.Floats(bias.Tensor, bias.What);
+        _headBias = OnnxGraph.Weights(bias.Tensor, bias.What);
         _stage = Stage.HeadBiased;
         _roles.Add($"{_graph.Name(node)}: head bias");
         return dims;
@@ -772,14 +772,14 @@ internal sealed class OnnxChainReader
         }
 
         int outputs = shape[transB ? 0 : 1];
-        var values = OnnxGraph.Floats(weight.Tensor, weight.What);
+        var values = OnnxGraph.Weights(weight.Tensor, weight.What);
         var matrix = transB ? values : Transpose(values, shape[0], shape[1]);
         float[]? bias = null;
         if (OnnxGraph.Input(node, 2) is not null)
         {
             var c = HeadConstant(node, 2, "C (the bias)");
             var cShape = OnnxGraph.Dims(c.Tensor, c.What);
-            var cValues = OnnxGraph.Floats(c.Tensor, c.What);
+            var cValues = OnnxGraph.Weights(c.Tensor, c.What);
             if (cValues.Length == 1)
             {
                 bias = Enumerable.Repeat(cValues[0], outputs).ToArray();

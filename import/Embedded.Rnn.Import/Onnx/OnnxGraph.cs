@@ -164,6 +164,9 @@ internal sealed class OnnxGraph
     public static int[] Dims(TensorProto tensor, string what) =>
         tensor.Dims.Select(d => d is >= 0 and <= int.MaxValue ? (int)d : throw new ImportException($"{what} has dimension {d}")).ToArray();
 
+    /// <summary>A weight tensor's values (<see cref="Floats"/>), refused when one is not finite.</summary>
+    public static float[] Weights(TensorProto tensor, string what) => ImportedValues.Finite(Floats(tensor, what), what);
+
     /// <summary>A float tensor's values (float32, or float64 narrowed), row-major.</summary>
     public static float[] Floats(TensorProto tensor, string what)
     {
