@@ -118,6 +118,22 @@ public sealed class ToolTests : IDisposable
     }
 
     [Fact]
+    public void ImportRefusesToWriteOverItsInput()
+    {
+        // The state_dict imported into its own folder under its own name: with --force the renamed weights replaced the
+        // user's file, and any tensor the model does not use was gone with it.
+        string source = Path.Combine(_temp, "gesture.safetensors");
+        File.Copy(ProcessRunner.Data("gesture.module.safetensors"), source);
+        byte[] before = File.ReadAllBytes(source);
+        var (code, output, error) = Run("import", source, "--name", "gesture", "--out", _temp, "--head-prefix", "fc.", "--force");
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains($"the weights file is the model file ({source}), which it would overwrite; write it elsewhere.", error);
+        Assert.Equal(before, File.ReadAllBytes(source));
+        Assert.Equal([source], Directory.GetFiles(_temp));
+        Assert.DoesNotContain("golden", output);
+    }
+
+    [Fact]
     public void ImportWithTheUsersSpecWritesOnlyTheWeightsAndChecksThemAgainstIt()
     {
         // The quick start's layout: the spec the user wrote lives in models/, the weights go in the project folder.
@@ -316,6 +332,14 @@ public sealed class ToolTests : IDisposable
         Assert.Equal(ToolCommands.BadInput, code);
         Assert.Contains("lstm_i1_h8_t5_b1.safetensors does not fit gesture.rnn.json", error);
         Assert.Contains("weight_ih_l0", error);
+
+        // Not over its own input, even with --force.
+        string weights = Path.Combine(_temp, "gesture.safetensors");
+        File.Copy(ProcessRunner.Data("gesture.safetensors"), weights);
+        (code, _, error) = Run("export", weights, "--spec", spec, "--out", weights, "--force");
+        Assert.Equal(ToolCommands.BadInput, code);
+        Assert.Contains($"--out is the weights file ({weights}), which it would overwrite; write it elsewhere.", error);
+        Assert.Equal(File.ReadAllBytes(ProcessRunner.Data("gesture.safetensors")), File.ReadAllBytes(weights));
     }
 
     [Fact]

@@ -53,6 +53,7 @@ public static class ExportCommand
             string rnnPrefix = result.GetValue(prefix)!;
             string head = result.GetValue(headPrefix)!;
             string destination = result.GetValue(output)!.FullName;
+            ToolCommands.CheckOutputsDistinct([("--out", destination)], [("the weights file", weightsFile.FullName), ("the spec", result.GetValue(spec)!.FullName)]);
             ToolCommands.CheckWritable(destination, result.GetValue(force));
             var writer = new SafetensorsWriter().AddMetadata("format", "pt").AddMetadata("producer", "embedded-rnn export");
             var exportedNames = compiled.Parameters

@@ -105,6 +105,9 @@ public static class ImportCommand
             string specPath = existingSpec?.FullName ?? Path.Combine(directory, modelName + ".rnn.json");
             string weightsPath = Path.Combine(directory, modelName + ".safetensors");
             bool overwrite = result.GetValue(force);
+            ToolCommands.CheckOutputsDistinct(
+                [("the weights file", weightsPath), .. existingSpec is null ? new[] { ("the spec file", specPath) } : []],
+                [("the model file", path.FullName), .. result.GetValue(golden) is { } goldenInput ? new[] { ("the golden file", goldenInput.FullName) } : []]);
             if (existingSpec is null)
             {
                 ToolCommands.CheckWritable(specPath, overwrite);
