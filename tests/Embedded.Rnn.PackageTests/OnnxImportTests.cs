@@ -133,26 +133,23 @@ public sealed partial class OnnxImportTests : IDisposable
     {
         // A damaged graph whose weights come from two Identity nodes feeding each other: the walk to the constant used to
         // recurse until the process died.
-        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
-        var lstm = model.Graph.Node.Single(n => n.OpType == "LSTM");
+        var (model, lstm) = ExportedLstm();
         lstm.Input[1] = "cycle_a";
         model.Graph.Node.Add(new Embedded.Rnn.Import.Onnx.Schema.NodeProto { Name = "to_a", OpType = "Identity", Input = { "cycle_b" }, Output = { "cycle_a" } });
         model.Graph.Node.Add(new Embedded.Rnn.Import.Onnx.Schema.NodeProto { Name = "to_b", OpType = "Identity", Input = { "cycle_a" }, Output = { "cycle_b" } });
-        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
-        Assert.Equal("value 'cycle_a' comes from a cycle of Identity nodes: the graph is malformed", e.Message);
+        Assert.Equal("value 'cycle_a' comes from a cycle of Identity nodes: the graph is malformed", Refused(model).Message);
     }
 
     [Fact]
     public void AConstantOfShapeWithoutATensorIsRefused()
     {
         // Its 'value' attribute without the tensor it should hold (a NullReferenceException before).
-        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        var (model, _) = ExportedLstm();
         var fill = model.Graph.Node.First(n => n.OpType == "ConstantOfShape");
         var value = fill.Attribute.Single(a => a.Name == "value");
         value.T = null;
         value.Type = Embedded.Rnn.Import.Onnx.Schema.AttributeProto.Types.AttributeType.Int;
-        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
-        Assert.EndsWith("attribute 'value' holds no tensor", e.Message, StringComparison.Ordinal);
+        Assert.EndsWith("attribute 'value' holds no tensor", Refused(model).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -160,13 +157,11 @@ public sealed partial class OnnxImportTests : IDisposable
     {
         // R of [1, 0, 2^30]: 4 gates × 2^30 hidden wrapped to 0 rows and passed the check, and a later copy threw an
         // ArgumentOutOfRangeException that named no tensor.
-        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
-        var lstm = model.Graph.Node.Single(n => n.OpType == "LSTM");
+        var (model, lstm) = ExportedLstm();
         var r = model.Graph.Initializer.Single(t => t.Name == lstm.Input[2]);
         r.Dims.Clear();
         r.Dims.Add([1, 0, 1L << 30]);
-        var e = Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
-        Assert.Contains("input R has shape [1, 0, 1073741824]", e.Message, StringComparison.Ordinal);
+        Assert.Contains("input R has shape [1, 0, 1073741824]", Refused(model).Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -174,8 +169,7 @@ public sealed partial class OnnxImportTests : IDisposable
     {
         // inspect said "import it", and import refused the renamed, reordered tensor (weight_ih_l0) with a pointer to a
         // library option.
-        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
-        var lstm = model.Graph.Node.Single(n => n.OpType == "LSTM");
+        var (model, lstm) = ExportedLstm();
         var w = model.Graph.Initializer.Single(t => t.Name == lstm.Input[1]);
         var values = Embedded.Rnn.Import.Onnx.OnnxGraph.Floats(w, "W");
         values[7] = float.NaN;
@@ -351,6 +345,16 @@ public sealed partial class OnnxImportTests : IDisposable
     }
 
     internal static string Model(string stem) => Path.Combine(AppContext.BaseDirectory, "onnx", stem + ".onnx");
+
+    // exported_lstm, parsed for a test to damage, and its LSTM node.
+    private static (Embedded.Rnn.Import.Onnx.Schema.ModelProto Model, Embedded.Rnn.Import.Onnx.Schema.NodeProto Lstm) ExportedLstm()
+    {
+        var model = Embedded.Rnn.Import.Onnx.Schema.ModelProto.Parser.ParseFrom(File.ReadAllBytes(Model("exported_lstm")));
+        return (model, model.Graph.Node.Single(n => n.OpType == "LSTM"));
+    }
+
+    private static ImportException Refused(Embedded.Rnn.Import.Onnx.Schema.ModelProto model) =>
+        Assert.Throws<ImportException>(() => OnnxImport.Parse(Google.Protobuf.MessageExtensions.ToByteArray(model)));
 
     [GeneratedRegex(@"golden check passed against ONNX Runtime: (?<runs>.+) on the \w+ path, largest scaled error (?<error>\S+) \(bound 1e-05\)")]
     private static partial Regex GoldenLine();
