@@ -54,6 +54,24 @@ public sealed class SafetensorsTests
         SafetensorsFile.Parse(writer.ToArray()); // nothing was added
     }
 
+    [Theory]
+    [InlineData("{\"\\ud800\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")] // a tensor's name
+    [InlineData("{\"t\":{\"dtype\":\"\\udc00\",\"shape\":[1],\"data_offsets\":[0,4]}}")] // a dtype
+    [InlineData("{\"__metadata__\":{\"format\":\"\\ud800x\"},\"t\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}")] // metadata
+    public void A_string_escaping_a_lone_surrogate_is_a_safetensors_error(string header)
+    {
+        // Valid JSON escapes that are not text: the reader threw InvalidOperationException, which no caller expects.
+        Assert.StartsWith("the safetensors header has a string that is not text", Fails(File(header, 4)), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void A_tensor_field_given_twice_is_refused()
+    {
+        // The last dtype won; the reference implementation refuses the file.
+        Assert.Equal("malformed safetensors header: tensor 't' gives its dtype twice.",
+            Fails(File("{\"t\":{\"dtype\":\"F32\",\"dtype\":\"I32\",\"shape\":[1],\"data_offsets\":[0,4]}}", 4)));
+    }
+
     [Fact]
     public void Reads_every_reference_file()
     {

@@ -275,6 +275,11 @@ public sealed class SafetensorsFile
         {
             throw new SafetensorsException($"the safetensors header is not valid JSON: {e.Message}");
         }
+        catch (InvalidOperationException e)
+        {
+            // What GetString throws for an escape that is not text, such as "\ud800" alone (a lone UTF-16 surrogate).
+            throw new SafetensorsException($"the safetensors header has a string that is not text: {e.Message}");
+        }
 
         CheckTiling(tensors, dataLength);
         return (tensors, metadata);
@@ -297,9 +302,11 @@ public sealed class SafetensorsFile
         List<long>? shape = null;
         List<long>? offsets = null;
         Expect(reader.Read() && reader.TokenType == JsonTokenType.StartObject, $"tensor '{name}' is not described by an object");
+        var seen = new HashSet<string>(StringComparer.Ordinal);
         while (reader.Read() && reader.TokenType == JsonTokenType.PropertyName)
         {
             string key = reader.GetString()!;
+            Expect(seen.Add(key), $"tensor '{name}' gives its {key} twice");
             reader.Read();
             switch (key)
             {
