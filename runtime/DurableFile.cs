@@ -15,9 +15,11 @@ public static partial class DurableFile
     /// <summary>Writes <paramref name="contents"/> to <paramref name="path"/> durably (see the type).</summary>
     /// <param name="path">The file to write or replace; <c>path.tmp</c> is used on the way.</param>
     /// <param name="contents">The file's bytes.</param>
+    /// <exception cref="ArgumentException"><paramref name="path"/> is null or empty.</exception>
     /// <exception cref="IOException">The file could not be written, moved or flushed.</exception>
     public static void Write(string path, ReadOnlySpan<byte> contents)
     {
+        ArgumentException.ThrowIfNullOrEmpty(path);
         RefuseDirectory(path);
         WriteTemporary(path, contents);
         MoveIntoPlace([path]);
@@ -30,10 +32,27 @@ public static partial class DurableFile
     /// files new and the later ones old, each whole: give the file that refers to the others last.
     /// </summary>
     /// <param name="files">Each file to write or replace, with its bytes.</param>
+    /// <exception cref="ArgumentException">A path is null or empty, given twice, or another's temporary file.</exception>
     /// <exception cref="IOException">A file could not be written, moved or flushed; the message says which were replaced.</exception>
     public static void WriteAll(IReadOnlyList<(string Path, ReadOnlyMemory<byte> Contents)> files)
     {
         ArgumentNullException.ThrowIfNull(files);
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        for (int i = 0; i < files.Count; i++)
+        {
+            ArgumentException.ThrowIfNullOrEmpty(files[i].Path, nameof(files));
+            string path = Path.GetFullPath(files[i].Path);
+            for (int k = 0; k < i; k++)
+            {
+                // One file's rename would replace another's contents, or its temporary another file.
+                string other = Path.GetFullPath(files[k].Path);
+                if (string.Equals(path, other, comparison) || string.Equals(path, other + ".tmp", comparison) || string.Equals(path + ".tmp", other, comparison))
+                {
+                    throw new ArgumentException($"'{files[k].Path}' and '{files[i].Path}' cannot be written together: {(string.Equals(path, other, comparison) ? "they are the same file" : "one is the other's temporary file")}.", nameof(files));
+                }
+            }
+        }
+
         foreach (var (path, _) in files)
         {
             RefuseDirectory(path);
@@ -68,11 +87,17 @@ public static partial class DurableFile
     }
 
     // path.tmp, flushed to the disk; a failed write deletes it (but not a folder of that name in the way, which the
-    // stream could not open), so no stray temporary is left beside the old file.
+    // stream could not open), so no stray temporary is left beside the old file. Whatever an earlier write left there is
+    // deleted first and the file created new: a symbolic link there is removed, not followed to write its target.
     private static void WriteTemporary(string path, ReadOnlySpan<byte> contents)
     {
         string temporary = path + ".tmp";
-        var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None);
+        if (!Directory.Exists(temporary))
+        {
+            File.Delete(temporary);
+        }
+
+        var stream = new FileStream(temporary, FileMode.CreateNew, FileAccess.Write, FileShare.None);
         try
         {
             using (stream)

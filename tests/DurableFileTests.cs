@@ -20,6 +20,42 @@ public sealed class DurableFileTests : IDisposable
     }
 
     [Fact]
+    public void A_symbolic_link_left_at_the_temporary_path_is_replaced_not_followed()
+    {
+        // FileMode.Create followed the link: the victim got the new contents and the path became a link to it.
+        string path = Path.Combine(_directory, "c"), victim = Path.Combine(_directory, "victim");
+        File.WriteAllBytes(victim, [9]);
+        File.CreateSymbolicLink(path + ".tmp", victim);
+        DurableFile.Write(path, [1, 2]);
+        Assert.Equal([9], File.ReadAllBytes(victim));
+        Assert.Equal([1, 2], File.ReadAllBytes(path));
+        Assert.Null(new FileInfo(path).LinkTarget);
+        Assert.Equal([path, victim], Directory.GetFileSystemEntries(_directory).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
+    public void An_empty_path_is_refused()
+    {
+        // "" + ".tmp" is ".tmp" in the current folder, which the write replaced and then deleted.
+        Assert.Throws<ArgumentException>(() => DurableFile.Write("", [1]));
+        Assert.Throws<ArgumentNullException>(() => DurableFile.Write(null!, [1]));
+        Assert.Throws<ArgumentException>(() => DurableFile.WriteAll([("", new byte[] { 1 })]));
+    }
+
+    [Fact]
+    public void WriteAll_refuses_a_path_given_twice_or_as_another_ones_temporary_before_writing_anything()
+    {
+        // ("e.tmp", A) then ("e", B) reported success with A in e and B lost: e's temporary was e.tmp's file.
+        string e = Path.Combine(_directory, "e");
+        foreach (var files in new[] { new[] { e + ".tmp", e }, [e, e + ".tmp"], [e, Path.Combine(_directory, ".", "e")] })
+        {
+            var error = Assert.Throws<ArgumentException>(() => DurableFile.WriteAll([(files[0], new byte[] { 1 }), (files[1], new byte[] { 2 })]));
+            Assert.Equal("files", error.ParamName);
+            Assert.Empty(Directory.GetFileSystemEntries(_directory));
+        }
+    }
+
+    [Fact]
     public void A_directory_is_refused_and_nothing_is_left_beside_it()
     {
         string folder = Directory.CreateDirectory(Path.Combine(_directory, "out")).FullName;
