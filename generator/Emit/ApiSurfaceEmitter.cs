@@ -144,7 +144,10 @@ internal sealed class ApiSurfaceEmitter(ModelFacts model, SourceWriter writer)
         }
 
         _w.Lines($$"""
-            /// <summary>Replaces the weights by PyTorch-layout tensors in <see cref="Parameters"/> order (the trainer does this after each update).</summary>
+            /// <summary>
+            /// Replaces the weights by PyTorch-layout tensors in <see cref="Parameters"/> order (the trainer does this after each
+            /// update). In place: a Step or Run on another thread meanwhile computes with a mix of old and new weights.
+            /// </summary>
             /// <param name="parameters">One array per tensor of <see cref="Parameters"/>, row-major.</param>
             /// <exception cref="global::System.ArgumentException">The tensors' count or lengths differ from Parameters.</exception>
             public void LoadParameters({{List}}<float[]> parameters) => _weights.Load(parameters);
