@@ -20,6 +20,30 @@ public sealed class CsvTableTests
     }
 
     [Fact]
+    public void LinesOfSpacesAreBlankAndAByteOrderMarkIsNotPartOfTheFirstValue()
+    {
+        // "Blank lines are skipped" held only for empty ones; and Parse of text starting with a BOM read '\uFEFF1'.
+        var table = Parse("a,b\n1,2\n   \n\t\n3,4\n");
+        Assert.Equal([1f, 3f], table.Numbers("a"));
+        var headerless = Parse("\uFEFF1,2\n3,4\n", new CsvReadOptions { HasHeader = false });
+        Assert.Equal([1f, 3f], headerless.Numbers(0));
+        Assert.Equal(["a", "b"], Parse("\uFEFFa,b\n1,2\n").Columns);
+
+        // A tab-separated row of empty fields is not blank: it has missing values.
+        var tabs = Parse("a\tb\n1\t2\n\t\n", new CsvReadOptions { Separator = '\t', Missing = MissingValues.AsNaN });
+        Assert.Equal(2, tabs.RowCount);
+        Assert.True(float.IsNaN(tabs.Numbers("a")[1]));
+    }
+
+    [Fact]
+    public void AColumnIndexOutOfRangeIsAnArgumentError()
+    {
+        var table = Parse("a,b\n1,2\n");
+        Assert.Equal("column", Assert.Throws<ArgumentOutOfRangeException>(() => table.Numbers(2)).ParamName);
+        Assert.Equal("column", Assert.Throws<ArgumentOutOfRangeException>(() => table.Numbers(-1)).ParamName);
+    }
+
+    [Fact]
     public void MissingValuesAreRejectedOrReadAsNaNAsChosen()
     {
         const string text = "date,co2\n1958-03-29,316.1\n1958-04-05,\n";

@@ -276,6 +276,96 @@ public sealed class TrainerTests : IDisposable
     }
 
     [Fact]
+    public async Task A_call_from_a_second_thread_while_one_runs_is_refused_and_a_disposed_trainer_refuses_every_call()
+    {
+        // Two threads' TrainSteps corrupted the shared shards and optimizer (a NullReferenceException with 2 workers,
+        // wrong weights with 1); after Dispose, a longer sequence or a first Fit started new worker threads.
+        var data = SineExamples(40, 5);
+        using var inProgress = new ManualResetEventSlim();
+        using var release = new ManualResetEventSlim();
+        var blocking = new Progress(() =>
+        {
+            inProgress.Set();
+            release.Wait();
+        });
+        var trainer = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters)),
+            new TrainingOptions { Epochs = 1, BatchSize = 8, Seed = 2, Progress = blocking, Workers = 2 });
+        var fit = Task.Run(() => trainer.Fit(data));
+        Assert.True(inProgress.Wait(TimeSpan.FromSeconds(60)), "Fit reported its epoch");
+        Assert.Contains("already running a call on another thread", Assert.Throws<InvalidOperationException>(() => trainer.TrainStep(data.Take(8).ToList(), 1e-3f)).Message);
+        Assert.Throws<InvalidOperationException>(() => trainer.Evaluate(data));
+        release.Set();
+        Assert.Single((await fit).Epochs);
+        trainer.TrainStep(data.Take(8).ToList(), 1e-3f); // the call has ended: the trainer takes the next
+
+        // A Progress callback may call the trainer: it runs on the training thread.
+        double nested = double.NaN;
+        RnnTrainer? reentrant = null;
+        reentrant = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters)),
+            new TrainingOptions { Epochs = 1, BatchSize = 8, Seed = 2, Progress = new Progress(() => nested = reentrant!.Evaluate(data)) });
+        using (reentrant)
+        {
+            reentrant.Fit(data);
+        }
+
+        Assert.True(nested > 0);
+
+        trainer.Dispose();
+        var longer = SineExamples(8, 6).Select(e => new TrainingExample([.. e.Inputs, .. e.Inputs], e.Targets)).ToList();
+        foreach (var call in new Action[] { () => trainer.TrainStep(longer, 1e-3f), () => trainer.Fit(data), () => trainer.Evaluate(data), () => trainer.GradientFlow(data[0]) })
+        {
+            Assert.Equal(typeof(RnnTrainer).FullName, Assert.Throws<ObjectDisposedException>(call).ObjectName);
+        }
+    }
+
+    [Fact]
+    public void A_batch_size_of_int_MaxValue_trains_the_whole_set_as_one_batch()
+    {
+        // (count + BatchSize - 1) / BatchSize overflowed: Fit threw from inside the batching, or ran no batch at all.
+        foreach (int batchSize in new[] { int.MaxValue, int.MaxValue - 10 })
+        {
+            using var trainer = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters)),
+                new TrainingOptions { Epochs = 2, BatchSize = batchSize, Seed = 2 });
+            Assert.Equal(2, trainer.Fit(SineExamples(20, 5)).Epochs.Count);
+            Assert.Equal(2, trainer.Steps);
+        }
+    }
+
+    [Fact]
+    public void A_step_decay_whose_last_rate_rounds_to_zero_is_refused()
+    {
+        // Epochs 3 and 4 trained at a rate of 0, silently.
+        var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
+        var options = new TrainingOptions { Epochs = 4, Schedule = LearningRateSchedule.StepDecay, DecayFactor = 1e-30f, DecayEvery = 1 };
+        var e = Assert.Throws<ArgumentException>(() => new RnnTrainer(model, options));
+        Assert.Contains("The StepDecay schedule's learning rate in the last epoch (4) is 0", e.Message);
+        Assert.Contains("rounds to 0", e.Message);
+        using var _ = new RnnTrainer(model, options with { Epochs = 2 }); // 1e-33 is small, not 0
+    }
+
+    [Fact]
+    public void The_time_left_is_capped_instead_of_overflowing()
+    {
+        // Epochs = int.MaxValue (train until early stopping) after epochs of over 430 s threw OverflowException from Fit.
+        Assert.Equal(TimeSpan.FromSeconds(90), RnnTrainer.Remaining(90));
+        Assert.Equal(TimeSpan.MaxValue, RnnTrainer.Remaining(430.0 * (int.MaxValue - 1)));
+    }
+
+    [Fact]
+    public void A_checkpoint_or_log_in_a_missing_folder_is_refused_before_training()
+    {
+        // It failed at the first write, which with a large CheckpointEvery came after every epoch had run.
+        string missing = Path.Combine(_directory, "not-there");
+        foreach (var options in new[] { new TrainingOptions { CheckpointPath = Path.Combine(missing, "c.ckpt"), CheckpointEvery = 1000 }, new TrainingOptions { LogPath = Path.Combine(missing, "log.csv") } })
+        {
+            using var trainer = new RnnTrainer(GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters)), options with { Epochs = 1 });
+            var e = Assert.Throws<DirectoryNotFoundException>(() => trainer.Fit(SineExamples(20, 5)));
+            Assert.Contains($"the folder '{missing}' does not exist; create it before training.", e.Message);
+            Assert.Equal(0, trainer.Steps);
+        }
+    }
+
+    [Fact]
     public void Early_stopping_without_a_validation_set_is_refused()
     {
         var model = GruTinyRegression.FromSafetensors(RuntimeBehaviourTests.RandomWeights(GruTinyRegression.Parameters));
@@ -742,6 +832,12 @@ public sealed class TrainerTests : IDisposable
         public IEnumerator<TrainingExample> GetEnumerator() => inner.GetEnumerator();
 
         System.Collections.IEnumerator System.Collections.IEnumerable.GetEnumerator() => GetEnumerator();
+    }
+
+    // Runs an action at each epoch's report.
+    private sealed class Progress(Action onReport) : IProgress<EpochReport>
+    {
+        public void Report(EpochReport value) => onReport();
     }
 
     // Stops the run as a crash would, right after the given epoch's report is logged.

@@ -10,6 +10,9 @@ namespace Embedded.Rnn.Training;
 /// Trains a generated model by BPTT on its own generated kernels: the weights it updates are the packed
 /// weights inference runs, so what was trained is what ships. Parameters, gradients and optimizer state are
 /// kept in PyTorch layout (state_dict names), so updates and exported weights match PyTorch's conventions.
+/// A trainer runs one call at a time (<see cref="Fit"/>, <see cref="TrainStep"/>, <see cref="Evaluate"/>,
+/// <see cref="GradientFlow"/>): a call from a second thread while one runs is refused. A <see cref="TrainingOptions.Progress"/>
+/// callback runs on the training thread between steps and may call them, and <see cref="ExportSafetensors"/>.
 /// </summary>
 public sealed class RnnTrainer : IDisposable
 {
@@ -34,6 +37,8 @@ public sealed class RnnTrainer : IDisposable
     private readonly float[][]? _seen; // the rounded weights the model runs on under FakeQuantization, else null
     private int[] _identity = [];
     private long _globalStep;
+    private int _callingThread; // the managed thread id of the call in progress, 0 when none (see Enter)
+    private bool _disposed;
 
     /// <summary>Refuses a model generated without training kernels, at compile time (the message names the fix).</summary>
     /// <exception cref="NotSupportedException">Always.</exception>
@@ -97,6 +102,9 @@ public sealed class RnnTrainer : IDisposable
     public TrainingResult Fit(IReadOnlyList<TrainingExample> training, IReadOnlyList<TrainingExample>? validation = null, bool resume = false, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(training);
+        using var call = Enter();
+        RefuseMissingFolder(_options.CheckpointPath, nameof(TrainingOptions.CheckpointPath));
+        RefuseMissingFolder(_options.LogPath, nameof(TrainingOptions.LogPath));
         (var train, var held) = ExampleOrder.Split(training, validation, _options);
         _validator.Check(train, "training");
         _validator.Check(held, "validation");
@@ -117,7 +125,7 @@ public sealed class RnnTrainer : IDisposable
         _batches.EnsureCapacity(Math.Max(LongestSequence(train), LongestSequence(held)));
         var reports = new List<EpochReport>();
         var clock = Stopwatch.StartNew();
-        int batchesPerEpoch = (train.Count + _options.BatchSize - 1) / _options.BatchSize;
+        int batchesPerEpoch = train.Count == 0 ? 0 : ((train.Count - 1) / _options.BatchSize) + 1; // no overflow at BatchSize int.MaxValue
         if (resumed)
         {
             // Epochs reported after the checkpoint are run and reported again. A checkpoint after an epoch's last batch
@@ -172,7 +180,7 @@ public sealed class RnnTrainer : IDisposable
 
             // Early stopping: remember the weights of the best validation loss so far, count the epochs since.
             double validationLoss = held.Count > 0 ? Evaluate(held) : double.NaN;
-            if (held.Count > 0 && !(validationLoss >= position.BestValidation))
+            if (double.IsFinite(validationLoss) && !(validationLoss >= position.BestValidation))
             {
                 position = position with { BestValidation = validationLoss, Patience = 0 };
                 _best = _parameters.Select(p => (float[])p.Clone()).ToArray();
@@ -189,7 +197,7 @@ public sealed class RnnTrainer : IDisposable
                 double elapsed = clock.Elapsed.TotalSeconds;
                 var report = new EpochReport(epoch, _options.Epochs, lossSum / lossBatches, validationLoss, learningRate,
                     stepsDone / Math.Max(1e-9, epochClock.Elapsed.TotalSeconds), clock.Elapsed,
-                    TimeSpan.FromSeconds(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1)));
+                    Remaining(elapsed / (reports.Count + 1) * (_options.Epochs - epoch - 1.0)));
                 reports.Add(report);
                 _log?.Append(report);
                 _options.Progress?.Report(report);
@@ -223,6 +231,9 @@ public sealed class RnnTrainer : IDisposable
         return new TrainingResult(reports, position.BestValidation, stoppedEarly);
     }
 
+    // The time left at the epochs' mean pace, capped: Epochs = int.MaxValue (train until early stopping) overflows a TimeSpan.
+    internal static TimeSpan Remaining(double seconds) => seconds < TimeSpan.MaxValue.TotalSeconds / 2 ? TimeSpan.FromSeconds(seconds) : TimeSpan.MaxValue;
+
     // The epoch's loss sum a checkpoint before batch `next` records: unknown (NaN) when the sum lacks some of its batches.
     private static double SumSoFar(double lossSum, int lossBatches, int next) => lossBatches == next ? lossSum : double.NaN;
 
@@ -238,6 +249,7 @@ public sealed class RnnTrainer : IDisposable
     public double TrainStep(IReadOnlyList<TrainingExample> batch, float learningRate)
     {
         ArgumentNullException.ThrowIfNull(batch);
+        using var call = Enter();
         if (batch.Count == 0 || batch.Count > _options.BatchSize)
         {
             throw new ArgumentException($"a batch holds 1 to BatchSize ({_options.BatchSize}) examples; got {batch.Count}.", nameof(batch));
@@ -263,6 +275,7 @@ public sealed class RnnTrainer : IDisposable
     public double Evaluate(IReadOnlyList<TrainingExample> examples)
     {
         ArgumentNullException.ThrowIfNull(examples);
+        using var call = Enter();
         _validator.Check(examples, "evaluation");
         if (examples.Count == 0)
         {
@@ -288,6 +301,7 @@ public sealed class RnnTrainer : IDisposable
     public float[] GradientFlow(TrainingExample example)
     {
         ArgumentNullException.ThrowIfNull(example);
+        using var call = Enter();
         _validator.Check([example], "the example");
         int steps = example.Inputs.Length / _model.Shape.InputSize;
         var backprop = new SequenceBackprop(_model, steps);
@@ -313,7 +327,48 @@ public sealed class RnnTrainer : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _batches.Dispose();
+    public void Dispose()
+    {
+        _disposed = true;
+        _batches.Dispose();
+    }
+
+    // Starts a call: refused after Dispose, and while another thread's call runs, since the shards' buffers, the gradients
+    // and the optimizer are the trainer's own (two threads' steps corrupted them). A nested call on the same thread (from
+    // a Progress callback) goes ahead. Interlocked, and a struct to dispose: nothing is allocated.
+    private CallScope Enter()
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        int thread = Environment.CurrentManagedThreadId;
+        int running = Interlocked.CompareExchange(ref _callingThread, thread, 0);
+        if (running != 0 && running != thread)
+        {
+            throw new InvalidOperationException("The trainer is already running a call on another thread; a trainer runs one Fit, TrainStep, Evaluate or GradientFlow at a time.");
+        }
+
+        return new CallScope(this, outermost: running == 0);
+    }
+
+    private readonly struct CallScope(RnnTrainer trainer, bool outermost) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (outermost)
+            {
+                Volatile.Write(ref trainer._callingThread, 0);
+            }
+        }
+    }
+
+    // A checkpoint or log whose folder does not exist would fail at its first write, possibly after every epoch has run.
+    private static void RefuseMissingFolder(string? path, string option)
+    {
+        string? folder = path is null ? null : Path.GetDirectoryName(Path.GetFullPath(path));
+        if (folder is not null && !Directory.Exists(folder))
+        {
+            throw new DirectoryNotFoundException($"{option} '{path}': the folder '{folder}' does not exist; create it before training.");
+        }
+    }
 
     // One optimizer step: forward and backward on the batch, gradient reduction and clipping, the update.
     private double UpdateOnBatch(in BatchContext context, float learningRate, int epoch, int batch)

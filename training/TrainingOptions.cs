@@ -171,10 +171,12 @@ public sealed record TrainingOptions
         Check(Workers >= 1, "Workers must be at least 1.");
         Check(CheckpointEvery >= 1, "CheckpointEvery must be at least 1.");
         Check(DecayEvery >= 1 && float.IsFinite(DecayFactor) && DecayFactor > 0, "DecayEvery must be >= 1 and DecayFactor a finite number > 0.");
-        // A DecayFactor above 1 grows the rate; its largest value, the last epoch's, must still be a float.
+        // A DecayFactor above 1 grows the rate, and its largest value, the last epoch's, must still be a float; one below
+        // 1 shrinks it, and the last epoch's must not have rounded to 0, where training stops without a word. (The
+        // cosine schedule ends near 0 by design.)
         float lastRate = LearningRateSchedules.At(this, Epochs - 1);
-        Check(float.IsFinite(lastRate), string.Create(CultureInfo.InvariantCulture,
-            $"The {Schedule} schedule's learning rate in the last epoch ({Epochs}) is {lastRate}: LearningRate {LearningRate} × DecayFactor {DecayFactor} to the power {(Epochs - 1) / DecayEvery} overflows."));
+        Check(float.IsFinite(lastRate) && (lastRate > 0 || Schedule != LearningRateSchedule.StepDecay), string.Create(CultureInfo.InvariantCulture,
+            $"The {Schedule} schedule's learning rate in the last epoch ({Epochs}) is {lastRate}: LearningRate {LearningRate} × DecayFactor {DecayFactor} to the power {(Epochs - 1) / DecayEvery} {(lastRate == 0 ? "rounds to 0" : "overflows")}."));
         Check(Loss != LossKind.CrossEntropy || model.HeadActivation == HeadActivation.Softmax,
             "CrossEntropy needs a model whose head has \"activation\": \"softmax\".");
     }

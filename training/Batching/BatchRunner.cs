@@ -144,7 +144,7 @@ internal sealed class BatchRunner : IDisposable
     {
         _pool?.Dispose();
         int shards = Math.Min(MaxShards, _options.BatchSize);
-        int streams = Math.Min(MaxStreams, (_options.BatchSize + shards - 1) / shards);
+        int streams = Math.Min(MaxStreams, ((_options.BatchSize - 1) / shards) + 1); // no overflow at BatchSize int.MaxValue
         _shards = Enumerable.Range(0, shards)
             .Select(_ => new Shard(new SequenceBackprop(_model, window, streams), window, _model.Shape.OutputSize))
             .ToArray();

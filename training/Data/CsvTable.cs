@@ -75,7 +75,18 @@ public sealed class CsvTable
     public float[] Numbers(string column) => _numbers[IndexOf(column, text: false)];
 
     /// <summary>The values of a numeric column by 0-based index.</summary>
-    public float[] Numbers(int column) => _numbers[column] ?? throw new ArgumentException($"column {column} ('{Columns[column]}') is a text column.", nameof(column));
+    /// <exception cref="ArgumentOutOfRangeException">No column has that index.</exception>
+    /// <exception cref="ArgumentException">It is a text column.</exception>
+    public float[] Numbers(int column)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(column);
+        ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(column, Columns.Count);
+        return _numbers[column] ?? throw new ArgumentException($"column {column} ('{Columns[column]}') is a text column.", nameof(column));
+    }
+
+    // Empty, or only spaces and tabs (that are not the separator, whose fields would be empty values).
+    private static bool IsBlank(string line, char separator) =>
+        line.AsSpan().TrimStart(separator == ' ' ? "\t" : separator == '\t' ? " " : " \t").IsEmpty;
 
     /// <summary>The values of a text column.</summary>
     /// <exception cref="ArgumentException">No such column, or it is numeric.</exception>
@@ -114,7 +125,12 @@ public sealed class CsvTable
         while (ReadLine() is { } line)
         {
             lineNumber++;
-            if (line.Length == 0 || (lineNumber == 1 && line == "\uFEFF"))
+            if (lineNumber == 1)
+            {
+                line = line.TrimStart('\uFEFF'); // a byte order mark that the reader passed on (Parse of text that has one)
+            }
+
+            if (IsBlank(line, options.Separator))
             {
                 continue;
             }
@@ -124,7 +140,7 @@ public sealed class CsvTable
             {
                 if (options.HasHeader)
                 {
-                    columns = fields.Select(f => f.Trim().TrimStart('\uFEFF')).ToArray();
+                    columns = fields.Select(f => f.Trim()).ToArray();
                     CheckHeader(columns, options, source, lineNumber);
                     (isText, numbers, texts) = Storage(columns, options);
                     continue;
