@@ -52,11 +52,14 @@ public sealed partial class RnnGenerator
             string? specPath = first!.ConstructorArguments.Length == 1 ? first.ConstructorArguments[0].Value as string : null;
             var argumentLocation = (attributeSyntax as AttributeSyntax)?.ArgumentList?.Arguments.FirstOrDefault()?.GetLocation()
                 ?? attributeSyntax.GetLocation();
-            bool isPartial = type.DeclaringSyntaxReferences
-                .Select(r => r.GetSyntax(cancellationToken))
-                .OfType<TypeDeclarationSyntax>()
-                .All(c => c.Modifiers.Any(SyntaxKind.PartialKeyword));
-            bool supported = type.ContainingType is null && !type.IsGenericType && !type.IsStatic && !type.IsAbstract;
+            var parts = type.DeclaringSyntaxReferences.Select(r => r.GetSyntax(cancellationToken)).OfType<TypeDeclarationSyntax>().ToList();
+            bool isPartial = parts.All(c => c.Modifiers.Any(SyntaxKind.PartialKeyword));
+            // Beyond the shapes the generated part cannot complete: a file-local class (the part would be another class),
+            // a primary constructor (the generated constructor would have to call it), and a keyword for a name (@class:
+            // the generated code names the class as it is written nowhere else, without the @).
+            bool supported = type.ContainingType is null && !type.IsGenericType && !type.IsStatic && !type.IsAbstract
+                && !parts.Any(c => c.Modifiers.Any(SyntaxKind.FileKeyword) || c.ParameterList is not null)
+                && SyntaxFacts.GetKeywordKind(type.Name) == SyntaxKind.None;
             string? ns = type.ContainingNamespace.IsGlobalNamespace ? null : type.ContainingNamespace.ToDisplayString();
             bool referencesRuntime = context.SemanticModel.Compilation.GetTypeByMetadataName(RuntimeMarkerMetadataName) is not null;
             return new ModelTarget(
@@ -71,8 +74,12 @@ public sealed partial class RnnGenerator
                 LocationInfo.From(argumentLocation),
                 LocationInfo.From(declaration.Identifier.GetLocation()),
                 new EquatableArray<UserMember>(UserMembers(type, cancellationToken)),
-                referencesRuntime);
+                referencesRuntime,
+                type.ContainingNamespace.GetTypeMembers(KernelsName(type.Name)).Length > 0);
         }
+
+        /// <summary>The generated kernels' class, which the model's part names through an alias a namespace's type would hide.</summary>
+        public static string KernelsName(string className) => className + "Kernels";
 
         // A type only the .NET runtime package has: a nanoFramework project (mscorlib only) does not reference it.
         private const string RuntimeMarkerMetadataName = "Embedded.Rnn.KernelPath";
@@ -162,6 +169,11 @@ public sealed partial class RnnGenerator
                 diagnostics.Add(Info(DiagnosticDescriptors.UnsupportedClass, target.ClassNameLocation, target.ClassName));
             }
 
+            if (target.KernelsNameTaken)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.KernelsNameTaken, target.ClassNameLocation, KernelsName(target.ClassName), target.ClassName));
+            }
+
             if (diagnostics.Count > 0)
             {
                 return Done(null);
@@ -181,7 +193,14 @@ public sealed partial class RnnGenerator
                 return Failed(reader.Target);
             }
 
-            return ReportClashes(target, GeneratedMembers.Of(spec!), diagnostics) ? Failed(spec!.Target, clashesReported: true) : Done(spec);
+            if (spec!.Target == TargetRuntime.Dotnet && !target.ReferencesRuntime)
+            {
+                diagnostics.Add(Info(DiagnosticDescriptors.RuntimeNotReferenced, target.AttributeLocation, target.ClassName));
+                return Failed(null); // the stand-ins of the flavour that compiles without the runtime
+            }
+
+            // The kernels' alias too: a member of that name would hide it inside the class.
+            return ReportClashes(target, [.. GeneratedMembers.Of(spec), KernelsName(target.ClassName)], diagnostics) ? Failed(spec.Target, clashesReported: true) : Done(spec);
         }
 
         // ERNN017 at each member of the user's part that takes a name the generated code declares: the compiler would

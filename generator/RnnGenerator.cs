@@ -1,4 +1,6 @@
 using System;
+using System.Linq;
+using Embedded.Rnn.Generator.Diagnostics;
 using Embedded.Rnn.Generator.Emit;
 using Embedded.Rnn.Generator.Model;
 using Embedded.Rnn.Generator.Layout;
@@ -38,6 +40,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
         public const string Stubs = "Stubs";
         public const string Specs = "Specs";
         public const string Diagnostics = "Diagnostics";
+        public const string HintNames = "HintNames";
     }
 
     /// <inheritdoc />
@@ -99,10 +102,19 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(Steps.Diagnostics);
 
-        context.RegisterSourceOutput(specs, static (spc, spec) =>
-            spc.AddSource(spec.HintName, spec.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(spec) : Emitter.Emit(spec)));
+        // Every model's file name, for the one check that needs them all (AddSource below).
+        var hintNames = targets
+            .Select(static (t, _) => HintNames.For(t.Namespace, t.ClassName))
+            .Collect()
+            .Select(static (names, _) => new EquatableArray<string>(names))
+            .WithTrackingName(Steps.HintNames);
 
-        context.RegisterSourceOutput(stubs, static (spc, stub) => spc.AddSource(stub.HintName, StubEmitter.Emit(stub)));
+        context.RegisterSourceOutput(specs.Combine(hintNames), static (spc, pair) =>
+            AddSource(spc, pair.Left.HintName, pair.Right, pair.Left.Namespace, pair.Left.ClassName,
+                () => pair.Left.Target == TargetRuntime.NanoFramework ? NanoEmitter.Emit(pair.Left) : Emitter.Emit(pair.Left)));
+
+        context.RegisterSourceOutput(stubs.Combine(hintNames), static (spc, pair) =>
+            AddSource(spc, pair.Left.HintName, pair.Right, pair.Left.Namespace, pair.Left.ClassName, () => StubEmitter.Emit(pair.Left)));
 
         context.RegisterSourceOutput(diagnostics, static (spc, found) =>
         {
@@ -111,6 +123,20 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
                 spc.ReportDiagnostic(diagnostic.ToDiagnostic());
             }
         });
+    }
+
+    // Roslyn compares hint names without case (file systems may), so two model classes whose full names differ only in
+    // case (App.Net and App.NET) would take one file name: the generator failed, and every model of the project was lost.
+    // The one first in ordinal order keeps its model; the other is reported.
+    private static void AddSource(SourceProductionContext context, string hintName, EquatableArray<string> allHintNames, string? ns, string className, Func<string> emit)
+    {
+        if (allHintNames.Any(other => string.Equals(other, hintName, StringComparison.OrdinalIgnoreCase) && string.CompareOrdinal(other, hintName) < 0))
+        {
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NameDiffersOnlyInCase, Location.None, (ns is null ? string.Empty : ns + ".") + className));
+            return;
+        }
+
+        context.AddSource(hintName, emit());
     }
 
     // Training kernels when the project asks for them (EmbeddedRnnTraining), for .NET models with float32 weights only:

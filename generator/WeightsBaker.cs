@@ -89,7 +89,8 @@ internal static class WeightsBaker
             if (offsets is null || offsets.Members.Count != 2
                 || !long.TryParse(offsets.Members[0].Value.Text, NumberStyles.None, CultureInfo.InvariantCulture, out long begin)
                 || !long.TryParse(offsets.Members[1].Value.Text, NumberStyles.None, CultureInfo.InvariantCulture, out long end)
-                || end - begin != 4L * shape.Aggregate(1, (a, b) => a * b) || dataStart + end > bytes.Length)
+                || begin > end || end > bytes.Length - dataStart // compared so that offsets near long.MaxValue cannot overflow past the check
+                || end - begin != 4L * shape.Aggregate(1L, (a, b) => a * b))
             {
                 error = $"tensor '{name}' has data_offsets that do not match its shape or lie outside the file (truncated?)";
                 return null;

@@ -58,7 +58,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor UnsupportedClass = Error(
         "ERNN012", "Unsupported model class",
-        "Class '{0}' must be a non-generic, non-static, non-abstract class declared directly in a namespace (not nested)");
+        "Class '{0}' must be a non-generic, non-static, non-abstract class declared directly in a namespace (not nested), not file-local, without a primary constructor, and not named with a C# keyword");
 
     public static readonly DiagnosticDescriptor AmbiguousSpecPath = Error(
         "ERNN013", "Spec path is ambiguous",
@@ -80,11 +80,24 @@ internal static class DiagnosticDescriptors
         "ERNN017", "Member name taken by the generated model",
         "'{0}' is a member the generator defines in '{1}' (the model's generated part declares it); rename yours");
 
+    public static readonly DiagnosticDescriptor KernelsNameTaken = Error(
+        "ERNN018", "Type name taken by the generated model",
+        "'{0}' is the name the generated code gives the kernels of '{1}', and a type of that name in the same namespace would hide them; rename one");
+
+    public static readonly DiagnosticDescriptor RuntimeNotReferenced = Error(
+        "ERNN019", "Embedded.Rnn runtime not referenced",
+        "'{0}' is a .NET model, but the project does not reference the Embedded.Rnn runtime its code calls: add the Embedded.Rnn package, or set \"target\": \"nanoFramework\" in the spec");
+
+    public static readonly DiagnosticDescriptor NameDiffersOnlyInCase = Error(
+        "ERNN020", "Model class names differ only in case",
+        "The model class '{0}' differs from another model class only in case, so their generated files would have one name; rename one");
+
     public static IEnumerable<DiagnosticDescriptor> All => new[]
     {
         SpecFileNotFound, MalformedJson, UnknownCell, UnknownActivation, MissingField, InvalidValue, SizeTooLarge,
         UnknownField, ClassNotPartial, MultipleModels, FieldNotApplicable, UnsupportedClass, AmbiguousSpecPath,
-        WeightsFileNotFound, WeightsInvalid, RecordModel, MemberNameTaken,
+        WeightsFileNotFound, WeightsInvalid, RecordModel, MemberNameTaken, KernelsNameTaken, RuntimeNotReferenced,
+        NameDiffersOnlyInCase,
     };
 
     public static DiagnosticDescriptor ById(string id) => All.First(d => d.Id == id);

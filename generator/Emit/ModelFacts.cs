@@ -165,7 +165,7 @@ internal sealed class ModelFacts
     public string ClassName => Spec.ClassName;
 
     /// <summary>The generated static class holding the kernels (file-local, so models never clash).</summary>
-    public string KernelsName => Spec.ClassName + "Kernels";
+    public string KernelsName => RnnGenerator.Parser.KernelsName(Spec.ClassName);
 
     /// <summary>The user's class, fully qualified.</summary>
     public string QualifiedName => "global::" + (Spec.Namespace is null ? string.Empty : Spec.Namespace + ".") + Spec.ClassName;

@@ -70,8 +70,8 @@ internal sealed record ModelSpec(
     /// </summary>
     public bool StreamsRunInPlace => Output == Input;
 
-    /// <summary>The file the generated source goes to: namespace and class, so two models never clash.</summary>
-    public string HintName => (Namespace is null ? string.Empty : Namespace + ".") + ClassName + ".Rnn.g.cs";
+    /// <summary>The file the generated source goes to (<see cref="HintNames.For"/>).</summary>
+    public string HintName => HintNames.For(Namespace, ClassName);
 
     /// <summary>The parameter tensors in PyTorch state_dict order (the shared <see cref="ParameterLayout"/>).</summary>
     public ParameterLayout ParameterLayout => new(Input, Hidden, Cell.Gates, Layers, Directions, Bias, Head?.Output ?? 0);
@@ -107,7 +107,8 @@ internal sealed record ModelTarget(
     LocationInfo? AttributeLocation,
     LocationInfo? ClassNameLocation,
     EquatableArray<UserMember> Members,
-    bool ReferencesRuntime);
+    bool ReferencesRuntime,
+    bool KernelsNameTaken);
 
 /// <summary>A member declared in the user's part of a model class: its name and where its identifier is.</summary>
 internal sealed record UserMember(string Name, LocationInfo? Location);
@@ -132,7 +133,19 @@ internal sealed record StubSpec(
     EquatableArray<string> Taken,
     bool TrainingKernels = false)
 {
-    public string HintName => (Namespace is null ? string.Empty : Namespace + ".") + ClassName + ".Rnn.g.cs";
+    public string HintName => HintNames.For(Namespace, ClassName);
+}
+
+/// <summary>The name of a model's generated file.</summary>
+internal static class HintNames
+{
+    /// <summary>
+    /// Namespace and class, so two models never clash (but for names that differ only in case, which Roslyn compares
+    /// without: RnnGenerator reports those), without the '@' of an escaped keyword (namespace @event), which a hint name
+    /// may not hold.
+    /// </summary>
+    public static string For(string? ns, string className) =>
+        ((ns is null ? string.Empty : ns + ".") + className).Replace("@", string.Empty) + ".Rnn.g.cs";
 }
 
 /// <summary>An additional file that may hold a spec.</summary>

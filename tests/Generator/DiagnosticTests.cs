@@ -257,6 +257,8 @@ public sealed class DiagnosticTests
     [InlineData("[RnnModel(\"models/net.rnn.json\")] public partial class Net<T> { }")]
     [InlineData("[RnnModel(\"models/net.rnn.json\")] public static partial class Net { }")]
     [InlineData("[RnnModel(\"models/net.rnn.json\")] public abstract partial class Net { }")]
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] file partial class Net { }")] // the generated part went to another class
+    [InlineData("[RnnModel(\"models/net.rnn.json\")] public partial class Net(int size) { }")] // its constructor could not chain
     public void ERNN012_unsupported_class(string declaration)
     {
         string source = "using Embedded.Rnn;\n" + declaration;
@@ -264,6 +266,74 @@ public sealed class DiagnosticTests
         var d = Single(outcome, "ERNN012");
         Assert.Equal("Net", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
         NothingGenerated(outcome);
+    }
+
+    [Fact]
+    public void ERNN012_a_class_named_with_a_keyword()
+    {
+        // partial class @class: the generated part said "partial class class", and 167 syntax errors followed.
+        const string source = "using Embedded.Rnn;\n[RnnModel(\"models/net.rnn.json\")] public partial class @class { }";
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN012");
+        Assert.Equal("@class", source.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        NothingGenerated(outcome);
+        Assert.DoesNotContain(GeneratorHarness.BuildDiagnostics(outcome), b => b.Id.StartsWith("CS", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void A_namespace_with_an_escaped_keyword_generates_a_model_that_compiles()
+    {
+        // The '@' went into the generated file's name, which Roslyn refused (CS8785): every model of the project was lost.
+        const string source = "using Embedded.Rnn;\nnamespace @event.App;\n[RnnModel(\"models/net.rnn.json\")] public partial class Net { }";
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        Assert.Equal(["event.App.Net.Rnn.g.cs"], outcome.Result.GeneratedSources.Select(g => g.HintName));
+        Assert.Empty(GeneratorHarness.BuildDiagnostics(outcome));
+    }
+
+    [Theory]
+    [InlineData("public partial class NET { }")]
+    [InlineData("namespace app { [RnnModel(\"models/net.rnn.json\")] public partial class Net { } }")]
+    public void ERNN020_model_names_that_differ_only_in_case(string other)
+    {
+        // Both took one generated file's name, and the generator's exception dropped every model of the project.
+        string source = "using Embedded.Rnn;\nnamespace App { [RnnModel(\"models/net.rnn.json\")] public partial class Net { } }\n"
+            + (other.StartsWith("namespace", StringComparison.Ordinal) ? other : "namespace App { [RnnModel(\"models/net.rnn.json\")] " + other + " }");
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, "ERNN020");
+        Assert.Contains("differs from another model class only in case", d.GetMessage(), StringComparison.Ordinal);
+        Assert.Single(outcome.Result.GeneratedSources); // the other model is generated
+    }
+
+    [Theory]
+    [InlineData("namespace App { public class NetKernels { } }", "ERNN018")] // a type beside the model
+    [InlineData("namespace App { public partial class Net { public int NetKernels; } }", "ERNN017")] // a member of the model
+    public void ERNN018_and_ERNN017_the_kernels_name_taken_by_a_type_or_member(string other, string id)
+    {
+        // The generated part names its kernels NetKernels through an alias, which either hid: CS0117 / CS0120 inside it.
+        string source = "using Embedded.Rnn;\nnamespace App { [RnnModel(\"models/net.rnn.json\")] public partial class Net { } }\n" + other;
+        var outcome = GeneratorHarness.Run(source, ("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        var d = Single(outcome, id);
+        Assert.Contains("'NetKernels'", d.GetMessage(), StringComparison.Ordinal);
+        Assert.DoesNotContain(GeneratorHarness.BuildDiagnostics(outcome), b => b.Id.StartsWith("CS", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void ERNN019_a_dotnet_model_in_a_project_without_the_runtime()
+    {
+        // A spec without "target" in a project that cannot reference the runtime (nanoFramework declares the attribute
+        // itself): 74 compile errors in the generated code instead of one line that says what to do.
+        const string attribute = "namespace Embedded.Rnn { [System.AttributeUsage(System.AttributeTargets.Class)] public sealed class RnnModelAttribute : System.Attribute { public RnnModelAttribute(string specPath) { } } }";
+        const string model = "namespace App { [Embedded.Rnn.RnnModel(\"models/net.rnn.json\")] public partial class Net { } }";
+        var options = CSharpParseOptions.Default.WithLanguageVersion(LanguageVersion.Preview);
+        var compilation = CSharpCompilation.Create("NoRuntime",
+            [CSharpSyntaxTree.ParseText(attribute, options, path: "/project/Attribute.cs"), CSharpSyntaxTree.ParseText(model, options, path: "/project/Net.cs")],
+            Embedded.Rnn.Hosting.InMemoryReferences.FrameworkAndRuntime.Where(r => !r.Display!.EndsWith("Embedded.Rnn.dll", StringComparison.Ordinal)),
+            new CSharpCompilationOptions(OutputKind.DynamicallyLinkedLibrary));
+        var outcome = GeneratorHarness.Run(GeneratorHarness.Driver(("models/net.rnn.json", "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}")), compilation);
+        var d = Single(outcome, "ERNN019");
+        Assert.Equal("\"models/net.rnn.json\"", model.Substring(d.Location.SourceSpan.Start, d.Location.SourceSpan.Length));
+        Assert.Contains("set \"target\": \"nanoFramework\"", d.GetMessage(), StringComparison.Ordinal);
+        Assert.DoesNotContain(GeneratorHarness.BuildDiagnostics(outcome), b => b.Id.StartsWith("CS", StringComparison.Ordinal));
     }
 
     [Theory]
@@ -309,6 +379,7 @@ public sealed class DiagnosticTests
     [InlineData("shape", "tensor 'weight_ih_l0' has shape [24, 5]; expected [24, 4]")]
     [InlineData("extra", "tensor 'extra' is not a parameter of this model")]
     [InlineData("f64", "tensor 'bias_ih_l0' has dtype F64; expected F32 [24]")]
+    [InlineData("offsets", "tensor 'weight_ih_l0' has data_offsets that do not match its shape or lie outside the file")]
     public void ERNN015_weights_that_do_not_fit(string content, string message)
     {
         string weights = content switch
@@ -317,6 +388,11 @@ public sealed class DiagnosticTests
             "shape" => Encode(w => w.Add("weight_ih_l0", new float[120], 24, 5)),
             "extra" => Encode(w => w.Add("extra", new float[1], 1)),
             "f64" => Encode(w => w.Add("weight_ih_l0", new float[96], 24, 4).Add("weight_hh_l0", new float[192], 24, 8).Add("bias_ih_l0", new double[24], 24)),
+            // 384 bytes at the end of the long range: the end plus the data's start overflowed past the bounds check, and
+            // the baker read the header's own bytes as weights (or threw, killing the generator).
+            "offsets" => Convert.ToBase64String(WithOffsets(
+                new Safetensors.SafetensorsWriter().Add("weight_ih_l0", new float[96], 24, 4).Add("weight_hh_l0", new float[192], 24, 8).Add("bias_ih_l0", new float[24], 24).Add("bias_hh_l0", new float[24], 24).ToArray(),
+                "weight_ih_l0", $"[{long.MaxValue - 384},{long.MaxValue}]")),
             _ => content,
         };
         const string spec = "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"weights\": \"net.b64\"}";
@@ -428,6 +504,17 @@ public sealed class DiagnosticTests
 
     private static string Encode(Func<Safetensors.SafetensorsWriter, Safetensors.SafetensorsWriter> build) =>
         Convert.ToBase64String(build(new Safetensors.SafetensorsWriter()).ToArray());
+
+    // A safetensors file with one tensor's data_offsets replaced (the header re-padded to a multiple of 8).
+    private static byte[] WithOffsets(byte[] file, string tensor, string offsets)
+    {
+        int length = (int)BitConverter.ToUInt64(file, 0);
+        string header = System.Text.Encoding.UTF8.GetString(file, 8, length).TrimEnd();
+        int at = header.IndexOf("\"data_offsets\":", header.IndexOf($"\"{tensor}\"", StringComparison.Ordinal), StringComparison.Ordinal) + "\"data_offsets\":".Length;
+        header = header[..at] + offsets + header[(header.IndexOf(']', at) + 1)..];
+        header = header.PadRight((header.Length + 7) / 8 * 8);
+        return [.. BitConverter.GetBytes((ulong)header.Length), .. System.Text.Encoding.UTF8.GetBytes(header), .. file.AsSpan(8 + length)];
+    }
 
     [Fact]
     public void A_spec_beside_the_source_file_wins_over_a_same_named_one_elsewhere()
