@@ -221,15 +221,22 @@ public sealed partial class RnnGenerator
 
         private static SpecFile? FindSpecFile(ModelTarget target, ImmutableArray<SpecFile> files, BuildOptions options, List<DiagnosticInfo> diagnostics)
         {
-            string path = Normalize(target.SpecPath ?? string.Empty).TrimStart('.', '/');
+            // A path that is rooted, or climbs out of the source's folder (../), names one file: matched whole. Any other
+            // names the files whose paths end with it. (Trimming every leading '.' and '/' made "../net.rnn.json" match
+            // sub/net.rnn.json and ".models/net.rnn.json" match nothing.)
+            string written = Normalize(target.SpecPath ?? string.Empty);
+            string path = Collapse(written);
+            string sourceDirectory = Normalize(System.IO.Path.GetDirectoryName(target.SourceFilePath) ?? string.Empty);
+            string? whole = IsRooted(written) ? path : path.StartsWith("../", StringComparison.Ordinal) ? Collapse(sourceDirectory + "/" + path) : null;
             var matches = path.Length == 0
                 ? new List<SpecFile>()
-                : files.Where(f => f.Text is not null && ("/" + Normalize(f.Path)).EndsWith("/" + path, StringComparison.Ordinal)).ToList();
+                : files.Where(f => f.Text is not null && (whole is null
+                    ? ("/" + Collapse(Normalize(f.Path))).EndsWith("/" + path, StringComparison.Ordinal)
+                    : Collapse(Normalize(f.Path)) == whole)).ToList();
             if (matches.Count > 1)
             {
                 // Prefer the file relative to the source file that holds the attribute.
-                string sourceDirectory = Normalize(System.IO.Path.GetDirectoryName(target.SourceFilePath) ?? string.Empty);
-                var near = matches.Where(f => Normalize(f.Path) == sourceDirectory + "/" + path).ToList();
+                var near = matches.Where(f => Collapse(Normalize(f.Path)) == Collapse(sourceDirectory + "/" + path)).ToList();
                 if (near.Count == 1)
                 {
                     return near[0];
@@ -252,6 +259,10 @@ public sealed partial class RnnGenerator
 
         private static string Normalize(string path) => path.Replace('\\', '/');
 
+        // "/..." or "C:/..." (after Normalize).
+        private static bool IsRooted(string path) =>
+            path.StartsWith("/", StringComparison.Ordinal) || (path.Length > 2 && path[1] == ':' && path[2] == '/');
+
         // ERNN001's advice. When the package's build rules make every *.rnn.json in the project an AdditionalFiles item
         // (EmbeddedRnnDefaultSpecItems) and the path would lie inside the project, no such file exists: say so, with where
         // the matcher would have found it (beside the source file, or under the project). Otherwise an item may simply be
@@ -260,7 +271,7 @@ public sealed partial class RnnGenerator
         {
             string project = Collapse(Normalize(options.ProjectDirectory ?? string.Empty)).TrimEnd('/');
             string written = Normalize(target.SpecPath ?? string.Empty);
-            bool rooted = written.StartsWith("/", StringComparison.Ordinal) || (written.Length > 2 && written[1] == ':' && written[2] == '/');
+            bool rooted = IsRooted(written);
             // Where the path points as written: relative to the source file (which the matcher prefers) and, unless it climbs
             // out of the source's folder, under the project directory.
             string sourceDirectory = Normalize(System.IO.Path.GetDirectoryName(target.SourceFilePath) ?? string.Empty);
@@ -287,7 +298,13 @@ public sealed partial class RnnGenerator
                 {
                     if (parts.Count > 0 && parts[parts.Count - 1] != "..")
                     {
-                        parts.RemoveAt(parts.Count - 1);
+                        // Above the root is the root, as the file system has it ("/" and "C:" stay).
+                        bool root = parts.Count == 1 && (parts[0].Length == 0 || parts[0].EndsWith(":", StringComparison.Ordinal));
+                        if (!root)
+                        {
+                            parts.RemoveAt(parts.Count - 1);
+                        }
+
                         continue;
                     }
                 }
@@ -409,7 +426,8 @@ public sealed partial class RnnGenerator
                 }
 
                 string directory = Normalize(System.IO.Path.GetDirectoryName(_file.Path) ?? string.Empty);
-                string resolved = Collapse(directory + "/" + Normalize(value.Text!));
+                string written = Normalize(value.Text!);
+                string resolved = Collapse(IsRooted(written) ? written : directory + "/" + written);
                 var file = _files.FirstOrDefault(f => f.Text is not null && Collapse(Normalize(f.Path)) == resolved);
                 if (file is null)
                 {

@@ -516,6 +516,46 @@ public sealed class DiagnosticTests
         return [.. BitConverter.GetBytes((ulong)header.Length), .. System.Text.Encoding.UTF8.GetBytes(header), .. file.AsSpan(8 + length)];
     }
 
+    [Theory]
+    [InlineData("../net.rnn.json", "sub/net.rnn.json", false)] // bound silently to a file below, not above
+    [InlineData("../net.rnn.json", "../net.rnn.json", true)] // the file above the source's folder
+    [InlineData(".models/net.rnn.json", ".models/net.rnn.json", true)] // a folder whose name starts with '.': ERNN001 before
+    [InlineData("./models/net.rnn.json", "models/net.rnn.json", true)]
+    [InlineData("/project/models/net.rnn.json", "models/net.rnn.json", true)]
+    [InlineData("/elsewhere/models/net.rnn.json", "models/net.rnn.json", false)] // a rooted path is one file, not a suffix
+    public void ERNN001_or_a_match_for_paths_that_climb_start_with_a_dot_or_are_rooted(string attributePath, string file, bool found)
+    {
+        string source = $"using Embedded.Rnn;\n[RnnModel(\"{attributePath}\")]\npublic partial class Net {{ }}";
+        var outcome = GeneratorHarness.Run(source, (file, "{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8}"));
+        if (found)
+        {
+            Assert.Empty(outcome.Diagnostics);
+            Assert.Contains("CellKind = \"gru\"", outcome.Source("Net.Rnn.g.cs"));
+        }
+        else
+        {
+            Single(outcome, "ERNN001");
+        }
+    }
+
+    [Theory]
+    [InlineData("/project/w/net.b64", null)] // was resolved under the spec's folder: /project/models/project/w/net.b64
+    [InlineData("../../../../w/net.b64", "/w/net.b64")] // climbed past the root, to w/net.b64 relative to nothing
+    public void ERNN014_or_a_match_for_weights_paths_that_are_rooted_or_climb_past_the_root(string weightsPath, string? resolved)
+    {
+        string spec = $"{{\"cell\": \"gru\", \"input\": 4, \"hidden\": 8, \"weights\": \"{weightsPath}\"}}";
+        string weights = Encode(w => w.Add("weight_ih_l0", new float[96], 24, 4).Add("weight_hh_l0", new float[192], 24, 8).Add("bias_ih_l0", new float[24], 24).Add("bias_hh_l0", new float[24], 24));
+        var outcome = GeneratorHarness.Run(Model, ("models/net.rnn.json", spec), ("w/net.b64", weights));
+        if (resolved is null)
+        {
+            Assert.Empty(outcome.Diagnostics);
+        }
+        else
+        {
+            Assert.Contains($"(resolved to '{resolved}')", Single(outcome, "ERNN014").GetMessage(), StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void A_spec_beside_the_source_file_wins_over_a_same_named_one_elsewhere()
     {
