@@ -75,11 +75,26 @@ public sealed partial class RnnGenerator
                 LocationInfo.From(declaration.Identifier.GetLocation()),
                 new EquatableArray<UserMember>(UserMembers(type, cancellationToken)),
                 referencesRuntime,
-                type.ContainingNamespace.GetTypeMembers(KernelsName(type.Name)).Length > 0);
+                KernelsNameTaken(type));
         }
 
         /// <summary>The generated kernels' class, which the model's part names through an alias a namespace's type would hide.</summary>
         public static string KernelsName(string className) => className + "Kernels";
+
+        // The alias is declared at the top of the generated file: a type of its name in the model's namespace or any
+        // namespace around it, the global one included, is found first (or clashes with it, CS0576).
+        private static bool KernelsNameTaken(INamedTypeSymbol type)
+        {
+            for (var ns = type.ContainingNamespace; ns is not null; ns = ns.ContainingNamespace)
+            {
+                if (ns.GetTypeMembers(KernelsName(type.Name)).Length > 0)
+                {
+                    return true;
+                }
+            }
+
+            return false;
+        }
 
         // A type only the .NET runtime package has: a nanoFramework project (mscorlib only) does not reference it.
         private const string RuntimeMarkerMetadataName = "Embedded.Rnn.KernelPath";
@@ -232,7 +247,7 @@ public sealed partial class RnnGenerator
                 ? new List<SpecFile>()
                 : files.Where(f => f.Text is not null && (whole is null
                     ? ("/" + Collapse(Normalize(f.Path))).EndsWith("/" + path, StringComparison.Ordinal)
-                    : Collapse(Normalize(f.Path)) == whole)).ToList();
+                    : string.Equals(Collapse(Normalize(f.Path)), whole, HasDrive(whole) ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal))).ToList();
             if (matches.Count > 1)
             {
                 // Prefer the file relative to the source file that holds the attribute.
@@ -260,8 +275,10 @@ public sealed partial class RnnGenerator
         private static string Normalize(string path) => path.Replace('\\', '/');
 
         // "/..." or "C:/..." (after Normalize).
-        private static bool IsRooted(string path) =>
-            path.StartsWith("/", StringComparison.Ordinal) || (path.Length > 2 && path[1] == ':' && path[2] == '/');
+        private static bool IsRooted(string path) => path.StartsWith("/", StringComparison.Ordinal) || HasDrive(path);
+
+        // A Windows path, whose file system ignores case.
+        private static bool HasDrive(string path) => path.Length > 2 && path[1] == ':' && path[2] == '/';
 
         // ERNN001's advice. When the package's build rules make every *.rnn.json in the project an AdditionalFiles item
         // (EmbeddedRnnDefaultSpecItems) and the path would lie inside the project, no such file exists: say so, with where

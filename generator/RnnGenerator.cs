@@ -102,11 +102,10 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
             .Select(static (result, _) => result.Diagnostics)
             .WithTrackingName(Steps.Diagnostics);
 
-        // Every model's file name, for the one check that needs them all (AddSource below).
-        var hintNames = targets
-            .Select(static (t, _) => HintNames.For(t.Namespace, t.ClassName))
-            .Collect()
-            .Select(static (names, _) => new EquatableArray<string>(names))
+        // The file names of every model and stand-in generated, for the one check that needs them all (AddSource below).
+        var hintNames = specs.Select(static (spec, _) => spec.HintName).Collect()
+            .Combine(stubs.Select(static (stub, _) => stub.HintName).Collect())
+            .Select(static (names, _) => new EquatableArray<string>(names.Left.Concat(names.Right)))
             .WithTrackingName(Steps.HintNames);
 
         context.RegisterSourceOutput(specs.Combine(hintNames), static (spc, pair) =>
@@ -132,7 +131,7 @@ public sealed partial class RnnGenerator : IIncrementalGenerator
     {
         if (allHintNames.Any(other => string.Equals(other, hintName, StringComparison.OrdinalIgnoreCase) && string.CompareOrdinal(other, hintName) < 0))
         {
-            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NameDiffersOnlyInCase, Location.None, (ns is null ? string.Empty : ns + ".") + className));
+            context.ReportDiagnostic(Diagnostic.Create(DiagnosticDescriptors.NameDiffersOnlyInCase, Location.None, HintNames.FullName(ns, className)));
             return;
         }
 

@@ -294,6 +294,7 @@ public sealed class TrainerTests : IDisposable
         Assert.True(inProgress.Wait(TimeSpan.FromSeconds(60)), "Fit reported its epoch");
         Assert.Contains("already running a call on another thread", Assert.Throws<InvalidOperationException>(() => trainer.TrainStep(data.Take(8).ToList(), 1e-3f)).Message);
         Assert.Throws<InvalidOperationException>(() => trainer.Evaluate(data));
+        Assert.Contains("dispose it after the call returns", Assert.Throws<InvalidOperationException>(trainer.Dispose).Message);
         release.Set();
         Assert.Single((await fit).Epochs);
         trainer.TrainStep(data.Take(8).ToList(), 1e-3f); // the call has ended: the trainer takes the next
@@ -341,6 +342,7 @@ public sealed class TrainerTests : IDisposable
         Assert.Contains("The StepDecay schedule's learning rate in the last epoch (4) is 0", e.Message);
         Assert.Contains("rounds to 0", e.Message);
         using var _ = new RnnTrainer(model, options with { Epochs = 2 }); // 1e-33 is small, not 0
+        using var untilItStops = new RnnTrainer(model, options with { Epochs = int.MaxValue, EarlyStoppingPatience = 3 }); // Epochs means "until early stopping"
     }
 
     [Fact]

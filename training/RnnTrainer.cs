@@ -12,7 +12,8 @@ namespace Embedded.Rnn.Training;
 /// kept in PyTorch layout (state_dict names), so updates and exported weights match PyTorch's conventions.
 /// A trainer runs one call at a time (<see cref="Fit"/>, <see cref="TrainStep"/>, <see cref="Evaluate"/>,
 /// <see cref="GradientFlow"/>): a call from a second thread while one runs is refused. A <see cref="TrainingOptions.Progress"/>
-/// callback runs on the training thread between steps and may call them, and <see cref="ExportSafetensors"/>.
+/// that reports synchronously runs on the training thread between steps and may call them, and
+/// <see cref="ExportSafetensors"/> (System.Progress&lt;T&gt; posts its reports to another thread, where they are refused).
 /// </summary>
 public sealed class RnnTrainer : IDisposable
 {
@@ -191,7 +192,8 @@ public sealed class RnnTrainer : IDisposable
             }
 
             // No batch run: resumed from a checkpoint an earlier version wrote after the epoch's last batch, whose run
-            // reported the epoch before it stopped. The validation above still restores early stopping's bookkeeping.
+            // most likely reported the epoch before it stopped (not if it stopped during that validation: the epoch then
+            // has no report). The validation above still restores early stopping's bookkeeping.
             if (lossBatches > 0)
             {
                 double elapsed = clock.Elapsed.TotalSeconds;
@@ -327,8 +329,15 @@ public sealed class RnnTrainer : IDisposable
     }
 
     /// <inheritdoc />
+    /// <exception cref="InvalidOperationException">A call is running (on any thread, a Progress callback's included):
+    /// disposing its workers under it would break it.</exception>
     public void Dispose()
     {
+        if (Volatile.Read(ref _callingThread) != 0)
+        {
+            throw new InvalidOperationException("The trainer is running a call; dispose it after the call returns.");
+        }
+
         _disposed = true;
         _batches.Dispose();
     }

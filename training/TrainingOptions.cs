@@ -175,7 +175,8 @@ public sealed record TrainingOptions
         // 1 shrinks it, and the last epoch's must not have rounded to 0, where training stops without a word. (The
         // cosine schedule ends near 0 by design.)
         float lastRate = LearningRateSchedules.At(this, Epochs - 1);
-        Check(float.IsFinite(lastRate) && (lastRate > 0 || Schedule != LearningRateSchedule.StepDecay), string.Create(CultureInfo.InvariantCulture,
+        // (Not with early stopping, where Epochs may be int.MaxValue for "until it stops".)
+        Check(float.IsFinite(lastRate) && (lastRate > 0 || Schedule != LearningRateSchedule.StepDecay || EarlyStoppingPatience is not null), string.Create(CultureInfo.InvariantCulture,
             $"The {Schedule} schedule's learning rate in the last epoch ({Epochs}) is {lastRate}: LearningRate {LearningRate} × DecayFactor {DecayFactor} to the power {(Epochs - 1) / DecayEvery} {(lastRate == 0 ? "rounds to 0" : "overflows")}."));
         Check(Loss != LossKind.CrossEntropy || model.HeadActivation == HeadActivation.Softmax,
             "CrossEntropy needs a model whose head has \"activation\": \"softmax\".");

@@ -168,7 +168,7 @@ internal sealed class ModelFacts
     public string KernelsName => RnnGenerator.Parser.KernelsName(Spec.ClassName);
 
     /// <summary>The user's class, fully qualified.</summary>
-    public string QualifiedName => "global::" + (Spec.Namespace is null ? string.Empty : Spec.Namespace + ".") + Spec.ClassName;
+    public string QualifiedName => "global::" + HintNames.FullName(Spec.Namespace, Spec.ClassName);
 
     /// <summary>Floats one layer and direction takes in the state (HiddenSize padded to whole vectors of the widest path).</summary>
     public int PaddedHidden { get; }

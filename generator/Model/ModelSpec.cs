@@ -144,8 +144,10 @@ internal static class HintNames
     /// without: RnnGenerator reports those), without the '@' of an escaped keyword (namespace @event), which a hint name
     /// may not hold.
     /// </summary>
-    public static string For(string? ns, string className) =>
-        ((ns is null ? string.Empty : ns + ".") + className).Replace("@", string.Empty) + ".Rnn.g.cs";
+    public static string For(string? ns, string className) => FullName(ns, className).Replace("@", string.Empty) + ".Rnn.g.cs";
+
+    /// <summary>The class's name with its namespace, as the user wrote them.</summary>
+    public static string FullName(string? ns, string className) => (ns is null ? string.Empty : ns + ".") + className;
 }
 
 /// <summary>An additional file that may hold a spec.</summary>

@@ -277,8 +277,8 @@ public sealed class SafetensorsFile
         }
         catch (InvalidOperationException e)
         {
-            // What GetString throws for an escape that is not text, such as "\ud800" alone (a lone UTF-16 surrogate).
-            throw new SafetensorsException($"the safetensors header has a string that is not text: {e.Message}");
+            // What the reader throws for a string escaping a lone UTF-16 surrogate ("\ud800"), among others.
+            throw new SafetensorsException($"the safetensors header could not be read: {e.Message}");
         }
 
         CheckTiling(tensors, dataLength);

@@ -189,9 +189,10 @@ public sealed partial class KerasImportTests : IDisposable
 
         if (lieAboutTheSize)
         {
-            // Declared as 100 bytes, it is read as 100 bytes of spaces: not JSON, and never read whole.
+            // Declared as 100 bytes, it is read as at most 100 (the zip reader stops there; a newer one may also call it
+            // damaged): an import error, and never the whole entry.
             DeclareSize(file, "config.json", 100);
-            Assert.StartsWith("config.json is not valid JSON", Assert.Throws<ImportException>(() => KerasImport.Read(file)).Message, StringComparison.Ordinal);
+            Assert.Throws<ImportException>(() => KerasImport.Read(file));
             return;
         }
 

@@ -127,7 +127,7 @@ public sealed class ToolTests : IDisposable
         byte[] before = File.ReadAllBytes(source);
         var (code, output, error) = Run("import", source, "--name", "gesture", "--out", _temp, "--head-prefix", "fc.", "--force");
         Assert.Equal(ToolCommands.BadInput, code);
-        Assert.Contains($"the weights file is the model file ({source}), which it would overwrite; write it elsewhere.", error);
+        Assert.Contains($"the weights file is the model file ({source}), or writes its temporary over it; write it elsewhere.", error);
         Assert.Equal(before, File.ReadAllBytes(source));
         Assert.Equal([source], Directory.GetFiles(_temp));
         Assert.DoesNotContain("golden", output);
@@ -338,7 +338,7 @@ public sealed class ToolTests : IDisposable
         File.Copy(ProcessRunner.Data("gesture.safetensors"), weights);
         (code, _, error) = Run("export", weights, "--spec", spec, "--out", weights, "--force");
         Assert.Equal(ToolCommands.BadInput, code);
-        Assert.Contains($"--out is the weights file ({weights}), which it would overwrite; write it elsewhere.", error);
+        Assert.Contains($"--out is the weights file ({weights}), or writes its temporary over it; write it elsewhere.", error);
         Assert.Equal(File.ReadAllBytes(ProcessRunner.Data("gesture.safetensors")), File.ReadAllBytes(weights));
     }
 
@@ -609,13 +609,16 @@ public sealed class ToolTests : IDisposable
 
         // One file in two roles: the weights written over the checkpoint left nothing to resume, a checkpoint's rename
         // over the log dropped every line, and --force let the weights replace the data.
-        string run = Path.Combine(_temp, "run.bin");
+        string run = Path.Combine(_temp, "run.bin"), start = Path.Combine(_temp, "start.safetensors");
+        File.WriteAllText(start, "the user's starting weights");
         foreach (var (paths, message) in new (string[], string)[]
         {
-            (["--out", run, "--checkpoint", run], $"--out and --checkpoint are the same file ({run}); give each its own."),
-            (["--out", Path.Combine(_temp, "m.safetensors"), "--checkpoint", run, "--log", Path.Combine(_temp, ".", "run.bin")], $"--checkpoint and --log are the same file ({run}); give each its own."),
-            (["--out", data, "--force"], $"--out is the data ({data}), which it would overwrite; write it elsewhere."),
-            (["--out", Path.Combine(_temp, "m.safetensors"), "--log", spec], $"--log is the spec ({spec}), which it would overwrite; write it elsewhere."),
+            (["--out", Path.Combine(_temp, "m.safetensors"), "--checkpoint", start, "--weights", start, "--force"], $"--checkpoint is the starting weights ({start}), or writes its temporary over it; write it elsewhere."),
+            (["--out", run, "--checkpoint", run], $"--out and --checkpoint are the same file, or one is the other's temporary ({run}, {run}); give each its own."),
+            (["--out", Path.Combine(_temp, "m.safetensors"), "--checkpoint", run, "--log", Path.Combine(_temp, ".", "run.bin")], $"--checkpoint and --log are the same file, or one is the other's temporary ({run}, {run}); give each its own."),
+            (["--out", run, "--log", run + ".tmp"], $"--out and --log are the same file, or one is the other's temporary ({run}, {run}.tmp); give each its own."),
+            (["--out", data, "--force"], $"--out is the data ({data}), or writes its temporary over it; write it elsewhere."),
+            (["--out", Path.Combine(_temp, "m.safetensors"), "--log", spec], $"--log is the spec ({spec}), or writes its temporary over it; write it elsewhere."),
         })
         {
             (code, output, error) = Run([.. training, .. paths]);

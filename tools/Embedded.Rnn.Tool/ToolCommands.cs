@@ -181,29 +181,32 @@ public static class ToolCommands
     /// <summary>
     /// Checks, before any work, that each output is its own file and none is an input: the weights written over the
     /// checkpoint would leave nothing to resume, a checkpoint's rename over the log would drop every line, and an output
-    /// over the data would lose it.
+    /// over the data would lose it. An output's temporary file (<c>path.tmp</c>, <see cref="DurableFile"/>) counts as
+    /// the output: it is replaced on the way.
     /// </summary>
     /// <param name="outputs">Each file written, by the option that names it.</param>
     /// <param name="inputs">Each file read, by how the user gave it.</param>
     public static void CheckOutputsDistinct(IReadOnlyList<(string Option, string Path)> outputs, IReadOnlyList<(string Name, string Path)> inputs)
     {
         var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        bool Takes(string output, string other) => string.Equals(output, other, comparison) || string.Equals(output + ".tmp", other, comparison);
         for (int i = 0; i < outputs.Count; i++)
         {
             string path = Path.GetFullPath(outputs[i].Path);
             for (int k = 0; k < i; k++)
             {
-                if (string.Equals(path, Path.GetFullPath(outputs[k].Path), comparison))
+                string other = Path.GetFullPath(outputs[k].Path);
+                if (Takes(path, other) || Takes(other, path))
                 {
-                    throw new ToolException($"{outputs[k].Option} and {outputs[i].Option} are the same file ({path}); give each its own.");
+                    throw new ToolException($"{outputs[k].Option} and {outputs[i].Option} are the same file, or one is the other's temporary ({other}, {path}); give each its own.");
                 }
             }
 
             foreach (var (name, input) in inputs)
             {
-                if (string.Equals(path, Path.GetFullPath(input), comparison))
+                if (Takes(path, Path.GetFullPath(input)))
                 {
-                    throw new ToolException($"{outputs[i].Option} is {name} ({path}), which it would overwrite; write it elsewhere.");
+                    throw new ToolException($"{outputs[i].Option} is {name} ({path}), or writes its temporary over it; write it elsewhere.");
                 }
             }
         }

@@ -65,7 +65,8 @@ public static class TrainCommand
             string? logPath = result.GetValue(log)?.FullName;
             ToolCommands.CheckOutputsDistinct(
                 [("--out", destination), .. checkpointPath is null ? [] : new[] { ("--checkpoint", checkpointPath) }, .. logPath is null ? [] : new[] { ("--log", logPath) }],
-                [("the data", result.GetValue(data)!.FullName), ("the spec", result.GetValue(spec)!.FullName)]);
+                [("the data", result.GetValue(data)!.FullName), ("the spec", result.GetValue(spec)!.FullName),
+                    .. result.GetValue(initial) is { } startingWeights ? new[] { ("the starting weights", startingWeights.FullName) } : []]);
             ToolCommands.CheckWritable(destination, result.GetValue(force));
             bool resuming = result.GetValue(resume);
             if (checkpointPath is not null)
