@@ -82,7 +82,7 @@ internal static class DiagnosticDescriptors
 
     public static readonly DiagnosticDescriptor KernelsNameTaken = Error(
         "ERNN018", "Type name taken by the generated model",
-        "'{0}' is the name the generated code gives the kernels of '{1}', and a type of that name in the same namespace would hide them; rename one");
+        "'{0}' is the name the generated code gives the kernels of '{1}', and a type of that name in its namespace or one around it would hide them; rename one");
 
     public static readonly DiagnosticDescriptor RuntimeNotReferenced = Error(
         "ERNN019", "Embedded.Rnn runtime not referenced",

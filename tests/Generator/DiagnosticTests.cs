@@ -307,6 +307,7 @@ public sealed class DiagnosticTests
 
     [Theory]
     [InlineData("namespace App { public class NetKernels { } }", "ERNN018")] // a type beside the model
+    [InlineData("public class NetKernels { }", "ERNN018")] // in the global namespace: CS0576 against the alias
     [InlineData("namespace App { public partial class Net { public int NetKernels; } }", "ERNN017")] // a member of the model
     public void ERNN018_and_ERNN017_the_kernels_name_taken_by_a_type_or_member(string other, string id)
     {
