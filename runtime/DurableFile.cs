@@ -37,18 +37,15 @@ public static partial class DurableFile
     public static void WriteAll(IReadOnlyList<(string Path, ReadOnlyMemory<byte> Contents)> files)
     {
         ArgumentNullException.ThrowIfNull(files);
-        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
         for (int i = 0; i < files.Count; i++)
         {
             ArgumentException.ThrowIfNullOrEmpty(files[i].Path, nameof(files));
-            string path = Path.GetFullPath(files[i].Path);
             for (int k = 0; k < i; k++)
             {
                 // One file's rename would replace another's contents, or its temporary another file.
-                string other = Path.GetFullPath(files[k].Path);
-                if (string.Equals(path, other, comparison) || string.Equals(path, other + ".tmp", comparison) || string.Equals(path + ".tmp", other, comparison))
+                if (Replaces(files[i].Path, files[k].Path) || Replaces(files[k].Path, files[i].Path))
                 {
-                    throw new ArgumentException($"'{files[k].Path}' and '{files[i].Path}' cannot be written together: {(string.Equals(path, other, comparison) ? "they are the same file" : "one is the other's temporary file")}.", nameof(files));
+                    throw new ArgumentException($"'{files[k].Path}' and '{files[i].Path}' cannot be written together: they are the same file, or one is the other's temporary file.", nameof(files));
                 }
             }
         }
@@ -76,6 +73,18 @@ public static partial class DurableFile
         }
 
         MoveIntoPlace(files.Select(f => f.Path).ToList());
+    }
+
+    /// <summary>
+    /// Whether writing <paramref name="path"/> replaces <paramref name="other"/>: they are the same file (by full path, and
+    /// without case on Windows and macOS), or <paramref name="other"/> is the temporary file <c>path.tmp</c> the write goes
+    /// through.
+    /// </summary>
+    public static bool Replaces(string path, string other)
+    {
+        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
+        string written = Path.GetFullPath(path), compared = Path.GetFullPath(other);
+        return string.Equals(written, compared, comparison) || string.Equals(written + ".tmp", compared, comparison);
     }
 
     private static void RefuseDirectory(string path)

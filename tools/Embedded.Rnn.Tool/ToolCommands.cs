@@ -188,15 +188,13 @@ public static class ToolCommands
     /// <param name="inputs">Each file read, by how the user gave it.</param>
     public static void CheckOutputsDistinct(IReadOnlyList<(string Option, string Path)> outputs, IReadOnlyList<(string Name, string Path)> inputs)
     {
-        var comparison = OperatingSystem.IsWindows() || OperatingSystem.IsMacOS() ? StringComparison.OrdinalIgnoreCase : StringComparison.Ordinal;
-        bool Takes(string output, string other) => string.Equals(output, other, comparison) || string.Equals(output + ".tmp", other, comparison);
         for (int i = 0; i < outputs.Count; i++)
         {
             string path = Path.GetFullPath(outputs[i].Path);
             for (int k = 0; k < i; k++)
             {
                 string other = Path.GetFullPath(outputs[k].Path);
-                if (Takes(path, other) || Takes(other, path))
+                if (DurableFile.Replaces(path, other) || DurableFile.Replaces(other, path))
                 {
                     throw new ToolException($"{outputs[k].Option} and {outputs[i].Option} are the same file, or one is the other's temporary ({other}, {path}); give each its own.");
                 }
@@ -204,7 +202,7 @@ public static class ToolCommands
 
             foreach (var (name, input) in inputs)
             {
-                if (Takes(path, Path.GetFullPath(input)))
+                if (DurableFile.Replaces(path, input))
                 {
                     throw new ToolException($"{outputs[i].Option} is {name} ({path}), or writes its temporary over it; write it elsewhere.");
                 }
